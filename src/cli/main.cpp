@@ -1,0 +1,25 @@
+// bertrain: fine-tune BERT-family encoders for text classification.
+#include <cstdio>
+
+#include "cli/args.h"
+#include "core/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"bertrain: fine-tune BERT encoders for text classification, in C++", "bertrain"};
+  app.require_subcommand(1);
+  bertrain::cli::add_init_command(app);
+  bertrain::cli::add_parity_command(app);
+  bertrain::cli::add_demo_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const bertrain::Error& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

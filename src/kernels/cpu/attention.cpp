@@ -1,0 +1,118 @@
+#include "kernels/cpu/attention.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "kernels/cpu/gemm.h"
+#include "kernels/cpu/ops.h"
+
+namespace bertrain::cpu {
+
+int64_t attention_scratch_size(int S, int threads) {
+  return static_cast<int64_t>(threads) * 2 * S * S;
+}
+
+// Dropout seeds differ per (batch row, head) so every probability gets its own draw.
+static uint64_t head_seed(uint64_t seed, int64_t bh) { return seed ^ (0x5851f42d4c957f2dull * (bh + 1)); }
+
+template <typename T>
+void attention_forward(T* ctx, T* probs, const T* qkv, const int32_t* mask, int B, int S, int nh,
+                       int D, double dropout_p, uint64_t seed, T* scratch) {
+  const int H = nh * D, ld = 3 * H;
+  const T sqrt_d = std::sqrt(static_cast<T>(D));
+  const T masked = static_cast<T>(std::numeric_limits<float>::lowest());
+  const T keep_scale = static_cast<T>(1.0 / (1.0 - dropout_p));
+#pragma omp parallel for schedule(static)
+  for (int64_t bh = 0; bh < static_cast<int64_t>(B) * nh; ++bh) {
+    int b = static_cast<int>(bh / nh), h = static_cast<int>(bh % nh);
+    const T* q = qkv + static_cast<int64_t>(b) * S * ld + h * D;
+    const T* k = q + H;
+    const T* v = q + 2 * H;
+    T* p = probs + bh * S * S;
+    const int32_t* m = mask + static_cast<int64_t>(b) * S;
+    gemm<T>(false, true, S, S, D, T(1), q, ld, k, ld, T(0), p, S);
+    for (int i = 0; i < S; ++i) {
+      T* row = p + static_cast<int64_t>(i) * S;
+      T mx = -std::numeric_limits<T>::infinity();
+      for (int j = 0; j < S; ++j) {
+        row[j] = row[j] / sqrt_d + (m[j] ? T(0) : masked);
+        mx = std::max(mx, row[j]);
+      }
+      T sum = 0;
+      for (int j = 0; j < S; ++j) {
+        row[j] = std::exp(row[j] - mx);
+        sum += row[j];
+      }
+      T inv = T(1) / sum;
+      for (int j = 0; j < S; ++j) row[j] *= inv;
+    }
+    const T* pv = p;
+    if (dropout_p > 0) {
+      T* dropped = scratch + static_cast<int64_t>(omp_get_thread_num()) * 2 * S * S;
+      uint64_t s = head_seed(seed, bh);
+      for (int64_t e = 0; e < static_cast<int64_t>(S) * S; ++e)
+        dropped[e] = dropout_keep(s, e, dropout_p) ? p[e] * keep_scale : T(0);
+      pv = dropped;
+    }
+    T* c = ctx + static_cast<int64_t>(b) * S * H + h * D;
+    gemm<T>(false, false, S, D, S, T(1), pv, S, v, ld, T(0), c, H);
+  }
+}
+
+template <typename T>
+void attention_backward(T* dqkv, const T* dctx, const T* qkv, const T* probs, int B, int S, int nh,
+                        int D, double dropout_p, uint64_t seed, T* scratch) {
+  const int H = nh * D, ld = 3 * H;
+  const T inv_sqrt_d = T(1) / std::sqrt(static_cast<T>(D));
+  const T keep_scale = static_cast<T>(1.0 / (1.0 - dropout_p));
+#pragma omp parallel for schedule(static)
+  for (int64_t bh = 0; bh < static_cast<int64_t>(B) * nh; ++bh) {
+    int b = static_cast<int>(bh / nh), h = static_cast<int>(bh % nh);
+    const int64_t off = static_cast<int64_t>(b) * S * ld + h * D;
+    const T *q = qkv + off, *k = q + H, *v = q + 2 * H;
+    T *dq = dqkv + off, *dk = dq + H, *dv = dq + 2 * H;
+    const T* p = probs + bh * S * S;
+    const T* dc = dctx + static_cast<int64_t>(b) * S * H + h * D;
+    T* dp = scratch + static_cast<int64_t>(omp_get_thread_num()) * 2 * S * S;
+    T* pd = dp + static_cast<int64_t>(S) * S;  // dropped probabilities
+    const T* pv = p;
+    uint64_t s = head_seed(seed, bh);
+    if (dropout_p > 0) {
+      for (int64_t e = 0; e < static_cast<int64_t>(S) * S; ++e)
+        pd[e] = dropout_keep(s, e, dropout_p) ? p[e] * keep_scale : T(0);
+      pv = pd;
+    }
+    // dV = P'^T dctx ; dP' = dctx V^T
+    gemm<T>(true, false, S, D, S, T(1), pv, S, dc, H, T(0), dv, ld);
+    gemm<T>(false, true, S, S, D, T(1), dc, H, v, ld, T(0), dp, S);
+    if (dropout_p > 0) {
+      for (int64_t e = 0; e < static_cast<int64_t>(S) * S; ++e)
+        dp[e] = dropout_keep(s, e, dropout_p) ? dp[e] * keep_scale : T(0);
+    }
+    // Softmax backward, then the 1/sqrt(D) scale: dS = P * (dP - sum_j dP * P) / sqrt(D).
+    for (int i = 0; i < S; ++i) {
+      const T* pr = p + static_cast<int64_t>(i) * S;
+      T* dr = dp + static_cast<int64_t>(i) * S;
+      T dot = 0;
+      for (int j = 0; j < S; ++j) dot += dr[j] * pr[j];
+      for (int j = 0; j < S; ++j) dr[j] = pr[j] * (dr[j] - dot) * inv_sqrt_d;
+    }
+    // dQ = dS K ; dK = dS^T Q
+    gemm<T>(false, false, S, D, S, T(1), dp, S, k, ld, T(0), dq, ld);
+    gemm<T>(true, false, S, D, S, T(1), dp, S, q, ld, T(0), dk, ld);
+  }
+}
+
+template void attention_forward<float>(float*, float*, const float*, const int32_t*, int, int, int,
+                                       int, double, uint64_t, float*);
+template void attention_forward<double>(double*, double*, const double*, const int32_t*, int, int,
+                                        int, int, double, uint64_t, double*);
+template void attention_backward<float>(float*, const float*, const float*, const float*, int, int,
+                                        int, int, double, uint64_t, float*);
+template void attention_backward<double>(double*, const double*, const double*, const double*, int,
+                                         int, int, int, double, uint64_t, double*);
+
+}  // namespace bertrain::cpu

@@ -1,0 +1,289 @@
+#include "kernels/cpu/ops.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "core/parallel.h"
+#include "kernels/cpu/gemm.h"
+
+namespace bertrain::cpu {
+
+namespace {
+
+constexpr int kColumnBlock = 64;
+
+// acc[c] += sum over rows of x[r, c]; parallel over blocks of columns so no two threads
+// write the same accumulator.
+template <typename T>
+void column_sums_add(T* acc, const T* x, int N, int C) {
+  int blocks = (C + kColumnBlock - 1) / kColumnBlock;
+  parallel_for(blocks, [&](int64_t blk) {
+    int c0 = static_cast<int>(blk) * kColumnBlock;
+    int c1 = std::min(C, c0 + kColumnBlock);
+    T local[kColumnBlock] = {};
+    for (int r = 0; r < N; ++r) {
+      const T* row = x + static_cast<int64_t>(r) * C;
+      for (int c = c0; c < c1; ++c) local[c - c0] += row[c];
+    }
+    for (int c = c0; c < c1; ++c) acc[c] += local[c - c0];
+  });
+}
+
+// One row of LayerNorm: statistics in the working precision (fp32 for float, as torch does).
+template <typename T>
+void layernorm_row(T* out, T* mean_out, T* rstd_out, const T* x, const T* gamma, const T* beta,
+                   int C, double eps) {
+  T sum = 0;
+  for (int c = 0; c < C; ++c) sum += x[c];
+  T mean = sum / C;
+  T var = 0;
+  for (int c = 0; c < C; ++c) {
+    T d = x[c] - mean;
+    var += d * d;
+  }
+  var /= C;
+  T rstd = T(1) / std::sqrt(var + static_cast<T>(eps));
+  for (int c = 0; c < C; ++c) out[c] = (x[c] - mean) * rstd * gamma[c] + beta[c];
+  *mean_out = mean;
+  *rstd_out = rstd;
+}
+
+uint64_t mix64(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+}  // namespace
+
+template <typename T>
+void embedding_forward(T* out, const int32_t* ids, const int32_t* types, const T* word,
+                       const T* pos, const T* type, int B, int S, int H) {
+  parallel_for(static_cast<int64_t>(B) * S, [&](int64_t r) {
+    const T* w = word + static_cast<int64_t>(ids[r]) * H;
+    const T* p = pos + (r % S) * H;
+    const T* t = type + static_cast<int64_t>(types[r]) * H;
+    T* o = out + r * H;
+    for (int c = 0; c < H; ++c) o[c] = (w[c] + t[c]) + p[c];  // HF order: (word + type) + pos
+  });
+}
+
+template <typename T>
+void embedding_backward(T* dword, T* dpos, T* dtype, const T* dout, const int32_t* ids,
+                        const int32_t* types, int B, int S, int H, int padding_idx) {
+  // Rows may share an id, so split the work by columns instead of rows.
+  int blocks = (H + kColumnBlock - 1) / kColumnBlock;
+  parallel_for(blocks, [&](int64_t blk) {
+    int c0 = static_cast<int>(blk) * kColumnBlock;
+    int c1 = std::min(H, c0 + kColumnBlock);
+    for (int64_t r = 0; r < static_cast<int64_t>(B) * S; ++r) {
+      const T* g = dout + r * H;
+      T* dp = dpos + (r % S) * H;
+      T* dt = dtype + static_cast<int64_t>(types[r]) * H;
+      for (int c = c0; c < c1; ++c) {
+        dp[c] += g[c];
+        dt[c] += g[c];
+      }
+      if (ids[r] == padding_idx) continue;
+      T* dw = dword + static_cast<int64_t>(ids[r]) * H;
+      for (int c = c0; c < c1; ++c) dw[c] += g[c];
+    }
+  });
+}
+
+template <typename T>
+void layernorm_forward(T* out, T* mean, T* rstd, const T* x, const T* gamma, const T* beta, int N,
+                       int C, double eps) {
+  parallel_for(N, [&](int64_t r) {
+    layernorm_row(out + r * C, mean + r, rstd + r, x + r * C, gamma, beta, C, eps);
+  });
+}
+
+template <typename T>
+void add_layernorm_forward(T* out, T* sum, T* mean, T* rstd, const T* a, const T* b,
+                           const T* gamma, const T* beta, int N, int C, double eps) {
+  parallel_for(N, [&](int64_t r) {
+    T* s = sum + r * C;
+    const T* ar = a + r * C;
+    const T* br = b + r * C;
+    for (int c = 0; c < C; ++c) s[c] = ar[c] + br[c];
+    layernorm_row(out + r * C, mean + r, rstd + r, s, gamma, beta, C, eps);
+  });
+}
+
+template <typename T>
+void layernorm_backward(T* dx, T* dgamma, T* dbeta, const T* dout, const T* x, const T* mean,
+                        const T* rstd, const T* gamma, int N, int C) {
+  parallel_for(N, [&](int64_t r) {
+    const T* xr = x + r * C;
+    const T* g = dout + r * C;
+    T m = mean[r], s = rstd[r];
+    // dxhat = g * gamma; dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat))
+    T sum_dxhat = 0, sum_dxhat_xhat = 0;
+    for (int c = 0; c < C; ++c) {
+      T xhat = (xr[c] - m) * s;
+      T dxhat = g[c] * gamma[c];
+      sum_dxhat += dxhat;
+      sum_dxhat_xhat += dxhat * xhat;
+    }
+    T mean_dxhat = sum_dxhat / C, mean_dxhat_xhat = sum_dxhat_xhat / C;
+    T* d = dx + r * C;
+    for (int c = 0; c < C; ++c) {
+      T xhat = (xr[c] - m) * s;
+      d[c] = s * (g[c] * gamma[c] - mean_dxhat - xhat * mean_dxhat_xhat);
+    }
+  });
+  int blocks = (C + kColumnBlock - 1) / kColumnBlock;
+  parallel_for(blocks, [&](int64_t blk) {
+    int c0 = static_cast<int>(blk) * kColumnBlock;
+    int c1 = std::min(C, c0 + kColumnBlock);
+    T lg[kColumnBlock] = {}, lb[kColumnBlock] = {};
+    for (int r = 0; r < N; ++r) {
+      const T* xr = x + static_cast<int64_t>(r) * C;
+      const T* g = dout + static_cast<int64_t>(r) * C;
+      T m = mean[r], s = rstd[r];
+      for (int c = c0; c < c1; ++c) {
+        lg[c - c0] += g[c] * ((xr[c] - m) * s);
+        lb[c - c0] += g[c];
+      }
+    }
+    for (int c = c0; c < c1; ++c) {
+      dgamma[c] += lg[c - c0];
+      dbeta[c] += lb[c - c0];
+    }
+  });
+}
+
+template <typename T>
+void linear_forward(T* out, const T* in, const T* W, const T* b, int N, int in_f, int out_f) {
+  // Broadcast the bias into the output, then let the GEMM accumulate onto it.
+  parallel_for(N, [&](int64_t r) { std::copy(b, b + out_f, out + r * out_f); });
+  gemm<T>(false, true, N, out_f, in_f, T(1), in, in_f, W, in_f, T(1), out, out_f);
+}
+
+template <typename T>
+void linear_backward(T* din, T* dW, T* db, const T* dout, const T* in, const T* W, int N, int in_f,
+                     int out_f, bool accumulate_din) {
+  if (din) {
+    gemm<T>(false, false, N, in_f, out_f, T(1), dout, out_f, W, in_f, T(accumulate_din ? 1 : 0),
+            din, in_f);
+  }
+  gemm<T>(true, false, out_f, in_f, N, T(1), dout, out_f, in, in_f, T(1), dW, in_f);
+  column_sums_add(db, dout, N, out_f);
+}
+
+template <typename T>
+void gelu_forward(T* out, const T* x, int64_t n) {
+  const T inv_sqrt2 = T(0.70710678118654752440);
+  parallel_for(n, [&](int64_t i) { out[i] = T(0.5) * x[i] * (T(1) + std::erf(x[i] * inv_sqrt2)); });
+}
+
+template <typename T>
+void gelu_backward(T* dx, const T* x, const T* dout, int64_t n) {
+  const T inv_sqrt2 = T(0.70710678118654752440);
+  const T inv_sqrt_2pi = T(0.39894228040143267794);
+  parallel_for(n, [&](int64_t i) {
+    T v = x[i];
+    T cdf = T(0.5) * (T(1) + std::erf(v * inv_sqrt2));
+    T pdf = inv_sqrt_2pi * std::exp(T(-0.5) * v * v);
+    dx[i] = dout[i] * (cdf + v * pdf);
+  });
+}
+
+template <typename T>
+void tanh_forward(T* out, const T* x, int64_t n) {
+  parallel_for(n, [&](int64_t i) { out[i] = std::tanh(x[i]); });
+}
+
+template <typename T>
+void tanh_backward(T* dx, const T* y, const T* dout, int64_t n) {
+  parallel_for(n, [&](int64_t i) { dx[i] = dout[i] * (T(1) - y[i] * y[i]); });
+}
+
+template <typename T>
+double cross_entropy_forward(T* probs, const T* logits, const int32_t* labels, int N, int L) {
+  double total = 0;
+  int count = 0;
+  for (int r = 0; r < N; ++r) {
+    const T* z = logits + static_cast<int64_t>(r) * L;
+    T* p = probs + static_cast<int64_t>(r) * L;
+    T mx = *std::max_element(z, z + L);
+    T sum = 0;
+    for (int c = 0; c < L; ++c) {
+      p[c] = std::exp(z[c] - mx);
+      sum += p[c];
+    }
+    for (int c = 0; c < L; ++c) p[c] /= sum;
+    if (!labels || labels[r] == -100) continue;
+    // -log softmax = log(sum) - (z - max), computed without forming log(p).
+    total += static_cast<double>(std::log(sum) - (z[labels[r]] - mx));
+    ++count;
+  }
+  return count ? total / count : 0.0;
+}
+
+template <typename T>
+void cross_entropy_backward(T* dlogits, const T* probs, const int32_t* labels, int N, int L,
+                            double scale) {
+  int count = 0;
+  for (int r = 0; r < N; ++r) count += labels[r] != -100;
+  T k = count ? static_cast<T>(scale / count) : T(0);
+  for (int r = 0; r < N; ++r) {
+    T* d = dlogits + static_cast<int64_t>(r) * L;
+    const T* p = probs + static_cast<int64_t>(r) * L;
+    if (labels[r] == -100) {
+      std::fill(d, d + L, T(0));
+      continue;
+    }
+    for (int c = 0; c < L; ++c) d[c] = (p[c] - (c == labels[r] ? T(1) : T(0))) * k;
+  }
+}
+
+bool dropout_keep(uint64_t seed, int64_t i, double p) {
+  uint64_t h = mix64(seed + 0x9e3779b97f4a7c15ull * static_cast<uint64_t>(i + 1));
+  double u = static_cast<double>(h >> 11) * (1.0 / 9007199254740992.0);  // [0, 1)
+  return u >= p;
+}
+
+template <typename T>
+void dropout_apply(T* x, int64_t n, double p, uint64_t seed) {
+  if (p <= 0) return;
+  const T scale = static_cast<T>(1.0 / (1.0 - p));
+  parallel_for(n, [&](int64_t i) { x[i] = dropout_keep(seed, i, p) ? x[i] * scale : T(0); });
+}
+
+template <typename T>
+double sum_squares(const T* x, int64_t n) {
+  double total = 0;
+#pragma omp parallel for reduction(+ : total) schedule(static)
+  for (int64_t i = 0; i < n; ++i) total += static_cast<double>(x[i]) * x[i];
+  return total;
+}
+
+#define BERTRAIN_INSTANTIATE(T)                                                                  \
+  template void embedding_forward<T>(T*, const int32_t*, const int32_t*, const T*, const T*,    \
+                                     const T*, int, int, int);                                   \
+  template void embedding_backward<T>(T*, T*, T*, const T*, const int32_t*, const int32_t*, int, \
+                                      int, int, int);                                            \
+  template void layernorm_forward<T>(T*, T*, T*, const T*, const T*, const T*, int, int, double); \
+  template void add_layernorm_forward<T>(T*, T*, T*, T*, const T*, const T*, const T*, const T*, \
+                                         int, int, double);                                      \
+  template void layernorm_backward<T>(T*, T*, T*, const T*, const T*, const T*, const T*,        \
+                                      const T*, int, int);                                       \
+  template void linear_forward<T>(T*, const T*, const T*, const T*, int, int, int);             \
+  template void linear_backward<T>(T*, T*, T*, const T*, const T*, const T*, int, int, int, bool); \
+  template void gelu_forward<T>(T*, const T*, int64_t);                                         \
+  template void gelu_backward<T>(T*, const T*, const T*, int64_t);                              \
+  template void tanh_forward<T>(T*, const T*, int64_t);                                         \
+  template void tanh_backward<T>(T*, const T*, const T*, int64_t);                              \
+  template double cross_entropy_forward<T>(T*, const T*, const int32_t*, int, int);             \
+  template void cross_entropy_backward<T>(T*, const T*, const int32_t*, int, int, double);      \
+  template void dropout_apply<T>(T*, int64_t, double, uint64_t);                                \
+  template double sum_squares<T>(const T*, int64_t);
+
+BERTRAIN_INSTANTIATE(float)
+BERTRAIN_INSTANTIATE(double)
+#undef BERTRAIN_INSTANTIATE
+
+}  // namespace bertrain::cpu

@@ -1,0 +1,72 @@
+// Forward and backward of BERT's pointwise and row-wise ops, over raw pointers and explicit
+// shapes (llm.c style). Conventions: activation gradients are written (=), parameter
+// gradients are accumulated (+=) so micro-batches add up. Rows are [N, C] row-major.
+#pragma once
+
+#include <cstdint>
+
+namespace bertrain::cpu {
+
+// out[r] = word[ids[r]] + pos[r % S] + type[types[r]], r over B*S rows of width H.
+template <typename T>
+void embedding_forward(T* out, const int32_t* ids, const int32_t* types, const T* word,
+                       const T* pos, const T* type, int B, int S, int H);
+// Rows whose id equals padding_idx get no word-embedding gradient (nn.Embedding padding_idx).
+template <typename T>
+void embedding_backward(T* dword, T* dpos, T* dtype, const T* dout, const int32_t* ids,
+                        const int32_t* types, int B, int S, int H, int padding_idx);
+
+// out = LN(x) * gamma + beta; saves mean and rstd per row for backward.
+template <typename T>
+void layernorm_forward(T* out, T* mean, T* rstd, const T* x, const T* gamma, const T* beta, int N,
+                       int C, double eps);
+// sum = a + b, then out = LN(sum): the residual add fused with the norm.
+template <typename T>
+void add_layernorm_forward(T* out, T* sum, T* mean, T* rstd, const T* a, const T* b,
+                           const T* gamma, const T* beta, int N, int C, double eps);
+template <typename T>
+void layernorm_backward(T* dx, T* dgamma, T* dbeta, const T* dout, const T* x, const T* mean,
+                        const T* rstd, const T* gamma, int N, int C);
+
+// out = in * W^T + b with W [out_f, in_f].
+template <typename T>
+void linear_forward(T* out, const T* in, const T* W, const T* b, int N, int in_f, int out_f);
+// din = dout * W (or din += dout * W with accumulate_din, which folds in a residual gradient;
+// skipped when din is null), dW += dout^T * in, db += column sums of dout.
+template <typename T>
+void linear_backward(T* din, T* dW, T* db, const T* dout, const T* in, const T* W, int N, int in_f,
+                     int out_f, bool accumulate_din = false);
+
+// Exact GELU: 0.5 x (1 + erf(x / sqrt 2)).
+template <typename T>
+void gelu_forward(T* out, const T* x, int64_t n);
+template <typename T>
+void gelu_backward(T* dx, const T* x, const T* dout, int64_t n);
+
+template <typename T>
+void tanh_forward(T* out, const T* x, int64_t n);
+// Uses the saved output: d tanh = 1 - y^2.
+template <typename T>
+void tanh_backward(T* dx, const T* y, const T* dout, int64_t n);
+
+// Cross-entropy over N rows of L logits. Labels equal to -100 are ignored (as torch does);
+// null labels compute only the probabilities.
+// Writes softmax probabilities; returns the mean loss over counted rows (0 when none).
+template <typename T>
+double cross_entropy_forward(T* probs, const T* logits, const int32_t* labels, int N, int L);
+// dlogits = (probs - onehot(label)) * scale / count.
+template <typename T>
+void cross_entropy_backward(T* dlogits, const T* probs, const int32_t* labels, int N, int L,
+                            double scale);
+
+// Inverted dropout in place: x[i] = keep(seed, i) ? x[i] / (1 - p) : 0. The mask is a pure
+// function of (seed, i), so backward regenerates it instead of storing it.
+template <typename T>
+void dropout_apply(T* x, int64_t n, double p, uint64_t seed);
+bool dropout_keep(uint64_t seed, int64_t i, double p);
+
+// Sum of squares (accumulated in double) of n values.
+template <typename T>
+double sum_squares(const T* x, int64_t n);
+
+}  // namespace bertrain::cpu

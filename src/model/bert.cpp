@@ -1,0 +1,274 @@
+#include "model/bert.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/error.h"
+#include "core/parallel.h"
+#include "kernels/cpu/attention.h"
+#include "kernels/cpu/ops.h"
+
+namespace bertrain {
+
+namespace k = cpu;
+
+template <typename T>
+BertForSequenceClassification<T>::BertForSequenceClassification(const BertConfig& config,
+                                                                 Allocator& allocator)
+    : config_(config),
+      layout_(config),
+      allocator_(&allocator),
+      params_(layout_.total(), MemCategory::Weights, "parameters", allocator),
+      grads_(layout_.total(), MemCategory::Gradients, "gradients", allocator) {}
+
+template <typename T>
+void BertForSequenceClassification<T>::zero_grads() {
+  std::memset(static_cast<void*>(grads_.data()), 0, grads_.size() * sizeof(T));
+}
+
+template <typename T>
+void BertForSequenceClassification<T>::carve(const BertConfig& c, int B, int S, int threads,
+                                             Carver& acts, Carver& temps,
+                                             std::vector<LayerActs>& layers, HeadActs& head,
+                                             Temps& tmp) {
+  const size_t N = static_cast<size_t>(B) * S, H = c.hidden_size, I = c.intermediate_size;
+  const size_t L = c.num_labels(), nh = c.num_attention_heads;
+  layers.resize(c.num_hidden_layers);
+  for (LayerActs& a : layers) {
+    a.qkv = acts.take<T>(N * 3 * H);
+    a.probs = acts.take<T>(B * nh * S * S);
+    a.ctx = acts.take<T>(N * H);
+    a.sum1 = acts.take<T>(N * H);
+    a.h1 = acts.take<T>(N * H);
+    a.mean1 = acts.take<T>(N);
+    a.rstd1 = acts.take<T>(N);
+    a.f = acts.take<T>(N * I);
+    a.g = acts.take<T>(N * I);
+    a.sum2 = acts.take<T>(N * H);
+    a.out = acts.take<T>(N * H);
+    a.mean2 = acts.take<T>(N);
+    a.rstd2 = acts.take<T>(N);
+  }
+  head.emb_sum = acts.take<T>(N * H);
+  head.emb_mean = acts.take<T>(N);
+  head.emb_rstd = acts.take<T>(N);
+  head.hidden0 = acts.take<T>(N * H);
+  head.cls = acts.take<T>(B * H);
+  head.pooled = acts.take<T>(B * H);
+  head.pooled_drop = acts.take<T>(B * H);
+  head.logits = acts.take<T>(B * L);
+  head.probs = acts.take<T>(B * L);
+  head.ids = acts.take<int32_t>(N);
+  head.types = acts.take<int32_t>(N);
+  head.mask = acts.take<int32_t>(N);
+  head.labels = acts.take<int32_t>(B);
+
+  tmp.g = temps.take<T>(N * H);
+  tmp.d1 = temps.take<T>(N * H);
+  tmp.d2 = temps.take<T>(N * H);
+  tmp.big = temps.take<T>(N * std::max(I, 3 * H));
+  tmp.attn_scratch = temps.take<T>(k::attention_scratch_size(S, threads));
+  tmp.dlogits = temps.take<T>(B * L);
+  tmp.dpooled = temps.take<T>(B * H);
+}
+
+template <typename T>
+ActivationPlan BertForSequenceClassification<T>::plan(const BertConfig& c, int B, int S,
+                                                      int threads) {
+  Carver acts, temps;
+  std::vector<LayerActs> layers;
+  HeadActs head;
+  Temps tmp;
+  carve(c, B, S, threads, acts, temps, layers, head, tmp);
+  return {acts.used(), temps.used()};
+}
+
+template <typename T>
+void BertForSequenceClassification<T>::reserve(int B, int S) {
+  if (B <= cap_B_ && S <= cap_S_ && num_threads() <= cap_threads_) return;
+  B = std::max(B, cap_B_);
+  S = std::max(S, cap_S_);
+  const int threads = std::max(num_threads(), cap_threads_);
+  // Release the old blocks first so the peak never holds both.
+  acts_block_ = Buffer<std::byte>();
+  temps_block_ = Buffer<std::byte>();
+  ActivationPlan p = plan(config_, B, S, threads);
+  acts_block_ = Buffer<std::byte>(p.activations, MemCategory::Activations, "activations", *allocator_);
+  temps_block_ =
+      Buffer<std::byte>(p.temporaries, MemCategory::Temporaries, "backward temporaries", *allocator_);
+  Carver acts(acts_block_.data()), temps(temps_block_.data());
+  carve(config_, B, S, threads, acts, temps, layers_, head_, tmp_);
+  cap_B_ = B;
+  cap_S_ = S;
+  cap_threads_ = threads;
+}
+
+template <typename T>
+uint64_t BertForSequenceClassification<T>::site_seed(int site) const {
+  return seed_ ^ (static_cast<uint64_t>(site + 1) * 0xd1b54a32d192ed03ull);
+}
+
+template <typename T>
+const T* BertForSequenceClassification<T>::hidden_state(int k) const {
+  return k == 0 ? head_.hidden0 : layers_.at(k - 1).out;
+}
+
+// Checks every id against the config so a bad input is an error, never an out-of-bounds read.
+static void validate_batch(const BertConfig& c, const Batch& b) {
+  if (b.B <= 0 || b.S <= 0) fail("batch has shape [", b.B, ", ", b.S, "]; both must be positive");
+  if (b.S > c.max_position_embeddings) {
+    fail("sequence length ", b.S, " exceeds max_position_embeddings (",
+         c.max_position_embeddings, ")");
+  }
+  for (int r = 0; r < b.B; ++r) {
+    for (int s = 0; s < b.S; ++s) {
+      size_t i = static_cast<size_t>(r) * b.S + s;
+      if (b.input_ids[i] < 0 || b.input_ids[i] >= c.vocab_size)
+        fail("input_ids[", r, ", ", s, "] = ", b.input_ids[i], " is outside the vocabulary (size ",
+             c.vocab_size, ")");
+      if (b.token_type_ids[i] < 0 || b.token_type_ids[i] >= c.type_vocab_size)
+        fail("token_type_ids[", r, ", ", s, "] = ", b.token_type_ids[i], " is outside 0..",
+             c.type_vocab_size - 1);
+      if (b.attention_mask[i] != 0 && b.attention_mask[i] != 1)
+        fail("attention_mask[", r, ", ", s, "] = ", b.attention_mask[i], "; expected 0 or 1");
+    }
+    if (b.labels && b.labels[r] != -100 && (b.labels[r] < 0 || b.labels[r] >= c.num_labels()))
+      fail("labels[", r, "] = ", b.labels[r], " is outside 0..", c.num_labels() - 1);
+  }
+}
+
+template <typename T>
+double BertForSequenceClassification<T>::forward(const Batch& batch, bool training,
+                                                 uint64_t dropout_seed) {
+  validate_batch(config_, batch);
+  reserve(batch.B, batch.S);
+  B_ = batch.B;
+  S_ = batch.S;
+  training_ = training;
+  seed_ = dropout_seed;
+  has_labels_ = batch.labels != nullptr;
+  const int N = B_ * S_, H = config_.hidden_size, L = config_.num_labels();
+  std::copy_n(batch.input_ids, N, head_.ids);
+  std::copy_n(batch.token_type_ids, N, head_.types);
+  std::copy_n(batch.attention_mask, N, head_.mask);
+  if (has_labels_) std::copy_n(batch.labels, B_, head_.labels);
+  const T* P = params();
+  const double p_hidden = training ? config_.hidden_dropout_prob : 0.0;
+
+  k::embedding_forward(head_.emb_sum, head_.ids, head_.types, P + layout_.word_emb,
+                       P + layout_.pos_emb, P + layout_.type_emb, B_, S_, H);
+  k::layernorm_forward(head_.hidden0, head_.emb_mean, head_.emb_rstd, head_.emb_sum,
+                       P + layout_.emb_ln_g, P + layout_.emb_ln_b, N, H, config_.layer_norm_eps);
+  k::dropout_apply(head_.hidden0, static_cast<int64_t>(N) * H, p_hidden, site_seed(0));
+  const T* x = head_.hidden0;
+  for (int l = 0; l < config_.num_hidden_layers; ++l) {
+    layer_forward(l, x, training);
+    x = layers_[l].out;
+  }
+  for (int b = 0; b < B_; ++b) std::copy_n(x + static_cast<size_t>(b) * S_ * H, H, head_.cls + b * H);
+  k::linear_forward(head_.pooled, head_.cls, P + layout_.pooler_w, P + layout_.pooler_b, B_, H, H);
+  k::tanh_forward(head_.pooled, head_.pooled, static_cast<int64_t>(B_) * H);
+  std::copy_n(head_.pooled, B_ * H, head_.pooled_drop);
+  k::dropout_apply(head_.pooled_drop, static_cast<int64_t>(B_) * H,
+                   training ? config_.classifier_dropout_prob() : 0.0, site_seed(classifier_site()));
+  k::linear_forward(head_.logits, head_.pooled_drop, P + layout_.cls_w, P + layout_.cls_b, B_, H, L);
+  return k::cross_entropy_forward(head_.probs, head_.logits, has_labels_ ? head_.labels : nullptr,
+                                  B_, L);
+}
+
+template <typename T>
+void BertForSequenceClassification<T>::layer_forward(int l, const T* x, bool training) {
+  LayerActs& a = layers_[l];
+  const LayerOffsets& o = layout_.layers[l];
+  const T* P = params();
+  const int N = B_ * S_, H = config_.hidden_size, I = config_.intermediate_size;
+  const double p_hidden = training ? config_.hidden_dropout_prob : 0.0;
+  const double p_attn = training ? config_.attention_probs_dropout_prob : 0.0;
+  const double eps = config_.layer_norm_eps;
+  const int64_t NH = static_cast<int64_t>(N) * H;
+
+  k::linear_forward(a.qkv, x, P + o.qkv_w, P + o.qkv_b, N, H, 3 * H);
+  k::attention_forward(a.ctx, a.probs, a.qkv, head_.mask, B_, S_, config_.num_attention_heads,
+                       config_.head_dim(), p_attn, site_seed(1 + 3 * l), tmp_.attn_scratch);
+  k::linear_forward(tmp_.d2, a.ctx, P + o.attn_out_w, P + o.attn_out_b, N, H, H);
+  k::dropout_apply(tmp_.d2, NH, p_hidden, site_seed(2 + 3 * l));
+  k::add_layernorm_forward(a.h1, a.sum1, a.mean1, a.rstd1, tmp_.d2, x, P + o.ln1_g, P + o.ln1_b, N,
+                           H, eps);
+  k::linear_forward(a.f, a.h1, P + o.inter_w, P + o.inter_b, N, H, I);
+  k::gelu_forward(a.g, a.f, static_cast<int64_t>(N) * I);
+  k::linear_forward(tmp_.d2, a.g, P + o.out_w, P + o.out_b, N, I, H);
+  k::dropout_apply(tmp_.d2, NH, p_hidden, site_seed(3 + 3 * l));
+  k::add_layernorm_forward(a.out, a.sum2, a.mean2, a.rstd2, tmp_.d2, a.h1, P + o.ln2_g,
+                           P + o.ln2_b, N, H, eps);
+}
+
+template <typename T>
+void BertForSequenceClassification<T>::backward(double loss_scale) {
+  if (!has_labels_) fail("backward needs a forward pass with labels");
+  const int N = B_ * S_, H = config_.hidden_size, L = config_.num_labels();
+  const T* P = params();
+  T* G = grads();
+  k::cross_entropy_backward(tmp_.dlogits, head_.probs, head_.labels, B_, L, loss_scale);
+  k::linear_backward(tmp_.dpooled, G + layout_.cls_w, G + layout_.cls_b, tmp_.dlogits,
+                     head_.pooled_drop, P + layout_.cls_w, B_, H, L);
+  k::dropout_apply(tmp_.dpooled, static_cast<int64_t>(B_) * H,
+                   training_ ? config_.classifier_dropout_prob() : 0.0,
+                   site_seed(classifier_site()));
+  k::tanh_backward(tmp_.dpooled, head_.pooled, tmp_.dpooled, static_cast<int64_t>(B_) * H);
+  k::linear_backward(tmp_.d2, G + layout_.pooler_w, G + layout_.pooler_b, tmp_.dpooled, head_.cls,
+                     P + layout_.pooler_w, B_, H, H);
+  // Only the [CLS] rows of the last layer reach the pooler.
+  std::fill_n(tmp_.g, static_cast<size_t>(N) * H, T(0));
+  for (int b = 0; b < B_; ++b)
+    std::copy_n(tmp_.d2 + static_cast<size_t>(b) * H, H, tmp_.g + static_cast<size_t>(b) * S_ * H);
+  for (int l = config_.num_hidden_layers - 1; l >= 0; --l)
+    layer_backward(l, l == 0 ? head_.hidden0 : layers_[l - 1].out);
+  k::dropout_apply(tmp_.g, static_cast<int64_t>(N) * H,
+                   training_ ? config_.hidden_dropout_prob : 0.0, site_seed(0));
+  k::layernorm_backward(tmp_.d1, G + layout_.emb_ln_g, G + layout_.emb_ln_b, tmp_.g, head_.emb_sum,
+                        head_.emb_mean, head_.emb_rstd, P + layout_.emb_ln_g, N, H);
+  k::embedding_backward(G + layout_.word_emb, G + layout_.pos_emb, G + layout_.type_emb, tmp_.d1,
+                        head_.ids, head_.types, B_, S_, H, config_.pad_token_id);
+}
+
+// tmp_.g holds d(layer output) on entry and d(layer input) on exit.
+template <typename T>
+void BertForSequenceClassification<T>::layer_backward(int l, const T* x) {
+  const LayerActs& a = layers_[l];
+  const LayerOffsets& o = layout_.layers[l];
+  const T* P = params();
+  T* G = grads();
+  const int N = B_ * S_, H = config_.hidden_size, I = config_.intermediate_size;
+  const int64_t NH = static_cast<int64_t>(N) * H;
+  const double p_hidden = training_ ? config_.hidden_dropout_prob : 0.0;
+  const double p_attn = training_ ? config_.attention_probs_dropout_prob : 0.0;
+  // d(dense output) = dropout mask applied to d(residual sum); a copy only when dropout is on.
+  auto through_dropout = [&](const T* dsum, int site) -> const T* {
+    if (p_hidden <= 0) return dsum;
+    std::copy_n(dsum, NH, tmp_.d2);
+    k::dropout_apply(tmp_.d2, NH, p_hidden, site_seed(site));
+    return tmp_.d2;
+  };
+
+  k::layernorm_backward(tmp_.d1, G + o.ln2_g, G + o.ln2_b, tmp_.g, a.sum2, a.mean2, a.rstd2,
+                        P + o.ln2_g, N, H);
+  const T* d_out = through_dropout(tmp_.d1, 3 + 3 * l);
+  k::linear_backward(tmp_.big, G + o.out_w, G + o.out_b, d_out, a.g, P + o.out_w, N, I, H);
+  k::gelu_backward(tmp_.big, a.f, tmp_.big, static_cast<int64_t>(N) * I);
+  k::linear_backward(tmp_.d1, G + o.inter_w, G + o.inter_b, tmp_.big, a.h1, P + o.inter_w, N, H, I,
+                     /*accumulate_din=*/true);
+  k::layernorm_backward(tmp_.g, G + o.ln1_g, G + o.ln1_b, tmp_.d1, a.sum1, a.mean1, a.rstd1,
+                        P + o.ln1_g, N, H);
+  const T* d_attn_out = through_dropout(tmp_.g, 2 + 3 * l);
+  k::linear_backward(tmp_.d1, G + o.attn_out_w, G + o.attn_out_b, d_attn_out, a.ctx,
+                     P + o.attn_out_w, N, H, H);
+  k::attention_backward(tmp_.big, tmp_.d1, a.qkv, a.probs, B_, S_, config_.num_attention_heads,
+                        config_.head_dim(), p_attn, site_seed(1 + 3 * l), tmp_.attn_scratch);
+  k::linear_backward(tmp_.g, G + o.qkv_w, G + o.qkv_b, tmp_.big, x, P + o.qkv_w, N, H, 3 * H,
+                     /*accumulate_din=*/true);
+}
+
+template class BertForSequenceClassification<float>;
+template class BertForSequenceClassification<double>;
+
+}  // namespace bertrain

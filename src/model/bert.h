@@ -1,0 +1,105 @@
+// BertForSequenceClassification: forward and backward over the flat parameter buffer, with
+// every activation in one planned arena. T is float for training and double for the
+// finite-difference gradient checks.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/arena.h"
+#include "core/buffer.h"
+#include "model/bert_config.h"
+#include "model/param_layout.h"
+
+namespace bertrain {
+
+// A micro-batch of B rows of S tokens (row-major [B, S]). labels may be null (no loss).
+struct Batch {
+  const int32_t* input_ids;
+  const int32_t* token_type_ids;
+  const int32_t* attention_mask;
+  const int32_t* labels;
+  int B, S;
+};
+
+// Bytes of activations and backward temporaries for a B x S micro-batch.
+struct ActivationPlan {
+  size_t activations = 0;
+  size_t temporaries = 0;
+};
+
+template <typename T>
+class BertForSequenceClassification {
+ public:
+  explicit BertForSequenceClassification(const BertConfig& config,
+                                         Allocator& allocator = cpu_allocator());
+
+  const BertConfig& config() const { return config_; }
+  const ParamLayout& layout() const { return layout_; }
+  T* params() { return params_.data(); }
+  const T* params() const { return params_.data(); }
+  T* grads() { return grads_.data(); }
+  const T* grads() const { return grads_.data(); }
+  size_t num_params() const { return layout_.total(); }
+  void zero_grads();
+
+  static ActivationPlan plan(const BertConfig& c, int B, int S, int threads);
+  // Plans activation memory for micro-batches up to B x S (reallocates only when larger).
+  void reserve(int B, int S);
+
+  // Runs the model; dropout is on when training. Returns the mean cross-entropy over the
+  // labelled rows (0 when batch.labels is null).
+  double forward(const Batch& batch, bool training, uint64_t dropout_seed);
+  // Backpropagates loss * loss_scale from the last forward, accumulating into grads().
+  void backward(double loss_scale);
+
+  // Results of the last forward. hidden_state(0) is the embeddings output,
+  // hidden_state(k) the output of encoder layer k. Shapes [B, S, H], [B, H], [B, L].
+  const T* hidden_state(int k) const;
+  const T* pooled_output() const { return head_.pooled; }
+  const T* logits() const { return head_.logits; }
+  const T* probabilities() const { return head_.probs; }
+
+ private:
+  struct LayerActs {
+    T *qkv, *probs, *ctx, *sum1, *h1, *mean1, *rstd1, *f, *g, *sum2, *out, *mean2, *rstd2;
+  };
+  struct HeadActs {
+    T *emb_sum, *emb_mean, *emb_rstd, *hidden0, *cls, *pooled, *pooled_drop, *logits, *probs;
+    int32_t *ids, *types, *mask, *labels;
+  };
+  struct Temps {
+    T *g, *d1, *d2, *big, *attn_scratch, *dlogits, *dpooled;
+  };
+
+  // Carves activation and temporary buffers for B x S; sizing only when the carvers have no base.
+  static void carve(const BertConfig& c, int B, int S, int threads, Carver& acts, Carver& temps,
+                    std::vector<LayerActs>& layers, HeadActs& head, Temps& tmp);
+  void layer_forward(int l, const T* x, bool training);
+  void layer_backward(int l, const T* x);
+  uint64_t site_seed(int site) const;
+  int classifier_site() const { return 1 + 3 * config_.num_hidden_layers; }
+
+  BertConfig config_;
+  ParamLayout layout_;
+  Allocator* allocator_;
+  Buffer<T> params_;
+  Buffer<T> grads_;
+
+  Buffer<std::byte> acts_block_, temps_block_;
+  int cap_B_ = 0, cap_S_ = 0, cap_threads_ = 0;
+  std::vector<LayerActs> layers_;
+  HeadActs head_{};
+  Temps tmp_{};
+
+  // State of the last forward, needed by backward.
+  int B_ = 0, S_ = 0;
+  bool training_ = false;
+  bool has_labels_ = false;
+  uint64_t seed_ = 0;
+};
+
+extern template class BertForSequenceClassification<float>;
+extern template class BertForSequenceClassification<double>;
+
+}  // namespace bertrain

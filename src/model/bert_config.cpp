@@ -1,0 +1,199 @@
+#include "model/bert_config.h"
+
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "core/error.h"
+
+namespace bertrain {
+
+using nlohmann::json;
+
+namespace {
+
+template <typename T>
+void read_field(const json& j, const char* key, T* out, const std::string& source) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return;
+  try {
+    *out = it->get<T>();
+  } catch (const json::exception&) {
+    fail(source, ": field \"", key, "\" has the wrong type (", it->type_name(), ")");
+  }
+}
+
+std::vector<std::string> read_labels(const json& j, const std::string& source) {
+  std::vector<std::string> labels;
+  auto it = j.find("id2label");
+  if (it != j.end() && it->is_object() && !it->empty()) {
+    labels.resize(it->size());
+    for (auto& [key, value] : it->items()) {
+      size_t pos = 0;
+      long id = -1;
+      try {
+        id = std::stol(key, &pos);
+      } catch (const std::exception&) {
+      }
+      if (pos != key.size() || id < 0 || id >= static_cast<long>(labels.size()) ||
+          !value.is_string()) {
+        fail(source, ": field \"id2label\" must map ids 0..", labels.size() - 1,
+             " to strings; bad entry \"", key, "\"");
+      }
+      labels[id] = value.get<std::string>();
+    }
+  }
+  int num_labels = -1;
+  read_field(j, "num_labels", &num_labels, source);
+  if (labels.empty()) {
+    if (num_labels < 0) num_labels = 2;  // HF's PretrainedConfig default
+    for (int i = 0; i < num_labels; ++i) labels.push_back("LABEL_" + std::to_string(i));
+  } else if (num_labels >= 0 && num_labels != static_cast<int>(labels.size())) {
+    fail(source, ": field \"num_labels\" is ", num_labels, " but \"id2label\" has ", labels.size(),
+         " entries");
+  }
+  return labels;
+}
+
+}  // namespace
+
+void BertConfig::validate(const std::string& source) const {
+  auto positive = [&](const char* name, long v, long max) {
+    if (v <= 0 || v > max) fail(source, ": field \"", name, "\" is ", v, ", expected 1..", max);
+  };
+  positive("vocab_size", vocab_size, 10'000'000);
+  positive("hidden_size", hidden_size, 65536);
+  positive("num_hidden_layers", num_hidden_layers, 1024);
+  positive("num_attention_heads", num_attention_heads, 1024);
+  positive("intermediate_size", intermediate_size, 1 << 20);
+  positive("max_position_embeddings", max_position_embeddings, 1 << 20);
+  positive("type_vocab_size", type_vocab_size, 1 << 16);
+  positive("num_labels", num_labels(), 1 << 20);
+  if (hidden_size % num_attention_heads != 0) {
+    fail(source, ": field \"hidden_size\" (", hidden_size,
+         ") is not a multiple of \"num_attention_heads\" (", num_attention_heads, ")");
+  }
+  if (pad_token_id < 0 || pad_token_id >= vocab_size)
+    fail(source, ": field \"pad_token_id\" is ", pad_token_id, ", outside the vocabulary");
+  if (hidden_act != "gelu") {
+    fail(source, ": field \"hidden_act\" is \"", hidden_act,
+         "\"; bertrain supports \"gelu\" (exact erf GELU) only");
+  }
+  if (position_embedding_type != "absolute") {
+    fail(source, ": field \"position_embedding_type\" is \"", position_embedding_type,
+         "\"; bertrain supports \"absolute\" only");
+  }
+  if (!(layer_norm_eps > 0)) fail(source, ": field \"layer_norm_eps\" must be > 0");
+  auto prob = [&](const char* name, double p) {
+    if (!(p >= 0 && p < 1)) fail(source, ": field \"", name, "\" is ", p, ", expected [0, 1)");
+  };
+  prob("hidden_dropout_prob", hidden_dropout_prob);
+  prob("attention_probs_dropout_prob", attention_probs_dropout_prob);
+  if (classifier_dropout >= 0) prob("classifier_dropout", classifier_dropout);
+}
+
+BertConfig parse_config(const std::string& text, const std::string& source) {
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::parse_error& e) {
+    fail(source, ": not valid JSON (", e.what(), ")");
+  }
+  if (!j.is_object()) fail(source, ": expected a JSON object");
+  std::string model_type;
+  read_field(j, "model_type", &model_type, source);
+  if (!model_type.empty() && model_type != "bert") {
+    fail(source, ": field \"model_type\" is \"", model_type, "\"; bertrain supports \"bert\"");
+  }
+  BertConfig c;
+  read_field(j, "vocab_size", &c.vocab_size, source);
+  read_field(j, "hidden_size", &c.hidden_size, source);
+  read_field(j, "num_hidden_layers", &c.num_hidden_layers, source);
+  read_field(j, "num_attention_heads", &c.num_attention_heads, source);
+  read_field(j, "intermediate_size", &c.intermediate_size, source);
+  read_field(j, "max_position_embeddings", &c.max_position_embeddings, source);
+  read_field(j, "type_vocab_size", &c.type_vocab_size, source);
+  read_field(j, "pad_token_id", &c.pad_token_id, source);
+  read_field(j, "layer_norm_eps", &c.layer_norm_eps, source);
+  read_field(j, "hidden_dropout_prob", &c.hidden_dropout_prob, source);
+  read_field(j, "attention_probs_dropout_prob", &c.attention_probs_dropout_prob, source);
+  read_field(j, "classifier_dropout", &c.classifier_dropout, source);
+  read_field(j, "initializer_range", &c.initializer_range, source);
+  read_field(j, "hidden_act", &c.hidden_act, source);
+  read_field(j, "position_embedding_type", &c.position_embedding_type, source);
+  std::string problem_type;
+  read_field(j, "problem_type", &problem_type, source);
+  if (!problem_type.empty() && problem_type != "single_label_classification") {
+    fail(source, ": field \"problem_type\" is \"", problem_type,
+         "\"; bertrain supports \"single_label_classification\" only");
+  }
+  c.id2label = read_labels(j, source);
+  c.validate(source);
+  return c;
+}
+
+BertConfig load_config(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(path, ": cannot open config file");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return parse_config(ss.str(), path);
+}
+
+std::string config_to_json(const BertConfig& c) {
+  json id2label = json::object(), label2id = json::object();
+  for (int i = 0; i < c.num_labels(); ++i) {
+    id2label[std::to_string(i)] = c.id2label[i];
+    label2id[c.id2label[i]] = i;
+  }
+  json j = {
+      {"architectures", {"BertForSequenceClassification"}},
+      {"attention_probs_dropout_prob", c.attention_probs_dropout_prob},
+      {"classifier_dropout", c.classifier_dropout >= 0 ? json(c.classifier_dropout) : json()},
+      {"hidden_act", c.hidden_act},
+      {"hidden_dropout_prob", c.hidden_dropout_prob},
+      {"hidden_size", c.hidden_size},
+      {"id2label", id2label},
+      {"initializer_range", c.initializer_range},
+      {"intermediate_size", c.intermediate_size},
+      {"label2id", label2id},
+      {"layer_norm_eps", c.layer_norm_eps},
+      {"max_position_embeddings", c.max_position_embeddings},
+      {"model_type", "bert"},
+      {"num_attention_heads", c.num_attention_heads},
+      {"num_hidden_layers", c.num_hidden_layers},
+      {"pad_token_id", c.pad_token_id},
+      {"position_embedding_type", c.position_embedding_type},
+      {"problem_type", "single_label_classification"},
+      {"torch_dtype", "float32"},
+      {"type_vocab_size", c.type_vocab_size},
+      {"use_cache", true},
+      {"vocab_size", c.vocab_size},
+  };
+  return j.dump(2) + "\n";
+}
+
+BertConfig preset_config(const std::string& name) {
+  BertConfig c;  // defaults are bert-base-uncased
+  if (name == "bert-base-uncased") return c;
+  if (name == "bert-large-uncased") {
+    c.hidden_size = 1024;
+    c.num_hidden_layers = 24;
+    c.num_attention_heads = 16;
+    c.intermediate_size = 4096;
+    return c;
+  }
+  if (name == "tiny") {
+    c.vocab_size = 512;
+    c.hidden_size = 64;
+    c.num_hidden_layers = 2;
+    c.num_attention_heads = 4;
+    c.intermediate_size = 128;
+    c.max_position_embeddings = 64;
+    return c;
+  }
+  fail("unknown preset \"", name, "\"; expected tiny, bert-base-uncased or bert-large-uncased");
+}
+
+}  // namespace bertrain

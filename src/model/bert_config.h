@@ -1,0 +1,42 @@
+// BertConfig: the fields of a Hugging Face config.json that shape the model.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace bertrain {
+
+struct BertConfig {
+  int vocab_size = 30522;
+  int hidden_size = 768;
+  int num_hidden_layers = 12;
+  int num_attention_heads = 12;
+  int intermediate_size = 3072;
+  int max_position_embeddings = 512;
+  int type_vocab_size = 2;
+  int pad_token_id = 0;
+  double layer_norm_eps = 1e-12;
+  double hidden_dropout_prob = 0.1;
+  double attention_probs_dropout_prob = 0.1;
+  double classifier_dropout = -1;  // < 0: null in JSON, use hidden_dropout_prob (as HF does)
+  double initializer_range = 0.02;
+  std::string hidden_act = "gelu";
+  std::string position_embedding_type = "absolute";
+  std::vector<std::string> id2label = {"LABEL_0", "LABEL_1"};
+
+  int num_labels() const { return static_cast<int>(id2label.size()); }
+  int head_dim() const { return hidden_size / num_attention_heads; }
+  double classifier_dropout_prob() const {
+    return classifier_dropout >= 0 ? classifier_dropout : hidden_dropout_prob;
+  }
+  // Throws Error naming `source` and the field when a value is unsupported or inconsistent.
+  void validate(const std::string& source) const;
+};
+
+BertConfig load_config(const std::string& path);
+BertConfig parse_config(const std::string& json_text, const std::string& source);
+std::string config_to_json(const BertConfig& c);
+// Presets for `bertrain init`: "tiny", "bert-base-uncased", "bert-large-uncased".
+BertConfig preset_config(const std::string& name);
+
+}  // namespace bertrain

@@ -1,0 +1,59 @@
+// The safetensors format: 8-byte little-endian header size, a JSON header mapping tensor
+// names to {dtype, shape, data_offsets}, then the raw little-endian data. Every field of a
+// file read here is bounds-checked; errors name the file and the tensor.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/dtype.h"
+#include "core/file_io.h"
+#include "core/tensor.h"
+
+namespace bertrain {
+
+struct TensorInfo {
+  DType dtype;
+  Shape shape;
+  size_t offset;  // from the start of the data section
+  size_t nbytes;
+};
+
+class SafetensorsReader {
+ public:
+  explicit SafetensorsReader(const std::string& path);
+
+  const std::string& path() const { return file_->path(); }
+  bool contains(const std::string& name) const { return tensors_.count(name) != 0; }
+  std::vector<std::string> names() const;
+  const TensorInfo& info(const std::string& name) const;
+  const unsigned char* bytes(const std::string& name) const;
+  const std::map<std::string, std::string>& metadata() const { return metadata_; }
+
+  // Copies the tensor into a new Tensor of its own dtype.
+  Tensor load(const std::string& name, MemCategory category = MemCategory::Data) const;
+  // Converts into dst (dst_type) after checking the shape; names the tensor when it is
+  // missing or mis-shaped.
+  void read_into(const std::string& name, const Shape& expected, void* dst, DType dst_type) const;
+
+ private:
+  std::unique_ptr<MappedFile> file_;
+  size_t data_start_ = 0;
+  std::map<std::string, TensorInfo> tensors_;
+  std::map<std::string, std::string> metadata_;
+};
+
+struct TensorView {
+  std::string name;
+  DType dtype;
+  Shape shape;
+  const void* data;
+};
+
+// Writes atomically. Tensors are stored in the given order.
+void save_safetensors(const std::string& path, const std::vector<TensorView>& tensors,
+                      const std::map<std::string, std::string>& metadata = {{"format", "pt"}});
+
+}  // namespace bertrain

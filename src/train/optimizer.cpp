@@ -1,0 +1,68 @@
+#include "train/optimizer.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.h"
+#include "kernels/cpu/adamw.h"
+#include "kernels/cpu/ops.h"
+
+namespace bertrain {
+
+template <typename T>
+AdamW<T>::AdamW(const ParamLayout& layout, const AdamWConfig& config, Allocator& allocator)
+    : layout_(&layout),
+      config_(config),
+      m_(layout.total(), MemCategory::OptimizerState, "AdamW exp_avg", allocator),
+      v_(layout.total(), MemCategory::OptimizerState, "AdamW exp_avg_sq", allocator) {}
+
+template <typename T>
+void AdamW<T>::step(T* params, const T* grads, double lr, double grad_scale) {
+  ++t_;
+  cpu::AdamWStep s{lr, config_.beta1, config_.beta2, config_.eps, 0.0, t_, grad_scale};
+  // Runs of adjacent parameters with the same decay setting go in one pass.
+  const auto& specs = layout_->params();
+  for (size_t i = 0; i < specs.size();) {
+    size_t j = i;
+    while (j < specs.size() && specs[j].decay == specs[i].decay) ++j;
+    size_t begin = specs[i].offset, end = specs[j - 1].offset + specs[j - 1].numel;
+    s.weight_decay = specs[i].decay ? config_.weight_decay : 0.0;
+    cpu::adamw_update(params + begin, grads + begin, m_.data() + begin, v_.data() + begin,
+                      static_cast<int64_t>(end - begin), s);
+    i = j;
+  }
+}
+
+template <typename T>
+double global_grad_norm(const T* grads, size_t n) {
+  return std::sqrt(cpu::sum_squares(grads, static_cast<int64_t>(n)));
+}
+
+double clip_coefficient(double total_norm, double max_norm) {
+  if (max_norm <= 0) return 1.0;
+  return std::min(1.0, max_norm / (total_norm + 1e-6));
+}
+
+ScheduleType parse_schedule(const std::string& name) {
+  if (name == "linear") return ScheduleType::Linear;
+  if (name == "constant") return ScheduleType::Constant;
+  if (name == "constant_with_warmup") return ScheduleType::ConstantWithWarmup;
+  fail("unknown lr_scheduler_type \"", name, "\"; expected linear, constant or constant_with_warmup");
+}
+
+double LrSchedule::lr(int64_t step) const {
+  if (type == ScheduleType::Constant) return base_lr;
+  if (step < warmup_steps)
+    return base_lr * static_cast<double>(step) / static_cast<double>(std::max<int64_t>(1, warmup_steps));
+  if (type == ScheduleType::ConstantWithWarmup) return base_lr;
+  double remaining = static_cast<double>(total_steps - step) /
+                     static_cast<double>(std::max<int64_t>(1, total_steps - warmup_steps));
+  return base_lr * std::max(0.0, remaining);
+}
+
+template class AdamW<float>;
+template class AdamW<double>;
+template double global_grad_norm<float>(const float*, size_t);
+template double global_grad_norm<double>(const double*, size_t);
+
+}  // namespace bertrain

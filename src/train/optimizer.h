@@ -1,0 +1,57 @@
+// AdamW over the flat parameter buffer, global-norm clipping and the learning-rate
+// schedules, with torch / Hugging Face Trainer semantics.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/buffer.h"
+#include "model/param_layout.h"
+
+namespace bertrain {
+
+struct AdamWConfig {
+  double lr = 5e-5;
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  double weight_decay = 0.0;  // applied only to parameters whose ParamSpec::decay is set
+};
+
+template <typename T>
+class AdamW {
+ public:
+  AdamW(const ParamLayout& layout, const AdamWConfig& config,
+        Allocator& allocator = cpu_allocator());
+  // One update with learning rate lr; gradients are multiplied by grad_scale first.
+  void step(T* params, const T* grads, double lr, double grad_scale = 1.0);
+  int64_t steps() const { return t_; }
+  void set_steps(int64_t t) { t_ = t; }
+  T* exp_avg() { return m_.data(); }
+  T* exp_avg_sq() { return v_.data(); }
+  const AdamWConfig& config() const { return config_; }
+
+ private:
+  const ParamLayout* layout_;
+  AdamWConfig config_;
+  Buffer<T> m_, v_;
+  int64_t t_ = 0;
+};
+
+// sqrt(sum g^2) over all n gradients (clip_grad_norm_'s total_norm).
+template <typename T>
+double global_grad_norm(const T* grads, size_t n);
+// torch.nn.utils.clip_grad_norm_: min(1, max_norm / (total_norm + 1e-6)); 1 when max_norm <= 0.
+double clip_coefficient(double total_norm, double max_norm);
+
+enum class ScheduleType { Linear, Constant, ConstantWithWarmup };
+ScheduleType parse_schedule(const std::string& name);
+
+// Hugging Face get_scheduler: lr at optimizer step `step` (0-based, before it is taken).
+struct LrSchedule {
+  ScheduleType type = ScheduleType::Linear;
+  double base_lr = 5e-5;
+  int64_t warmup_steps = 0;
+  int64_t total_steps = 1;
+  double lr(int64_t step) const;
+};
+
+}  // namespace bertrain

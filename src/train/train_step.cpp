@@ -1,0 +1,40 @@
+#include "train/train_step.h"
+
+#include "core/error.h"
+
+namespace bertrain {
+
+uint64_t dropout_seed(uint64_t seed, int64_t step, int micro_batch) {
+  uint64_t z = seed * 0x9e3779b97f4a7c15ull + static_cast<uint64_t>(step) * 0xbf58476d1ce4e5b9ull +
+               static_cast<uint64_t>(micro_batch) * 0x94d049bb133111ebull;
+  return z ^ (z >> 29);
+}
+
+template <typename T>
+StepResult train_step(BertForSequenceClassification<T>& model, AdamW<T>& optimizer,
+                      const LrSchedule& schedule, std::span<const Batch> micro_batches,
+                      double max_grad_norm, uint64_t seed) {
+  if (micro_batches.empty()) fail("train_step needs at least one micro-batch");
+  const int64_t step = optimizer.steps();
+  const double K = static_cast<double>(micro_batches.size());
+  StepResult r{};
+  model.zero_grads();
+  for (size_t k = 0; k < micro_batches.size(); ++k) {
+    double loss = model.forward(micro_batches[k], /*training=*/true,
+                                dropout_seed(seed, step, static_cast<int>(k)));
+    model.backward(1.0 / K);
+    r.microbatch_losses.push_back(loss);
+    r.loss += loss / K;
+  }
+  r.grad_norm = global_grad_norm(model.grads(), model.num_params());
+  r.lr = schedule.lr(step);
+  optimizer.step(model.params(), model.grads(), r.lr, clip_coefficient(r.grad_norm, max_grad_norm));
+  return r;
+}
+
+template StepResult train_step<float>(BertForSequenceClassification<float>&, AdamW<float>&,
+                                      const LrSchedule&, std::span<const Batch>, double, uint64_t);
+template StepResult train_step<double>(BertForSequenceClassification<double>&, AdamW<double>&,
+                                       const LrSchedule&, std::span<const Batch>, double, uint64_t);
+
+}  // namespace bertrain

@@ -1,0 +1,29 @@
+// One optimizer step over an accumulation window of micro-batches, as Hugging Face Trainer
+// takes it: zero grads; for each micro-batch, backward(loss / K); clip; AdamW; advance.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "model/bert.h"
+#include "train/optimizer.h"
+
+namespace bertrain {
+
+struct StepResult {
+  double loss;       // mean of the micro-batch losses (the loss Trainer logs)
+  double grad_norm;  // before clipping
+  double lr;         // the learning rate this step used
+  std::vector<double> microbatch_losses;
+};
+
+// Dropout seed of micro-batch k of optimizer step `step` under a run seed.
+uint64_t dropout_seed(uint64_t seed, int64_t step, int micro_batch);
+
+template <typename T>
+StepResult train_step(BertForSequenceClassification<T>& model, AdamW<T>& optimizer,
+                       const LrSchedule& schedule, std::span<const Batch> micro_batches,
+                       double max_grad_norm, uint64_t seed);
+
+}  // namespace bertrain
