@@ -1,0 +1,66 @@
+#include <gtest/gtest.h>
+
+#include "core/error.h"
+#include "model/bert_config.h"
+#include "test_util.h"
+
+using namespace bertrain;
+
+static std::string error_of(const std::string& json) {
+  try {
+    parse_config(json, "cfg.json");
+    return "";
+  } catch (const Error& e) {
+    return e.what();
+  }
+}
+
+TEST(Config, LoadsTheFixtureConfig) {
+  BertConfig c = load_config(test::fixture("bert_tiny/model/config.json"));
+  EXPECT_EQ(c.hidden_size, 64);
+  EXPECT_EQ(c.num_hidden_layers, 2);
+  EXPECT_EQ(c.num_attention_heads, 4);
+  EXPECT_EQ(c.head_dim(), 16);
+  EXPECT_EQ(c.num_labels(), 5);
+  EXPECT_EQ(c.id2label[4], "LABEL_4");
+  EXPECT_DOUBLE_EQ(c.layer_norm_eps, 1e-12);
+  EXPECT_DOUBLE_EQ(c.hidden_dropout_prob, 0.0);
+  EXPECT_DOUBLE_EQ(c.classifier_dropout_prob(), 0.0);  // null -> hidden_dropout_prob
+}
+
+TEST(Config, RoundTripsThroughJson) {
+  BertConfig c = preset_config("tiny");
+  c.id2label = {"neg", "pos", "neutral"};
+  BertConfig d = parse_config(config_to_json(c), "x");
+  EXPECT_EQ(d.id2label, c.id2label);
+  EXPECT_EQ(d.intermediate_size, c.intermediate_size);
+  EXPECT_EQ(d.vocab_size, c.vocab_size);
+}
+
+TEST(Config, UnsupportedOrBadFieldsAreNamed) {
+  auto has = [](const std::string& m, const std::string& part) {
+    return m.find(part) != std::string::npos;
+  };
+  std::string m = error_of(R"({"hidden_act":"relu"})");
+  EXPECT_TRUE(has(m, "cfg.json") && has(m, "hidden_act") && has(m, "relu")) << m;
+  m = error_of(R"({"position_embedding_type":"relative_key"})");
+  EXPECT_TRUE(has(m, "position_embedding_type") && has(m, "relative_key")) << m;
+  m = error_of(R"({"hidden_size":"big"})");
+  EXPECT_TRUE(has(m, "hidden_size") && has(m, "wrong type")) << m;
+  m = error_of(R"({"hidden_size":100,"num_attention_heads":12})");
+  EXPECT_TRUE(has(m, "not a multiple")) << m;
+  m = error_of(R"({"num_hidden_layers":1000000000})");
+  EXPECT_TRUE(has(m, "num_hidden_layers")) << m;
+  m = error_of(R"({"num_labels":3,"id2label":{"0":"a","1":"b"}})");
+  EXPECT_TRUE(has(m, "num_labels")) << m;
+  m = error_of(R"({"id2label":{"0":"a","5":"b"}})");
+  EXPECT_TRUE(has(m, "id2label") && has(m, "\"5\"")) << m;
+  m = error_of(R"({"model_type":"gpt2"})");
+  EXPECT_TRUE(has(m, "model_type")) << m;
+  m = error_of("{oops");
+  EXPECT_TRUE(has(m, "not valid JSON")) << m;
+  m = error_of(R"({"hidden_dropout_prob":1.5})");
+  EXPECT_TRUE(has(m, "hidden_dropout_prob")) << m;
+  EXPECT_EQ(error_of(R"({"num_labels":3})"), "");
+  EXPECT_EQ(parse_config(R"({"num_labels":3})", "x").num_labels(), 3);
+}

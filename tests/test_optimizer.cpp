@@ -1,0 +1,64 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "model/bert.h"
+#include "train/optimizer.h"
+
+using namespace bertrain;
+
+TEST(AdamW, MatchesTorchFormulaOverSteps) {
+  BertConfig c = preset_config("tiny");
+  ParamLayout layout(c);
+  AdamW<double> opt(layout, {0.1, 0.9, 0.999, 1e-8, 0.0});
+  std::vector<double> p(layout.total(), 1.0), g(layout.total(), 0.0);
+  g[0] = 0.5;
+  double ref_p = 1.0, m = 0, v = 0;
+  for (int t = 1; t <= 3; ++t) {
+    opt.step(p.data(), g.data(), 0.1, 0.5);  // grad_scale halves the gradient (clipping)
+    double gr = 0.25;
+    m = 0.9 * m + 0.1 * gr;
+    v = 0.999 * v + 0.001 * gr * gr;
+    ref_p -= 0.1 / (1 - std::pow(0.9, t)) * m / (std::sqrt(v) / std::sqrt(1 - std::pow(0.999, t)) + 1e-8);
+    EXPECT_NEAR(p[0], ref_p, 1e-14);
+  }
+  EXPECT_EQ(opt.steps(), 3);
+}
+
+TEST(AdamW, WeightDecaySkipsBiasesAndLayerNorm) {
+  BertConfig c = preset_config("tiny");
+  ParamLayout layout(c);
+  AdamW<double> opt(layout, {0.5, 0.9, 0.999, 1e-8, 0.1});
+  std::vector<double> p(layout.total(), 2.0), g(layout.total(), 0.0);
+  opt.step(p.data(), g.data(), 0.5);
+  for (const ParamSpec& s : layout.params()) {
+    bool no_decay = s.name.find("bias") != std::string::npos || s.name.find("LayerNorm") != std::string::npos;
+    EXPECT_EQ(s.decay, !no_decay) << s.name;
+    EXPECT_DOUBLE_EQ(p[s.offset], no_decay ? 2.0 : 2.0 * (1 - 0.5 * 0.1)) << s.name;
+  }
+}
+
+TEST(Schedule, LinearWithWarmupLikeHuggingFace) {
+  LrSchedule s{ScheduleType::Linear, 1e-3, 2, 10};
+  EXPECT_DOUBLE_EQ(s.lr(0), 0.0);
+  EXPECT_DOUBLE_EQ(s.lr(1), 5e-4);
+  EXPECT_DOUBLE_EQ(s.lr(2), 1e-3);
+  EXPECT_DOUBLE_EQ(s.lr(6), 5e-4);
+  EXPECT_DOUBLE_EQ(s.lr(10), 0.0);
+  EXPECT_DOUBLE_EQ(s.lr(12), 0.0);
+  LrSchedule c{ScheduleType::Constant, 1e-3, 2, 10};
+  EXPECT_DOUBLE_EQ(c.lr(0), 1e-3);
+  LrSchedule cw{ScheduleType::ConstantWithWarmup, 1e-3, 4, 10};
+  EXPECT_DOUBLE_EQ(cw.lr(1), 2.5e-4);
+  EXPECT_DOUBLE_EQ(cw.lr(9), 1e-3);
+  EXPECT_EQ(parse_schedule("linear"), ScheduleType::Linear);
+  EXPECT_THROW(parse_schedule("cosine_wobble"), Error);
+}
+
+TEST(Clip, CoefficientAndNorm) {
+  EXPECT_DOUBLE_EQ(clip_coefficient(0.5, 1.0), 1.0);
+  EXPECT_NEAR(clip_coefficient(2.0, 1.0), 1.0 / (2.0 + 1e-6), 1e-15);
+  EXPECT_DOUBLE_EQ(clip_coefficient(5.0, 0.0), 1.0);
+  std::vector<float> g = {3, 4, 0, 0};
+  EXPECT_DOUBLE_EQ(global_grad_norm(g.data(), g.size()), 5.0);
+}

@@ -1,0 +1,48 @@
+// Shared helpers for the tests: fixture paths, temp dirs, finite differences.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace bertrain::test {
+
+inline std::string shared_dir() { return BERTRAIN_SHARED_DIR; }
+inline std::string fixture(const std::string& rel) { return shared_dir() + "/fixtures/" + rel; }
+
+inline std::string temp_dir(const std::string& name) {
+  std::filesystem::path p = std::filesystem::path(BERTRAIN_TEST_TMP) / name;
+  std::filesystem::remove_all(p);
+  std::filesystem::create_directories(p);
+  return p.string();
+}
+
+inline std::vector<double> random_vector(size_t n, uint64_t seed, double scale = 1.0) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> d(0.0, scale);
+  std::vector<double> v(n);
+  for (double& x : v) x = d(rng);
+  return v;
+}
+
+// Compares analytic d f / d x[i] (grad[i]) with central differences of f, for every i.
+inline void expect_gradient(const std::function<double()>& f, double* x, const double* grad, size_t n,
+                            const std::string& what, double tol = 1e-6) {
+  const double h = 1e-5;
+  for (size_t i = 0; i < n; ++i) {
+    double saved = x[i];
+    x[i] = saved + h;
+    double fp = f();
+    x[i] = saved - h;
+    double fm = f();
+    x[i] = saved;
+    double numeric = (fp - fm) / (2 * h);
+    ASSERT_NEAR(grad[i], numeric, tol * (1.0 + std::abs(numeric))) << what << "[" << i << "]";
+  }
+}
+
+}  // namespace bertrain::test
