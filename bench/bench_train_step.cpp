@@ -1,0 +1,62 @@
+// Times bertrain's training step (forward, backward, clip, AdamW) of a randomly initialised
+// BertForSequenceClassification on random token ids; prints one JSON line.
+//   bench_train_step --preset bert-base-uncased --batch 8 --seq 128 --steps 5 --threads 2
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "bench_common.h"
+#include "core/parallel.h"
+#include "kernels/cpu/blas_setup.h"
+#include "model/checkpoint.h"
+#include "train/train_step.h"
+
+using namespace bertrain;
+
+int main(int argc, char** argv) {
+  cpu::ensure_best_blas_kernels(argv);
+  std::string preset = "bert-base-uncased";
+  for (int i = 1; i + 1 < argc; ++i)
+    if (std::strcmp(argv[i], "--preset") == 0) preset = argv[i + 1];
+  const int B = static_cast<int>(bench::arg(argc, argv, "--batch", 8));
+  const int S = static_cast<int>(bench::arg(argc, argv, "--seq", 128));
+  const int steps = static_cast<int>(bench::arg(argc, argv, "--steps", 5));
+  const int warmup = static_cast<int>(bench::arg(argc, argv, "--warmup", 1));
+  const bool eval_only = bench::arg(argc, argv, "--inference", 0) != 0;
+  set_num_threads(static_cast<int>(bench::arg(argc, argv, "--threads", 2)));
+
+  BertConfig c = preset_config(preset);
+  c.id2label = {"0", "1", "2", "3", "4"};
+  BertForSequenceClassification<float> model(c);
+  init_weights(model, 42);
+  AdamW<float> opt(model.layout(), {5e-5});
+  LrSchedule sched{ScheduleType::Linear, 5e-5, 0, warmup + steps};
+  std::mt19937 rng(0);
+  std::uniform_int_distribution<int> id(100, 29999), label(0, 4);
+  std::vector<int32_t> ids(B * S), types(B * S, 0), mask(B * S, 1), labels(B);
+  for (int32_t& x : ids) x = id(rng);
+  for (int32_t& y : labels) y = label(rng);
+  Batch batch{ids.data(), types.data(), mask.data(), labels.data(), B, S};
+
+  std::vector<double> times;
+  double loss = 0;
+  for (int s = 0; s < warmup + steps; ++s) {
+    double t0 = bench::now_seconds();
+    if (eval_only)
+      loss = model.forward(batch, false, 0);
+    else
+      loss = train_step(model, opt, sched, {&batch, 1}, 1.0, 42).loss;
+    if (s >= warmup) times.push_back(bench::now_seconds() - t0);
+  }
+  double med = bench::median(times);
+  std::printf(
+      "{\"impl\": \"bertrain\", \"mode\": \"%s\", \"batch\": %d, \"seq\": %d, \"threads\": %d, "
+      "\"median_step_s\": %.6f, \"samples_per_s\": %.3f, \"loss\": %.6f, \"peak_rss_bytes\": %ld, "
+      "\"peak_counted_bytes\": %zu, \"step_times\": [",
+      eval_only ? "inference" : "train", B, S, num_threads(), med, B / med, loss,
+      bench::max_rss_bytes(), cpu_allocator().peak());
+  for (size_t i = 0; i < times.size(); ++i) std::printf("%s%.6f", i ? ", " : "", times[i]);
+  std::printf("]}\n");
+}
