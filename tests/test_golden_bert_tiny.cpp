@@ -35,7 +35,8 @@ struct Fixture {
   }
   Batch rows(int begin, int count) const {
     size_t off = static_cast<size_t>(begin) * S;
-    return {ids.data() + off, types.data() + off, mask.data() + off, labels.data() + begin, count, S};
+    return {
+        ids.data() + off, types.data() + off, mask.data() + off, labels.data() + begin, count, S};
   }
   std::vector<float> values(const std::string& name) const {
     const TensorInfo& ti = expected.info(name);

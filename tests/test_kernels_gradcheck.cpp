@@ -20,7 +20,8 @@ static double dot(const std::vector<double>& a, const std::vector<double>& b) {
 TEST(GradCheck, Embedding) {
   const int B = 2, S = 3, H = 4, V = 6, P = 5, TV = 2;
   std::vector<int32_t> ids = {0, 3, 5, 3, 1, 0}, types = {0, 0, 1, 1, 0, 1};
-  auto word = random_vector(V * H, 1), pos = random_vector(P * H, 2), type = random_vector(TV * H, 3);
+  auto word = random_vector(V * H, 1), pos = random_vector(P * H, 2),
+       type = random_vector(TV * H, 3);
   auto R = random_vector(B * S * H, 4);
   std::vector<double> out(B * S * H);
   auto f = [&] {
@@ -29,15 +30,16 @@ TEST(GradCheck, Embedding) {
     return dot(out, R);
   };
   std::vector<double> dw(V * H), dp(P * H), dt(TV * H);
-  k::embedding_backward(dw.data(), dp.data(), dt.data(), R.data(), ids.data(), types.data(), B, S, H,
+  k::embedding_backward(dw.data(), dp.data(), dt.data(), R.data(), ids.data(), types.data(), B, S,
+                        H,
                         /*padding_idx=*/-1);
   expect_gradient(f, word.data(), dw.data(), word.size(), "word");
   expect_gradient(f, pos.data(), dp.data(), pos.size(), "pos");
   expect_gradient(f, type.data(), dt.data(), type.size(), "type");
   // With padding_idx 0 the [PAD] row gets no gradient (nn.Embedding padding_idx).
   std::vector<double> dw0(V * H), dp0(P * H), dt0(TV * H);
-  k::embedding_backward(dw0.data(), dp0.data(), dt0.data(), R.data(), ids.data(), types.data(), B, S,
-                        H, 0);
+  k::embedding_backward(dw0.data(), dp0.data(), dt0.data(), R.data(), ids.data(), types.data(), B,
+                        S, H, 0);
   for (int c = 0; c < H; ++c) EXPECT_EQ(dw0[c], 0.0);
   for (int i = H; i < V * H; ++i) EXPECT_EQ(dw0[i], dw[i]);
 }
@@ -152,8 +154,12 @@ static void check_attention(double dropout_p) {
   expect_gradient(f, qkv.data(), dqkv.data(), qkv.size(), "qkv");
 }
 
-TEST(GradCheck, AttentionWithMask) { check_attention(0.0); }
-TEST(GradCheck, AttentionWithMaskAndDropout) { check_attention(0.3); }
+TEST(GradCheck, AttentionWithMask) {
+  check_attention(0.0);
+}
+TEST(GradCheck, AttentionWithMaskAndDropout) {
+  check_attention(0.3);
+}
 
 TEST(Dropout, SeededKeepsAboutOneMinusP) {
   const int n = 100000;

@@ -40,7 +40,8 @@ struct TinyBatch {
   std::vector<int32_t> labels = {2, 0, 1};
   Batch rows(int begin, int count) const {
     size_t off = static_cast<size_t>(begin) * 5;
-    return {ids.data() + off, types.data() + off, mask.data() + off, labels.data() + begin, count, 5};
+    return {
+        ids.data() + off, types.data() + off, mask.data() + off, labels.data() + begin, count, 5};
   }
 };
 
@@ -68,8 +69,12 @@ void check_model(double dropout, bool training) {
 
 }  // namespace
 
-TEST(ModelGradCheck, EvalModeNoDropout) { check_model(0.0, false); }
-TEST(ModelGradCheck, TrainingModeWithSeededDropout) { check_model(0.2, true); }
+TEST(ModelGradCheck, EvalModeNoDropout) {
+  check_model(0.0, false);
+}
+TEST(ModelGradCheck, TrainingModeWithSeededDropout) {
+  check_model(0.2, true);
+}
 
 TEST(ModelGradCheck, AccumulatedMicroBatchesEqualTheFullBatch) {
   // Two micro-batches of rows {0} and {1, 2} weighted by their share reproduce the full

@@ -19,7 +19,8 @@ TEST(AdamW, MatchesTorchFormulaOverSteps) {
     double gr = 0.25;
     m = 0.9 * m + 0.1 * gr;
     v = 0.999 * v + 0.001 * gr * gr;
-    ref_p -= 0.1 / (1 - std::pow(0.9, t)) * m / (std::sqrt(v) / std::sqrt(1 - std::pow(0.999, t)) + 1e-8);
+    ref_p -= 0.1 / (1 - std::pow(0.9, t)) * m /
+             (std::sqrt(v) / std::sqrt(1 - std::pow(0.999, t)) + 1e-8);
     EXPECT_NEAR(p[0], ref_p, 1e-14);
   }
   EXPECT_EQ(opt.steps(), 3);
@@ -32,7 +33,8 @@ TEST(AdamW, WeightDecaySkipsBiasesAndLayerNorm) {
   std::vector<double> p(layout.total(), 2.0), g(layout.total(), 0.0);
   opt.step(p.data(), g.data(), 0.5);
   for (const ParamSpec& s : layout.params()) {
-    bool no_decay = s.name.find("bias") != std::string::npos || s.name.find("LayerNorm") != std::string::npos;
+    bool no_decay =
+        s.name.find("bias") != std::string::npos || s.name.find("LayerNorm") != std::string::npos;
     EXPECT_EQ(s.decay, !no_decay) << s.name;
     EXPECT_DOUBLE_EQ(p[s.offset], no_decay ? 2.0 : 2.0 * (1 - 0.5 * 0.1)) << s.name;
   }

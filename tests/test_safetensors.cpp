@@ -90,22 +90,26 @@ TEST(Safetensors, MalformedFilesNameTheCulprit) {
                {"bad_dtype", "\"t\"", "unsupported dtype"});
   expect_error(write_raw("past_end", "{" + ok_entry + "}", std::string(4, '\0')),
                {"past_end", "\"t\"", "past the data section"});
-  expect_error(write_raw("size_mismatch", R"({"t":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})",
-                         std::string(8, '\0')),
-               {"size_mismatch", "\"t\"", "needs 12 bytes"});
+  expect_error(
+      write_raw("size_mismatch", R"({"t":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})",
+                std::string(8, '\0')),
+      {"size_mismatch", "\"t\"", "needs 12 bytes"});
   expect_error(write_raw("neg_shape", R"({"t":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})",
                          std::string(8, '\0')),
                {"neg_shape", "\"t\"", "non-negative"});
   expect_error(write_raw("reversed", R"({"t":{"dtype":"F32","shape":[0],"data_offsets":[8,0]}})",
                          std::string(8, '\0')),
                {"reversed", "\"t\"", "begin > end"});
-  expect_error(write_raw("no_offsets", R"({"t":{"dtype":"F32","shape":[2]}})", std::string(8, '\0')),
-               {"no_offsets", "\"t\"", "data_offsets"});
-  expect_error(write_raw("overflow",
-                         R"({"t":{"dtype":"F32","shape":[4611686018427387904,8],"data_offsets":[0,8]}})",
-                         std::string(8, '\0')),
-               {"overflow", "\"t\"", "too large"});
-  expect_error(test::temp_dir("st_missing") + "/nope.safetensors", {"nope.safetensors", "cannot open"});
+  expect_error(
+      write_raw("no_offsets", R"({"t":{"dtype":"F32","shape":[2]}})", std::string(8, '\0')),
+      {"no_offsets", "\"t\"", "data_offsets"});
+  expect_error(
+      write_raw("overflow",
+                R"({"t":{"dtype":"F32","shape":[4611686018427387904,8],"data_offsets":[0,8]}})",
+                std::string(8, '\0')),
+      {"overflow", "\"t\"", "too large"});
+  expect_error(test::temp_dir("st_missing") + "/nope.safetensors",
+               {"nope.safetensors", "cannot open"});
 }
 
 TEST(Safetensors, MissingOrMisShapedTensorIsNamed) {

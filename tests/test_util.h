@@ -11,8 +11,12 @@
 
 namespace bertrain::test {
 
-inline std::string shared_dir() { return BERTRAIN_SHARED_DIR; }
-inline std::string fixture(const std::string& rel) { return shared_dir() + "/fixtures/" + rel; }
+inline std::string shared_dir() {
+  return BERTRAIN_SHARED_DIR;
+}
+inline std::string fixture(const std::string& rel) {
+  return shared_dir() + "/fixtures/" + rel;
+}
 
 inline std::string temp_dir(const std::string& name) {
   std::filesystem::path p = std::filesystem::path(BERTRAIN_TEST_TMP) / name;
@@ -30,8 +34,8 @@ inline std::vector<double> random_vector(size_t n, uint64_t seed, double scale =
 }
 
 // Compares analytic d f / d x[i] (grad[i]) with central differences of f, for every i.
-inline void expect_gradient(const std::function<double()>& f, double* x, const double* grad, size_t n,
-                            const std::string& what, double tol = 1e-6) {
+inline void expect_gradient(const std::function<double()>& f, double* x, const double* grad,
+                            size_t n, const std::string& what, double tol = 1e-6) {
   const double h = 1e-5;
   for (size_t i = 0; i < n; ++i) {
     double saved = x[i];

@@ -37,17 +37,20 @@ struct DummyData {
   }
   Batch rows(int begin, int count, int S) const {
     size_t off = static_cast<size_t>(begin) * S;
-    return {ids.data() + off, types.data() + off, mask.data() + off, labels.data() + begin, count, S};
+    return {
+        ids.data() + off, types.data() + off, mask.data() + off, labels.data() + begin, count, S};
   }
 };
 
 void run_demo(const DemoOptions& o) {
   set_num_threads(o.threads);
-  BertConfig c = o.model.empty() ? preset_config(o.preset)
-                                 : load_config((std::filesystem::path(o.model) / "config.json").string());
+  BertConfig c = o.model.empty()
+                     ? preset_config(o.preset)
+                     : load_config((std::filesystem::path(o.model) / "config.json").string());
   if (o.model.empty()) c.id2label = {"1 star", "2 stars", "3 stars", "4 stars", "5 stars"};
   if (o.seq_len > c.max_position_embeddings)
-    fail("--seq_len ", o.seq_len, " exceeds the model's max_position_embeddings ", c.max_position_embeddings);
+    fail("--seq_len ", o.seq_len, " exceeds the model's max_position_embeddings ",
+         c.max_position_embeddings);
   BertForSequenceClassification<float> model(c);
   if (o.model.empty())
     init_weights(model, o.seed);
@@ -58,7 +61,8 @@ void run_demo(const DemoOptions& o) {
   const int rows = o.batch * o.accumulation;
   DummyData data(rows, o.seq_len, c.vocab_size, c.num_labels(), o.seed);
   std::vector<Batch> micro;
-  for (int k = 0; k < o.accumulation; ++k) micro.push_back(data.rows(k * o.batch, o.batch, o.seq_len));
+  for (int k = 0; k < o.accumulation; ++k)
+    micro.push_back(data.rows(k * o.batch, o.batch, o.seq_len));
   model.reserve(o.batch, o.seq_len);
 
   std::printf("model: %s, %zu parameters; batch %d x seq %d, accumulation %d, %d threads\n",

@@ -27,14 +27,16 @@ struct Inputs {
   int B = 0, S = 0;
   Batch rows(int begin, int count) const {
     size_t off = static_cast<size_t>(begin) * S;
-    return {ids.data() + off, types.data() + off, mask.data() + off, labels.data() + begin, count, S};
+    return {
+        ids.data() + off, types.data() + off, mask.data() + off, labels.data() + begin, count, S};
   }
 };
 
 Inputs read_inputs(const std::string& path) {
   SafetensorsReader f(path);
   const Shape& shape = f.info("input_ids").shape;
-  if (shape.size() != 2) fail(path, ": tensor \"input_ids\" must be 2-D [batch, seq], got ", shape_str(shape));
+  if (shape.size() != 2)
+    fail(path, ": tensor \"input_ids\" must be 2-D [batch, seq], got ", shape_str(shape));
   Inputs in;
   in.B = static_cast<int>(shape[0]);
   in.S = static_cast<int>(shape[1]);
@@ -128,7 +130,8 @@ void add_parity_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option(flag("learning_rate"), o->learning_rate, "Peak LR (linear decay to 0)")
       ->capture_default_str();
-  cmd->add_option(flag("weight_decay"), o->weight_decay, "AdamW weight decay")->capture_default_str();
+  cmd->add_option(flag("weight_decay"), o->weight_decay, "AdamW weight decay")
+      ->capture_default_str();
   cmd->add_option(flag("gradient_accumulation_steps"), o->accumulation,
                   "Micro-batches per step (equal row splits)")
       ->capture_default_str();

@@ -9,13 +9,20 @@ namespace bertrain {
 
 std::string_view category_name(MemCategory c) {
   switch (c) {
-    case MemCategory::Weights: return "weights";
-    case MemCategory::Gradients: return "gradients";
-    case MemCategory::OptimizerState: return "optimizer_state";
-    case MemCategory::Activations: return "activations";
-    case MemCategory::Temporaries: return "temporaries";
-    case MemCategory::Data: return "data";
-    case MemCategory::Count: break;
+    case MemCategory::Weights:
+      return "weights";
+    case MemCategory::Gradients:
+      return "gradients";
+    case MemCategory::OptimizerState:
+      return "optimizer_state";
+    case MemCategory::Activations:
+      return "activations";
+    case MemCategory::Temporaries:
+      return "temporaries";
+    case MemCategory::Data:
+      return "data";
+    case MemCategory::Count:
+      break;
   }
   return "?";
 }

@@ -13,7 +13,15 @@
 
 namespace bertrain {
 
-enum class MemCategory { Weights, Gradients, OptimizerState, Activations, Temporaries, Data, Count };
+enum class MemCategory {
+  Weights,
+  Gradients,
+  OptimizerState,
+  Activations,
+  Temporaries,
+  Data,
+  Count
+};
 constexpr size_t kNumMemCategories = static_cast<size_t>(MemCategory::Count);
 using MemByCategory = std::array<size_t, kNumMemCategories>;
 

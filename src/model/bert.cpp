@@ -14,7 +14,7 @@ namespace k = cpu;
 
 template <typename T>
 BertForSequenceClassification<T>::BertForSequenceClassification(const BertConfig& config,
-                                                                 Allocator& allocator)
+                                                                Allocator& allocator)
     : config_(config),
       layout_(config),
       allocator_(&allocator),
@@ -93,9 +93,10 @@ void BertForSequenceClassification<T>::reserve(int B, int S) {
   acts_block_ = Buffer<std::byte>();
   temps_block_ = Buffer<std::byte>();
   ActivationPlan p = plan(config_, B, S, threads);
-  acts_block_ = Buffer<std::byte>(p.activations, MemCategory::Activations, "activations", *allocator_);
-  temps_block_ =
-      Buffer<std::byte>(p.temporaries, MemCategory::Temporaries, "backward temporaries", *allocator_);
+  acts_block_ =
+      Buffer<std::byte>(p.activations, MemCategory::Activations, "activations", *allocator_);
+  temps_block_ = Buffer<std::byte>(p.temporaries, MemCategory::Temporaries, "backward temporaries",
+                                   *allocator_);
   Carver acts(acts_block_.data()), temps(temps_block_.data());
   carve(config_, B, S, threads, acts, temps, layers_, head_, tmp_);
   cap_B_ = B;
@@ -117,8 +118,8 @@ const T* BertForSequenceClassification<T>::hidden_state(int k) const {
 static void validate_batch(const BertConfig& c, const Batch& b) {
   if (b.B <= 0 || b.S <= 0) fail("batch has shape [", b.B, ", ", b.S, "]; both must be positive");
   if (b.S > c.max_position_embeddings) {
-    fail("sequence length ", b.S, " exceeds max_position_embeddings (",
-         c.max_position_embeddings, ")");
+    fail("sequence length ", b.S, " exceeds max_position_embeddings (", c.max_position_embeddings,
+         ")");
   }
   for (int r = 0; r < b.B; ++r) {
     for (int s = 0; s < b.S; ++s) {
@@ -165,13 +166,16 @@ double BertForSequenceClassification<T>::forward(const Batch& batch, bool traini
     layer_forward(l, x, training);
     x = layers_[l].out;
   }
-  for (int b = 0; b < B_; ++b) std::copy_n(x + static_cast<size_t>(b) * S_ * H, H, head_.cls + b * H);
+  for (int b = 0; b < B_; ++b)
+    std::copy_n(x + static_cast<size_t>(b) * S_ * H, H, head_.cls + b * H);
   k::linear_forward(head_.pooled, head_.cls, P + layout_.pooler_w, P + layout_.pooler_b, B_, H, H);
   k::tanh_forward(head_.pooled, head_.pooled, static_cast<int64_t>(B_) * H);
   std::copy_n(head_.pooled, B_ * H, head_.pooled_drop);
   k::dropout_apply(head_.pooled_drop, static_cast<int64_t>(B_) * H,
-                   training ? config_.classifier_dropout_prob() : 0.0, site_seed(classifier_site()));
-  k::linear_forward(head_.logits, head_.pooled_drop, P + layout_.cls_w, P + layout_.cls_b, B_, H, L);
+                   training ? config_.classifier_dropout_prob() : 0.0,
+                   site_seed(classifier_site()));
+  k::linear_forward(head_.logits, head_.pooled_drop, P + layout_.cls_w, P + layout_.cls_b, B_, H,
+                    L);
   return k::cross_entropy_forward(head_.probs, head_.logits, has_labels_ ? head_.labels : nullptr,
                                   B_, L);
 }
@@ -198,8 +202,8 @@ void BertForSequenceClassification<T>::layer_forward(int l, const T* x, bool tra
   k::gelu_forward(a.g, a.f, static_cast<int64_t>(N) * I);
   k::linear_forward(tmp_.d2, a.g, P + o.out_w, P + o.out_b, N, I, H);
   k::dropout_apply(tmp_.d2, NH, p_hidden, site_seed(3 + 3 * l));
-  k::add_layernorm_forward(a.out, a.sum2, a.mean2, a.rstd2, tmp_.d2, a.h1, P + o.ln2_g,
-                           P + o.ln2_b, N, H, eps);
+  k::add_layernorm_forward(a.out, a.sum2, a.mean2, a.rstd2, tmp_.d2, a.h1, P + o.ln2_g, P + o.ln2_b,
+                           N, H, eps);
 }
 
 template <typename T>

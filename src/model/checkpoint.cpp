@@ -25,7 +25,9 @@ std::string weights_path(const std::string& model_dir) {
   fail(model_dir, ": no model.safetensors found");
 }
 
-static bool is_head(const std::string& name) { return name.rfind("classifier.", 0) == 0; }
+static bool is_head(const std::string& name) {
+  return name.rfind("classifier.", 0) == 0;
+}
 
 template <typename T>
 void load_weights(BertForSequenceClassification<T>& model, const std::string& path,

@@ -14,9 +14,9 @@ namespace bertrain {
 struct ParamSpec {
   std::string name;  // HF name, e.g. bert.encoder.layer.0.attention.self.query.weight
   Shape shape;
-  size_t offset;     // in elements
+  size_t offset;  // in elements
   size_t numel;
-  bool decay;        // HF Trainer: no weight decay for biases and LayerNorm parameters
+  bool decay;  // HF Trainer: no weight decay for biases and LayerNorm parameters
 };
 
 struct LayerOffsets {

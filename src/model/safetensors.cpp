@@ -33,7 +33,8 @@ TensorInfo parse_entry(const std::string& path, const std::string& name, const j
   auto dt = v.find("dtype"), sh = v.find("shape"), off = v.find("data_offsets");
   if (dt == v.end() || !dt->is_string()) bad("missing or non-string \"dtype\"");
   if (sh == v.end() || !sh->is_array()) bad("missing or non-array \"shape\"");
-  if (off == v.end() || !off->is_array() || off->size() != 2) bad("\"data_offsets\" must be [begin, end]");
+  if (off == v.end() || !off->is_array() || off->size() != 2)
+    bad("\"data_offsets\" must be [begin, end]");
   TensorInfo info{};
   if (!parse_dtype(dt->get<std::string>(), &info.dtype))
     bad("unsupported dtype \"" + dt->get<std::string>() + "\"");
@@ -52,8 +53,9 @@ TensorInfo parse_entry(const std::string& path, const std::string& name, const j
   size_t expected;
   if (!checked_nbytes(info.shape, dtype_size(info.dtype), &expected)) bad("shape is too large");
   if (expected != end - begin) {
-    bad("shape " + shape_str(info.shape) + " of " + std::string(dtype_name(info.dtype)) + " needs " +
-        std::to_string(expected) + " bytes but data_offsets span " + std::to_string(end - begin));
+    bad("shape " + shape_str(info.shape) + " of " + std::string(dtype_name(info.dtype)) +
+        " needs " + std::to_string(expected) + " bytes but data_offsets span " +
+        std::to_string(end - begin));
   }
   info.offset = begin;
   info.nbytes = expected;

@@ -47,13 +47,15 @@ ScheduleType parse_schedule(const std::string& name) {
   if (name == "linear") return ScheduleType::Linear;
   if (name == "constant") return ScheduleType::Constant;
   if (name == "constant_with_warmup") return ScheduleType::ConstantWithWarmup;
-  fail("unknown lr_scheduler_type \"", name, "\"; expected linear, constant or constant_with_warmup");
+  fail("unknown lr_scheduler_type \"", name,
+       "\"; expected linear, constant or constant_with_warmup");
 }
 
 double LrSchedule::lr(int64_t step) const {
   if (type == ScheduleType::Constant) return base_lr;
   if (step < warmup_steps)
-    return base_lr * static_cast<double>(step) / static_cast<double>(std::max<int64_t>(1, warmup_steps));
+    return base_lr * static_cast<double>(step) /
+           static_cast<double>(std::max<int64_t>(1, warmup_steps));
   if (type == ScheduleType::ConstantWithWarmup) return base_lr;
   double remaining = static_cast<double>(total_steps - step) /
                      static_cast<double>(std::max<int64_t>(1, total_steps - warmup_steps));

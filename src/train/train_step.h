@@ -23,7 +23,7 @@ uint64_t dropout_seed(uint64_t seed, int64_t step, int micro_batch);
 
 template <typename T>
 StepResult train_step(BertForSequenceClassification<T>& model, AdamW<T>& optimizer,
-                       const LrSchedule& schedule, std::span<const Batch> micro_batches,
-                       double max_grad_norm, uint64_t seed);
+                      const LrSchedule& schedule, std::span<const Batch> micro_batches,
+                      double max_grad_norm, uint64_t seed);
 
 }  // namespace bertrain

@@ -10,7 +10,8 @@ template <typename T>
 void adamw_update(T* p, const T* g, T* m, T* v, int64_t n, const AdamWStep& s) {
   const T decay = static_cast<T>(1.0 - s.lr * s.weight_decay);
   const T b1 = static_cast<T>(s.beta1), b2 = static_cast<T>(s.beta2);
-  const T one_minus_b1 = static_cast<T>(1.0 - s.beta1), one_minus_b2 = static_cast<T>(1.0 - s.beta2);
+  const T one_minus_b1 = static_cast<T>(1.0 - s.beta1),
+          one_minus_b2 = static_cast<T>(1.0 - s.beta2);
   const T step_size = static_cast<T>(s.lr / (1.0 - std::pow(s.beta1, static_cast<double>(s.t))));
   const T bc2_sqrt = static_cast<T>(std::sqrt(1.0 - std::pow(s.beta2, static_cast<double>(s.t))));
   const T eps = static_cast<T>(s.eps), scale = static_cast<T>(s.grad_scale);

@@ -16,7 +16,9 @@ int64_t attention_scratch_size(int S, int threads) {
 }
 
 // Dropout seeds differ per (batch row, head) so every probability gets its own draw.
-static uint64_t head_seed(uint64_t seed, int64_t bh) { return seed ^ (0x5851f42d4c957f2dull * (bh + 1)); }
+static uint64_t head_seed(uint64_t seed, int64_t bh) {
+  return seed ^ (0x5851f42d4c957f2dull * (bh + 1));
+}
 
 template <typename T>
 void attention_forward(T* ctx, T* probs, const T* qkv, const int32_t* mask, int B, int S, int nh,

@@ -8,11 +8,14 @@
 
 namespace bertrain::cpu {
 
-const char* blas_core_name() { return openblas_get_corename(); }
+const char* blas_core_name() {
+  return openblas_get_corename();
+}
 
 void ensure_best_blas_kernels(char** argv) {
 #if defined(__x86_64__)
-  if (std::getenv("OPENBLAS_CORETYPE") != nullptr) return;  // the user's choice, or already re-executed
+  if (std::getenv("OPENBLAS_CORETYPE") != nullptr)
+    return;  // the user's choice, or already re-executed
   const char* core = openblas_get_corename();
   bool avx2_core = std::strcmp(core, "Haswell") == 0 || std::strcmp(core, "Zen") == 0;
   __builtin_cpu_init();

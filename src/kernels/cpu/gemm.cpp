@@ -4,7 +4,9 @@
 
 namespace bertrain::cpu {
 
-static CBLAS_TRANSPOSE op(bool t) { return t ? CblasTrans : CblasNoTrans; }
+static CBLAS_TRANSPOSE op(bool t) {
+  return t ? CblasTrans : CblasNoTrans;
+}
 
 template <>
 void gemm<float>(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A,

@@ -101,8 +101,8 @@ void layernorm_forward(T* out, T* mean, T* rstd, const T* x, const T* gamma, con
 }
 
 template <typename T>
-void add_layernorm_forward(T* out, T* sum, T* mean, T* rstd, const T* a, const T* b,
-                           const T* gamma, const T* beta, int N, int C, double eps) {
+void add_layernorm_forward(T* out, T* sum, T* mean, T* rstd, const T* a, const T* b, const T* gamma,
+                           const T* beta, int N, int C, double eps) {
   parallel_for(N, [&](int64_t r) {
     T* s = sum + r * C;
     const T* ar = a + r * C;
@@ -261,25 +261,25 @@ double sum_squares(const T* x, int64_t n) {
   return total;
 }
 
-#define BERTRAIN_INSTANTIATE(T)                                                                  \
-  template void embedding_forward<T>(T*, const int32_t*, const int32_t*, const T*, const T*,    \
-                                     const T*, int, int, int);                                   \
-  template void embedding_backward<T>(T*, T*, T*, const T*, const int32_t*, const int32_t*, int, \
-                                      int, int, int);                                            \
-  template void layernorm_forward<T>(T*, T*, T*, const T*, const T*, const T*, int, int, double); \
-  template void add_layernorm_forward<T>(T*, T*, T*, T*, const T*, const T*, const T*, const T*, \
-                                         int, int, double);                                      \
-  template void layernorm_backward<T>(T*, T*, T*, const T*, const T*, const T*, const T*,        \
-                                      const T*, int, int);                                       \
-  template void linear_forward<T>(T*, const T*, const T*, const T*, int, int, int);             \
+#define BERTRAIN_INSTANTIATE(T)                                                                    \
+  template void embedding_forward<T>(T*, const int32_t*, const int32_t*, const T*, const T*,       \
+                                     const T*, int, int, int);                                     \
+  template void embedding_backward<T>(T*, T*, T*, const T*, const int32_t*, const int32_t*, int,   \
+                                      int, int, int);                                              \
+  template void layernorm_forward<T>(T*, T*, T*, const T*, const T*, const T*, int, int, double);  \
+  template void add_layernorm_forward<T>(T*, T*, T*, T*, const T*, const T*, const T*, const T*,   \
+                                         int, int, double);                                        \
+  template void layernorm_backward<T>(T*, T*, T*, const T*, const T*, const T*, const T*,          \
+                                      const T*, int, int);                                         \
+  template void linear_forward<T>(T*, const T*, const T*, const T*, int, int, int);                \
   template void linear_backward<T>(T*, T*, T*, const T*, const T*, const T*, int, int, int, bool); \
-  template void gelu_forward<T>(T*, const T*, int64_t);                                         \
-  template void gelu_backward<T>(T*, const T*, const T*, int64_t);                              \
-  template void tanh_forward<T>(T*, const T*, int64_t);                                         \
-  template void tanh_backward<T>(T*, const T*, const T*, int64_t);                              \
-  template double cross_entropy_forward<T>(T*, const T*, const int32_t*, int, int);             \
-  template void cross_entropy_backward<T>(T*, const T*, const int32_t*, int, int, double);      \
-  template void dropout_apply<T>(T*, int64_t, double, uint64_t);                                \
+  template void gelu_forward<T>(T*, const T*, int64_t);                                            \
+  template void gelu_backward<T>(T*, const T*, const T*, int64_t);                                 \
+  template void tanh_forward<T>(T*, const T*, int64_t);                                            \
+  template void tanh_backward<T>(T*, const T*, const T*, int64_t);                                 \
+  template double cross_entropy_forward<T>(T*, const T*, const int32_t*, int, int);                \
+  template void cross_entropy_backward<T>(T*, const T*, const int32_t*, int, int, double);         \
+  template void dropout_apply<T>(T*, int64_t, double, uint64_t);                                   \
   template double sum_squares<T>(const T*, int64_t);
 
 BERTRAIN_INSTANTIATE(float)

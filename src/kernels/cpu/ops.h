@@ -22,8 +22,8 @@ void layernorm_forward(T* out, T* mean, T* rstd, const T* x, const T* gamma, con
                        int C, double eps);
 // sum = a + b, then out = LN(sum): the residual add fused with the norm.
 template <typename T>
-void add_layernorm_forward(T* out, T* sum, T* mean, T* rstd, const T* a, const T* b,
-                           const T* gamma, const T* beta, int N, int C, double eps);
+void add_layernorm_forward(T* out, T* sum, T* mean, T* rstd, const T* a, const T* b, const T* gamma,
+                           const T* beta, int N, int C, double eps);
 template <typename T>
 void layernorm_backward(T* dx, T* dgamma, T* dbeta, const T* dout, const T* x, const T* mean,
                         const T* rstd, const T* gamma, int N, int C);
