@@ -1,0 +1,300 @@
+#include "tokenizer/bert_tokenizer.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/file_io.h"
+#include "tokenizer/unicode.h"
+
+namespace bertrain {
+
+namespace u = unicode;
+
+Padding parse_padding(const std::string& name) {
+  if (name == "max_length") return Padding::MaxLength;
+  if (name == "longest") return Padding::Longest;
+  if (name == "none" || name == "do_not_pad") return Padding::None;
+  fail("unknown padding \"", name, "\"; expected max_length, longest or none");
+}
+
+BertTokenizer::BertTokenizer(Vocab vocab, TokenizerOptions options, const std::string& source)
+    : vocab_(std::move(vocab)), options_(std::move(options)) {
+  unk_id_ = vocab_.require(options_.unk, source);
+  cls_id_ = vocab_.require(options_.cls, source);
+  sep_id_ = vocab_.require(options_.sep, source);
+  pad_id_ = vocab_.require(options_.pad, source);
+  specials_ = {options_.pad, options_.unk, options_.cls, options_.sep};
+  if (vocab_.find(options_.mask) >= 0) specials_.push_back(options_.mask);
+}
+
+// Steps 3-6 of the README for one piece of text that holds no special token.
+void BertTokenizer::basic_tokenize(const std::u32string& text,
+                                   std::vector<std::u32string>& words) const {
+  // Clean: drop NUL, U+FFFD and control/format/unassigned chars; whitespace becomes ' '.
+  // Then put spaces around CJK ideographs.
+  std::u32string cleaned;
+  cleaned.reserve(text.size());
+  for (char32_t c : text) {
+    if (c == 0 || c == 0xFFFD) continue;
+    if (u::is_bert_whitespace(c)) {
+      cleaned.push_back(U' ');
+      continue;
+    }
+    if (u::is_control_category(c)) continue;
+    if (options_.tokenize_chinese_chars && u::is_cjk(c)) {
+      cleaned.push_back(U' ');
+      cleaned.push_back(c);
+      cleaned.push_back(U' ');
+    } else {
+      cleaned.push_back(c);
+    }
+  }
+  std::u32string normalized = u::nfc(cleaned);
+  const bool strip = options_.strip_accents.value_or(options_.lowercase);
+  size_t i = 0, n = normalized.size();
+  std::u32string word, lowered;
+  while (i < n) {
+    while (i < n && u::is_python_whitespace(normalized[i])) ++i;
+    size_t start = i;
+    while (i < n && !u::is_python_whitespace(normalized[i])) ++i;
+    if (start == i) break;
+    word.assign(normalized, start, i - start);
+    if (options_.lowercase) {
+      lowered.clear();
+      for (char32_t c : word) u::append_lower(lowered, c);
+      word.swap(lowered);
+    }
+    if (strip) {
+      std::u32string decomposed = u::nfd(word);
+      word.clear();
+      for (char32_t c : decomposed)
+        if (!u::is_nonspacing_mark(c)) word.push_back(c);
+    }
+    // Every punctuation character is a word of its own.
+    std::u32string current;
+    for (char32_t c : word) {
+      if (u::is_punctuation(c)) {
+        if (!current.empty()) words.push_back(std::move(current));
+        current.clear();
+        words.push_back(std::u32string(1, c));
+      } else {
+        current.push_back(c);
+      }
+    }
+    if (!current.empty()) words.push_back(std::move(current));
+  }
+}
+
+void BertTokenizer::wordpiece(const std::u32string& word, std::vector<std::string>& out) const {
+  if (static_cast<int>(word.size()) > options_.max_input_chars_per_word) {
+    out.push_back(options_.unk);
+    return;
+  }
+  // Byte offset of each character, so candidate pieces are substrings of one UTF-8 string.
+  std::string utf8;
+  std::vector<size_t> offset;
+  for (char32_t c : word) {
+    offset.push_back(utf8.size());
+    u::append_utf8(utf8, c);
+  }
+  offset.push_back(utf8.size());
+  const size_t first = out.size();
+  std::string key;
+  size_t start = 0, n = word.size();
+  while (start < n) {
+    size_t end = n;
+    int found = -1;
+    while (end > start) {
+      key.clear();
+      if (start > 0) key = options_.continuing_prefix;
+      key.append(utf8, offset[start], offset[end] - offset[start]);
+      found = vocab_.find(key);
+      if (found >= 0) break;
+      --end;
+    }
+    if (found < 0) {  // no piece fits here: the whole word is unknown
+      out.resize(first);
+      out.push_back(options_.unk);
+      return;
+    }
+    out.push_back(key);
+    start = end;
+  }
+}
+
+std::vector<std::string> BertTokenizer::tokenize(const std::string& text) const {
+  std::u32string chars = u::decode_utf8(text);
+  // Step 1: lower-case character by character, leaving special-token strings alone.
+  // Step 2: split around the special tokens (case-sensitive, after lower-casing the rest).
+  std::vector<std::string> out;
+  std::vector<std::u32string> words;
+  std::u32string piece;
+  std::vector<std::u32string> specials32;
+  for (const std::string& s : specials_) specials32.push_back(u::decode_utf8(s));
+  auto flush = [&] {
+    if (piece.empty()) return;
+    words.clear();
+    basic_tokenize(piece, words);
+    for (const std::u32string& w : words) wordpiece(w, out);
+    piece.clear();
+  };
+  size_t i = 0;
+  while (i < chars.size()) {
+    const std::u32string* special = nullptr;
+    if (chars[i] == U'[') {
+      for (const std::u32string& s : specials32)
+        if (chars.compare(i, s.size(), s) == 0 && (!special || s.size() > special->size()))
+          special = &s;
+    }
+    if (special) {
+      flush();
+      out.push_back(u::encode_utf8(*special));
+      i += special->size();
+    } else {
+      if (options_.lowercase)
+        u::append_lower(piece, chars[i]);
+      else
+        piece.push_back(chars[i]);
+      ++i;
+    }
+  }
+  flush();
+  return out;
+}
+
+int32_t BertTokenizer::id_of(const std::string& token) const {
+  int id = vocab_.find(token);
+  return id >= 0 ? id : unk_id_;
+}
+
+std::vector<int32_t> BertTokenizer::ids_of(const std::vector<std::string>& tokens) const {
+  std::vector<int32_t> ids;
+  ids.reserve(tokens.size());
+  for (const std::string& t : tokens) ids.push_back(id_of(t));
+  return ids;
+}
+
+Encoding BertTokenizer::encode(const std::string& text, const std::string* text_pair,
+                               int max_length, bool truncation, Padding padding) const {
+  std::vector<std::string> a = tokenize(text), b;
+  if (text_pair) b = tokenize(*text_pair);
+  const size_t specials = text_pair ? 3 : 2;
+  if (truncation && max_length > 0 && a.size() + b.size() + specials > static_cast<size_t>(max_length)) {
+    size_t excess = a.size() + b.size() + specials - static_cast<size_t>(max_length);
+    if (!text_pair) {
+      a.resize(a.size() > excess ? a.size() - excess : 0);
+    } else {
+      // longest_first: one token at a time from the longer sequence, from B on ties.
+      size_t la = a.size(), lb = b.size();
+      size_t gap = la > lb ? la - lb : lb - la;
+      size_t first = std::min(gap, excess), rest = excess - first;
+      size_t cut_a, cut_b;
+      if (la > lb) {
+        cut_a = first + rest / 2;
+        cut_b = rest - rest / 2;
+      } else {
+        cut_a = rest / 2;
+        cut_b = first + (rest - rest / 2);
+      }
+      a.resize(la > cut_a ? la - cut_a : 0);
+      b.resize(lb > cut_b ? lb - cut_b : 0);
+    }
+  }
+  Encoding e;
+  auto push = [&](const std::string& tok, int id, int type) {
+    e.tokens.push_back(tok);
+    e.input_ids.push_back(id);
+    e.token_type_ids.push_back(type);
+    e.attention_mask.push_back(1);
+  };
+  push(options_.cls, cls_id_, 0);
+  for (const std::string& t : a) push(t, id_of(t), 0);
+  push(options_.sep, sep_id_, 0);
+  if (text_pair) {
+    for (const std::string& t : b) push(t, id_of(t), 1);
+    push(options_.sep, sep_id_, 1);
+  }
+  if (padding == Padding::MaxLength && max_length > 0) pad_to(e, static_cast<size_t>(max_length));
+  return e;
+}
+
+void BertTokenizer::pad_to(Encoding& e, size_t length) const {
+  while (e.input_ids.size() < length) {
+    e.tokens.push_back(options_.pad);
+    e.input_ids.push_back(pad_id_);
+    e.token_type_ids.push_back(0);
+    e.attention_mask.push_back(0);
+  }
+}
+
+static BertTokenizer from_tokenizer_json(const std::string& path, std::optional<bool> lowercase) {
+  using nlohmann::json;
+  json j;
+  try {
+    j = json::parse(read_text_file(path, "tokenizer file"));
+  } catch (const json::parse_error& e) {
+    fail(path, ": not valid JSON (", e.what(), ")");
+  }
+  auto model = j.find("model");
+  if (!j.is_object() || model == j.end() || !model->is_object())
+    fail(path, ": no \"model\" object");
+  std::string type = model->value("type", "WordPiece");
+  if (type != "WordPiece") fail(path, ": model type \"", type, "\" is not WordPiece");
+  auto vocab_json = model->find("vocab");
+  if (vocab_json == model->end() || !vocab_json->is_object())
+    fail(path, ": field \"model.vocab\" must map tokens to ids");
+  Vocab vocab;
+  for (auto& [token, id] : vocab_json->items()) {
+    if (!id.is_number_integer()) fail(path, ": token \"", token, "\" in model.vocab has a non-integer id");
+    vocab.set(token, id.get<int>(), path);
+  }
+  vocab.finish(path);
+  TokenizerOptions o;
+  try {
+    o.unk = model->value("unk_token", o.unk);
+    o.continuing_prefix = model->value("continuing_subword_prefix", o.continuing_prefix);
+    o.max_input_chars_per_word = model->value("max_input_chars_per_word", 100);
+    auto norm = j.find("normalizer");
+    if (norm != j.end() && norm->is_object()) {
+      std::string ntype = norm->value("type", "");
+      if (ntype != "BertNormalizer")
+        fail(path, ": normalizer \"", ntype, "\" is not supported (BertNormalizer only)");
+      o.lowercase = norm->value("lowercase", true);
+      o.tokenize_chinese_chars = norm->value("handle_chinese_chars", true);
+      auto sa = norm->find("strip_accents");
+      if (sa != norm->end() && !sa->is_null()) o.strip_accents = sa->get<bool>();
+    }
+  } catch (const json::type_error& e) {
+    fail(path, ": a tokenizer setting has the wrong type (", e.what(), ")");
+  }
+  if (lowercase) o.lowercase = *lowercase;
+  return BertTokenizer(std::move(vocab), std::move(o), path);
+}
+
+BertTokenizer load_tokenizer(const std::string& path, std::optional<bool> lowercase) {
+  namespace fs = std::filesystem;
+  fs::path p(path);
+  if (fs::is_directory(p)) {
+    // A model directory's tokenizer_config.json says whether the vocabulary is cased.
+    if (!lowercase && fs::exists(p / "tokenizer_config.json")) {
+      std::string cfg_path = (p / "tokenizer_config.json").string();
+      try {
+        nlohmann::json cfg = nlohmann::json::parse(read_text_file(cfg_path));
+        if (cfg.contains("do_lower_case")) lowercase = cfg["do_lower_case"].get<bool>();
+      } catch (const nlohmann::json::exception& e) {
+        fail(cfg_path, ": cannot read do_lower_case (", e.what(), ")");
+      }
+    }
+    if (fs::exists(p / "tokenizer.json")) return from_tokenizer_json((p / "tokenizer.json").string(), lowercase);
+    if (fs::exists(p / "vocab.txt")) return load_tokenizer((p / "vocab.txt").string(), lowercase);
+    fail(path, ": no tokenizer.json or vocab.txt in this directory");
+  }
+  if (p.extension() == ".json") return from_tokenizer_json(path, lowercase);
+  TokenizerOptions o;
+  if (lowercase) o.lowercase = *lowercase;
+  return BertTokenizer(load_vocab_txt(path), std::move(o), path);
+}
+
+}  // namespace bertrain
