@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   bertrain::cli::add_init_command(app);
   bertrain::cli::add_parity_command(app);
   bertrain::cli::add_demo_command(app);
+  bertrain::cli::add_tokenize_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
