@@ -7,20 +7,12 @@
 #include <vector>
 
 #include "core/arena.h"
+#include "core/batch.h"
 #include "core/buffer.h"
 #include "model/bert_config.h"
 #include "model/param_layout.h"
 
 namespace bertrain {
-
-// A micro-batch of B rows of S tokens (row-major [B, S]). labels may be null (no loss).
-struct Batch {
-  const int32_t* input_ids;
-  const int32_t* token_type_ids;
-  const int32_t* attention_mask;
-  const int32_t* labels;
-  int B, S;
-};
 
 // Bytes of activations and backward temporaries for a B x S micro-batch.
 struct ActivationPlan {

@@ -1,0 +1,151 @@
+#include "data/loader.h"
+
+#include <algorithm>
+#include <chrono>
+#include <random>
+
+#include "core/error.h"
+
+namespace bertrain {
+
+namespace {
+
+// Fisher-Yates with our own draw, so the order is the same on every standard library.
+void shuffle(std::vector<size_t>& v, std::mt19937_64& rng) {
+  for (size_t i = v.size(); i > 1; --i) {
+    size_t j = static_cast<size_t>(rng() % i);
+    std::swap(v[i - 1], v[j]);
+  }
+}
+
+}  // namespace
+
+std::vector<size_t> epoch_order(const TokenizedDataset& d, const LoaderOptions& o, int epoch) {
+  std::vector<size_t> order(d.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  if (!o.shuffle) return order;
+  std::mt19937_64 rng(o.seed * 1000003ull + static_cast<uint64_t>(epoch));
+  shuffle(order, rng);
+  if (o.group_by_length) {
+    // HF LengthGroupedSampler: mega-batches of 50 batches, each sorted longest first, and
+    // the mega-batch holding the longest example goes first (so an OOM shows up at once).
+    const size_t mega = 50 * static_cast<size_t>(o.batch_size);
+    std::vector<std::vector<size_t>> megas;
+    for (size_t i = 0; i < order.size(); i += mega)
+      megas.emplace_back(order.begin() + i, order.begin() + std::min(order.size(), i + mega));
+    for (auto& m : megas)
+      std::stable_sort(m.begin(), m.end(), [&](size_t a, size_t b) { return d.length(a) > d.length(b); });
+    size_t longest = 0;
+    for (size_t k = 1; k < megas.size(); ++k)
+      if (d.length(megas[k][0]) > d.length(megas[longest][0])) longest = k;
+    if (longest != 0) std::swap(megas[0][0], megas[longest][0]);
+    order.clear();
+    for (auto& m : megas) order.insert(order.end(), m.begin(), m.end());
+  }
+  return order;
+}
+
+DataLoader::DataLoader(const TokenizedDataset& data, std::vector<int32_t> class_ids, LoaderOptions o)
+    : data_(data), class_ids_(std::move(class_ids)), o_(o) {
+  if (o_.batch_size <= 0) fail("batch size must be positive, got ", o_.batch_size);
+  if (class_ids_.size() != data_.size()) fail("internal: one class id per example expected");
+  if (o_.num_workers < 0) fail("--dataloader_num_workers must be >= 0");
+}
+
+DataLoader::~DataLoader() { stop_workers(); }
+
+size_t DataLoader::batches_per_epoch() const {
+  size_t n = data_.size(), b = static_cast<size_t>(o_.batch_size);
+  return o_.drop_last ? n / b : (n + b - 1) / b;
+}
+
+HostBatch DataLoader::make_batch(const std::vector<size_t>& order, size_t k) const {
+  const size_t begin = k * static_cast<size_t>(o_.batch_size);
+  const size_t end = std::min(order.size(), begin + static_cast<size_t>(o_.batch_size));
+  HostBatch b;
+  b.B = static_cast<int>(end - begin);
+  int longest = 0;
+  for (size_t i = begin; i < end; ++i) longest = std::max(longest, data_.length(order[i]));
+  if (o_.pad_to_max_length && longest > o_.max_length)
+    fail(data_.source, ": example at line ", data_.lines[order[begin]], " has ", longest,
+         " tokens, more than max_length ", o_.max_length);
+  b.S = o_.pad_to_max_length ? o_.max_length : std::max(longest, 1);
+  const size_t cells = static_cast<size_t>(b.B) * b.S;
+  b.ids.assign(cells, o_.pad_id);
+  b.types.assign(cells, 0);
+  b.mask.assign(cells, 0);
+  for (size_t r = 0; r < static_cast<size_t>(b.B); ++r) {
+    size_t ex = order[begin + r];
+    int len = data_.length(ex);
+    std::copy_n(data_.ids_of(ex), len, b.ids.begin() + r * b.S);
+    std::copy_n(data_.types_of(ex), len, b.types.begin() + r * b.S);
+    std::fill_n(b.mask.begin() + r * b.S, len, 1);
+    b.labels.push_back(class_ids_[ex]);
+    b.real_tokens += len;
+  }
+  return b;
+}
+
+void DataLoader::start_epoch(int epoch, size_t skip) {
+  stop_workers();
+  order_ = epoch_order(data_, o_, epoch);
+  num_batches_ = batches_per_epoch();
+  next_to_take_ = next_to_make_ = std::min(skip, num_batches_);
+  done_.clear();
+  error_ = nullptr;
+  stopping_ = false;
+  for (int w = 0; w < o_.num_workers; ++w) workers_.emplace_back([this] { worker_loop(); });
+}
+
+void DataLoader::worker_loop() {
+  const size_t window = static_cast<size_t>(o_.num_workers * o_.prefetch_per_worker);
+  for (;;) {
+    size_t k;
+    {
+      std::unique_lock lock(mutex_);
+      space_.wait(lock, [&] { return stopping_ || next_to_make_ < std::min(num_batches_, next_to_take_ + window); });
+      if (stopping_ || next_to_make_ >= num_batches_) return;
+      k = next_to_make_++;
+    }
+    try {
+      HostBatch b = make_batch(order_, k);
+      std::lock_guard lock(mutex_);
+      done_.emplace(k, std::move(b));
+    } catch (...) {  // hand the error to the consumer instead of terminating
+      std::lock_guard lock(mutex_);
+      if (!error_) error_ = std::current_exception();
+    }
+    ready_.notify_all();
+  }
+}
+
+bool DataLoader::next(HostBatch& out) {
+  if (next_to_take_ >= num_batches_) return false;
+  auto t0 = std::chrono::steady_clock::now();
+  if (workers_.empty()) {  // no prefetch: the trainer waits for the whole batch
+    out = make_batch(order_, next_to_take_++);
+  } else {
+    std::unique_lock lock(mutex_);
+    ready_.wait(lock, [&] { return error_ || done_.count(next_to_take_) != 0; });
+    if (error_) std::rethrow_exception(error_);
+    auto it = done_.find(next_to_take_);
+    out = std::move(it->second);
+    done_.erase(it);
+    ++next_to_take_;
+  }
+  space_.notify_all();
+  wait_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return true;
+}
+
+void DataLoader::stop_workers() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  space_.notify_all();
+  for (std::thread& t : workers_) t.join();
+  workers_.clear();
+}
+
+}  // namespace bertrain

@@ -1,0 +1,77 @@
+// Batches from a tokenized dataset: seeded shuffle per epoch, padding to max_length or to the
+// longest row of the batch, optional grouping by length (HF group_by_length), drop_last, and
+// prefetching on background threads so the trainer does not wait for data.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "data/dataset.h"
+#include "core/batch.h"
+
+namespace bertrain {
+
+struct LoaderOptions {
+  int batch_size = 8;
+  bool shuffle = true;
+  uint64_t seed = 42;
+  bool pad_to_max_length = false;  // else pad to the longest row of each batch
+  int max_length = 512;            // with pad_to_max_length
+  bool group_by_length = false;
+  bool drop_last = false;
+  int num_workers = 0;  // background threads preparing batches; 0: prepared on demand
+  int prefetch_per_worker = 2;
+  int pad_id = 0;
+};
+
+struct HostBatch {
+  std::vector<int32_t> ids, types, mask, labels;
+  int B = 0, S = 0;
+  int64_t real_tokens = 0;  // tokens that are not padding
+  Batch view() const { return {ids.data(), types.data(), mask.data(), labels.data(), B, S}; }
+};
+
+// The order of example indices for one epoch (exposed for tests).
+std::vector<size_t> epoch_order(const TokenizedDataset& d, const LoaderOptions& o, int epoch);
+
+class DataLoader {
+ public:
+  DataLoader(const TokenizedDataset& data, std::vector<int32_t> class_ids, LoaderOptions options);
+  ~DataLoader();
+  DataLoader(const DataLoader&) = delete;
+  DataLoader& operator=(const DataLoader&) = delete;
+
+  size_t batches_per_epoch() const;
+  // Starts an epoch (stops any running one); `skip` batches are not produced (resume).
+  void start_epoch(int epoch, size_t skip = 0);
+  // The next batch of the epoch, or false at its end. Time spent waiting is measured.
+  bool next(HostBatch& out);
+  double wait_seconds() const { return wait_seconds_; }
+
+  HostBatch make_batch(const std::vector<size_t>& order, size_t batch_index) const;
+
+ private:
+  void stop_workers();
+  void worker_loop();
+
+  const TokenizedDataset& data_;
+  std::vector<int32_t> class_ids_;
+  LoaderOptions o_;
+  std::vector<size_t> order_;
+  size_t num_batches_ = 0, next_to_take_ = 0, next_to_make_ = 0;
+  double wait_seconds_ = 0;
+
+  std::mutex mutex_;
+  std::condition_variable ready_, space_;
+  std::map<size_t, HostBatch> done_;
+  std::exception_ptr error_;
+  bool stopping_ = false;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace bertrain

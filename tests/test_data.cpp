@@ -1,0 +1,289 @@
+// Readers, label lists, the token cache and the loader.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "core/error.h"
+#include "data/cache.h"
+#include "data/loader.h"
+#include "data/reader.h"
+#include "test_util.h"
+
+using namespace bertrain;
+
+namespace {
+
+std::string write_file(const std::string& dir, const std::string& name, const std::string& text) {
+  std::string p = dir + "/" + name;
+  std::ofstream(p, std::ios::binary) << text;
+  return p;
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+const BertTokenizer& tok() {
+  static BertTokenizer t = load_tokenizer(test::shared_dir() + "/data/tokenizer/bert-base-uncased-vocab.txt");
+  return t;
+}
+
+std::string yelp(const char* f) { return test::shared_dir() + "/data/yelp/" + f; }
+
+}  // namespace
+
+TEST(Reader, YelpCsvWithNoFlags) {
+  ReadResult r = read_examples(yelp("train.csv"), {});
+  ASSERT_EQ(r.examples.size(), 10785u);
+  EXPECT_EQ(r.skipped, 0u);
+  EXPECT_EQ(r.examples[0].label, "1");
+  EXPECT_EQ(r.examples[0].text.rfind("I don't get all the rage", 0), 0u);
+  EXPECT_EQ(r.examples[4].label, "5");
+  EXPECT_FALSE(r.examples[0].has_pair);
+  std::vector<std::string> labels = default_label_list(r.examples);
+  EXPECT_EQ(labels, (std::vector<std::string>{"1", "2", "3", "4", "5"}));
+  LabelMap map(labels);
+  EXPECT_EQ(map.id(r.examples[0], "x"), 0);
+  EXPECT_EQ(map.id(r.examples[4], "x"), 4);
+}
+
+TEST(Reader, CsvQuotingNewlinesCrlfAndHeader) {
+  std::string dir = test::temp_dir("reader_csv");
+  std::string p = write_file(dir, "a.csv",
+                             "label,text\r\n"
+                             "pos,\"He said \"\"hi\"\", then left\"\r\n"
+                             "neg,\"two\nlines, and a comma\"\r\n"
+                             "pos,plain\r\n");
+  ReadResult r = read_examples(p, {});
+  ASSERT_EQ(r.examples.size(), 3u);
+  EXPECT_EQ(r.examples[0].text, "He said \"hi\", then left");
+  EXPECT_EQ(r.examples[1].text, "two\nlines, and a comma");
+  EXPECT_EQ(r.examples[1].line, 3u);
+  EXPECT_EQ(r.examples[2].line, 5u);
+  EXPECT_EQ(r.examples[2].text, "plain");
+  EXPECT_EQ(default_label_list(r.examples), (std::vector<std::string>{"neg", "pos"}));
+}
+
+TEST(Reader, TsvJsonlAndColumns) {
+  std::string dir = test::temp_dir("reader_tsv");
+  std::string tsv = write_file(dir, "sst2.tsv", "sentence\tlabel\nit 's great\t1\nawful\t0\n");
+  ReadResult r = read_examples(tsv, {});
+  ASSERT_EQ(r.examples.size(), 2u);
+  EXPECT_EQ(r.examples[0].text, "it 's great");
+  EXPECT_EQ(r.examples[1].label, "0");
+  std::string jl = write_file(dir, "d.jsonl",
+                              "{\"text\": \"a\", \"label\": 2}\n\n{\"text\": \"b\", \"text_pair\": \"c\", \"label\": 10}\n");
+  r = read_examples(jl, {});
+  ASSERT_EQ(r.examples.size(), 2u);
+  EXPECT_EQ(r.examples[1].text_pair, "c");
+  EXPECT_EQ(r.examples[1].line, 3u);
+  EXPECT_EQ(default_label_list(r.examples), (std::vector<std::string>{"2", "10"}));  // numeric order
+  std::string cols = write_file(dir, "c.csv", "id,review,stars\n1,good,5\n2,bad,1\n");
+  ReaderOptions o;
+  o.text_column = "review";
+  o.label_column = "stars";
+  r = read_examples(cols, o);
+  EXPECT_EQ(r.examples[1].text, "bad");
+  EXPECT_EQ(r.examples[1].label, "1");
+  o.text_column = "1";
+  o.label_column = "2";
+  o.has_header = true;
+  EXPECT_EQ(read_examples(cols, o).examples[0].text, "good");
+}
+
+TEST(Reader, MalformedRowsNameFileAndLine) {
+  std::string dir = test::temp_dir("reader_bad");
+  std::string p = write_file(dir, "bad.csv", "\"1\",\"fine\"\n\"2\",\"three\",\"fields\"\n\"3\",\"ok\"\n");
+  std::string m = error_of([&] { read_examples(p, {}); });
+  EXPECT_NE(m.find("bad.csv:2: malformed row: has 3 fields, expected 2"), std::string::npos) << m;
+  ReaderOptions skip;
+  skip.bad_rows = BadRows::Skip;
+  ReadResult r = read_examples(p, skip);
+  EXPECT_EQ(r.examples.size(), 2u);
+  EXPECT_EQ(r.skipped, 1u);
+  std::string q = write_file(dir, "quote.csv", "\"1\",\"fine\"\n\"2\",\"never closed\n");
+  m = error_of([&] { read_examples(q, {}); });
+  EXPECT_NE(m.find("quote.csv:2: malformed row: quoted field is never closed"), std::string::npos) << m;
+  std::string j = write_file(dir, "bad.jsonl", "{\"text\": \"a\", \"label\": 1}\n{oops}\n");
+  m = error_of([&] { read_examples(j, {}); });
+  EXPECT_NE(m.find("bad.jsonl:2: malformed row: not valid JSON"), std::string::npos) << m;
+  m = error_of([&] { read_examples(dir + "/missing.csv", {}); });
+  EXPECT_NE(m.find("missing.csv: cannot open"), std::string::npos) << m;
+  ReaderOptions named;
+  named.text_column = "review";
+  m = error_of([&] { read_examples(p, named); });
+  EXPECT_NE(m.find("text column \"review\" is a name, but the file has no header"), std::string::npos) << m;
+}
+
+TEST(Reader, LabelOutsideTheListNamesTheLine) {
+  std::string dir = test::temp_dir("reader_labels");
+  std::string p = write_file(dir, "l.csv", "\"1\",\"a\"\n\"6\",\"b\"\n");
+  TokenizedDataset d = load_dataset(p, {}, tok(), 32, "");
+  LabelMap map(parse_label_list("1,2,3,4,5"));
+  std::string m = error_of([&] { d.class_ids(map); });
+  EXPECT_NE(m.find("l.csv:2: label \"6\" is not one of the labels (1, 2, 3, 4, 5)"), std::string::npos) << m;
+  EXPECT_THROW(parse_label_list("a,,b"), Error);
+  EXPECT_THROW(LabelMap({"a", "a"}), Error);
+}
+
+TEST(Cache, SecondRunReadsTheCacheAndStaleOrCorruptFilesAreRebuilt) {
+  std::string dir = test::temp_dir("cache");
+  std::string data = write_file(dir, "d.csv", "\"1\",\"Hello world\"\n\"2\",\"Good food, bad service.\"\n");
+  CacheInfo first, second, third;
+  TokenizedDataset a = load_dataset(data, {}, tok(), 16, dir + "/cache", &first);
+  EXPECT_FALSE(first.hit);
+  ASSERT_TRUE(std::filesystem::exists(first.path));
+  TokenizedDataset b = load_dataset(data, {}, tok(), 16, dir + "/cache", &second);
+  EXPECT_TRUE(second.hit);
+  EXPECT_EQ(second.path, first.path);
+  ASSERT_EQ(b.size(), a.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    ASSERT_EQ(b.length(i), a.length(i));
+    for (int t = 0; t < a.length(i); ++t) EXPECT_EQ(b.ids_of(i)[t], a.ids_of(i)[t]);
+  }
+  EXPECT_EQ(b.label_strings, a.label_strings);
+  EXPECT_EQ(b.class_ids(LabelMap(a.label_strings)), a.class_ids(LabelMap(a.label_strings)));
+  // A different max length is a different key.
+  CacheInfo other;
+  load_dataset(data, {}, tok(), 8, dir + "/cache", &other);
+  EXPECT_FALSE(other.hit);
+  EXPECT_NE(other.path, first.path);
+  // Flip a byte in the payload: detected and rebuilt.
+  {
+    std::fstream f(first.path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(80);
+    f.put('\x7f');
+  }
+  TokenizedDataset c = load_dataset(data, {}, tok(), 16, dir + "/cache", &third);
+  EXPECT_FALSE(third.hit);
+  EXPECT_NE(third.rebuilt_because.find("checksum"), std::string::npos) << third.rebuilt_because;
+  EXPECT_EQ(c.length(1), a.length(1));
+  CacheInfo fourth;
+  load_dataset(data, {}, tok(), 16, dir + "/cache", &fourth);
+  EXPECT_TRUE(fourth.hit);
+  // Truncated file: detected.
+  std::filesystem::resize_file(first.path, 70);
+  CacheInfo fifth;
+  load_dataset(data, {}, tok(), 16, dir + "/cache", &fifth);
+  EXPECT_FALSE(fifth.hit);
+  EXPECT_FALSE(fifth.rebuilt_because.empty());
+}
+
+TEST(Cache, YelpTokenizesToHuggingFaceIds) {
+  TokenizedDataset d = load_dataset(yelp("test.csv"), {}, tok(), 512, "");
+  ASSERT_EQ(d.size(), 1000u);
+  ReadResult r = read_examples(yelp("test.csv"), {});
+  for (size_t i : {size_t(0), size_t(500), size_t(999)}) {
+    Encoding e = tok().encode(r.examples[i].text, nullptr, 512, true, Padding::None);
+    ASSERT_EQ(static_cast<size_t>(d.length(i)), e.input_ids.size());
+    for (int t = 0; t < d.length(i); ++t) EXPECT_EQ(d.ids_of(i)[t], e.input_ids[t]);
+  }
+}
+
+namespace {
+
+LoaderOptions opts(int batch, bool group, int workers) {
+  LoaderOptions o;
+  o.batch_size = batch;
+  o.group_by_length = group;
+  o.num_workers = workers;
+  return o;
+}
+
+std::vector<HostBatch> epoch(DataLoader& l, int e) {
+  std::vector<HostBatch> out;
+  l.start_epoch(e);
+  HostBatch b;
+  while (l.next(b)) out.push_back(b);
+  return out;
+}
+
+}  // namespace
+
+TEST(Loader, ShuffleIsSeededAndCoversEveryExampleOnce) {
+  TokenizedDataset d = load_dataset(yelp("test.csv"), {}, tok(), 128, "");
+  std::vector<int32_t> cls = d.class_ids(LabelMap(d.label_strings));
+  DataLoader a(d, cls, opts(32, false, 0)), b(d, cls, opts(32, false, 2));
+  std::vector<HostBatch> ea = epoch(a, 0), eb = epoch(b, 0), ea1 = epoch(a, 1);
+  ASSERT_EQ(ea.size(), 32u);  // 1000 / 32 rounded up: drop_last is off
+  EXPECT_EQ(ea.back().B, 1000 - 31 * 32);
+  ASSERT_EQ(eb.size(), ea.size());
+  for (size_t k = 0; k < ea.size(); ++k) {
+    EXPECT_EQ(ea[k].ids, eb[k].ids);  // prefetching threads give the same batches in order
+    EXPECT_EQ(ea[k].labels, eb[k].labels);
+  }
+  EXPECT_NE(ea[0].ids, ea1[0].ids);  // another epoch, another order
+  std::vector<size_t> order = epoch_order(d, opts(32, false, 0), 0);
+  std::set<size_t> seen(order.begin(), order.end());
+  EXPECT_EQ(seen.size(), 1000u);
+  // Dynamic padding: each batch is as long as its longest row; mask marks the real tokens.
+  for (const HostBatch& hb : ea) {
+    int longest = 0;
+    int64_t real = 0;
+    for (int r = 0; r < hb.B; ++r) {
+      int len = 0;
+      for (int s = 0; s < hb.S; ++s) len += hb.mask[r * hb.S + s];
+      longest = std::max(longest, len);
+      real += len;
+      EXPECT_EQ(hb.ids[r * hb.S], 101);
+    }
+    EXPECT_EQ(longest, hb.S);
+    EXPECT_EQ(real, hb.real_tokens);
+  }
+  LoaderOptions fixed = opts(32, false, 0);
+  fixed.pad_to_max_length = true;
+  fixed.max_length = 128;
+  DataLoader c(d, cls, fixed);
+  EXPECT_EQ(epoch(c, 0)[0].S, 128);
+  LoaderOptions drop = opts(32, false, 0);
+  drop.drop_last = true;
+  DataLoader e(d, cls, drop);
+  EXPECT_EQ(epoch(e, 0).size(), 31u);
+}
+
+TEST(Loader, GroupByLengthSortsMegaBatchesLongestFirst) {
+  TokenizedDataset d = load_dataset(yelp("train.csv"), {}, tok(), 512, "");
+  LoaderOptions o = opts(8, true, 0);
+  std::vector<size_t> order = epoch_order(d, o, 0);
+  int longest = 0;
+  for (size_t i = 0; i < d.size(); ++i) longest = std::max(longest, d.length(i));
+  EXPECT_EQ(d.length(order[0]), longest);
+  // Within the first mega-batch (50 batches of 8), after the swapped-in longest example,
+  // lengths never increase.
+  for (size_t i = 1; i + 1 < 400; ++i) EXPECT_GE(d.length(order[i]), d.length(order[i + 1])) << i;
+  std::set<size_t> seen(order.begin(), order.end());
+  EXPECT_EQ(seen.size(), d.size());
+  EXPECT_NE(epoch_order(d, o, 0), epoch_order(d, o, 1));
+}
+
+TEST(Loader, WorkerErrorsReachTheCaller) {
+  std::string dir = test::temp_dir("loader_err");
+  std::string p = write_file(dir, "l.csv", "\"1\",\"one two three four five six seven\"\n\"2\",\"a\"\n");
+  TokenizedDataset d = load_dataset(p, {}, tok(), 64, "");
+  LoaderOptions o = opts(1, false, 2);
+  o.shuffle = false;
+  o.pad_to_max_length = true;
+  o.max_length = 4;  // shorter than the first example
+  DataLoader l(d, d.class_ids(LabelMap(d.label_strings)), o);
+  l.start_epoch(0);
+  HostBatch b;
+  std::string m = error_of([&] { l.next(b); });
+  EXPECT_NE(m.find("l.csv: example at line 1 has 9 tokens, more than max_length 4"), std::string::npos) << m;
+}
+
+TEST(Loader, DummyDataLikeTheLecture) {
+  TokenizedDataset d = dummy_dataset(512, 512, 30522, 5, 42);
+  EXPECT_EQ(d.size(), 512u);
+  EXPECT_EQ(d.length(7), 512);
+  for (size_t i = 0; i < d.total_tokens(); ++i) {
+    ASSERT_GE(d.ids[i], 100);
+    ASSERT_LT(d.ids[i], 30000);
+  }
+}
