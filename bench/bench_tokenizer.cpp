@@ -23,7 +23,8 @@ static std::string str_arg(int argc, char** argv, const char* name, const char* 
 
 int main(int argc, char** argv) {
   const std::string data = str_arg(argc, argv, "--data", "../shared/data/yelp/train.csv");
-  const std::string vocab = str_arg(argc, argv, "--vocab", "../shared/data/tokenizer/bert-base-uncased-vocab.txt");
+  const std::string vocab =
+      str_arg(argc, argv, "--vocab", "../shared/data/tokenizer/bert-base-uncased-vocab.txt");
   const std::string dump = str_arg(argc, argv, "--dump", "");
   const int reps = static_cast<int>(bench::arg(argc, argv, "--reps", 5));
   const int max_threads = static_cast<int>(bench::arg(argc, argv, "--threads", 2));
@@ -32,7 +33,8 @@ int main(int argc, char** argv) {
   size_t bytes = 0;
   for (const Example& e : examples) bytes += e.text.size();
   std::vector<std::vector<int32_t>> ids(examples.size());
-  std::printf("{\"impl\": \"bertrain\", \"texts\": %zu, \"bytes\": %zu, \"runs\": [", examples.size(), bytes);
+  std::printf("{\"impl\": \"bertrain\", \"texts\": %zu, \"bytes\": %zu, \"runs\": [",
+              examples.size(), bytes);
   for (int threads = 1; threads <= max_threads; threads *= 2) {
     set_num_threads(threads);
     std::vector<double> times;
@@ -44,8 +46,9 @@ int main(int argc, char** argv) {
       times.push_back(bench::now_seconds() - t0);
     }
     double t = bench::median(times);
-    std::printf("%s{\"threads\": %d, \"median_s\": %.6f, \"texts_per_s\": %.1f, \"mb_per_s\": %.2f}",
-                threads == 1 ? "" : ", ", threads, t, examples.size() / t, bytes / t / 1e6);
+    std::printf(
+        "%s{\"threads\": %d, \"median_s\": %.6f, \"texts_per_s\": %.1f, \"mb_per_s\": %.2f}",
+        threads == 1 ? "" : ", ", threads, t, examples.size() / t, bytes / t / 1e6);
   }
   std::printf("]}\n");
   if (!dump.empty()) {

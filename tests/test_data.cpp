@@ -31,11 +31,14 @@ std::string error_of(const std::function<void()>& f) {
 }
 
 const BertTokenizer& tok() {
-  static BertTokenizer t = load_tokenizer(test::shared_dir() + "/data/tokenizer/bert-base-uncased-vocab.txt");
+  static BertTokenizer t =
+      load_tokenizer(test::shared_dir() + "/data/tokenizer/bert-base-uncased-vocab.txt");
   return t;
 }
 
-std::string yelp(const char* f) { return test::shared_dir() + "/data/yelp/" + f; }
+std::string yelp(const char* f) {
+  return test::shared_dir() + "/data/yelp/" + f;
+}
 
 }  // namespace
 
@@ -79,12 +82,14 @@ TEST(Reader, TsvJsonlAndColumns) {
   EXPECT_EQ(r.examples[0].text, "it 's great");
   EXPECT_EQ(r.examples[1].label, "0");
   std::string jl = write_file(dir, "d.jsonl",
-                              "{\"text\": \"a\", \"label\": 2}\n\n{\"text\": \"b\", \"text_pair\": \"c\", \"label\": 10}\n");
+                              "{\"text\": \"a\", \"label\": 2}\n\n{\"text\": \"b\", \"text_pair\": "
+                              "\"c\", \"label\": 10}\n");
   r = read_examples(jl, {});
   ASSERT_EQ(r.examples.size(), 2u);
   EXPECT_EQ(r.examples[1].text_pair, "c");
   EXPECT_EQ(r.examples[1].line, 3u);
-  EXPECT_EQ(default_label_list(r.examples), (std::vector<std::string>{"2", "10"}));  // numeric order
+  EXPECT_EQ(default_label_list(r.examples),
+            (std::vector<std::string>{"2", "10"}));  // numeric order
   std::string cols = write_file(dir, "c.csv", "id,review,stars\n1,good,5\n2,bad,1\n");
   ReaderOptions o;
   o.text_column = "review";
@@ -100,7 +105,8 @@ TEST(Reader, TsvJsonlAndColumns) {
 
 TEST(Reader, MalformedRowsNameFileAndLine) {
   std::string dir = test::temp_dir("reader_bad");
-  std::string p = write_file(dir, "bad.csv", "\"1\",\"fine\"\n\"2\",\"three\",\"fields\"\n\"3\",\"ok\"\n");
+  std::string p =
+      write_file(dir, "bad.csv", "\"1\",\"fine\"\n\"2\",\"three\",\"fields\"\n\"3\",\"ok\"\n");
   std::string m = error_of([&] { read_examples(p, {}); });
   EXPECT_NE(m.find("bad.csv:2: malformed row: has 3 fields, expected 2"), std::string::npos) << m;
   ReaderOptions skip;
@@ -110,7 +116,8 @@ TEST(Reader, MalformedRowsNameFileAndLine) {
   EXPECT_EQ(r.skipped, 1u);
   std::string q = write_file(dir, "quote.csv", "\"1\",\"fine\"\n\"2\",\"never closed\n");
   m = error_of([&] { read_examples(q, {}); });
-  EXPECT_NE(m.find("quote.csv:2: malformed row: quoted field is never closed"), std::string::npos) << m;
+  EXPECT_NE(m.find("quote.csv:2: malformed row: quoted field is never closed"), std::string::npos)
+      << m;
   std::string j = write_file(dir, "bad.jsonl", "{\"text\": \"a\", \"label\": 1}\n{oops}\n");
   m = error_of([&] { read_examples(j, {}); });
   EXPECT_NE(m.find("bad.jsonl:2: malformed row: not valid JSON"), std::string::npos) << m;
@@ -119,7 +126,9 @@ TEST(Reader, MalformedRowsNameFileAndLine) {
   ReaderOptions named;
   named.text_column = "review";
   m = error_of([&] { read_examples(p, named); });
-  EXPECT_NE(m.find("text column \"review\" is a name, but the file has no header"), std::string::npos) << m;
+  EXPECT_NE(m.find("text column \"review\" is a name, but the file has no header"),
+            std::string::npos)
+      << m;
 }
 
 TEST(Reader, LabelOutsideTheListNamesTheLine) {
@@ -128,14 +137,17 @@ TEST(Reader, LabelOutsideTheListNamesTheLine) {
   TokenizedDataset d = load_dataset(p, {}, tok(), 32, "");
   LabelMap map(parse_label_list("1,2,3,4,5"));
   std::string m = error_of([&] { d.class_ids(map); });
-  EXPECT_NE(m.find("l.csv:2: label \"6\" is not one of the labels (1, 2, 3, 4, 5)"), std::string::npos) << m;
+  EXPECT_NE(m.find("l.csv:2: label \"6\" is not one of the labels (1, 2, 3, 4, 5)"),
+            std::string::npos)
+      << m;
   EXPECT_THROW(parse_label_list("a,,b"), Error);
   EXPECT_THROW(LabelMap({"a", "a"}), Error);
 }
 
 TEST(Cache, SecondRunReadsTheCacheAndStaleOrCorruptFilesAreRebuilt) {
   std::string dir = test::temp_dir("cache");
-  std::string data = write_file(dir, "d.csv", "\"1\",\"Hello world\"\n\"2\",\"Good food, bad service.\"\n");
+  std::string data =
+      write_file(dir, "d.csv", "\"1\",\"Hello world\"\n\"2\",\"Good food, bad service.\"\n");
   CacheInfo first, second, third;
   TokenizedDataset a = load_dataset(data, {}, tok(), 16, dir + "/cache", &first);
   EXPECT_FALSE(first.hit);
@@ -265,7 +277,8 @@ TEST(Loader, GroupByLengthSortsMegaBatchesLongestFirst) {
 
 TEST(Loader, WorkerErrorsReachTheCaller) {
   std::string dir = test::temp_dir("loader_err");
-  std::string p = write_file(dir, "l.csv", "\"1\",\"one two three four five six seven\"\n\"2\",\"a\"\n");
+  std::string p =
+      write_file(dir, "l.csv", "\"1\",\"one two three four five six seven\"\n\"2\",\"a\"\n");
   TokenizedDataset d = load_dataset(p, {}, tok(), 64, "");
   LoaderOptions o = opts(1, false, 2);
   o.shuffle = false;
@@ -275,7 +288,9 @@ TEST(Loader, WorkerErrorsReachTheCaller) {
   l.start_epoch(0);
   HostBatch b;
   std::string m = error_of([&] { l.next(b); });
-  EXPECT_NE(m.find("l.csv: example at line 1 has 9 tokens, more than max_length 4"), std::string::npos) << m;
+  EXPECT_NE(m.find("l.csv: example at line 1 has 9 tokens, more than max_length 4"),
+            std::string::npos)
+      << m;
 }
 
 TEST(Loader, DummyDataLikeTheLecture) {
@@ -286,4 +301,46 @@ TEST(Loader, DummyDataLikeTheLecture) {
     ASSERT_GE(d.ids[i], 100);
     ASSERT_LT(d.ids[i], 30000);
   }
+}
+
+TEST(Reader, BomEmptyTextAndTruncatedFiles) {
+  std::string dir = test::temp_dir("reader_edges");
+  std::string bom = write_file(dir, "bom.csv", "\xEF\xBB\xBF\"1\",\"first\"\n\"2\",\"\"\n");
+  ReadResult r = read_examples(bom, {});
+  ASSERT_EQ(r.examples.size(), 2u);
+  EXPECT_EQ(r.examples[0].label, "1");  // the BOM is not part of the first field
+  EXPECT_EQ(r.examples[1].text, "");    // an empty text is a valid example
+  TokenizedDataset d = load_dataset(bom, {}, tok(), 16, "");
+  EXPECT_EQ(d.length(1), 2);  // [CLS] [SEP]
+  // A file cut in the middle of a quoted field.
+  std::string cut = write_file(dir, "cut.csv", "\"1\",\"whole\"\n\"2\",\"cut in the mid");
+  std::string m = error_of([&] { read_examples(cut, {}); });
+  EXPECT_NE(m.find("cut.csv:2: malformed row: quoted field is never closed"), std::string::npos)
+      << m;
+  // A file cut in the middle of a JSON line.
+  std::string jcut =
+      write_file(dir, "cut.jsonl", "{\"text\": \"a\", \"label\": 1}\n{\"text\": \"b\", \"lab");
+  m = error_of([&] { read_examples(jcut, {}); });
+  EXPECT_NE(m.find("cut.jsonl:2:"), std::string::npos) << m;
+  std::string empty = write_file(dir, "empty.csv", "");
+  m = error_of([&] { read_examples(empty, {}); });
+  EXPECT_NE(m.find("empty.csv: no rows"), std::string::npos) << m;
+}
+
+TEST(Loader, StopsCleanlyMidEpochAndOnRestart) {
+  TokenizedDataset d = dummy_dataset(200, 16, 1000, 3, 1);
+  std::vector<int32_t> cls = d.class_ids(LabelMap(d.label_strings));
+  for (int round = 0; round < 20; ++round) {
+    DataLoader l(d, cls, opts(4, false, 2));
+    l.start_epoch(0);
+    HostBatch b;
+    for (int k = 0; k < round; ++k) ASSERT_TRUE(l.next(b));
+    if (round % 2) l.start_epoch(1, 3);  // restart while workers are busy, skipping 3 batches
+  }                                      // destroyed with workers running: joins without hanging
+  DataLoader l(d, cls, opts(4, false, 1));
+  l.start_epoch(0, 48);
+  HostBatch b;
+  EXPECT_TRUE(l.next(b));
+  EXPECT_TRUE(l.next(b));
+  EXPECT_FALSE(l.next(b));  // 50 batches, 48 skipped
 }

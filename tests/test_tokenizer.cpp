@@ -16,7 +16,8 @@ using nlohmann::json;
 namespace {
 
 const BertTokenizer& uncased() {
-  static BertTokenizer t = load_tokenizer(test::shared_dir() + "/data/tokenizer/bert-base-uncased-vocab.txt");
+  static BertTokenizer t =
+      load_tokenizer(test::shared_dir() + "/data/tokenizer/bert-base-uncased-vocab.txt");
   return t;
 }
 
@@ -72,15 +73,16 @@ TEST(Tokenizer, MatchesHuggingFaceTruncationAndPadding) {
 }
 
 TEST(Tokenizer, MatchesTheSquadQuestions) {
-  json tokens = json::parse(read_text_file(test::shared_dir() +
-                                           "/data/tokenizer/squad-dev-questions-bert-base-uncased-tokens.json"));
-  json ids = json::parse(read_text_file(test::shared_dir() +
-                                        "/data/tokenizer/squad-dev-questions-bert-base-uncased-ids.json"));
+  json tokens = json::parse(read_text_file(
+      test::shared_dir() + "/data/tokenizer/squad-dev-questions-bert-base-uncased-tokens.json"));
+  json ids = json::parse(read_text_file(
+      test::shared_dir() + "/data/tokenizer/squad-dev-questions-bert-base-uncased-ids.json"));
   ASSERT_EQ(tokens.size(), ids.size());
   size_t mismatches = 0;
   for (size_t i = 0; i < tokens.size(); ++i) {
     std::vector<std::string> got = uncased().tokenize(tokens[i]["original"]);
-    if (got != vec<std::string>(tokens[i]["wordpiece"]) || uncased().ids_of(got) != vec<int32_t>(ids[i])) {
+    if (got != vec<std::string>(tokens[i]["wordpiece"]) ||
+        uncased().ids_of(got) != vec<int32_t>(ids[i])) {
       if (++mismatches < 5) ADD_FAILURE() << tokens[i]["original"];
     }
   }
@@ -89,7 +91,8 @@ TEST(Tokenizer, MatchesTheSquadQuestions) {
 }
 
 TEST(Tokenizer, TokenizerJsonGivesTheSameResults) {
-  BertTokenizer fast_json = load_tokenizer(test::shared_dir() + "/data/tokenizer/bert-base-uncased-tokenizer.json");
+  BertTokenizer fast_json =
+      load_tokenizer(test::shared_dir() + "/data/tokenizer/bert-base-uncased-tokenizer.json");
   EXPECT_EQ(fast_json.vocab().size(), 30522u);
   EXPECT_TRUE(fast_json.options().lowercase);
   EXPECT_FALSE(fast_json.options().strip_accents.has_value());
@@ -98,7 +101,8 @@ TEST(Tokenizer, TokenizerJsonGivesTheSameResults) {
 }
 
 TEST(Tokenizer, CasedVocabKeepsCaseAndAccents) {
-  BertTokenizer cased = load_tokenizer(test::shared_dir() + "/data/tokenizer/bert-base-cased-vocab.txt", false);
+  BertTokenizer cased =
+      load_tokenizer(test::shared_dir() + "/data/tokenizer/bert-base-cased-vocab.txt", false);
   std::vector<std::string> t = cased.tokenize("Hello World, café");
   ASSERT_GE(t.size(), 4u);
   EXPECT_EQ(t[0], "Hello");
@@ -109,35 +113,88 @@ TEST(Tokenizer, CasedVocabKeepsCaseAndAccents) {
 
 TEST(Tokenizer, InvalidUtf8AndLongWords) {
   // Invalid bytes become U+FFFD and are dropped, joining their neighbours.
-  EXPECT_EQ(uncased().tokenize("ab\xff\xfe" "cd ok"), uncased().tokenize("abcd ok"));
+  EXPECT_EQ(uncased().tokenize("ab\xff\xfe"
+                               "cd ok"),
+            uncased().tokenize("abcd ok"));
   EXPECT_EQ(uncased().tokenize(std::string(101, 'a')), std::vector<std::string>{"[UNK]"});
   EXPECT_EQ(uncased().tokenize("\xe2\x82"), std::vector<std::string>{});  // truncated sequence
 }
 
 TEST(Tokenizer, BadVocabulariesAreNamed) {
   std::string dir = test::temp_dir("vocab");
-  {
-    std::ofstream(dir + "/dup.txt") << "[PAD]\n[UNK]\nhello\n[CLS]\nhello\n";
-  }
+  { std::ofstream(dir + "/dup.txt") << "[PAD]\n[UNK]\nhello\n[CLS]\nhello\n"; }
   try {
     load_vocab_txt(dir + "/dup.txt");
     FAIL();
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("dup.txt:5: token \"hello\" repeats line 3"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("dup.txt:5: token \"hello\" repeats line 3"),
+              std::string::npos)
         << e.what();
   }
-  {
-    std::ofstream(dir + "/nocls.txt") << "[PAD]\n[UNK]\n[SEP]\nhello\n";
-  }
+  { std::ofstream(dir + "/nocls.txt") << "[PAD]\n[UNK]\n[SEP]\nhello\n"; }
   try {
     load_tokenizer(dir + "/nocls.txt");
     FAIL();
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("no \"[CLS]\" token"), std::string::npos) << e.what();
   }
-  {
-    std::ofstream(dir + "/bad.json") << R"({"model": {"type": "BPE", "vocab": {}}})";
-  }
+  { std::ofstream(dir + "/bad.json") << R"({"model": {"type": "BPE", "vocab": {}}})"; }
   EXPECT_THROW(load_tokenizer(dir + "/bad.json"), Error);
   EXPECT_THROW(load_tokenizer(dir + "/missing.txt"), Error);
+}
+
+// One case per rule of the fixture README, written here (expected values follow the rules).
+TEST(Tokenizer, EachUnicodeRule) {
+  auto t = [](const std::string& s) { return uncased().tokenize(s); };
+  using V = std::vector<std::string>;
+  // 1. Pre-lowercasing one character at a time: capital sigma is always σ; İ -> i + U+0307,
+  //    and the combining dot is then stripped as an accent.
+  EXPECT_EQ(t("\xCE\xA3\xCE\x91\xCE\xA3"), t("\xCF\x83\xCE\xB1\xCF\x83"));  // ΣΑΣ == σασ
+  EXPECT_EQ(t("\xC4\xB0stanbul"), V({"istanbul"}));
+  // 2. Special tokens are case-sensitive and split out of words.
+  EXPECT_EQ(t("foo[SEP]bar"), V({"foo", "[SEP]", "bar"}));
+  EXPECT_EQ(t("[cls]"), V({"[", "cl", "##s", "]"}));
+  // 3. Cleaning: control/format chars vanish and join neighbours; tabs and newlines split.
+  EXPECT_EQ(t("foo\xE2\x80\x8B"
+              "bar"),
+            t("foobar"));  // zero-width space
+  EXPECT_EQ(t("soft\xC2\xAD"
+              "ware"),
+            t("software"));  // soft hyphen
+  EXPECT_EQ(t("a\tb\nc\rd"), V({"a", "b", "c", "d"}));
+  EXPECT_EQ(t("x\xC2\xA0y"), V({"x", "y"}));  // no-break space (Zs)
+  // 4. CJK ideographs become single words; kana does not.
+  EXPECT_EQ(t("\xE4\xB8\xAD\xE6\x96\x87"), V({"\xE4\xB8\xAD", "\xE6\x96\x87"}));  // 中文
+  // 5. NFC, then accents stripped after NFD; U+2028 splits words.
+  EXPECT_EQ(t("caf\xC3\xA9"), V({"cafe"}));
+  EXPECT_EQ(t("cafe\xCC\x81"), V({"cafe"}));  // e + combining acute
+  EXPECT_EQ(t("one\xE2\x80\xA8two"), V({"one", "two"}));
+  // Punctuation: ASCII symbols count, Unicode P* counts, currency signs do not.
+  EXPECT_EQ(t("a$b"), V({"a", "$", "b"}));
+  EXPECT_EQ(t("\xC2\xBF"
+              "que?"),
+            V({"\xC2\xBF", "que", "?"}));  // ¿
+  // "5€" stays one word (€ is not punctuation): its second piece is a ## continuation.
+  ASSERT_EQ(t("5\xE2\x82\xAC").size(), 2u);
+  EXPECT_EQ(t("5\xE2\x82\xAC")[1].rfind("##", 0), 0u);
+  // 6. WordPiece: greedy longest match with ## continuations; no match anywhere -> [UNK].
+  EXPECT_EQ(t("unaffable"), V({"una", "##ffa", "##ble"}));  // greedy, not linguistic
+  EXPECT_EQ(t("\xF0\x9F\x98\x80\xF0\x9F\x98\x80"
+              "a"),
+            V({"[UNK]"}));
+}
+
+TEST(Tokenizer, PairTruncationRemovesFromTheLongerSequenceFirst) {
+  std::string a = "one two three four five six", b = "alpha beta";
+  // 6 + 2 tokens + 3 specials = 11; max_length 8 removes 3, all from A (A stays longer).
+  Encoding e = uncased().encode(a, &b, 8, true, Padding::None);
+  EXPECT_EQ(e.tokens, (std::vector<std::string>{"[CLS]", "one", "two", "three", "[SEP]", "alpha",
+                                                "beta", "[SEP]"}));
+  // max_length 6 removes 5: 4 from A to even them, then one from B on the tie.
+  e = uncased().encode(a, &b, 6, true, Padding::MaxLength);
+  EXPECT_EQ(e.tokens, (std::vector<std::string>{"[CLS]", "one", "two", "[SEP]", "alpha", "[SEP]"}));
+  EXPECT_EQ(e.token_type_ids, (std::vector<int32_t>{0, 0, 0, 0, 1, 1}));
+  e = uncased().encode("hi", nullptr, 6, true, Padding::MaxLength);
+  EXPECT_EQ(e.attention_mask, (std::vector<int32_t>{1, 1, 1, 0, 0, 0}));
+  EXPECT_EQ(e.input_ids[5], 0);
 }

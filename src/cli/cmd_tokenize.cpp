@@ -76,7 +76,8 @@ void run_tokenize(const TokenizeOptions& o) {
 #pragma omp parallel for schedule(dynamic, 64)
   for (size_t i = 0; i < requests.size(); ++i) {
     const Request& r = requests[i];
-    out[i] = tok.encode(r.text, r.has_pair ? &r.pair : nullptr, o.max_length, o.truncation, padding);
+    out[i] =
+        tok.encode(r.text, r.has_pair ? &r.pair : nullptr, o.max_length, o.truncation, padding);
   }
   if (padding == Padding::Longest) {  // the whole input is one batch, as one HF call would be
     size_t longest = 0;
@@ -103,11 +104,13 @@ void run_tokenize(const TokenizeOptions& o) {
 
 void add_tokenize_command(CLI::App& app) {
   auto o = std::make_shared<TokenizeOptions>();
-  CLI::App* cmd = app.add_subcommand("tokenize", "Tokenize JSON lines as Hugging Face's BertTokenizer does");
+  CLI::App* cmd =
+      app.add_subcommand("tokenize", "Tokenize JSON lines as Hugging Face's BertTokenizer does");
   cmd->add_option("--vocab", o->vocab, "vocab.txt");
   cmd->add_option("--tokenizer", o->tokenizer, "tokenizer.json or a model directory");
   cmd->add_option("--input", o->input, "JSON lines file (default: stdin)");
-  cmd->add_option(flag("max_length"), o->max_length, "Maximum length (with --truncation / padding)");
+  cmd->add_option(flag("max_length"), o->max_length,
+                  "Maximum length (with --truncation / padding)");
   cmd->add_option("--padding", o->padding, "max_length | longest | none")->capture_default_str();
   cmd->add_flag("--truncation", o->truncation, "Truncate (longest_first) to --max_length");
   cmd->add_option(flag("do_lower_case"), o->lowercase, "Override lower-casing (true/false)");

@@ -19,7 +19,9 @@ struct Header {
 };
 static_assert(sizeof(Header) == 64);
 
-size_t align8(size_t n) { return (n + 7) / 8 * 8; }
+size_t align8(size_t n) {
+  return (n + 7) / 8 * 8;
+}
 
 size_t payload_size(const Header& h) {
   return (h.n + 1) * 8 + h.n * 8 + h.total_tokens * 4 + h.n * 4 + align8(h.total_tokens) +
@@ -38,7 +40,8 @@ uint64_t hash_string(uint64_t h, const std::string& s) {
 
 uint64_t tokenizer_key(const BertTokenizer& tok) {
   uint64_t h = 0x746f6b656e697a65ull;
-  for (size_t i = 0; i < tok.vocab().size(); ++i) h = hash_string(h, tok.vocab().token(static_cast<int>(i)));
+  for (size_t i = 0; i < tok.vocab().size(); ++i)
+    h = hash_string(h, tok.vocab().token(static_cast<int>(i)));
   const TokenizerOptions& o = tok.options();
   h = mix(h, o.lowercase);
   h = mix(h, o.strip_accents.has_value() ? 1 + *o.strip_accents : 0);
@@ -92,12 +95,14 @@ void write_cache(const std::string& path, uint64_t key, const TokenizedDataset& 
 }
 
 // Returns an empty reason and fills `d` when the file is usable; otherwise why not.
-std::string read_cache(const std::string& path, uint64_t key, TokenizedDataset& d, size_t* skipped) {
+std::string read_cache(const std::string& path, uint64_t key, TokenizedDataset& d,
+                       size_t* skipped) {
   auto file = std::make_shared<MappedFile>(path);
   if (file->size() < sizeof(Header)) return "file too short";
   Header h;
   std::memcpy(&h, file->data(), sizeof h);
-  if (std::memcmp(h.magic, kMagic, 8) != 0) return "not a bertrain cache file (or an older version)";
+  if (std::memcmp(h.magic, kMagic, 8) != 0)
+    return "not a bertrain cache file (or an older version)";
   if (h.key != key) return "made from another file, tokenizer or setting";
   if (h.n > (1ull << 40) || h.total_tokens > (1ull << 40) || h.label_bytes > (1ull << 30) ||
       file->size() != sizeof(Header) + payload_size(h))
@@ -158,8 +163,8 @@ std::string default_cache_dir() {
 }
 
 TokenizedDataset load_dataset(const std::string& path, const ReaderOptions& reader,
-                              const BertTokenizer& tok, int max_length, const std::string& cache_dir,
-                              CacheInfo* info) {
+                              const BertTokenizer& tok, int max_length,
+                              const std::string& cache_dir, CacheInfo* info) {
   CacheInfo local;
   CacheInfo& ci = info ? *info : local;
   std::string bytes = read_text_file(path, "data file");
@@ -169,7 +174,8 @@ TokenizedDataset load_dataset(const std::string& path, const ReaderOptions& read
     key = cache_key(bytes, reader, tok, max_length);
     char hex[17];
     std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(key));
-    cache_path = (fs::path(cache_dir) / (fs::path(path).filename().string() + "." + hex + ".btds")).string();
+    cache_path =
+        (fs::path(cache_dir) / (fs::path(path).filename().string() + "." + hex + ".btds")).string();
     ci.path = cache_path;
     if (fs::exists(cache_path)) {
       TokenizedDataset d;

@@ -13,16 +13,16 @@
 namespace bertrain {
 
 struct CacheInfo {
-  std::string path;        // the cache file (empty when caching is off)
-  bool hit = false;        // read from the cache
+  std::string path;             // the cache file (empty when caching is off)
+  bool hit = false;             // read from the cache
   std::string rebuilt_because;  // why an existing file was not used
   size_t skipped_rows = 0;
 };
 
 // Reads, tokenizes and caches `path` (cache_dir empty: no cache).
 TokenizedDataset load_dataset(const std::string& path, const ReaderOptions& reader,
-                              const BertTokenizer& tok, int max_length, const std::string& cache_dir,
-                              CacheInfo* info = nullptr);
+                              const BertTokenizer& tok, int max_length,
+                              const std::string& cache_dir, CacheInfo* info = nullptr);
 
 // The default cache directory: $BERTRAIN_CACHE, else $XDG_CACHE_HOME/bertrain, else
 // ~/.cache/bertrain.

@@ -29,7 +29,8 @@ std::vector<int32_t> TokenizedDataset::class_ids(const LabelMap& map) const {
     per_label[k] = map.id(probe, source);
   }
   std::vector<int32_t> out(size());
-  for (size_t i = 0; i < size(); ++i) out[i] = label_index[i] < 0 ? -100 : per_label[label_index[i]];
+  for (size_t i = 0; i < size(); ++i)
+    out[i] = label_index[i] < 0 ? -100 : per_label[label_index[i]];
   return out;
 }
 
@@ -47,7 +48,8 @@ TokenizedDataset tokenize_examples(const std::vector<Example>& examples, const B
   d.source = source;
   d.label_strings = default_label_list(examples);
   std::map<std::string, int32_t> index;
-  for (size_t k = 0; k < d.label_strings.size(); ++k) index[d.label_strings[k]] = static_cast<int32_t>(k);
+  for (size_t k = 0; k < d.label_strings.size(); ++k)
+    index[d.label_strings[k]] = static_cast<int32_t>(k);
   auto s = std::make_shared<TokenizedDataset::Storage>();
   s->offsets.push_back(0);
   for (size_t i = 0; i < n; ++i) {

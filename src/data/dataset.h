@@ -16,11 +16,11 @@
 namespace bertrain {
 
 struct TokenizedDataset {
-  std::span<const int64_t> offsets;      // size() + 1 entries
+  std::span<const int64_t> offsets;  // size() + 1 entries
   std::span<const int32_t> ids;
   std::span<const uint8_t> types;
-  std::span<const int32_t> label_index;  // into label_strings; -1: no label
-  std::span<const int64_t> lines;        // 1-based source line of each example
+  std::span<const int32_t> label_index;    // into label_strings; -1: no label
+  std::span<const int64_t> lines;          // 1-based source line of each example
   std::vector<std::string> label_strings;  // the file's distinct labels, in default order
   std::string source;                      // the file it came from (for messages)
 

@@ -34,7 +34,8 @@ std::vector<size_t> epoch_order(const TokenizedDataset& d, const LoaderOptions& 
     for (size_t i = 0; i < order.size(); i += mega)
       megas.emplace_back(order.begin() + i, order.begin() + std::min(order.size(), i + mega));
     for (auto& m : megas)
-      std::stable_sort(m.begin(), m.end(), [&](size_t a, size_t b) { return d.length(a) > d.length(b); });
+      std::stable_sort(m.begin(), m.end(),
+                       [&](size_t a, size_t b) { return d.length(a) > d.length(b); });
     size_t longest = 0;
     for (size_t k = 1; k < megas.size(); ++k)
       if (d.length(megas[k][0]) > d.length(megas[longest][0])) longest = k;
@@ -45,14 +46,17 @@ std::vector<size_t> epoch_order(const TokenizedDataset& d, const LoaderOptions& 
   return order;
 }
 
-DataLoader::DataLoader(const TokenizedDataset& data, std::vector<int32_t> class_ids, LoaderOptions o)
+DataLoader::DataLoader(const TokenizedDataset& data, std::vector<int32_t> class_ids,
+                       LoaderOptions o)
     : data_(data), class_ids_(std::move(class_ids)), o_(o) {
   if (o_.batch_size <= 0) fail("batch size must be positive, got ", o_.batch_size);
   if (class_ids_.size() != data_.size()) fail("internal: one class id per example expected");
   if (o_.num_workers < 0) fail("--dataloader_num_workers must be >= 0");
 }
 
-DataLoader::~DataLoader() { stop_workers(); }
+DataLoader::~DataLoader() {
+  stop_workers();
+}
 
 size_t DataLoader::batches_per_epoch() const {
   size_t n = data_.size(), b = static_cast<size_t>(o_.batch_size);
@@ -103,7 +107,9 @@ void DataLoader::worker_loop() {
     size_t k;
     {
       std::unique_lock lock(mutex_);
-      space_.wait(lock, [&] { return stopping_ || next_to_make_ < std::min(num_batches_, next_to_take_ + window); });
+      space_.wait(lock, [&] {
+        return stopping_ || next_to_make_ < std::min(num_batches_, next_to_take_ + window);
+      });
       if (stopping_ || next_to_make_ >= num_batches_) return;
       k = next_to_make_++;
     }

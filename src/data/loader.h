@@ -11,8 +11,8 @@
 #include <thread>
 #include <vector>
 
-#include "data/dataset.h"
 #include "core/batch.h"
+#include "data/dataset.h"
 
 namespace bertrain {
 

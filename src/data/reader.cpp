@@ -91,8 +91,8 @@ bool is_integer(const std::string& s) {
   return std::all_of(s.begin() + start, s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-const std::vector<std::string> kTextNames = {"text", "sentence", "sentence1", "review", "content",
-                                             "question1", "premise"};
+const std::vector<std::string> kTextNames = {"text",    "sentence",  "sentence1", "review",
+                                             "content", "question1", "premise"};
 const std::vector<std::string> kPairNames = {"text_pair", "sentence2", "question2", "hypothesis"};
 const std::vector<std::string> kLabelNames = {"label", "labels", "stars", "class", "target"};
 
@@ -116,7 +116,8 @@ int resolve_column(const std::string& spec, const Row* header, const std::string
       fail(path, ": ", what, " column ", idx, " does not exist (rows have ", width, " columns)");
     return static_cast<int>(idx);
   }
-  if (!header) fail(path, ": ", what, " column \"", spec, "\" is a name, but the file has no header");
+  if (!header)
+    fail(path, ": ", what, " column \"", spec, "\" is a name, but the file has no header");
   auto it = std::find(header->begin(), header->end(), spec);
   if (it == header->end()) fail(path, ": no column named \"", spec, "\" in the header");
   return static_cast<int>(it - header->begin());
@@ -185,7 +186,8 @@ ReadResult read_delimited(const std::string& path, const std::string& text, char
     }
     if (row.fields.size() != width) {
       note_bad_row(r, o, path, row.line,
-                   "has " + std::to_string(row.fields.size()) + " fields, expected " + std::to_string(width));
+                   "has " + std::to_string(row.fields.size()) + " fields, expected " +
+                       std::to_string(width));
       continue;
     }
     Example e;
@@ -221,7 +223,8 @@ ReadResult read_jsonl(const std::string& path, const std::string& text, const Re
     ++line;
     if (raw.empty() || raw == "\r") continue;
     if (raw.size() > o.max_row_bytes) {
-      note_bad_row(r, o, path, line, "line longer than " + std::to_string(o.max_row_bytes) + " bytes");
+      note_bad_row(r, o, path, line,
+                   "line longer than " + std::to_string(o.max_row_bytes) + " bytes");
       continue;
     }
     json j;
@@ -252,7 +255,8 @@ ReadResult read_jsonl(const std::string& path, const std::string& text, const Re
       e.text_pair = json_field_string(*p);
       e.has_pair = true;
     }
-    if (const json* l = pick(o.label_column, kLabelNames); l && !l->is_null()) e.label = json_field_string(*l);
+    if (const json* l = pick(o.label_column, kLabelNames); l && !l->is_null())
+      e.label = json_field_string(*l);
     e.line = line;
     r.examples.push_back(std::move(e));
   }
@@ -276,7 +280,8 @@ ReadResult read_examples(const std::string& path, const ReaderOptions& o) {
   return parse_examples(path, read_text_file(path, "data file"), o);
 }
 
-ReadResult parse_examples(const std::string& path, const std::string& text, const ReaderOptions& o) {
+ReadResult parse_examples(const std::string& path, const std::string& text,
+                          const ReaderOptions& o) {
   std::string format = format_of(path, o.format);
   if (format == "csv") return read_delimited(path, text, ',', o);
   if (format == "tsv") return read_delimited(path, text, '\t', o);
@@ -290,8 +295,9 @@ std::vector<std::string> default_label_list(const std::vector<Example>& examples
     if (!e.label.empty()) distinct.insert(e.label);
   std::vector<std::string> labels(distinct.begin(), distinct.end());
   if (std::all_of(labels.begin(), labels.end(), is_integer))
-    std::sort(labels.begin(), labels.end(),
-              [](const std::string& a, const std::string& b) { return std::stoll(a) < std::stoll(b); });
+    std::sort(labels.begin(), labels.end(), [](const std::string& a, const std::string& b) {
+      return std::stoll(a) < std::stoll(b);
+    });
   return labels;
 }
 

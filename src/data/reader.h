@@ -30,14 +30,15 @@ struct ReaderOptions {
 
 struct ReadResult {
   std::vector<Example> examples;
-  size_t skipped = 0;  // malformed rows skipped under BadRows::Skip
+  size_t skipped = 0;                        // malformed rows skipped under BadRows::Skip
   std::vector<std::string> skipped_reasons;  // the first few, for the log
 };
 
 ReadResult read_examples(const std::string& path, const ReaderOptions& options);
 // The same over a file's contents already in memory (path is used in messages and for the
 // format's extension).
-ReadResult parse_examples(const std::string& path, const std::string& text, const ReaderOptions& options);
+ReadResult parse_examples(const std::string& path, const std::string& text,
+                          const ReaderOptions& options);
 
 // Label strings in class order. Default (from training examples): sorted distinct labels,
 // numerically when every label is an integer (as datasets' int columns sort).

@@ -181,7 +181,8 @@ Encoding BertTokenizer::encode(const std::string& text, const std::string* text_
   std::vector<std::string> a = tokenize(text), b;
   if (text_pair) b = tokenize(*text_pair);
   const size_t specials = text_pair ? 3 : 2;
-  if (truncation && max_length > 0 && a.size() + b.size() + specials > static_cast<size_t>(max_length)) {
+  if (truncation && max_length > 0 &&
+      a.size() + b.size() + specials > static_cast<size_t>(max_length)) {
     size_t excess = a.size() + b.size() + specials - static_cast<size_t>(max_length);
     if (!text_pair) {
       a.resize(a.size() > excess ? a.size() - excess : 0);
@@ -247,7 +248,8 @@ static BertTokenizer from_tokenizer_json(const std::string& path, std::optional<
     fail(path, ": field \"model.vocab\" must map tokens to ids");
   Vocab vocab;
   for (auto& [token, id] : vocab_json->items()) {
-    if (!id.is_number_integer()) fail(path, ": token \"", token, "\" in model.vocab has a non-integer id");
+    if (!id.is_number_integer())
+      fail(path, ": token \"", token, "\" in model.vocab has a non-integer id");
     vocab.set(token, id.get<int>(), path);
   }
   vocab.finish(path);
@@ -287,7 +289,8 @@ BertTokenizer load_tokenizer(const std::string& path, std::optional<bool> lowerc
         fail(cfg_path, ": cannot read do_lower_case (", e.what(), ")");
       }
     }
-    if (fs::exists(p / "tokenizer.json")) return from_tokenizer_json((p / "tokenizer.json").string(), lowercase);
+    if (fs::exists(p / "tokenizer.json"))
+      return from_tokenizer_json((p / "tokenizer.json").string(), lowercase);
     if (fs::exists(p / "vocab.txt")) return load_tokenizer((p / "vocab.txt").string(), lowercase);
     fail(path, ": no tokenizer.json or vocab.txt in this directory");
   }

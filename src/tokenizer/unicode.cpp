@@ -75,18 +75,21 @@ static std::u32string normalize(const std::u32string& text, utf8proc_option_t op
   if (all_ascii(text)) return text;
   std::string utf8 = encode_utf8(text);
   utf8proc_uint8_t* mapped = nullptr;
-  utf8proc_ssize_t len =
-      utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(utf8.data()),
-                   static_cast<utf8proc_ssize_t>(utf8.size()), &mapped,
-                   static_cast<utf8proc_option_t>(options | UTF8PROC_STABLE));
+  utf8proc_ssize_t len = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(utf8.data()),
+                                      static_cast<utf8proc_ssize_t>(utf8.size()), &mapped,
+                                      static_cast<utf8proc_option_t>(options | UTF8PROC_STABLE));
   if (len < 0) return text;  // cannot happen for text we encoded; keep it unchanged
   std::u32string out = decode_utf8(std::string_view(reinterpret_cast<char*>(mapped), len));
   std::free(mapped);
   return out;
 }
 
-std::u32string nfc(const std::u32string& text) { return normalize(text, UTF8PROC_COMPOSE); }
-std::u32string nfd(const std::u32string& text) { return normalize(text, UTF8PROC_DECOMPOSE); }
+std::u32string nfc(const std::u32string& text) {
+  return normalize(text, UTF8PROC_COMPOSE);
+}
+std::u32string nfd(const std::u32string& text) {
+  return normalize(text, UTF8PROC_DECOMPOSE);
+}
 
 static utf8proc_category_t category(char32_t c) {
   return utf8proc_category(static_cast<utf8proc_int32_t>(c));

@@ -15,7 +15,8 @@ void Vocab::add(std::string token, const std::string& source, size_t line) {
 }
 
 void Vocab::set(std::string token, int id, const std::string& source) {
-  if (id < 0 || id > 10'000'000) fail(source, ": token \"", token, "\" has id ", id, " out of range");
+  if (id < 0 || id > 10'000'000)
+    fail(source, ": token \"", token, "\" has id ", id, " out of range");
   if (static_cast<size_t>(id) >= tokens_.size()) tokens_.resize(id + 1);
   if (!tokens_[id].empty() && tokens_[id] != token)
     fail(source, ": id ", id, " is given to both \"", tokens_[id], "\" and \"", token, "\"");
