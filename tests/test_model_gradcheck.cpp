@@ -2,6 +2,7 @@
 // shapes (so nothing depends on the fixture's config), with and without dropout.
 #include <gtest/gtest.h>
 
+#include "core/parallel.h"
 #include "model/bert.h"
 #include "test_util.h"
 
@@ -119,4 +120,36 @@ TEST(Model, BadInputsAreNamed) {
   Batch too_long = tb.rows(0, 1);
   too_long.S = 13;
   EXPECT_THROW(m.forward(too_long, false, 0), Error);
+}
+
+TEST(Model, ThreadedKernelsAgreeWithSerial) {
+  // Shapes large enough that every kernel takes its parallel path with 2 threads.
+  BertConfig c = preset_config("tiny");
+  c.id2label = {"a", "b", "c"};
+  c.hidden_dropout_prob = 0.1;
+  c.attention_probs_dropout_prob = 0.1;
+  const int B = 8, S = 64;
+  std::vector<int32_t> ids(B * S), types(B * S, 0), mask(B * S, 1), labels(B);
+  for (int i = 0; i < B * S; ++i) ids[i] = 1 + (i * 37) % 500;
+  for (int s = 40; s < S; ++s) mask[3 * S + s] = 0;
+  for (int b = 0; b < B; ++b) labels[b] = b % 3;
+  Batch batch{ids.data(), types.data(), mask.data(), labels.data(), B, S};
+  auto run = [&](int threads, std::vector<float>& grads) {
+    set_num_threads(threads);
+    BertForSequenceClassification<float> m(c);
+    auto v = test::random_vector(m.num_params(), 3, 0.05);
+    std::copy(v.begin(), v.end(), m.params());
+    m.zero_grads();
+    double loss = m.forward(batch, true, 7);
+    m.backward(1.0);
+    grads.assign(m.grads(), m.grads() + m.num_params());
+    return loss;
+  };
+  std::vector<float> g1, g2;
+  double l1 = run(1, g1), l2 = run(2, g2);
+  set_num_threads(2);
+  EXPECT_NEAR(l1, l2, 1e-6);
+  double max_g = 0;
+  for (float g : g1) max_g = std::max(max_g, static_cast<double>(std::abs(g)));
+  for (size_t i = 0; i < g1.size(); ++i) ASSERT_NEAR(g1[i], g2[i], 1e-5 * max_g) << i;
 }

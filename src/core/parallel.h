@@ -9,10 +9,15 @@ namespace bertrain {
 int num_threads();
 void set_num_threads(int n);
 
-// Runs f(i) for i in [0, n), split statically over the pool's threads.
+// Below this much work (in rough element-operations) a loop runs on the calling thread:
+// waking the pool costs more than it saves.
+constexpr int64_t kMinParallelWork = 1 << 15;
+
+// Runs f(i) for i in [0, n), split statically over the pool's threads; `cost` is the work
+// of one item.
 template <typename F>
-void parallel_for(int64_t n, F&& f) {
-#pragma omp parallel for schedule(static)
+void parallel_for(int64_t n, F&& f, int64_t cost = 1) {
+#pragma omp parallel for schedule(static) if (n * cost >= kMinParallelWork)
   for (int64_t i = 0; i < n; ++i) f(i);
 }
 

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 
+#include "core/parallel.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/ops.h"
 
@@ -27,7 +28,8 @@ void attention_forward(T* ctx, T* probs, const T* qkv, const int32_t* mask, int 
   const T sqrt_d = std::sqrt(static_cast<T>(D));
   const T masked = static_cast<T>(std::numeric_limits<float>::lowest());
   const T keep_scale = static_cast<T>(1.0 / (1.0 - dropout_p));
-#pragma omp parallel for schedule(static)
+  const int64_t work = static_cast<int64_t>(B) * nh * S * S * D;
+#pragma omp parallel for schedule(static) if (work >= kMinParallelWork)
   for (int64_t bh = 0; bh < static_cast<int64_t>(B) * nh; ++bh) {
     int b = static_cast<int>(bh / nh), h = static_cast<int>(bh % nh);
     const T* q = qkv + static_cast<int64_t>(b) * S * ld + h * D;
@@ -70,7 +72,8 @@ void attention_backward(T* dqkv, const T* dctx, const T* qkv, const T* probs, in
   const int H = nh * D, ld = 3 * H;
   const T inv_sqrt_d = T(1) / std::sqrt(static_cast<T>(D));
   const T keep_scale = static_cast<T>(1.0 / (1.0 - dropout_p));
-#pragma omp parallel for schedule(static)
+  const int64_t work = static_cast<int64_t>(B) * nh * S * S * D;
+#pragma omp parallel for schedule(static) if (work >= kMinParallelWork)
   for (int64_t bh = 0; bh < static_cast<int64_t>(B) * nh; ++bh) {
     int b = static_cast<int>(bh / nh), h = static_cast<int>(bh % nh);
     const int64_t off = static_cast<int64_t>(b) * S * ld + h * D;

@@ -27,7 +27,7 @@ void column_sums_add(T* acc, const T* x, int N, int C) {
       for (int c = c0; c < c1; ++c) local[c - c0] += row[c];
     }
     for (int c = c0; c < c1; ++c) acc[c] += local[c - c0];
-  });
+  }, static_cast<int64_t>(N) * kColumnBlock);
 }
 
 // One row of LayerNorm: statistics in the working precision (fp32 for float, as torch does).
@@ -66,7 +66,7 @@ void embedding_forward(T* out, const int32_t* ids, const int32_t* types, const T
     const T* t = type + static_cast<int64_t>(types[r]) * H;
     T* o = out + r * H;
     for (int c = 0; c < H; ++c) o[c] = (w[c] + t[c]) + p[c];  // HF order: (word + type) + pos
-  });
+  }, H);
 }
 
 template <typename T>
@@ -89,7 +89,7 @@ void embedding_backward(T* dword, T* dpos, T* dtype, const T* dout, const int32_
       T* dw = dword + static_cast<int64_t>(ids[r]) * H;
       for (int c = c0; c < c1; ++c) dw[c] += g[c];
     }
-  });
+  }, static_cast<int64_t>(B) * S * kColumnBlock);
 }
 
 template <typename T>
@@ -97,7 +97,7 @@ void layernorm_forward(T* out, T* mean, T* rstd, const T* x, const T* gamma, con
                        int C, double eps) {
   parallel_for(N, [&](int64_t r) {
     layernorm_row(out + r * C, mean + r, rstd + r, x + r * C, gamma, beta, C, eps);
-  });
+  }, C);
 }
 
 template <typename T>
@@ -109,7 +109,7 @@ void add_layernorm_forward(T* out, T* sum, T* mean, T* rstd, const T* a, const T
     const T* br = b + r * C;
     for (int c = 0; c < C; ++c) s[c] = ar[c] + br[c];
     layernorm_row(out + r * C, mean + r, rstd + r, s, gamma, beta, C, eps);
-  });
+  }, C);
 }
 
 template <typename T>
@@ -133,7 +133,7 @@ void layernorm_backward(T* dx, T* dgamma, T* dbeta, const T* dout, const T* x, c
       T xhat = (xr[c] - m) * s;
       d[c] = s * (g[c] * gamma[c] - mean_dxhat - xhat * mean_dxhat_xhat);
     }
-  });
+  }, C);
   int blocks = (C + kColumnBlock - 1) / kColumnBlock;
   parallel_for(blocks, [&](int64_t blk) {
     int c0 = static_cast<int>(blk) * kColumnBlock;
@@ -152,13 +152,13 @@ void layernorm_backward(T* dx, T* dgamma, T* dbeta, const T* dout, const T* x, c
       dgamma[c] += lg[c - c0];
       dbeta[c] += lb[c - c0];
     }
-  });
+  }, static_cast<int64_t>(N) * kColumnBlock);
 }
 
 template <typename T>
 void linear_forward(T* out, const T* in, const T* W, const T* b, int N, int in_f, int out_f) {
   // Broadcast the bias into the output, then let the GEMM accumulate onto it.
-  parallel_for(N, [&](int64_t r) { std::copy(b, b + out_f, out + r * out_f); });
+  parallel_for(N, [&](int64_t r) { std::copy(b, b + out_f, out + r * out_f); }, out_f);
   gemm<T>(false, true, N, out_f, in_f, T(1), in, in_f, W, in_f, T(1), out, out_f);
 }
 
@@ -256,7 +256,7 @@ void dropout_apply(T* x, int64_t n, double p, uint64_t seed) {
 template <typename T>
 double sum_squares(const T* x, int64_t n) {
   double total = 0;
-#pragma omp parallel for reduction(+ : total) schedule(static)
+#pragma omp parallel for reduction(+ : total) schedule(static) if (n >= kMinParallelWork)
   for (int64_t i = 0; i < n; ++i) total += static_cast<double>(x[i]) * x[i];
   return total;
 }
