@@ -1,6 +1,10 @@
 #include "cli/args.h"
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/file_io.h"
 
 namespace bertrain::cli {
 
@@ -9,6 +13,79 @@ std::string flag(const std::string& snake_name) {
   std::replace(kebab.begin(), kebab.end(), '_', '-');
   if (kebab == snake_name) return "--" + snake_name;
   return "--" + snake_name + ",--" + kebab;
+}
+
+}  // namespace bertrain::cli
+
+namespace bertrain::cli {
+
+std::vector<std::string> expand_config_file(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  auto it = std::find_if(args.begin(), args.end(), [](const std::string& s) {
+    return s == "--config_file" || s == "--config-file";
+  });
+  if (it == args.end()) return args;
+  if (it + 1 == args.end()) fail("--config_file needs a JSON file");
+  std::string path = *(it + 1);
+  args.erase(it, it + 2);
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(read_text_file(path, "config file"));
+  } catch (const nlohmann::json::parse_error& e) {
+    fail(path, ": not valid JSON (", e.what(), ")");
+  }
+  if (!j.is_object()) fail(path, ": expected a JSON object of flag names to values");
+  auto given = [&](const std::string& key) {
+    std::string kebab = key;
+    std::replace(kebab.begin(), kebab.end(), '_', '-');
+    return std::find(args.begin(), args.end(), "--" + key) != args.end() ||
+           std::find(args.begin(), args.end(), "--" + kebab) != args.end();
+  };
+  for (auto& [key, value] : j.items()) {
+    if (given(key)) continue;  // the command line wins
+    if (value.is_boolean()) {
+      args.push_back("--" + key + "=" + (value.get<bool>() ? "true" : "false"));
+    } else if (value.is_string()) {
+      args.push_back("--" + key);
+      args.push_back(value.get<std::string>());
+    } else if (value.is_number()) {
+      args.push_back("--" + key);
+      args.push_back(value.dump());
+    } else {
+      fail(path, ": value of \"", key, "\" must be a string, number or boolean");
+    }
+  }
+  return args;
+}
+
+static size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+std::string suggest_flag(const CLI::App& app, const std::string& unknown) {
+  std::string word = unknown.substr(0, unknown.find('='));
+  std::string best;
+  size_t best_d = 4;  // only close misspellings
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+    if (!sub->parsed()) continue;
+    for (const CLI::Option* opt : sub->get_options())
+      for (const std::string& name : opt->get_lnames()) {
+        size_t d = edit_distance(word, "--" + name);
+        if (d < best_d) {
+          best_d = d;
+          best = "--" + name;
+        }
+      }
+  }
+  return best.empty() ? "" : "did you mean " + best + "?";
 }
 
 }  // namespace bertrain::cli

@@ -3,6 +3,9 @@
 
 #include <CLI/CLI.hpp>
 #include <string>
+#include <vector>
+
+#include "train/training_args.h"
 
 namespace bertrain::cli {
 
@@ -13,5 +16,15 @@ void add_init_command(CLI::App& app);
 void add_parity_command(CLI::App& app);
 void add_demo_command(CLI::App& app);
 void add_tokenize_command(CLI::App& app);
+void add_train_command(CLI::App& app);
+// Data flags shared by train and evaluate (columns, labels, max length, tokenizer, cache).
+void add_data_options(CLI::App* cmd, TrainingArguments& a);
+void add_evaluate_command(CLI::App& app);
+void add_predict_command(CLI::App& app);
+
+// Expands "--config_file F.json" into the flags it holds (command-line flags win).
+std::vector<std::string> expand_config_file(int argc, char** argv);
+// "did you mean --learning_rate?" for an unknown flag, or "".
+std::string suggest_flag(const CLI::App& app, const std::string& unknown);
 
 }  // namespace bertrain::cli

@@ -36,6 +36,8 @@ void run_init(const InitOptions& o) {
   if (!o.vocab.empty()) {
     vocab_text = read_text_file(o.vocab, "vocabulary");
     size_t lines = count_lines(vocab_text);
+    if (!o.preset.empty())
+      c.vocab_size = static_cast<int>(lines);  // a preset takes the vocab's size
     if (lines > static_cast<size_t>(c.vocab_size)) {
       fail(o.vocab, ": has ", lines, " tokens but the config's vocab_size is ", c.vocab_size);
     }

@@ -1,5 +1,8 @@
 // bertrain: fine-tune BERT-family encoders for text classification.
+#include <algorithm>
 #include <cstdio>
+#include <string>
+#include <vector>
 
 #include "cli/args.h"
 #include "core/error.h"
@@ -13,8 +16,21 @@ int main(int argc, char** argv) {
   bertrain::cli::add_parity_command(app);
   bertrain::cli::add_demo_command(app);
   bertrain::cli::add_tokenize_command(app);
+  bertrain::cli::add_train_command(app);
+  bertrain::cli::add_evaluate_command(app);
+  bertrain::cli::add_predict_command(app);
   try {
-    app.parse(argc, argv);
+    std::vector<std::string> args = bertrain::cli::expand_config_file(argc, argv);
+    std::reverse(args.begin(), args.end());  // CLI11 takes them last-first
+    app.parse(args);
+  } catch (const CLI::ExtrasError& e) {
+    int rc = app.exit(e);
+    for (const std::string& extra : app.remaining(true)) {
+      if (extra.rfind("--", 0) != 0) continue;
+      std::string hint = bertrain::cli::suggest_flag(app, extra);
+      if (!hint.empty()) std::fprintf(stderr, "%s: %s\n", extra.c_str(), hint.c_str());
+    }
+    return rc;
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   } catch (const bertrain::Error& e) {

@@ -14,12 +14,13 @@ namespace k = cpu;
 
 template <typename T>
 BertForSequenceClassification<T>::BertForSequenceClassification(const BertConfig& config,
-                                                                Allocator& allocator)
+                                                                Allocator& allocator,
+                                                                bool with_grads)
     : config_(config),
       layout_(config),
       allocator_(&allocator),
       params_(layout_.total(), MemCategory::Weights, "parameters", allocator),
-      grads_(layout_.total(), MemCategory::Gradients, "gradients", allocator) {}
+      grads_(with_grads ? layout_.total() : 0, MemCategory::Gradients, "gradients", allocator) {}
 
 template <typename T>
 void BertForSequenceClassification<T>::zero_grads() {
@@ -209,6 +210,7 @@ void BertForSequenceClassification<T>::layer_forward(int l, const T* x, bool tra
 template <typename T>
 void BertForSequenceClassification<T>::backward(double loss_scale) {
   if (!has_labels_) fail("backward needs a forward pass with labels");
+  if (grads_.size() == 0) fail("backward on a model built without gradients");
   const int N = B_ * S_, H = config_.hidden_size, L = config_.num_labels();
   const T* P = params();
   T* G = grads();

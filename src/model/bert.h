@@ -23,8 +23,11 @@ struct ActivationPlan {
 template <typename T>
 class BertForSequenceClassification {
  public:
+  // Without gradients (with_grads false) the model can only run forward: inference costs
+  // no gradient memory.
   explicit BertForSequenceClassification(const BertConfig& config,
-                                         Allocator& allocator = cpu_allocator());
+                                         Allocator& allocator = cpu_allocator(),
+                                         bool with_grads = true);
 
   const BertConfig& config() const { return config_; }
   const ParamLayout& layout() const { return layout_; }

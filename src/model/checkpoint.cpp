@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <random>
 #include <type_traits>
+#include <utility>
+#include <vector>
 
 #include "core/error.h"
 #include "core/file_io.h"

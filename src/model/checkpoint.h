@@ -8,10 +8,11 @@
 
 namespace bertrain {
 
-// Reads every parameter by its HF name (F32/F16/BF16/F64 are converted); a missing or
-// mis-shaped tensor is an error naming it. Extra tensors (e.g. MLM heads) are ignored, and a
-// missing classifier is a hard error unless allow_new_head (then it keeps its current values,
-// as transformers does when it prints "newly initialized").
+// Reads every parameter by its HF name (F32/F16/BF16/F64 are converted; the legacy
+// LayerNorm gamma/beta names and checkpoints without the "bert." prefix are accepted); a
+// missing or mis-shaped tensor is an error naming it. Extra tensors (e.g. MLM heads) are
+// ignored. A missing classifier (or pooler) is an error unless allow_new_head: then they keep
+// their current values, as transformers does when it reports them "newly initialized".
 template <typename T>
 void load_weights(BertForSequenceClassification<T>& model, const std::string& safetensors_path,
                   bool allow_new_head = false);

@@ -27,6 +27,9 @@ class AdamW {
   void set_steps(int64_t t) { t_ = t; }
   T* exp_avg() { return m_.data(); }
   T* exp_avg_sq() { return v_.data(); }
+  const T* exp_avg() const { return m_.data(); }
+  const T* exp_avg_sq() const { return v_.data(); }
+  size_t state_size() const { return m_.size(); }
   const AdamWConfig& config() const { return config_; }
 
  private:

@@ -18,16 +18,19 @@ constexpr int kColumnBlock = 64;
 template <typename T>
 void column_sums_add(T* acc, const T* x, int N, int C) {
   int blocks = (C + kColumnBlock - 1) / kColumnBlock;
-  parallel_for(blocks, [&](int64_t blk) {
-    int c0 = static_cast<int>(blk) * kColumnBlock;
-    int c1 = std::min(C, c0 + kColumnBlock);
-    T local[kColumnBlock] = {};
-    for (int r = 0; r < N; ++r) {
-      const T* row = x + static_cast<int64_t>(r) * C;
-      for (int c = c0; c < c1; ++c) local[c - c0] += row[c];
-    }
-    for (int c = c0; c < c1; ++c) acc[c] += local[c - c0];
-  }, static_cast<int64_t>(N) * kColumnBlock);
+  parallel_for(
+      blocks,
+      [&](int64_t blk) {
+        int c0 = static_cast<int>(blk) * kColumnBlock;
+        int c1 = std::min(C, c0 + kColumnBlock);
+        T local[kColumnBlock] = {};
+        for (int r = 0; r < N; ++r) {
+          const T* row = x + static_cast<int64_t>(r) * C;
+          for (int c = c0; c < c1; ++c) local[c - c0] += row[c];
+        }
+        for (int c = c0; c < c1; ++c) acc[c] += local[c - c0];
+      },
+      static_cast<int64_t>(N) * kColumnBlock);
 }
 
 // One row of LayerNorm: statistics in the working precision (fp32 for float, as torch does).
@@ -60,13 +63,16 @@ uint64_t mix64(uint64_t z) {
 template <typename T>
 void embedding_forward(T* out, const int32_t* ids, const int32_t* types, const T* word,
                        const T* pos, const T* type, int B, int S, int H) {
-  parallel_for(static_cast<int64_t>(B) * S, [&](int64_t r) {
-    const T* w = word + static_cast<int64_t>(ids[r]) * H;
-    const T* p = pos + (r % S) * H;
-    const T* t = type + static_cast<int64_t>(types[r]) * H;
-    T* o = out + r * H;
-    for (int c = 0; c < H; ++c) o[c] = (w[c] + t[c]) + p[c];  // HF order: (word + type) + pos
-  }, H);
+  parallel_for(
+      static_cast<int64_t>(B) * S,
+      [&](int64_t r) {
+        const T* w = word + static_cast<int64_t>(ids[r]) * H;
+        const T* p = pos + (r % S) * H;
+        const T* t = type + static_cast<int64_t>(types[r]) * H;
+        T* o = out + r * H;
+        for (int c = 0; c < H; ++c) o[c] = (w[c] + t[c]) + p[c];  // HF order: (word + type) + pos
+      },
+      H);
 }
 
 template <typename T>
@@ -74,91 +80,107 @@ void embedding_backward(T* dword, T* dpos, T* dtype, const T* dout, const int32_
                         const int32_t* types, int B, int S, int H, int padding_idx) {
   // Rows may share an id, so split the work by columns instead of rows.
   int blocks = (H + kColumnBlock - 1) / kColumnBlock;
-  parallel_for(blocks, [&](int64_t blk) {
-    int c0 = static_cast<int>(blk) * kColumnBlock;
-    int c1 = std::min(H, c0 + kColumnBlock);
-    for (int64_t r = 0; r < static_cast<int64_t>(B) * S; ++r) {
-      const T* g = dout + r * H;
-      T* dp = dpos + (r % S) * H;
-      T* dt = dtype + static_cast<int64_t>(types[r]) * H;
-      for (int c = c0; c < c1; ++c) {
-        dp[c] += g[c];
-        dt[c] += g[c];
-      }
-      if (ids[r] == padding_idx) continue;
-      T* dw = dword + static_cast<int64_t>(ids[r]) * H;
-      for (int c = c0; c < c1; ++c) dw[c] += g[c];
-    }
-  }, static_cast<int64_t>(B) * S * kColumnBlock);
+  parallel_for(
+      blocks,
+      [&](int64_t blk) {
+        int c0 = static_cast<int>(blk) * kColumnBlock;
+        int c1 = std::min(H, c0 + kColumnBlock);
+        for (int64_t r = 0; r < static_cast<int64_t>(B) * S; ++r) {
+          const T* g = dout + r * H;
+          T* dp = dpos + (r % S) * H;
+          T* dt = dtype + static_cast<int64_t>(types[r]) * H;
+          for (int c = c0; c < c1; ++c) {
+            dp[c] += g[c];
+            dt[c] += g[c];
+          }
+          if (ids[r] == padding_idx) continue;
+          T* dw = dword + static_cast<int64_t>(ids[r]) * H;
+          for (int c = c0; c < c1; ++c) dw[c] += g[c];
+        }
+      },
+      static_cast<int64_t>(B) * S * kColumnBlock);
 }
 
 template <typename T>
 void layernorm_forward(T* out, T* mean, T* rstd, const T* x, const T* gamma, const T* beta, int N,
                        int C, double eps) {
-  parallel_for(N, [&](int64_t r) {
-    layernorm_row(out + r * C, mean + r, rstd + r, x + r * C, gamma, beta, C, eps);
-  }, C);
+  parallel_for(
+      N,
+      [&](int64_t r) {
+        layernorm_row(out + r * C, mean + r, rstd + r, x + r * C, gamma, beta, C, eps);
+      },
+      C);
 }
 
 template <typename T>
 void add_layernorm_forward(T* out, T* sum, T* mean, T* rstd, const T* a, const T* b, const T* gamma,
                            const T* beta, int N, int C, double eps) {
-  parallel_for(N, [&](int64_t r) {
-    T* s = sum + r * C;
-    const T* ar = a + r * C;
-    const T* br = b + r * C;
-    for (int c = 0; c < C; ++c) s[c] = ar[c] + br[c];
-    layernorm_row(out + r * C, mean + r, rstd + r, s, gamma, beta, C, eps);
-  }, C);
+  parallel_for(
+      N,
+      [&](int64_t r) {
+        T* s = sum + r * C;
+        const T* ar = a + r * C;
+        const T* br = b + r * C;
+        for (int c = 0; c < C; ++c) s[c] = ar[c] + br[c];
+        layernorm_row(out + r * C, mean + r, rstd + r, s, gamma, beta, C, eps);
+      },
+      C);
 }
 
 template <typename T>
 void layernorm_backward(T* dx, T* dgamma, T* dbeta, const T* dout, const T* x, const T* mean,
                         const T* rstd, const T* gamma, int N, int C) {
-  parallel_for(N, [&](int64_t r) {
-    const T* xr = x + r * C;
-    const T* g = dout + r * C;
-    T m = mean[r], s = rstd[r];
-    // dxhat = g * gamma; dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat))
-    T sum_dxhat = 0, sum_dxhat_xhat = 0;
-    for (int c = 0; c < C; ++c) {
-      T xhat = (xr[c] - m) * s;
-      T dxhat = g[c] * gamma[c];
-      sum_dxhat += dxhat;
-      sum_dxhat_xhat += dxhat * xhat;
-    }
-    T mean_dxhat = sum_dxhat / C, mean_dxhat_xhat = sum_dxhat_xhat / C;
-    T* d = dx + r * C;
-    for (int c = 0; c < C; ++c) {
-      T xhat = (xr[c] - m) * s;
-      d[c] = s * (g[c] * gamma[c] - mean_dxhat - xhat * mean_dxhat_xhat);
-    }
-  }, C);
+  parallel_for(
+      N,
+      [&](int64_t r) {
+        const T* xr = x + r * C;
+        const T* g = dout + r * C;
+        T m = mean[r], s = rstd[r];
+        // dxhat = g * gamma; dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat))
+        T sum_dxhat = 0, sum_dxhat_xhat = 0;
+        for (int c = 0; c < C; ++c) {
+          T xhat = (xr[c] - m) * s;
+          T dxhat = g[c] * gamma[c];
+          sum_dxhat += dxhat;
+          sum_dxhat_xhat += dxhat * xhat;
+        }
+        T mean_dxhat = sum_dxhat / C, mean_dxhat_xhat = sum_dxhat_xhat / C;
+        T* d = dx + r * C;
+        for (int c = 0; c < C; ++c) {
+          T xhat = (xr[c] - m) * s;
+          d[c] = s * (g[c] * gamma[c] - mean_dxhat - xhat * mean_dxhat_xhat);
+        }
+      },
+      C);
   int blocks = (C + kColumnBlock - 1) / kColumnBlock;
-  parallel_for(blocks, [&](int64_t blk) {
-    int c0 = static_cast<int>(blk) * kColumnBlock;
-    int c1 = std::min(C, c0 + kColumnBlock);
-    T lg[kColumnBlock] = {}, lb[kColumnBlock] = {};
-    for (int r = 0; r < N; ++r) {
-      const T* xr = x + static_cast<int64_t>(r) * C;
-      const T* g = dout + static_cast<int64_t>(r) * C;
-      T m = mean[r], s = rstd[r];
-      for (int c = c0; c < c1; ++c) {
-        lg[c - c0] += g[c] * ((xr[c] - m) * s);
-        lb[c - c0] += g[c];
-      }
-    }
-    for (int c = c0; c < c1; ++c) {
-      dgamma[c] += lg[c - c0];
-      dbeta[c] += lb[c - c0];
-    }
-  }, static_cast<int64_t>(N) * kColumnBlock);
+  parallel_for(
+      blocks,
+      [&](int64_t blk) {
+        int c0 = static_cast<int>(blk) * kColumnBlock;
+        int c1 = std::min(C, c0 + kColumnBlock);
+        T lg[kColumnBlock] = {}, lb[kColumnBlock] = {};
+        for (int r = 0; r < N; ++r) {
+          const T* xr = x + static_cast<int64_t>(r) * C;
+          const T* g = dout + static_cast<int64_t>(r) * C;
+          T m = mean[r], s = rstd[r];
+          for (int c = c0; c < c1; ++c) {
+            lg[c - c0] += g[c] * ((xr[c] - m) * s);
+            lb[c - c0] += g[c];
+          }
+        }
+        for (int c = c0; c < c1; ++c) {
+          dgamma[c] += lg[c - c0];
+          dbeta[c] += lb[c - c0];
+        }
+      },
+      static_cast<int64_t>(N) * kColumnBlock);
 }
 
 template <typename T>
 void linear_forward(T* out, const T* in, const T* W, const T* b, int N, int in_f, int out_f) {
   // Broadcast the bias into the output, then let the GEMM accumulate onto it.
-  parallel_for(N, [&](int64_t r) { std::copy(b, b + out_f, out + r * out_f); }, out_f);
+  parallel_for(
+      N, [&](int64_t r) { std::copy(b, b + out_f, out + r * out_f); }, out_f);
   gemm<T>(false, true, N, out_f, in_f, T(1), in, in_f, W, in_f, T(1), out, out_f);
 }
 

@@ -1,0 +1,82 @@
+// bertrain evaluate: accuracy, loss and the confusion matrix of a fine-tuned model on a file.
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli/args.h"
+#include "core/error.h"
+#include "core/parallel.h"
+#include "data/cache.h"
+#include "model/checkpoint.h"
+#include "train/evaluation.h"
+
+namespace bertrain::cli {
+
+namespace {
+
+struct EvaluateOptions {
+  TrainingArguments a;
+  bool json = false;
+};
+
+void run_evaluate(const EvaluateOptions& o) {
+  const TrainingArguments& a = o.a;
+  if (a.eval_file.empty()) fail("evaluate: --eval_file is required");
+  set_num_threads(a.threads);
+  BertConfig config = load_config((std::filesystem::path(a.model) / "config.json").string());
+  BertForSequenceClassification<float> model(config, cpu_allocator(), /*with_grads=*/false);
+  load_weights(model, weights_path(a.model));
+  BertTokenizer tok = load_tokenizer(a.tokenizer.empty() ? a.model : a.tokenizer);
+  std::string cache =
+      a.cache_dir == "none" ? "" : (a.cache_dir.empty() ? default_cache_dir() : a.cache_dir);
+  TokenizedDataset data = load_dataset(a.eval_file, a.reader, tok, a.max_seq_length, cache);
+  if (data.size() == 0) fail(a.eval_file, ": the dataset has no rows");
+  // Labels are read in the model's class order (config.json id2label).
+  LabelMap map(a.label_list.empty() ? config.id2label : parse_label_list(a.label_list));
+  LoaderOptions lo;
+  lo.batch_size = a.per_device_eval_batch_size;
+  lo.shuffle = false;
+  lo.pad_to_max_length = a.padding == "max_length";
+  lo.max_length = a.max_seq_length;
+  lo.pad_id = tok.pad_id();
+  DataLoader loader(data, data.class_ids(map), lo);
+  EvalResult r = evaluate_model(model, loader);
+  nlohmann::json j = {{"eval_accuracy", r.accuracy}, {"eval_loss", r.loss},
+                      {"eval_samples", r.examples},  {"eval_runtime", r.seconds},
+                      {"labels", map.labels()},      {"confusion_matrix", r.confusion}};
+  if (o.json) {
+    std::cout << j.dump() << "\n";
+    return;
+  }
+  std::printf("eval_accuracy: %.4f\neval_loss: %.4f\neval_samples: %lld\neval_runtime: %.2f s\n",
+              r.accuracy, r.loss, static_cast<long long>(r.examples), r.seconds);
+  std::printf("confusion matrix (rows: true label, columns: predicted):\n%12s", "");
+  for (const std::string& l : map.labels()) std::printf(" %10.10s", l.c_str());
+  std::printf("\n");
+  for (size_t i = 0; i < r.confusion.size(); ++i) {
+    std::printf("%12.12s", map.labels()[i].c_str());
+    for (int64_t c : r.confusion[i]) std::printf(" %10lld", static_cast<long long>(c));
+    std::printf("\n");
+  }
+}
+
+}  // namespace
+
+void add_evaluate_command(CLI::App& app) {
+  auto o = std::make_shared<EvaluateOptions>();
+  CLI::App* cmd =
+      app.add_subcommand("evaluate", "Accuracy, loss and confusion matrix on a labelled file");
+  cmd->add_option("--model", o->a.model, "Fine-tuned model directory")->required();
+  cmd->add_option(flag("eval_file"), o->a.eval_file, "Labelled data (CSV, TSV or JSON lines)")
+      ->required();
+  cmd->add_option(flag("per_device_eval_batch_size"), o->a.per_device_eval_batch_size, "Batch size")
+      ->capture_default_str();
+  cmd->add_option("--padding", o->a.padding, "max_length | longest")->capture_default_str();
+  cmd->add_option("--threads", o->a.threads, "Compute threads (0: OpenMP default)");
+  cmd->add_flag("--json", o->json, "Print one JSON object");
+  add_data_options(cmd, o->a);
+  cmd->callback([o] { run_evaluate(*o); });
+}
+
+}  // namespace bertrain::cli

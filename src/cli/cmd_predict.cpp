@@ -1,0 +1,127 @@
+// bertrain predict: text in (a line each, or JSON lines with "text"/"text_pair"), one JSON
+// line out per input with the label, its id and the class probabilities.
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli/args.h"
+#include "core/error.h"
+#include "core/parallel.h"
+#include "model/checkpoint.h"
+#include "tokenizer/bert_tokenizer.h"
+
+namespace bertrain::cli {
+
+namespace {
+
+using nlohmann::json;
+
+struct PredictOptions {
+  std::string model, input, tokenizer;
+  int batch_size = 32, max_length = 512, threads = 0;
+};
+
+struct Input {
+  std::string text, pair;
+  bool has_pair = false;
+};
+
+Input parse_input(const std::string& line, const std::string& source, size_t line_no) {
+  if (line.empty() || line[0] != '{') return {line, "", false};
+  json j;
+  try {
+    j = json::parse(line);
+  } catch (const json::parse_error& e) {
+    fail(source, ":", line_no, ": starts with '{' but is not valid JSON (", e.what(), ")");
+  }
+  auto t = j.find("text");
+  if (t == j.end() || !t->is_string())
+    fail(source, ":", line_no, ": JSON input needs a string \"text\"");
+  Input in{t->get<std::string>(), "", false};
+  auto p = j.find("text_pair");
+  if (p != j.end() && p->is_string()) {
+    in.pair = p->get<std::string>();
+    in.has_pair = true;
+  }
+  return in;
+}
+
+void run_predict(const PredictOptions& o) {
+  set_num_threads(o.threads);
+  BertConfig config = load_config((std::filesystem::path(o.model) / "config.json").string());
+  BertForSequenceClassification<float> model(config, cpu_allocator(), /*with_grads=*/false);
+  load_weights(model, weights_path(o.model));
+  BertTokenizer tok = load_tokenizer(o.tokenizer.empty() ? o.model : o.tokenizer);
+  const int max_len = std::min(o.max_length, config.max_position_embeddings);
+  std::ifstream file;
+  if (!o.input.empty()) {
+    file.open(o.input, std::ios::binary);
+    if (!file) fail(o.input, ": cannot open input");
+  }
+  std::istream& in = o.input.empty() ? std::cin : file;
+  const std::string source = o.input.empty() ? "<stdin>" : o.input;
+  const int L = config.num_labels();
+  std::vector<Input> pending;
+  size_t line_no = 0;
+  auto flush = [&] {
+    if (pending.empty()) return;
+    std::vector<Encoding> enc(pending.size());
+#pragma omp parallel for schedule(dynamic, 8)
+    for (size_t i = 0; i < pending.size(); ++i)
+      enc[i] = tok.encode(pending[i].text, pending[i].has_pair ? &pending[i].pair : nullptr,
+                          max_len, true, Padding::None);
+    size_t S = 0;
+    for (const Encoding& e : enc) S = std::max(S, e.input_ids.size());
+    std::vector<int32_t> ids, types, mask;
+    for (Encoding& e : enc) {
+      tok.pad_to(e, S);
+      ids.insert(ids.end(), e.input_ids.begin(), e.input_ids.end());
+      types.insert(types.end(), e.token_type_ids.begin(), e.token_type_ids.end());
+      mask.insert(mask.end(), e.attention_mask.begin(), e.attention_mask.end());
+    }
+    const int B = static_cast<int>(pending.size());
+    model.forward({ids.data(), types.data(), mask.data(), nullptr, B, static_cast<int>(S)}, false,
+                  0);
+    const float* p = model.probabilities();
+    std::string out;
+    for (int b = 0; b < B; ++b) {
+      const float* row = p + static_cast<size_t>(b) * L;
+      int best = static_cast<int>(std::max_element(row, row + L) - row);
+      json j = {{"label", config.id2label[best]},
+                {"label_id", best},
+                {"probabilities", std::vector<float>(row, row + L)}};
+      out += j.dump() + "\n";
+    }
+    std::cout << out << std::flush;
+    pending.clear();
+  };
+  for (std::string line; std::getline(in, line);) {
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    pending.push_back(parse_input(line, source, line_no));
+    if (static_cast<int>(pending.size()) == o.batch_size) flush();
+  }
+  flush();
+}
+
+}  // namespace
+
+void add_predict_command(CLI::App& app) {
+  auto o = std::make_shared<PredictOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "predict", "Classify texts: a line each (or JSON lines) in, JSON lines out");
+  cmd->add_option("--model", o->model, "Fine-tuned model directory")->required();
+  cmd->add_option("--input", o->input, "Input file (default: stdin)");
+  cmd->add_option(flag("tokenizer"), o->tokenizer, "Tokenizer (default: the model's)");
+  cmd->add_option(flag("batch_size") + "," + flag("per_device_eval_batch_size"), o->batch_size,
+                  "Batch size")
+      ->capture_default_str();
+  cmd->add_option(flag("max_seq_length"), o->max_length, "Truncate inputs to this many tokens")
+      ->capture_default_str();
+  cmd->add_option("--threads", o->threads, "Compute threads (0: OpenMP default)");
+  cmd->callback([o] { run_predict(*o); });
+}
+
+}  // namespace bertrain::cli

@@ -1,0 +1,39 @@
+// Training checkpoints: DIR/checkpoint-<step>/ holding the model in Hugging Face format,
+// the tokenizer files, the optimizer state and trainer_state.json. A checkpoint is written
+// into a temporary directory, fsynced, then renamed into place, so a kill at any moment
+// leaves the previous checkpoint intact and never a half-written one under the final name.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "model/bert.h"
+#include "train/optimizer.h"
+
+namespace bertrain {
+
+// Files of a tokenizer that travel with a model (vocab.txt, tokenizer.json, ...).
+std::vector<std::string> tokenizer_files(const std::string& tokenizer_path);
+
+// The final model (Trainer.save_model): config.json, model.safetensors and tokenizer files
+// in `dir`; each file atomically.
+void save_model_dir(const BertForSequenceClassification<float>& model, const std::string& dir,
+                    const std::vector<std::string>& tokenizer_files, bool lowercase);
+
+void save_checkpoint(const std::string& output_dir, int64_t step,
+                     const BertForSequenceClassification<float>& model, const AdamW<float>& opt,
+                     const nlohmann::json& trainer_state, const nlohmann::json& training_args,
+                     const std::vector<std::string>& tokenizer_files, bool lowercase,
+                     int save_total_limit);
+
+// checkpoint-<N> directories of output_dir, oldest first.
+std::vector<std::string> list_checkpoints(const std::string& output_dir);
+// "latest" or a path -> the checkpoint directory; errors say what was looked for.
+std::string resolve_checkpoint(const std::string& spec, const std::string& output_dir);
+
+void load_optimizer(const std::string& checkpoint_dir, AdamW<float>& opt);
+nlohmann::json load_trainer_state(const std::string& checkpoint_dir);
+
+}  // namespace bertrain

@@ -1,0 +1,414 @@
+#include "train/trainer.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <optional>
+
+#include "core/error.h"
+#include "core/file_io.h"
+#include "core/parallel.h"
+#include "data/cache.h"
+#include "data/loader.h"
+#include "model/checkpoint.h"
+#include "train/checkpoints.h"
+#include "train/evaluation.h"
+#include "train/log_format.h"
+#include "train/train_step.h"
+
+namespace bertrain {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+std::atomic<int> g_stop_signal{0};
+
+void on_stop_signal(int sig) {
+  g_stop_signal.store(sig);
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+json args_to_json(const TrainingArguments& a) {
+  return {{"model", a.model},
+          {"train_file", a.train_file},
+          {"eval_file", a.eval_file},
+          {"output_dir", a.output_dir},
+          {"dummy", a.dummy},
+          {"max_seq_length", a.max_seq_length},
+          {"padding", a.padding},
+          {"group_by_length", a.group_by_length},
+          {"per_device_train_batch_size", a.per_device_train_batch_size},
+          {"per_device_eval_batch_size", a.per_device_eval_batch_size},
+          {"gradient_accumulation_steps", a.gradient_accumulation_steps},
+          {"num_train_epochs", a.num_train_epochs},
+          {"max_steps", a.max_steps},
+          {"learning_rate", a.learning_rate},
+          {"weight_decay", a.weight_decay},
+          {"warmup_steps", a.warmup_steps},
+          {"warmup_ratio", a.warmup_ratio},
+          {"lr_scheduler_type", a.lr_scheduler_type},
+          {"max_grad_norm", a.max_grad_norm},
+          {"seed", a.seed},
+          {"eval_strategy", a.eval_strategy},
+          {"logging_steps", a.logging_steps},
+          {"save_strategy", a.save_strategy},
+          {"save_steps", a.save_steps},
+          {"save_total_limit", a.save_total_limit},
+          {"dataloader_num_workers", a.dataloader_num_workers}};
+}
+
+// Everything one run holds.
+struct Run {
+  const TrainingArguments& args;
+  BertConfig config;
+  std::optional<BertTokenizer> tokenizer;
+  std::vector<std::string> tok_files;
+  std::vector<std::string> labels;
+  TokenizedDataset train_data, eval_data;
+  bool has_eval = false;
+  std::unique_ptr<BertForSequenceClassification<float>> model;
+  std::unique_ptr<AdamW<float>> optimizer;
+  std::unique_ptr<DataLoader> train_loader, eval_loader;
+  LrSchedule schedule;
+  int64_t updates_per_epoch = 0, total_steps = 0;
+  int num_epochs = 0;
+  std::string eval_strategy;
+  json state;  // trainer_state.json
+  double loss_since_log = 0;
+  int64_t last_logged_step = 0;
+  double total_loss = 0;
+
+  explicit Run(const TrainingArguments& a) : args(a) {}
+};
+
+void log_line(Run& run, const LogEntry& entry) {
+  if (isatty(STDERR_FILENO) && !run.args.disable_tqdm) std::fprintf(stderr, "\r\033[K");
+  std::printf("%s\n", py_dict(entry).c_str());
+  std::fflush(stdout);
+  json j = json::object();
+  for (const auto& [k, v] : entry) j[k] = v;
+  j["step"] = run.state["global_step"];
+  run.state["log_history"].push_back(j);
+}
+
+void progress(const Run& run, int64_t step, std::chrono::steady_clock::time_point t0) {
+  if (run.args.disable_tqdm || !isatty(STDERR_FILENO)) return;
+  double elapsed = seconds_since(t0), rate = step / std::max(elapsed, 1e-9);
+  double eta = (run.total_steps - step) / std::max(rate, 1e-9);
+  int width = 30, filled = static_cast<int>(width * step / std::max<int64_t>(1, run.total_steps));
+  std::fprintf(stderr, "\r%3d%%|%s%s| %lld/%lld [%02d:%02d<%02d:%02d, %.2f it/s]",
+               static_cast<int>(100 * step / std::max<int64_t>(1, run.total_steps)),
+               std::string(filled, '#').c_str(), std::string(width - filled, ' ').c_str(),
+               static_cast<long long>(step), static_cast<long long>(run.total_steps),
+               static_cast<int>(elapsed) / 60, static_cast<int>(elapsed) % 60,
+               static_cast<int>(eta) / 60, static_cast<int>(eta) % 60, rate);
+}
+
+void load_data(Run& run) {
+  const TrainingArguments& a = run.args;
+  std::string tok_path = a.tokenizer.empty() ? a.model : a.tokenizer;
+  if (a.dummy) {
+    int L = a.num_labels > 0 ? a.num_labels : run.config.num_labels();
+    run.train_data = dummy_dataset(a.dummy_size, a.dummy_seq_len, run.config.vocab_size, L, a.seed);
+    run.labels = run.train_data.label_strings;
+    if (fs::exists(fs::path(tok_path) / "vocab.txt") ||
+        fs::exists(fs::path(tok_path) / "tokenizer.json") || !a.tokenizer.empty())
+      run.tok_files = tokenizer_files(tok_path);
+    return;
+  }
+  run.tokenizer = load_tokenizer(tok_path);
+  run.tok_files = tokenizer_files(tok_path);
+  if (run.tokenizer->vocab().size() > static_cast<size_t>(run.config.vocab_size))
+    fail(tok_path, ": the tokenizer has ", run.tokenizer->vocab().size(),
+         " tokens but the model's vocab_size is ", run.config.vocab_size,
+         " (a tokenizer from another model?)");
+  std::string cache =
+      a.cache_dir == "none" ? "" : (a.cache_dir.empty() ? default_cache_dir() : a.cache_dir);
+  CacheInfo info;
+  run.train_data =
+      load_dataset(a.train_file, a.reader, *run.tokenizer, a.max_seq_length, cache, &info);
+  if (run.train_data.size() == 0) fail(a.train_file, ": the dataset has no rows");
+  std::printf("train data: %s, %zu examples, %zu tokens%s%s\n", a.train_file.c_str(),
+              run.train_data.size(), run.train_data.total_tokens(),
+              info.hit ? " (token cache)" : "",
+              info.skipped_rows
+                  ? (", " + std::to_string(info.skipped_rows) + " malformed rows skipped").c_str()
+                  : "");
+  run.labels = a.label_list.empty() ? run.train_data.label_strings : parse_label_list(a.label_list);
+  if (run.labels.empty())
+    fail(a.train_file, ": no labels found; name the label column with --label_column");
+  if (!a.eval_file.empty()) {
+    run.eval_data = load_dataset(a.eval_file, a.reader, *run.tokenizer, a.max_seq_length, cache);
+    if (run.eval_data.size() == 0) fail(a.eval_file, ": the dataset has no rows");
+    run.has_eval = true;
+  }
+}
+
+void build_model(Run& run) {
+  const TrainingArguments& a = run.args;
+  if (a.num_labels > 0 && a.num_labels != static_cast<int>(run.labels.size()))
+    fail("--num_labels ", a.num_labels, " but the data has ", run.labels.size(), " labels (",
+         run.labels.front(), " ... ", run.labels.back(), ")");
+  run.config.id2label = run.labels;
+  run.model = std::make_unique<BertForSequenceClassification<float>>(run.config);
+  init_weights(*run.model, a.seed);
+  load_weights(*run.model, weights_path(a.model), /*allow_new_head=*/true);
+  run.optimizer = std::make_unique<AdamW<float>>(
+      run.model->layout(),
+      AdamWConfig{a.learning_rate, a.adam_beta1, a.adam_beta2, a.adam_epsilon, a.weight_decay});
+}
+
+void build_loaders(Run& run) {
+  const TrainingArguments& a = run.args;
+  LabelMap map(run.labels);
+  LoaderOptions o;
+  o.batch_size = a.per_device_train_batch_size;
+  o.seed = a.seed;
+  o.pad_to_max_length = a.padding == "max_length" && !a.dummy;
+  o.max_length = a.max_seq_length;
+  o.group_by_length = a.group_by_length;
+  o.num_workers = a.dataloader_num_workers;
+  o.pad_id = run.tokenizer ? run.tokenizer->pad_id() : run.config.pad_token_id;
+  run.train_loader = std::make_unique<DataLoader>(run.train_data, run.train_data.class_ids(map), o);
+  if (run.has_eval) {
+    LoaderOptions e = o;
+    e.batch_size = a.per_device_eval_batch_size;
+    e.shuffle = false;
+    e.group_by_length = false;
+    run.eval_loader = std::make_unique<DataLoader>(run.eval_data, run.eval_data.class_ids(map), e);
+  }
+  const int64_t batches = static_cast<int64_t>(run.train_loader->batches_per_epoch());
+  if (batches == 0) fail("no training batches (dataset smaller than the batch with drop_last?)");
+  run.updates_per_epoch =
+      (batches + a.gradient_accumulation_steps - 1) / a.gradient_accumulation_steps;
+  if (a.max_steps > 0) {
+    run.total_steps = a.max_steps;
+    run.num_epochs =
+        static_cast<int>((a.max_steps + run.updates_per_epoch - 1) / run.updates_per_epoch);
+  } else {
+    run.total_steps = static_cast<int64_t>(std::ceil(a.num_train_epochs * run.updates_per_epoch));
+    run.num_epochs = static_cast<int>(std::ceil(a.num_train_epochs));
+  }
+  int64_t warmup = a.warmup_steps > 0
+                       ? a.warmup_steps
+                       : static_cast<int64_t>(std::ceil(a.warmup_ratio * run.total_steps));
+  run.schedule = {parse_schedule(a.lr_scheduler_type), a.learning_rate, warmup, run.total_steps};
+  run.eval_strategy = a.eval_strategy.empty() ? (run.has_eval ? "epoch" : "no") : a.eval_strategy;
+}
+
+LogEntry evaluate_and_log(Run& run, double epoch) {
+  EvalResult r = evaluate_model(*run.model, *run.eval_loader);
+  LogEntry e = {{"eval_loss", r.loss},
+                {"eval_accuracy", r.accuracy},
+                {"eval_runtime", py_round(r.seconds, 4)},
+                {"eval_samples_per_second", py_round(r.examples / std::max(r.seconds, 1e-9), 3)},
+                {"eval_steps_per_second",
+                 py_round(run.eval_loader->batches_per_epoch() / std::max(r.seconds, 1e-9), 3)},
+                {"epoch", py_round(epoch, 2)}};
+  log_line(run, e);
+  return e;
+}
+
+void save(Run& run, int64_t step) {
+  const TrainingArguments& a = run.args;
+  run.state["global_step"] = step;
+  run.state["total_loss"] = run.total_loss;
+  save_checkpoint(a.output_dir, step, *run.model, *run.optimizer, run.state, args_to_json(a),
+                  run.tok_files, run.tokenizer ? run.tokenizer->options().lowercase : true,
+                  a.save_total_limit);
+}
+
+void prepare_output_dir(const TrainingArguments& a) {
+  std::error_code ec;
+  fs::create_directories(a.output_dir, ec);
+  if (ec || !fs::is_directory(a.output_dir))
+    fail(a.output_dir, ": cannot create the output directory (", ec.message(), ")");
+  std::string probe = (fs::path(a.output_dir) / ".bertrain-write-test").string();
+  FILE* f = std::fopen(probe.c_str(), "w");
+  if (!f) fail(a.output_dir, ": the output directory is not writable");
+  std::fclose(f);
+  fs::remove(probe);
+  for (const auto& entry : fs::directory_iterator(a.output_dir))  // leftovers of a killed save
+    if (entry.path().filename().string().rfind(".tmp-checkpoint-", 0) == 0)
+      fs::remove_all(entry.path());
+  if (a.resume_from_checkpoint.empty() && !a.overwrite_output_dir &&
+      !list_checkpoints(a.output_dir).empty())
+    fail(a.output_dir,
+         ": already holds checkpoints; pass --resume_from_checkpoint latest to continue, or "
+         "--overwrite_output_dir to start over");
+}
+
+}  // namespace
+
+void install_stop_handlers() {
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
+}
+
+TrainOutcome run_training(const TrainingArguments& a) {
+  a.validate();
+  set_num_threads(a.threads);
+  if (!a.memory_limit.empty()) cpu_allocator().set_limit(parse_size(a.memory_limit));
+  prepare_output_dir(a);
+  Run run(a);
+  run.config = load_config((fs::path(a.model) / "config.json").string());
+  if (a.max_seq_length > run.config.max_position_embeddings && !a.dummy)
+    fail("--max_seq_length ", a.max_seq_length, " exceeds the model's max_position_embeddings (",
+         run.config.max_position_embeddings, ")");
+  load_data(run);
+  build_model(run);
+  build_loaders(run);
+
+  run.state = {{"global_step", 0},
+               {"epoch", 0.0},
+               {"max_steps", run.total_steps},
+               {"num_train_epochs", run.num_epochs},
+               {"train_batch_size", a.per_device_train_batch_size},
+               {"logging_steps", a.logging_steps},
+               {"save_steps", a.save_steps},
+               {"seed", a.seed},
+               {"log_history", json::array()}};
+  int64_t step = 0;
+  if (!a.resume_from_checkpoint.empty()) {
+    std::string dir = resolve_checkpoint(a.resume_from_checkpoint, a.output_dir);
+    load_weights(*run.model, (fs::path(dir) / "model.safetensors").string());
+    load_optimizer(dir, *run.optimizer);
+    run.state = load_trainer_state(dir);
+    step = run.state.at("global_step").get<int64_t>();
+    run.total_loss = run.state.value("total_loss", 0.0);
+    if (step != run.optimizer->steps())
+      fail(dir, ": trainer_state.json and optimizer.safetensors disagree on the step");
+    run.last_logged_step = step;
+    std::printf("resuming from %s (step %lld)\n", dir.c_str(), static_cast<long long>(step));
+  }
+
+  const int K = a.gradient_accumulation_steps;
+  const int64_t batches_per_epoch = static_cast<int64_t>(run.train_loader->batches_per_epoch());
+  std::printf(
+      "***** Running training *****\n  Num examples = %zu\n  Num Epochs = %d\n"
+      "  Instantaneous batch size per device = %d\n  Gradient Accumulation steps = %d\n"
+      "  Total optimization steps = %lld\n  Number of trainable parameters = %zu\n",
+      run.train_data.size(), run.num_epochs, a.per_device_train_batch_size, K,
+      static_cast<long long>(run.total_steps), run.model->num_params());
+  std::fflush(stdout);
+  cpu_allocator().reset_peak();
+  auto t0 = std::chrono::steady_clock::now();
+  const int64_t start_step = step;
+  int64_t samples = 0;
+  TrainOutcome outcome;
+  std::vector<HostBatch> window(K);
+  std::vector<Batch> micro;
+  for (int epoch = static_cast<int>(step / run.updates_per_epoch);
+       epoch < run.num_epochs && step < run.total_steps; ++epoch) {
+    const int64_t done_in_epoch = step - epoch * run.updates_per_epoch;
+    run.train_loader->start_epoch(epoch, static_cast<size_t>(done_in_epoch * K));
+    for (int64_t u = done_in_epoch; u < run.updates_per_epoch && step < run.total_steps; ++u) {
+      micro.clear();
+      for (int k = 0; k < K && run.train_loader->next(window[k]); ++k) {
+        micro.push_back(window[k].view());
+        samples += window[k].B;
+      }
+      StepResult r =
+          train_step(*run.model, *run.optimizer, run.schedule, micro, a.max_grad_norm, a.seed);
+      ++step;
+      run.loss_since_log += r.loss;
+      run.total_loss += r.loss;
+      const double epoch_f =
+          epoch + static_cast<double>(std::min<int64_t>((u + 1) * K, batches_per_epoch)) /
+                      batches_per_epoch;
+      run.state["global_step"] = step;
+      run.state["epoch"] = epoch_f;
+      progress(run, step, t0);
+      if (step % a.logging_steps == 0) {
+        log_line(run, {{"loss", py_round(run.loss_since_log / (step - run.last_logged_step), 4)},
+                       {"grad_norm", r.grad_norm},
+                       {"learning_rate", run.schedule.lr(step)},
+                       {"epoch", py_round(epoch_f, 2)}});
+        run.loss_since_log = 0;
+        run.last_logged_step = step;
+      }
+      if (run.eval_strategy == "steps" && run.has_eval &&
+          step % (a.eval_steps > 0 ? a.eval_steps : a.logging_steps) == 0)
+        evaluate_and_log(run, epoch_f);
+      if (a.save_strategy == "steps" && step % a.save_steps == 0) save(run, step);
+      if (int sig = g_stop_signal.load()) {
+        save(run, step);
+        std::printf(
+            "\nstopped by signal %d after step %lld; checkpoint saved in %s/checkpoint-%lld; "
+            "continue with --resume_from_checkpoint latest\n",
+            sig, static_cast<long long>(step), a.output_dir.c_str(), static_cast<long long>(step));
+        outcome.interrupted = true;
+        outcome.signal = sig;
+        return outcome;
+      }
+    }
+    if (run.eval_strategy == "epoch" && run.has_eval) evaluate_and_log(run, epoch + 1.0);
+    if (a.save_strategy == "epoch") save(run, step);
+  }
+  const double runtime = seconds_since(t0);
+  const double epoch_f = run.state["epoch"].get<double>();
+  const int64_t steps_run = step - start_step;
+  LogEntry summary = {{"train_runtime", py_round(runtime, 4)},
+                      {"train_samples_per_second", py_round(samples / std::max(runtime, 1e-9), 3)},
+                      {"train_steps_per_second", py_round(steps_run / std::max(runtime, 1e-9), 3)},
+                      {"train_loss", step ? run.total_loss / step : 0.0},
+                      {"epoch", py_round(epoch_f, 2)}};
+  log_line(run, summary);
+  if (a.save_strategy != "no" &&
+      (list_checkpoints(a.output_dir).empty() ||
+       list_checkpoints(a.output_dir).back() !=
+           (fs::path(a.output_dir) / ("checkpoint-" + std::to_string(step))).string()))
+    save(run, step);
+
+  json metrics = json::object();
+  for (const auto& [k, v] : summary) metrics[k] = v;
+  if (run.has_eval) {
+    EvalResult final_eval = evaluate_model(*run.model, *run.eval_loader);
+    metrics["eval_accuracy"] = final_eval.accuracy;
+    metrics["eval_loss"] = final_eval.loss;
+    metrics["eval_samples"] = final_eval.examples;
+  }
+  const Allocator& mem = cpu_allocator();
+  metrics["peak_memory_bytes"] = mem.peak();
+  json by_cat = json::object();
+  MemByCategory at_peak = mem.peak_breakdown();
+  for (size_t i = 0; i < kNumMemCategories; ++i)
+    by_cat[std::string(category_name(static_cast<MemCategory>(i)))] = at_peak[i];
+  metrics["peak_memory_by_category"] = by_cat;
+  metrics["train_samples"] = samples;
+  metrics["data_wait_seconds"] = run.train_loader->wait_seconds();
+
+  save_model_dir(*run.model, a.output_dir, run.tok_files,
+                 run.tokenizer ? run.tokenizer->options().lowercase : true);
+  write_text_file_atomic((fs::path(a.output_dir) / "trainer_state.json").string(),
+                         run.state.dump(2) + "\n");
+  write_text_file_atomic((fs::path(a.output_dir) / "all_results.json").string(),
+                         metrics.dump(2) + "\n");
+
+  std::printf("\nTime: %.2f s\nSamples/second: %.2f\nPeak memory occupied: %.0f MB (%s)\n", runtime,
+              samples / std::max(runtime, 1e-9), mem.peak() / 1e6,
+              format_bytes(mem.peak()).c_str());
+  for (size_t i = 0; i < kNumMemCategories; ++i)
+    if (at_peak[i])
+      std::printf("  %-16s %s\n", std::string(category_name(static_cast<MemCategory>(i))).c_str(),
+                  format_bytes(at_peak[i]).c_str());
+  std::printf("Data wait: %.3f s\n", run.train_loader->wait_seconds());
+  if (run.has_eval)
+    std::printf("Eval accuracy: %.4f  (eval_loss %.4f)\n", metrics["eval_accuracy"].get<double>(),
+                metrics["eval_loss"].get<double>());
+  std::printf("Model saved to %s\n", a.output_dir.c_str());
+  outcome.metrics = metrics;
+  return outcome;
+}
+
+}  // namespace bertrain

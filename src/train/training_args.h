@@ -1,0 +1,63 @@
+// The knobs of a training run, named as Hugging Face's TrainingArguments (and run_glue's
+// data arguments) name them.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "data/reader.h"
+
+namespace bertrain {
+
+struct TrainingArguments {
+  // Model, data, output.
+  std::string model;      // HF model directory (config.json, model.safetensors, tokenizer)
+  std::string tokenizer;  // vocab.txt / tokenizer.json / directory; default: the model's
+  std::string train_file, eval_file, output_dir;
+  bool dummy = false;  // the lecture's random data instead of files
+  int dummy_size = 512, dummy_seq_len = 512;
+  ReaderOptions reader;
+  std::string label_list;  // comma-separated, class order; default: sorted training labels
+  int num_labels = -1;     // checked against the label list / config
+  std::string cache_dir;   // default: default_cache_dir(); "none" disables
+  int max_seq_length = 128;
+  std::string padding = "max_length";  // max_length | longest
+  bool group_by_length = false;
+
+  // Optimisation.
+  int per_device_train_batch_size = 8, per_device_eval_batch_size = 8;
+  int gradient_accumulation_steps = 1;
+  double num_train_epochs = 3.0;
+  int64_t max_steps = -1;
+  double learning_rate = 5e-5, weight_decay = 0.0;
+  double adam_beta1 = 0.9, adam_beta2 = 0.999, adam_epsilon = 1e-8;
+  int64_t warmup_steps = 0;
+  double warmup_ratio = 0.0;
+  std::string lr_scheduler_type = "linear";
+  double max_grad_norm = 1.0;
+  uint64_t seed = 42;
+
+  // Evaluation, logging, saving.
+  std::string eval_strategy;  // no | epoch | steps; default: epoch when there is eval data
+  int64_t eval_steps = -1;
+  int64_t logging_steps = 500;
+  std::string save_strategy = "steps";  // no | epoch | steps
+  int64_t save_steps = 500;
+  int save_total_limit = -1;
+  std::string resume_from_checkpoint;  // a checkpoint directory or "latest"
+  bool overwrite_output_dir = false;
+
+  // Machine.
+  int dataloader_num_workers = 0;
+  int threads = 0;           // 0: OpenMP default
+  std::string memory_limit;  // e.g. 7.4GiB; empty: none
+  bool disable_tqdm = false;
+
+  // Throws Error for contradictory or out-of-range values, saying what was meant.
+  void validate() const;
+};
+
+// "7.4GiB", "3281MB", "512M", "1e9" -> bytes; an error names the text.
+size_t parse_size(const std::string& text);
+
+}  // namespace bertrain
