@@ -10,7 +10,7 @@
 #include "core/error.h"
 #include "core/parallel.h"
 #include "model/checkpoint.h"
-#include "tokenizer/bert_tokenizer.h"
+#include "train/inference.h"
 
 namespace bertrain::cli {
 
@@ -23,12 +23,7 @@ struct PredictOptions {
   int batch_size = 32, max_length = 512, threads = 0;
 };
 
-struct Input {
-  std::string text, pair;
-  bool has_pair = false;
-};
-
-Input parse_input(const std::string& line, const std::string& source, size_t line_no) {
+TextInput parse_input(const std::string& line, const std::string& source, size_t line_no) {
   if (line.empty() || line[0] != '{') return {line, "", false};
   json j;
   try {
@@ -39,7 +34,7 @@ Input parse_input(const std::string& line, const std::string& source, size_t lin
   auto t = j.find("text");
   if (t == j.end() || !t->is_string())
     fail(source, ":", line_no, ": JSON input needs a string \"text\"");
-  Input in{t->get<std::string>(), "", false};
+  TextInput in{t->get<std::string>(), "", false};
   auto p = j.find("text_pair");
   if (p != j.end() && p->is_string()) {
     in.pair = p->get<std::string>();
@@ -62,36 +57,12 @@ void run_predict(const PredictOptions& o) {
   }
   std::istream& in = o.input.empty() ? std::cin : file;
   const std::string source = o.input.empty() ? "<stdin>" : o.input;
-  const int L = config.num_labels();
-  std::vector<Input> pending;
+  std::vector<TextInput> pending;
   size_t line_no = 0;
   auto flush = [&] {
-    if (pending.empty()) return;
-    std::vector<Encoding> enc(pending.size());
-#pragma omp parallel for schedule(dynamic, 8)
-    for (size_t i = 0; i < pending.size(); ++i)
-      enc[i] = tok.encode(pending[i].text, pending[i].has_pair ? &pending[i].pair : nullptr,
-                          max_len, true, Padding::None);
-    size_t S = 0;
-    for (const Encoding& e : enc) S = std::max(S, e.input_ids.size());
-    std::vector<int32_t> ids, types, mask;
-    for (Encoding& e : enc) {
-      tok.pad_to(e, S);
-      ids.insert(ids.end(), e.input_ids.begin(), e.input_ids.end());
-      types.insert(types.end(), e.token_type_ids.begin(), e.token_type_ids.end());
-      mask.insert(mask.end(), e.attention_mask.begin(), e.attention_mask.end());
-    }
-    const int B = static_cast<int>(pending.size());
-    model.forward({ids.data(), types.data(), mask.data(), nullptr, B, static_cast<int>(S)}, false,
-                  0);
-    const float* p = model.probabilities();
     std::string out;
-    for (int b = 0; b < B; ++b) {
-      const float* row = p + static_cast<size_t>(b) * L;
-      int best = static_cast<int>(std::max_element(row, row + L) - row);
-      json j = {{"label", config.id2label[best]},
-                {"label_id", best},
-                {"probabilities", std::vector<float>(row, row + L)}};
+    for (const Prediction& p : predict_texts(model, tok, pending, max_len)) {
+      json j = {{"label", config.id2label[p.label_id]}, {"label_id", p.label_id}, {"probabilities", p.probabilities}};
       out += j.dump() + "\n";
     }
     std::cout << out << std::flush;

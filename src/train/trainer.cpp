@@ -147,6 +147,7 @@ void load_data(Run& run) {
   run.labels = a.label_list.empty() ? run.train_data.label_strings : parse_label_list(a.label_list);
   if (run.labels.empty())
     fail(a.train_file, ": no labels found; name the label column with --label_column");
+  run.train_data.class_ids(LabelMap(run.labels));  // a label outside the list fails here, naming its line
   if (!a.eval_file.empty()) {
     run.eval_data = load_dataset(a.eval_file, a.reader, *run.tokenizer, a.max_seq_length, cache);
     if (run.eval_data.size() == 0) fail(a.eval_file, ": the dataset has no rows");
@@ -238,9 +239,11 @@ void prepare_output_dir(const TrainingArguments& a) {
   if (!f) fail(a.output_dir, ": the output directory is not writable");
   std::fclose(f);
   fs::remove(probe);
-  for (const auto& entry : fs::directory_iterator(a.output_dir))  // leftovers of a killed save
-    if (entry.path().filename().string().rfind(".tmp-checkpoint-", 0) == 0)
-      fs::remove_all(entry.path());
+  for (const auto& entry : fs::directory_iterator(a.output_dir)) {  // leftovers of a killed save
+    std::string name = entry.path().filename().string();
+    for (const char* prefix : {".tmp-checkpoint-", ".deleting-", ".old-checkpoint-"})
+      if (name.rfind(prefix, 0) == 0) fs::remove_all(entry.path());
+  }
   if (a.resume_from_checkpoint.empty() && !a.overwrite_output_dir &&
       !list_checkpoints(a.output_dir).empty())
     fail(a.output_dir,

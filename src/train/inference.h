@@ -1,0 +1,26 @@
+// Batched classification of raw texts (what `bertrain predict` runs): tokenize, pad each
+// batch to its longest row, forward without dropout, softmax.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "model/bert.h"
+#include "tokenizer/bert_tokenizer.h"
+
+namespace bertrain {
+
+struct TextInput {
+  std::string text, pair;
+  bool has_pair = false;
+};
+
+struct Prediction {
+  int label_id;
+  std::vector<float> probabilities;
+};
+
+std::vector<Prediction> predict_texts(BertForSequenceClassification<float>& model, const BertTokenizer& tok,
+                                      const std::vector<TextInput>& inputs, int max_length);
+
+}  // namespace bertrain

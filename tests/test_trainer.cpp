@@ -1,0 +1,244 @@
+// The fine-tuning job end to end on tiny models and the shipped Yelp reviews.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "core/error.h"
+#include "data/cache.h"
+#include "model/checkpoint.h"
+#include "model/safetensors.h"
+#include "test_util.h"
+#include "train/checkpoints.h"
+#include "train/evaluation.h"
+#include "train/inference.h"
+#include "train/log_format.h"
+#include "train/trainer.h"
+
+using namespace bertrain;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string vocab_path() { return test::shared_dir() + "/data/tokenizer/bert-base-uncased-vocab.txt"; }
+
+std::string tiny_model(const std::string& name, double dropout = 0.1) {
+  std::string dir = test::temp_dir(name);
+  BertConfig c = preset_config("tiny");
+  c.vocab_size = 30522;
+  c.hidden_size = 32;
+  c.num_attention_heads = 2;
+  c.intermediate_size = 64;
+  c.hidden_dropout_prob = c.attention_probs_dropout_prob = dropout;
+  c.id2label = {"1", "2", "3", "4", "5"};
+  BertForSequenceClassification<float> m(c);
+  init_weights(m, 7);
+  save_model_dir(m, dir, {vocab_path()}, true);
+  return dir;
+}
+
+// The first `rows` rows of a Yelp file (one row per line in the shipped files).
+std::string yelp_subset(const std::string& file, size_t rows, const std::string& name) {
+  std::ifstream in(test::shared_dir() + "/data/yelp/" + file);
+  std::string path = test::temp_dir(name) + "/" + file;
+  std::ofstream out(path);
+  std::string line;
+  for (size_t i = 0; i < rows && std::getline(in, line); ++i) out << line << "\n";
+  return path;
+}
+
+TrainingArguments tiny_args(const std::string& model, const std::string& train, const std::string& out) {
+  TrainingArguments a;
+  a.model = model;
+  a.train_file = train;
+  a.output_dir = out;
+  a.max_seq_length = 48;
+  a.per_device_train_batch_size = 16;
+  a.learning_rate = 2e-3;
+  a.logging_steps = 10;
+  a.cache_dir = "none";
+  a.disable_tqdm = true;
+  return a;
+}
+
+std::vector<float> weights_of(const std::string& dir) {
+  SafetensorsReader r(dir + "/model.safetensors");
+  std::vector<float> all;
+  for (const std::string& name : r.names()) {
+    const TensorInfo& ti = r.info(name);
+    std::vector<float> v(shape_numel(ti.shape));
+    r.read_into(name, ti.shape, v.data(), DType::F32);
+    all.insert(all.end(), v.begin(), v.end());
+  }
+  return all;
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST(LogFormat, PythonReprOfFloats) {
+  EXPECT_EQ(py_float(0.0028), "0.0028");
+  EXPECT_EQ(py_float(1.17e-06), "1.17e-06");
+  EXPECT_EQ(py_float(0.41), "0.41");
+  EXPECT_EQ(py_float(3.0), "3.0");
+  EXPECT_EQ(py_float(0.0001), "0.0001");
+  EXPECT_EQ(py_float(0.00001), "1e-05");
+  EXPECT_EQ(py_float(123456.789), "123456.789");
+  EXPECT_EQ(py_float(1e16), "1e+16");
+  EXPECT_EQ(py_float(-2.5e-7), "-2.5e-07");
+  EXPECT_EQ(py_float(0.1 + 0.2), "0.30000000000000004");
+  EXPECT_DOUBLE_EQ(py_round(0.98765, 2), 0.99);
+  EXPECT_EQ(py_dict({{"loss", 0.0028}, {"grad_norm", 0.41}, {"learning_rate", 1.17e-06}, {"epoch", 0.98}}),
+            "{'loss': 0.0028, 'grad_norm': 0.41, 'learning_rate': 1.17e-06, 'epoch': 0.98}");
+}
+
+TEST(Trainer, LearnsYelpWellAboveTheMajorityRate) {
+  std::string model = tiny_model("e2e_model");
+  std::string train = yelp_subset("train.csv", 6000, "e2e_data");
+  TrainingArguments a = tiny_args(model, train, test::temp_dir("e2e_out"));
+  a.eval_file = test::shared_dir() + "/data/yelp/test.csv";  // balanced: majority rate 0.2
+  a.num_train_epochs = 2;
+  a.learning_rate = 1e-3;
+  a.save_strategy = "epoch";
+  a.save_total_limit = 2;
+  a.padding = "longest";
+  a.group_by_length = true;
+  a.dataloader_num_workers = 1;
+  TrainOutcome out = run_training(a);
+  double acc = out.metrics.at("eval_accuracy").get<double>();
+  EXPECT_GT(acc, 0.35) << "majority-class rate is 0.2";
+  EXPECT_GT(out.metrics.at("train_samples_per_second").get<double>(), 0);
+  EXPECT_GT(out.metrics.at("peak_memory_bytes").get<size_t>(), 0u);
+  EXPECT_EQ(list_checkpoints(a.output_dir).size(), 2u);  // save_total_limit
+  for (const char* f : {"config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json",
+                        "trainer_state.json", "all_results.json"})
+    EXPECT_TRUE(fs::exists(a.output_dir + "/" + f)) << f;
+  nlohmann::json state = nlohmann::json::parse(std::ifstream(a.output_dir + "/trainer_state.json"));
+  EXPECT_EQ(state["global_step"].get<int64_t>(), 2 * 375);
+  EXPECT_GE(state["log_history"].size(), 75u);
+
+  // The saved model: reloads, predict agrees with evaluate on every example.
+  BertConfig c = load_config(a.output_dir + "/config.json");
+  EXPECT_EQ(c.id2label, (std::vector<std::string>{"1", "2", "3", "4", "5"}));
+  BertForSequenceClassification<float> m(c, cpu_allocator(), false);
+  load_weights(m, a.output_dir + "/model.safetensors");
+  BertTokenizer tok = load_tokenizer(a.output_dir);
+  TokenizedDataset test_data = load_dataset(a.eval_file, {}, tok, 48, "");
+  LoaderOptions lo;
+  lo.batch_size = 50;
+  lo.shuffle = false;
+  lo.pad_to_max_length = true;
+  lo.max_length = 48;
+  std::vector<int32_t> gold = test_data.class_ids(LabelMap(c.id2label));
+  DataLoader loader(test_data, gold, lo);
+  EvalResult ev = evaluate_model(m, loader);
+  EXPECT_NEAR(ev.accuracy, acc, 1e-12);
+  ReadResult rows = read_examples(a.eval_file, {});
+  std::vector<TextInput> texts;
+  for (const Example& e : rows.examples) texts.push_back({e.text, "", false});
+  int correct = 0;
+  for (size_t start = 0; start < texts.size(); start += 64) {
+    std::vector<TextInput> chunk(texts.begin() + start, texts.begin() + std::min(texts.size(), start + 64));
+    std::vector<Prediction> p = predict_texts(m, tok, chunk, 48);
+    for (size_t i = 0; i < p.size(); ++i) correct += p[i].label_id == gold[start + i];
+  }
+  EXPECT_NEAR(correct / 1000.0, ev.accuracy, 0.0011);  // a near-tie may flip with padding
+}
+
+TEST(Trainer, SavedModelReloadsWithBitIdenticalLogits) {
+  std::string model = tiny_model("reload_model");
+  BertConfig c = load_config(model + "/config.json");
+  BertForSequenceClassification<float> a(c, cpu_allocator(), false);
+  load_weights(a, model + "/model.safetensors");
+  std::string again = test::temp_dir("reload_again");
+  save_model_dir(a, again, tokenizer_files(model), true);
+  BertForSequenceClassification<float> b(load_config(again + "/config.json"), cpu_allocator(), false);
+  load_weights(b, again + "/model.safetensors");
+  std::vector<int32_t> ids = {101, 2023, 2001, 2204, 102, 0}, types(6, 0), mask = {1, 1, 1, 1, 1, 0};
+  Batch batch{ids.data(), types.data(), mask.data(), nullptr, 1, 6};
+  a.forward(batch, false, 0);
+  b.forward(batch, false, 0);
+  for (int i = 0; i < c.num_labels(); ++i) EXPECT_EQ(a.logits()[i], b.logits()[i]);
+}
+
+TEST(Trainer, ResumeMatchesTheUninterruptedRun) {
+  std::string model = tiny_model("resume_model", 0.1);  // dropout on: seeds must line up too
+  std::string train = yelp_subset("train.csv", 160, "resume_data");
+  TrainingArguments full = tiny_args(model, train, test::temp_dir("resume_full"));
+  full.max_steps = 8;
+  full.save_steps = 3;
+  full.gradient_accumulation_steps = 2;
+  full.per_device_train_batch_size = 8;
+  full.logging_steps = 1;
+  full.dataloader_num_workers = 2;
+  run_training(full);
+  // Continue from checkpoint-3 in a fresh directory.
+  TrainingArguments part = full;
+  part.output_dir = test::temp_dir("resume_part");
+  fs::copy(full.output_dir + "/checkpoint-3", part.output_dir + "/checkpoint-3", fs::copy_options::recursive);
+  part.resume_from_checkpoint = "latest";
+  run_training(part);
+  EXPECT_EQ(weights_of(part.output_dir), weights_of(full.output_dir));
+  auto losses = [](const std::string& dir) {
+    nlohmann::json s = nlohmann::json::parse(std::ifstream(dir + "/trainer_state.json"));
+    std::vector<double> l;
+    for (const auto& e : s["log_history"])
+      if (e.contains("loss")) l.push_back(e["loss"].get<double>());
+    return l;
+  };
+  EXPECT_EQ(losses(part.output_dir), losses(full.output_dir));
+  EXPECT_EQ(losses(full.output_dir).size(), 8u);
+}
+
+TEST(Trainer, BadInputsGiveClearErrors) {
+  std::string model = tiny_model("bad_model");
+  std::string train = yelp_subset("train.csv", 40, "bad_data");
+  auto err = [&](const std::function<void(TrainingArguments&)>& change) {
+    TrainingArguments a = tiny_args(model, train, test::temp_dir("bad_out"));
+    a.max_steps = 1;
+    change(a);
+    return error_of([&] { run_training(a); });
+  };
+  EXPECT_NE(err([](TrainingArguments& a) { a.model = "/nonexistent/model"; }).find("/nonexistent/model/config.json"),
+            std::string::npos);
+  std::string empty = test::temp_dir("bad_empty") + "/empty.csv";
+  std::ofstream(empty) << "";
+  EXPECT_NE(err([&](TrainingArguments& a) { a.train_file = empty; }).find("empty.csv: no rows"), std::string::npos);
+  EXPECT_NE(err([](TrainingArguments& a) { a.num_labels = 3; }).find("--num_labels 3 but the data has 5 labels"),
+            std::string::npos);
+  EXPECT_NE(err([](TrainingArguments& a) { a.label_list = "1,2,3"; }).find("label \"4\" is not one of the labels"),
+            std::string::npos);
+  std::string file = test::temp_dir("bad_file") + "/a_file";
+  std::ofstream(file) << "x";
+  EXPECT_NE(err([&](TrainingArguments& a) { a.output_dir = file + "/sub"; }).find("cannot create the output directory"),
+            std::string::npos);
+  EXPECT_NE(err([](TrainingArguments& a) { a.dummy = true; }).find("--dummy and --train_file"), std::string::npos);
+  EXPECT_NE(err([](TrainingArguments& a) { a.padding = "sideways"; }).find("--padding"), std::string::npos);
+  // A tokenizer larger than the model's vocabulary.
+  std::string small = test::temp_dir("bad_small_vocab");
+  BertConfig c = load_config(model + "/config.json");
+  c.vocab_size = 1000;
+  BertForSequenceClassification<float> m(c);
+  init_weights(m, 1);
+  save_model_dir(m, small, {vocab_path()}, true);
+  EXPECT_NE(err([&](TrainingArguments& a) { a.model = small; }).find("the model's vocab_size is 1000"),
+            std::string::npos);
+  // Corrupt weights.
+  std::string corrupt = test::temp_dir("bad_corrupt");
+  fs::copy(model, corrupt, fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+  fs::resize_file(corrupt + "/model.safetensors", 1000);
+  EXPECT_NE(err([&](TrainingArguments& a) { a.model = corrupt; }).find("model.safetensors"), std::string::npos);
+  // Checkpoints present without --resume_from_checkpoint or --overwrite_output_dir.
+  TrainingArguments a = tiny_args(model, train, test::temp_dir("bad_twice"));
+  a.max_steps = 1;
+  run_training(a);
+  EXPECT_NE(error_of([&] { run_training(a); }).find("already holds checkpoints"), std::string::npos);
+}
