@@ -41,10 +41,23 @@ train --resume_from_checkpoint latest > "$work/log" 2>&1 || { cat "$work/log"; e
 grep -q "train_runtime" "$work/log" || { echo "FAIL: resumed run did not finish"; exit 1; }
 check_checkpoints
 
+# SIGTERM: the step finishes, a checkpoint is saved, exit code 143.
+"$bin" train "${common[@]}" --max_steps 4000 --resume_from_checkpoint latest > "$work/log" 2>&1 &
+pid=$!
+sleep 1.5
+kill -TERM "$pid"
+set +e
+wait "$pid"
+rc=$?
+set -e
+[ "$rc" -eq 143 ] || { cat "$work/log"; echo "FAIL: SIGTERM exit code $rc, expected 143"; exit 1; }
+grep -q "stopped by signal 15" "$work/log" || { echo "FAIL: no stop message"; exit 1; }
+check_checkpoints
+
 # Full disk while saving a checkpoint: the old ones survive.
 last=$(ls -d "$work"/out/checkpoint-* | sort -t- -k2 -n | tail -1)
 set +e
-( trap '' XFSZ; ulimit -f 2048; steps=45; train --resume_from_checkpoint latest ) > "$work/log" 2>&1
+( trap '' XFSZ; ulimit -f 2048; steps=4000; train --resume_from_checkpoint latest ) > "$work/log" 2>&1
 rc=$?
 set -e
 [ "$rc" -ne 0 ] || { echo "FAIL: save under a 2 MiB file limit should fail"; exit 1; }
@@ -52,4 +65,4 @@ grep -q "write failed" "$work/log" || { cat "$work/log"; echo "FAIL: no clear er
 [ -z "$(ls -d "$work"/out/.tmp-checkpoint-* 2> /dev/null)" ] || { echo "FAIL: temp checkpoint left behind"; exit 1; }
 check_checkpoints
 [ -d "$last" ] || { echo "FAIL: $last is gone"; exit 1; }
-echo "PASS: $kills kills, resume, full disk"
+echo "PASS: $kills kills, resume, SIGTERM, full disk"
