@@ -1,6 +1,7 @@
 // Readers, label lists, the token cache and the loader.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -213,7 +214,7 @@ std::vector<HostBatch> epoch(DataLoader& l, int e) {
   std::vector<HostBatch> out;
   l.start_epoch(e);
   HostBatch b;
-  while (l.next(b)) out.push_back(b);
+  while (l.next(b)) out.push_back(std::move(b));
   return out;
 }
 
@@ -228,10 +229,10 @@ TEST(Loader, ShuffleIsSeededAndCoversEveryExampleOnce) {
   EXPECT_EQ(ea.back().B, 1000 - 31 * 32);
   ASSERT_EQ(eb.size(), ea.size());
   for (size_t k = 0; k < ea.size(); ++k) {
-    EXPECT_EQ(ea[k].ids, eb[k].ids);  // prefetching threads give the same batches in order
-    EXPECT_EQ(ea[k].labels, eb[k].labels);
+    EXPECT_TRUE(std::ranges::equal(ea[k].ids, eb[k].ids));  // prefetching gives the same batches
+    EXPECT_TRUE(std::ranges::equal(ea[k].labels, eb[k].labels));
   }
-  EXPECT_NE(ea[0].ids, ea1[0].ids);  // another epoch, another order
+  EXPECT_FALSE(std::ranges::equal(ea[0].ids, ea1[0].ids));  // another epoch, another order
   std::vector<size_t> order = epoch_order(d, opts(32, false, 0), 0);
   std::set<size_t> seen(order.begin(), order.end());
   EXPECT_EQ(seen.size(), 1000u);

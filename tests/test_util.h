@@ -18,8 +18,11 @@ inline std::string fixture(const std::string& rel) {
   return shared_dir() + "/fixtures/" + rel;
 }
 
+// A fresh directory per (test, name): tests run in parallel processes under ctest.
 inline std::string temp_dir(const std::string& name) {
-  std::filesystem::path p = std::filesystem::path(BERTRAIN_TEST_TMP) / name;
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  std::string owner = info ? std::string(info->test_suite_name()) + "." + info->name() : "static";
+  std::filesystem::path p = std::filesystem::path(BERTRAIN_TEST_TMP) / owner / name;
   std::filesystem::remove_all(p);
   std::filesystem::create_directories(p);
   return p.string();

@@ -75,16 +75,20 @@ HostBatch DataLoader::make_batch(const std::vector<size_t>& order, size_t k) con
          " tokens, more than max_length ", o_.max_length);
   b.S = o_.pad_to_max_length ? o_.max_length : std::max(longest, 1);
   const size_t cells = static_cast<size_t>(b.B) * b.S;
-  b.ids.assign(cells, o_.pad_id);
-  b.types.assign(cells, 0);
-  b.mask.assign(cells, 0);
+  b.storage = Buffer<int32_t>(3 * cells + b.B, MemCategory::Data, "batch");
+  int32_t* p = b.storage.data();
+  b.ids = {p, cells};
+  b.types = {p + cells, cells};
+  b.mask = {p + 2 * cells, cells};
+  b.labels = {p + 3 * cells, static_cast<size_t>(b.B)};
+  std::fill(b.ids.begin(), b.ids.end(), o_.pad_id);  // types and mask start at 0
   for (size_t r = 0; r < static_cast<size_t>(b.B); ++r) {
     size_t ex = order[begin + r];
     int len = data_.length(ex);
     std::copy_n(data_.ids_of(ex), len, b.ids.begin() + r * b.S);
     std::copy_n(data_.types_of(ex), len, b.types.begin() + r * b.S);
     std::fill_n(b.mask.begin() + r * b.S, len, 1);
-    b.labels.push_back(class_ids_[ex]);
+    b.labels[r] = class_ids_[ex];
     b.real_tokens += len;
   }
   return b;

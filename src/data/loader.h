@@ -7,11 +7,13 @@
 #include <cstdint>
 #include <exception>
 #include <map>
+#include <span>
 #include <mutex>
 #include <thread>
 #include <vector>
 
 #include "core/batch.h"
+#include "core/buffer.h"
 #include "data/dataset.h"
 
 namespace bertrain {
@@ -29,11 +31,15 @@ struct LoaderOptions {
   int pad_id = 0;
 };
 
+// One padded batch. Its arrays live in one counted allocation (category data); the spans
+// stay valid when the batch is moved.
 struct HostBatch {
-  std::vector<int32_t> ids, types, mask, labels;
+  Buffer<int32_t> storage;
+  std::span<int32_t> ids, types, mask, labels;
   int B = 0, S = 0;
   int64_t real_tokens = 0;  // tokens that are not padding
   Batch view() const { return {ids.data(), types.data(), mask.data(), labels.data(), B, S}; }
+  static size_t bytes(int B, int S) { return Allocator::charged_size((3 * size_t(B) * S + B) * sizeof(int32_t)); }
 };
 
 // The order of example indices for one epoch (exposed for tests).

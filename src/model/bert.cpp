@@ -29,13 +29,13 @@ void BertForSequenceClassification<T>::zero_grads() {
 
 template <typename T>
 void BertForSequenceClassification<T>::carve(const BertConfig& c, int B, int S, int threads,
-                                             Carver& acts, Carver& temps,
+                                             bool checkpointing, Carver& acts, Carver& temps,
                                              std::vector<LayerActs>& layers, HeadActs& head,
                                              Temps& tmp) {
   const size_t N = static_cast<size_t>(B) * S, H = c.hidden_size, I = c.intermediate_size;
   const size_t L = c.num_labels(), nh = c.num_attention_heads;
   layers.resize(c.num_hidden_layers);
-  for (LayerActs& a : layers) {
+  auto take_layer = [&](LayerActs& a) {
     a.qkv = acts.take<T>(N * 3 * H);
     a.probs = acts.take<T>(B * nh * S * S);
     a.ctx = acts.take<T>(N * H);
@@ -46,9 +46,23 @@ void BertForSequenceClassification<T>::carve(const BertConfig& c, int B, int S, 
     a.f = acts.take<T>(N * I);
     a.g = acts.take<T>(N * I);
     a.sum2 = acts.take<T>(N * H);
-    a.out = acts.take<T>(N * H);
     a.mean2 = acts.take<T>(N);
     a.rstd2 = acts.take<T>(N);
+  };
+  if (checkpointing) {
+    // One set of layer activations shared by all layers (the one being run or
+    // recomputed); only each layer's output is kept.
+    LayerActs shared;
+    take_layer(shared);
+    for (LayerActs& a : layers) {
+      a = shared;
+      a.out = acts.take<T>(N * H);
+    }
+  } else {
+    for (LayerActs& a : layers) {
+      take_layer(a);
+      a.out = acts.take<T>(N * H);
+    }
   }
   head.emb_sum = acts.take<T>(N * H);
   head.emb_mean = acts.take<T>(N);
@@ -75,13 +89,20 @@ void BertForSequenceClassification<T>::carve(const BertConfig& c, int B, int S, 
 
 template <typename T>
 ActivationPlan BertForSequenceClassification<T>::plan(const BertConfig& c, int B, int S,
-                                                      int threads) {
+                                                      int threads, bool checkpointing) {
   Carver acts, temps;
   std::vector<LayerActs> layers;
   HeadActs head;
   Temps tmp;
-  carve(c, B, S, threads, acts, temps, layers, head, tmp);
+  carve(c, B, S, threads, checkpointing, acts, temps, layers, head, tmp);
   return {acts.used(), temps.used()};
+}
+
+template <typename T>
+void BertForSequenceClassification<T>::set_gradient_checkpointing(bool on) {
+  if (on == checkpointing_) return;
+  checkpointing_ = on;
+  cap_B_ = cap_S_ = cap_threads_ = 0;  // re-plan at the next reserve
 }
 
 template <typename T>
@@ -93,13 +114,13 @@ void BertForSequenceClassification<T>::reserve(int B, int S) {
   // Release the old blocks first so the peak never holds both.
   acts_block_ = Buffer<std::byte>();
   temps_block_ = Buffer<std::byte>();
-  ActivationPlan p = plan(config_, B, S, threads);
+  ActivationPlan p = plan(config_, B, S, threads, checkpointing_);
   acts_block_ =
       Buffer<std::byte>(p.activations, MemCategory::Activations, "activations", *allocator_);
   temps_block_ = Buffer<std::byte>(p.temporaries, MemCategory::Temporaries, "backward temporaries",
                                    *allocator_);
   Carver acts(acts_block_.data()), temps(temps_block_.data());
-  carve(config_, B, S, threads, acts, temps, layers_, head_, tmp_);
+  carve(config_, B, S, threads, checkpointing_, acts, temps, layers_, head_, tmp_);
   cap_B_ = B;
   cap_S_ = S;
   cap_threads_ = threads;
@@ -227,8 +248,14 @@ void BertForSequenceClassification<T>::backward(double loss_scale) {
   std::fill_n(tmp_.g, static_cast<size_t>(N) * H, T(0));
   for (int b = 0; b < B_; ++b)
     std::copy_n(tmp_.d2 + static_cast<size_t>(b) * H, H, tmp_.g + static_cast<size_t>(b) * S_ * H);
-  for (int l = config_.num_hidden_layers - 1; l >= 0; --l)
-    layer_backward(l, l == 0 ? head_.hidden0 : layers_[l - 1].out);
+  const int last = config_.num_hidden_layers - 1;
+  for (int l = last; l >= 0; --l) {
+    const T* x = l == 0 ? head_.hidden0 : layers_[l - 1].out;
+    // Checkpointing: the shared activations hold the last layer's; recompute the others
+    // (same inputs, same dropout seeds: the same values the forward pass produced).
+    if (checkpointing_ && l != last) layer_forward(l, x, training_);
+    layer_backward(l, x);
+  }
   k::dropout_apply(tmp_.g, static_cast<int64_t>(N) * H,
                    training_ ? config_.hidden_dropout_prob : 0.0, site_seed(0));
   k::layernorm_backward(tmp_.d1, G + layout_.emb_ln_g, G + layout_.emb_ln_b, tmp_.g, head_.emb_sum,

@@ -38,7 +38,11 @@ class BertForSequenceClassification {
   size_t num_params() const { return layout_.total(); }
   void zero_grads();
 
-  static ActivationPlan plan(const BertConfig& c, int B, int S, int threads);
+  static ActivationPlan plan(const BertConfig& c, int B, int S, int threads, bool checkpointing = false);
+  // Gradient checkpointing (HF granularity): keep only each encoder layer's output and
+  // recompute the layer in backward. Takes effect at the next reserve/forward.
+  void set_gradient_checkpointing(bool on);
+  bool gradient_checkpointing() const { return checkpointing_; }
   // Plans activation memory for micro-batches up to B x S (reallocates only when larger).
   void reserve(int B, int S);
 
@@ -68,7 +72,8 @@ class BertForSequenceClassification {
   };
 
   // Carves activation and temporary buffers for B x S; sizing only when the carvers have no base.
-  static void carve(const BertConfig& c, int B, int S, int threads, Carver& acts, Carver& temps,
+  static void carve(const BertConfig& c, int B, int S, int threads, bool checkpointing, Carver& acts,
+                    Carver& temps,
                     std::vector<LayerActs>& layers, HeadActs& head, Temps& tmp);
   void layer_forward(int l, const T* x, bool training);
   void layer_backward(int l, const T* x);
@@ -83,6 +88,7 @@ class BertForSequenceClassification {
 
   Buffer<std::byte> acts_block_, temps_block_;
   int cap_B_ = 0, cap_S_ = 0, cap_threads_ = 0;
+  bool checkpointing_ = false;
   std::vector<LayerActs> layers_;
   HeadActs head_{};
   Temps tmp_{};

@@ -1,0 +1,64 @@
+#include "train/memory_model.h"
+
+#include <algorithm>
+
+#include "data/loader.h"
+#include "model/bert.h"
+#include "model/param_layout.h"
+
+namespace bertrain {
+
+MemoryEstimate estimate_memory(const MemoryQuery& q) {
+  MemoryEstimate e;
+  auto at = [&](MemCategory c) -> size_t& { return e.bytes[static_cast<size_t>(c)]; };
+  const size_t params = ParamLayout(q.config).total();
+  const size_t flat = Allocator::charged_size(params * sizeof(float));
+  at(MemCategory::Weights) = flat;
+  if (q.training) {
+    at(MemCategory::Gradients) = flat;
+    at(MemCategory::OptimizerState) = 2 * flat;  // AdamW exp_avg and exp_avg_sq
+  } else {
+    at(MemCategory::Gradients) = Allocator::charged_size(1);  // the empty gradient buffer
+  }
+  // The model plans for the largest batch it has seen (training and evaluation).
+  const int B = std::max(q.batch, q.eval_batch);
+  ActivationPlan p = BertForSequenceClassification<float>::plan(q.config, B, q.seq, q.threads, q.checkpointing);
+  at(MemCategory::Activations) = p.activations;
+  at(MemCategory::Temporaries) = p.temporaries;
+  // Batches alive at once: the accumulation window, the prefetch window, and one being
+  // replaced.
+  const size_t in_flight = static_cast<size_t>(q.accumulation) + static_cast<size_t>(q.workers) * q.prefetch_per_worker + 1;
+  at(MemCategory::Data) = in_flight * HostBatch::bytes(B, q.seq);
+  for (size_t b : e.bytes) e.peak += b;
+
+  const size_t s = q.seq, b = q.batch, h = q.config.hidden_size, a = q.config.num_attention_heads;
+  e.korthikanti_fp32 = 2 * q.config.num_hidden_layers * s * b * h * (34 + 5 * a * s / h);
+  ActivationPlan one = BertForSequenceClassification<float>::plan(q.config, q.batch, q.seq, q.threads, false);
+  BertConfig no_layers = q.config;
+  no_layers.num_hidden_layers = 1;
+  ActivationPlan base = BertForSequenceClassification<float>::plan(no_layers, q.batch, q.seq, q.threads, false);
+  if (q.config.num_hidden_layers > 1)
+    e.per_layer_activations = (one.activations - base.activations) / (q.config.num_hidden_layers - 1);
+  return e;
+}
+
+int largest_fitting_batch(MemoryQuery q, size_t limit, int max_batch) {
+  auto fits = [&](int b) {
+    q.batch = b;
+    return estimate_memory(q).peak <= limit;
+  };
+  if (!fits(1)) return 0;
+  int lo = 1, hi = 2;  // fits(lo); grow hi until it does not fit
+  while (hi <= max_batch && fits(hi)) {
+    lo = hi;
+    hi *= 2;
+  }
+  hi = std::min(hi, max_batch + 1);
+  while (hi - lo > 1) {
+    int mid = lo + (hi - lo) / 2;
+    (fits(mid) ? lo : hi) = mid;
+  }
+  return lo;
+}
+
+}  // namespace bertrain

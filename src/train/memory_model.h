@@ -1,0 +1,39 @@
+// Predicts the peak memory of a training (or inference) run by category, from the same
+// planning code the run allocates with, so prediction and measurement can agree.
+#pragma once
+
+#include <string>
+
+#include "core/allocator.h"
+#include "model/bert_config.h"
+
+namespace bertrain {
+
+struct MemoryQuery {
+  BertConfig config;
+  int batch = 8;            // per-device micro-batch
+  int seq = 128;            // longest sequence of a batch (max_seq_length)
+  int accumulation = 1;     // micro-batches held per window
+  int eval_batch = 0;       // 0: no evaluation
+  int threads = 1;
+  int workers = 0;          // dataloader_num_workers
+  int prefetch_per_worker = 2;
+  bool checkpointing = false;
+  bool training = true;     // false: forward only, no gradients or optimizer state
+};
+
+struct MemoryEstimate {
+  MemByCategory bytes{};
+  size_t peak = 0;
+  size_t per_layer_activations = 0;  // fp32 activations kept per encoder layer
+  // Korthikanti et al. (2022) activations of all layers in fp32 (2 x their 16-bit formula),
+  // as a cross-check of the planned activations.
+  size_t korthikanti_fp32 = 0;
+};
+
+MemoryEstimate estimate_memory(const MemoryQuery& q);
+
+// Largest micro-batch whose predicted peak fits `limit` (0 when even batch 1 does not).
+int largest_fitting_batch(MemoryQuery q, size_t limit, int max_batch = 4096);
+
+}  // namespace bertrain
