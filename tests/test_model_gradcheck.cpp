@@ -202,5 +202,6 @@ TEST(ModelGradCheck, WithGradientCheckpointing) {
   const ParamSpec& q = m.layout().find("bert.encoder.layer.0.attention.self.query.weight");
   test::expect_gradient(f, m.params() + q.offset, grads.data() + q.offset, q.numel, q.name, 1e-6);
   const ParamSpec& ln = m.layout().find("bert.encoder.layer.0.output.LayerNorm.weight");
-  test::expect_gradient(f, m.params() + ln.offset, grads.data() + ln.offset, ln.numel, ln.name, 1e-6);
+  test::expect_gradient(f, m.params() + ln.offset, grads.data() + ln.offset, ln.numel, ln.name,
+                        1e-6);
 }

@@ -20,7 +20,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string vocab_path() { return test::shared_dir() + "/data/tokenizer/bert-base-uncased-vocab.txt"; }
+std::string vocab_path() {
+  return test::shared_dir() + "/data/tokenizer/bert-base-uncased-vocab.txt";
+}
 
 std::string tiny_model(const std::string& name, double dropout = 0.1) {
   std::string dir = test::temp_dir(name);
@@ -47,7 +49,8 @@ std::string yelp_subset(const std::string& file, size_t rows, const std::string&
   return path;
 }
 
-TrainingArguments tiny_args(const std::string& model, const std::string& train, const std::string& out) {
+TrainingArguments tiny_args(const std::string& model, const std::string& train,
+                            const std::string& out) {
   TrainingArguments a;
   a.model = model;
   a.train_file = train;
@@ -96,8 +99,10 @@ TEST(LogFormat, PythonReprOfFloats) {
   EXPECT_EQ(py_float(-2.5e-7), "-2.5e-07");
   EXPECT_EQ(py_float(0.1 + 0.2), "0.30000000000000004");
   EXPECT_DOUBLE_EQ(py_round(0.98765, 2), 0.99);
-  EXPECT_EQ(py_dict({{"loss", 0.0028}, {"grad_norm", 0.41}, {"learning_rate", 1.17e-06}, {"epoch", 0.98}}),
-            "{'loss': 0.0028, 'grad_norm': 0.41, 'learning_rate': 1.17e-06, 'epoch': 0.98}");
+  EXPECT_EQ(
+      py_dict(
+          {{"loss", 0.0028}, {"grad_norm", 0.41}, {"learning_rate", 1.17e-06}, {"epoch", 0.98}}),
+      "{'loss': 0.0028, 'grad_norm': 0.41, 'learning_rate': 1.17e-06, 'epoch': 0.98}");
 }
 
 TEST(Trainer, LearnsYelpWellAboveTheMajorityRate) {
@@ -146,7 +151,8 @@ TEST(Trainer, LearnsYelpWellAboveTheMajorityRate) {
   for (const Example& e : rows.examples) texts.push_back({e.text, "", false});
   int correct = 0;
   for (size_t start = 0; start < texts.size(); start += 64) {
-    std::vector<TextInput> chunk(texts.begin() + start, texts.begin() + std::min(texts.size(), start + 64));
+    std::vector<TextInput> chunk(texts.begin() + start,
+                                 texts.begin() + std::min(texts.size(), start + 64));
     std::vector<Prediction> p = predict_texts(m, tok, chunk, 48);
     for (size_t i = 0; i < p.size(); ++i) correct += p[i].label_id == gold[start + i];
   }
@@ -160,9 +166,11 @@ TEST(Trainer, SavedModelReloadsWithBitIdenticalLogits) {
   load_weights(a, model + "/model.safetensors");
   std::string again = test::temp_dir("reload_again");
   save_model_dir(a, again, tokenizer_files(model), true);
-  BertForSequenceClassification<float> b(load_config(again + "/config.json"), cpu_allocator(), false);
+  BertForSequenceClassification<float> b(load_config(again + "/config.json"), cpu_allocator(),
+                                         false);
   load_weights(b, again + "/model.safetensors");
-  std::vector<int32_t> ids = {101, 2023, 2001, 2204, 102, 0}, types(6, 0), mask = {1, 1, 1, 1, 1, 0};
+  std::vector<int32_t> ids = {101, 2023, 2001, 2204, 102, 0}, types(6, 0),
+                       mask = {1, 1, 1, 1, 1, 0};
   Batch batch{ids.data(), types.data(), mask.data(), nullptr, 1, 6};
   a.forward(batch, false, 0);
   b.forward(batch, false, 0);
@@ -183,7 +191,8 @@ TEST(Trainer, ResumeMatchesTheUninterruptedRun) {
   // Continue from checkpoint-3 in a fresh directory.
   TrainingArguments part = full;
   part.output_dir = test::temp_dir("resume_part");
-  fs::copy(full.output_dir + "/checkpoint-3", part.output_dir + "/checkpoint-3", fs::copy_options::recursive);
+  fs::copy(full.output_dir + "/checkpoint-3", part.output_dir + "/checkpoint-3",
+           fs::copy_options::recursive);
   part.resume_from_checkpoint = "latest";
   run_training(part);
   EXPECT_EQ(weights_of(part.output_dir), weights_of(full.output_dir));
@@ -207,21 +216,32 @@ TEST(Trainer, BadInputsGiveClearErrors) {
     change(a);
     return error_of([&] { run_training(a); });
   };
-  EXPECT_NE(err([](TrainingArguments& a) { a.model = "/nonexistent/model"; }).find("/nonexistent/model/config.json"),
+  EXPECT_NE(err([](TrainingArguments& a) {
+              a.model = "/nonexistent/model";
+            }).find("/nonexistent/model/config.json"),
             std::string::npos);
   std::string empty = test::temp_dir("bad_empty") + "/empty.csv";
   std::ofstream(empty) << "";
-  EXPECT_NE(err([&](TrainingArguments& a) { a.train_file = empty; }).find("empty.csv: no rows"), std::string::npos);
-  EXPECT_NE(err([](TrainingArguments& a) { a.num_labels = 3; }).find("--num_labels 3 but the data has 5 labels"),
+  EXPECT_NE(err([&](TrainingArguments& a) { a.train_file = empty; }).find("empty.csv: no rows"),
             std::string::npos);
-  EXPECT_NE(err([](TrainingArguments& a) { a.label_list = "1,2,3"; }).find("label \"4\" is not one of the labels"),
+  EXPECT_NE(err([](TrainingArguments& a) {
+              a.num_labels = 3;
+            }).find("--num_labels 3 but the data has 5 labels"),
+            std::string::npos);
+  EXPECT_NE(err([](TrainingArguments& a) {
+              a.label_list = "1,2,3";
+            }).find("label \"4\" is not one of the labels"),
             std::string::npos);
   std::string file = test::temp_dir("bad_file") + "/a_file";
   std::ofstream(file) << "x";
-  EXPECT_NE(err([&](TrainingArguments& a) { a.output_dir = file + "/sub"; }).find("cannot create the output directory"),
+  EXPECT_NE(err([&](TrainingArguments& a) {
+              a.output_dir = file + "/sub";
+            }).find("cannot create the output directory"),
             std::string::npos);
-  EXPECT_NE(err([](TrainingArguments& a) { a.dummy = true; }).find("--dummy and --train_file"), std::string::npos);
-  EXPECT_NE(err([](TrainingArguments& a) { a.padding = "sideways"; }).find("--padding"), std::string::npos);
+  EXPECT_NE(err([](TrainingArguments& a) { a.dummy = true; }).find("--dummy and --train_file"),
+            std::string::npos);
+  EXPECT_NE(err([](TrainingArguments& a) { a.padding = "sideways"; }).find("--padding"),
+            std::string::npos);
   // A tokenizer larger than the model's vocabulary.
   std::string small = test::temp_dir("bad_small_vocab");
   BertConfig c = load_config(model + "/config.json");
@@ -229,16 +249,19 @@ TEST(Trainer, BadInputsGiveClearErrors) {
   BertForSequenceClassification<float> m(c);
   init_weights(m, 1);
   save_model_dir(m, small, {vocab_path()}, true);
-  EXPECT_NE(err([&](TrainingArguments& a) { a.model = small; }).find("the model's vocab_size is 1000"),
-            std::string::npos);
+  EXPECT_NE(
+      err([&](TrainingArguments& a) { a.model = small; }).find("the model's vocab_size is 1000"),
+      std::string::npos);
   // Corrupt weights.
   std::string corrupt = test::temp_dir("bad_corrupt");
   fs::copy(model, corrupt, fs::copy_options::recursive | fs::copy_options::overwrite_existing);
   fs::resize_file(corrupt + "/model.safetensors", 1000);
-  EXPECT_NE(err([&](TrainingArguments& a) { a.model = corrupt; }).find("model.safetensors"), std::string::npos);
+  EXPECT_NE(err([&](TrainingArguments& a) { a.model = corrupt; }).find("model.safetensors"),
+            std::string::npos);
   // Checkpoints present without --resume_from_checkpoint or --overwrite_output_dir.
   TrainingArguments a = tiny_args(model, train, test::temp_dir("bad_twice"));
   a.max_steps = 1;
   run_training(a);
-  EXPECT_NE(error_of([&] { run_training(a); }).find("already holds checkpoints"), std::string::npos);
+  EXPECT_NE(error_of([&] { run_training(a); }).find("already holds checkpoints"),
+            std::string::npos);
 }

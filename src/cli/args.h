@@ -21,6 +21,7 @@ void add_train_command(CLI::App& app);
 void add_data_options(CLI::App* cmd, TrainingArguments& a);
 void add_evaluate_command(CLI::App& app);
 void add_predict_command(CLI::App& app);
+void add_memory_commands(CLI::App& app);
 
 // Expands "--config_file F.json" into the flags it holds (command-line flags win).
 std::vector<std::string> expand_config_file(int argc, char** argv);

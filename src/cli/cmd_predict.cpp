@@ -62,7 +62,9 @@ void run_predict(const PredictOptions& o) {
   auto flush = [&] {
     std::string out;
     for (const Prediction& p : predict_texts(model, tok, pending, max_len)) {
-      json j = {{"label", config.id2label[p.label_id]}, {"label_id", p.label_id}, {"probabilities", p.probabilities}};
+      json j = {{"label", config.id2label[p.label_id]},
+                {"label_id", p.label_id},
+                {"probabilities", p.probabilities}};
       out += j.dump() + "\n";
     }
     std::cout << out << std::flush;

@@ -115,6 +115,12 @@ void add_train_command(CLI::App& app) {
   cmd->add_option(flag("memory_limit"), a->memory_limit,
                   "Behave like a device of this size, e.g. 7.4GiB");
   add_bool(cmd, "disable_tqdm", a->disable_tqdm, "No progress bar");
+  add_bool(cmd, "gradient_checkpointing", a->gradient_checkpointing,
+           "Keep only each layer's input; recompute the layer in backward");
+  add_bool(cmd, "auto_find_batch_size", a->auto_find_batch_size,
+           "With --memory_limit: use the largest batch that fits");
+  add_bool(cmd, "keep_effective_batch_size", a->keep_effective_batch_size,
+           "With --auto_find_batch_size: raise accumulation to keep batch x accumulation");
   cmd->callback([a] {
     install_stop_handlers();
     TrainOutcome out = run_training(*a);

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   bertrain::cli::add_train_command(app);
   bertrain::cli::add_evaluate_command(app);
   bertrain::cli::add_predict_command(app);
+  bertrain::cli::add_memory_commands(app);
   try {
     std::vector<std::string> args = bertrain::cli::expand_config_file(argc, argv);
     std::reverse(args.begin(), args.end());  // CLI11 takes them last-first

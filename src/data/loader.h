@@ -7,8 +7,8 @@
 #include <cstdint>
 #include <exception>
 #include <map>
-#include <span>
 #include <mutex>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -39,7 +39,9 @@ struct HostBatch {
   int B = 0, S = 0;
   int64_t real_tokens = 0;  // tokens that are not padding
   Batch view() const { return {ids.data(), types.data(), mask.data(), labels.data(), B, S}; }
-  static size_t bytes(int B, int S) { return Allocator::charged_size((3 * size_t(B) * S + B) * sizeof(int32_t)); }
+  static size_t bytes(int B, int S) {
+    return Allocator::charged_size((3 * size_t(B) * S + B) * sizeof(int32_t));
+  }
 };
 
 // The order of example indices for one epoch (exposed for tests).

@@ -38,7 +38,8 @@ class BertForSequenceClassification {
   size_t num_params() const { return layout_.total(); }
   void zero_grads();
 
-  static ActivationPlan plan(const BertConfig& c, int B, int S, int threads, bool checkpointing = false);
+  static ActivationPlan plan(const BertConfig& c, int B, int S, int threads,
+                             bool checkpointing = false);
   // Gradient checkpointing (HF granularity): keep only each encoder layer's output and
   // recompute the layer in backward. Takes effect at the next reserve/forward.
   void set_gradient_checkpointing(bool on);
@@ -72,9 +73,9 @@ class BertForSequenceClassification {
   };
 
   // Carves activation and temporary buffers for B x S; sizing only when the carvers have no base.
-  static void carve(const BertConfig& c, int B, int S, int threads, bool checkpointing, Carver& acts,
-                    Carver& temps,
-                    std::vector<LayerActs>& layers, HeadActs& head, Temps& tmp);
+  static void carve(const BertConfig& c, int B, int S, int threads, bool checkpointing,
+                    Carver& acts, Carver& temps, std::vector<LayerActs>& layers, HeadActs& head,
+                    Temps& tmp);
   void layer_forward(int l, const T* x, bool training);
   void layer_backward(int l, const T* x);
   uint64_t site_seed(int site) const;

@@ -126,7 +126,8 @@ void save_checkpoint(const std::string& output_dir, int64_t step,
     for (size_t i = 0; i + static_cast<size_t>(save_total_limit) < all.size(); ++i) {
       // Rename first (atomic), then delete: a kill mid-delete never leaves a partial
       // checkpoint under a checkpoint-<step> name.
-      fs::path doomed = fs::path(output_dir) / (".deleting-" + fs::path(all[i]).filename().string());
+      fs::path doomed =
+          fs::path(output_dir) / (".deleting-" + fs::path(all[i]).filename().string());
       fs::rename(all[i], doomed);
       fs::remove_all(doomed);
     }

@@ -4,14 +4,15 @@
 
 namespace bertrain {
 
-std::vector<Prediction> predict_texts(BertForSequenceClassification<float>& model, const BertTokenizer& tok,
+std::vector<Prediction> predict_texts(BertForSequenceClassification<float>& model,
+                                      const BertTokenizer& tok,
                                       const std::vector<TextInput>& inputs, int max_length) {
   if (inputs.empty()) return {};
   std::vector<Encoding> enc(inputs.size());
 #pragma omp parallel for schedule(dynamic, 8)
   for (size_t i = 0; i < inputs.size(); ++i)
-    enc[i] = tok.encode(inputs[i].text, inputs[i].has_pair ? &inputs[i].pair : nullptr, max_length, true,
-                        Padding::None);
+    enc[i] = tok.encode(inputs[i].text, inputs[i].has_pair ? &inputs[i].pair : nullptr, max_length,
+                        true, Padding::None);
   size_t S = 0;
   for (const Encoding& e : enc) S = std::max(S, e.input_ids.size());
   std::vector<int32_t> ids, types, mask;
@@ -26,7 +27,8 @@ std::vector<Prediction> predict_texts(BertForSequenceClassification<float>& mode
   std::vector<Prediction> out;
   for (int b = 0; b < B; ++b) {
     const float* row = model.probabilities() + static_cast<size_t>(b) * L;
-    out.push_back({static_cast<int>(std::max_element(row, row + L) - row), std::vector<float>(row, row + L)});
+    out.push_back(
+        {static_cast<int>(std::max_element(row, row + L) - row), std::vector<float>(row, row + L)});
   }
   return out;
 }

@@ -20,7 +20,8 @@ struct Prediction {
   std::vector<float> probabilities;
 };
 
-std::vector<Prediction> predict_texts(BertForSequenceClassification<float>& model, const BertTokenizer& tok,
+std::vector<Prediction> predict_texts(BertForSequenceClassification<float>& model,
+                                      const BertTokenizer& tok,
                                       const std::vector<TextInput>& inputs, int max_length);
 
 }  // namespace bertrain

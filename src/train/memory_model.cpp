@@ -22,23 +22,29 @@ MemoryEstimate estimate_memory(const MemoryQuery& q) {
   }
   // The model plans for the largest batch it has seen (training and evaluation).
   const int B = std::max(q.batch, q.eval_batch);
-  ActivationPlan p = BertForSequenceClassification<float>::plan(q.config, B, q.seq, q.threads, q.checkpointing);
+  ActivationPlan p =
+      BertForSequenceClassification<float>::plan(q.config, B, q.seq, q.threads, q.checkpointing);
   at(MemCategory::Activations) = p.activations;
   at(MemCategory::Temporaries) = p.temporaries;
-  // Batches alive at once: the accumulation window, the prefetch window, and one being
-  // replaced.
-  const size_t in_flight = static_cast<size_t>(q.accumulation) + static_cast<size_t>(q.workers) * q.prefetch_per_worker + 1;
-  at(MemCategory::Data) = in_flight * HostBatch::bytes(B, q.seq);
+  // Batches alive at once (an upper bound): the accumulation window, the prefetch window
+  // and one being replaced; during evaluation, its prefetch window, the batch in use and the
+  // one replacing it, while training batches prefetched before a max_steps stop linger.
+  const size_t prefetch = static_cast<size_t>(q.workers) * q.prefetch_per_worker;
+  at(MemCategory::Data) = (q.accumulation + prefetch + 1) * HostBatch::bytes(q.batch, q.seq);
+  if (q.eval_batch) at(MemCategory::Data) += (prefetch + 2) * HostBatch::bytes(q.eval_batch, q.seq);
   for (size_t b : e.bytes) e.peak += b;
 
   const size_t s = q.seq, b = q.batch, h = q.config.hidden_size, a = q.config.num_attention_heads;
   e.korthikanti_fp32 = 2 * q.config.num_hidden_layers * s * b * h * (34 + 5 * a * s / h);
-  ActivationPlan one = BertForSequenceClassification<float>::plan(q.config, q.batch, q.seq, q.threads, false);
+  ActivationPlan one =
+      BertForSequenceClassification<float>::plan(q.config, q.batch, q.seq, q.threads, false);
   BertConfig no_layers = q.config;
   no_layers.num_hidden_layers = 1;
-  ActivationPlan base = BertForSequenceClassification<float>::plan(no_layers, q.batch, q.seq, q.threads, false);
+  ActivationPlan base =
+      BertForSequenceClassification<float>::plan(no_layers, q.batch, q.seq, q.threads, false);
   if (q.config.num_hidden_layers > 1)
-    e.per_layer_activations = (one.activations - base.activations) / (q.config.num_hidden_layers - 1);
+    e.per_layer_activations =
+        (one.activations - base.activations) / (q.config.num_hidden_layers - 1);
   return e;
 }
 

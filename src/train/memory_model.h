@@ -11,15 +11,15 @@ namespace bertrain {
 
 struct MemoryQuery {
   BertConfig config;
-  int batch = 8;            // per-device micro-batch
-  int seq = 128;            // longest sequence of a batch (max_seq_length)
-  int accumulation = 1;     // micro-batches held per window
-  int eval_batch = 0;       // 0: no evaluation
+  int batch = 8;         // per-device micro-batch
+  int seq = 128;         // longest sequence of a batch (max_seq_length)
+  int accumulation = 1;  // micro-batches held per window
+  int eval_batch = 0;    // 0: no evaluation
   int threads = 1;
-  int workers = 0;          // dataloader_num_workers
+  int workers = 0;  // dataloader_num_workers
   int prefetch_per_worker = 2;
   bool checkpointing = false;
-  bool training = true;     // false: forward only, no gradients or optimizer state
+  bool training = true;  // false: forward only, no gradients or optimizer state
 };
 
 struct MemoryEstimate {

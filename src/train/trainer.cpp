@@ -19,6 +19,7 @@
 #include "train/checkpoints.h"
 #include "train/evaluation.h"
 #include "train/log_format.h"
+#include "train/memory_model.h"
 #include "train/train_step.h"
 
 namespace bertrain {
@@ -87,8 +88,14 @@ struct Run {
   double loss_since_log = 0;
   int64_t last_logged_step = 0;
   double total_loss = 0;
+  int batch,
+      accumulation;  // per-device micro-batch and window (auto_find_batch_size may change them)
+  MemoryEstimate predicted;
 
-  explicit Run(const TrainingArguments& a) : args(a) {}
+  explicit Run(const TrainingArguments& a)
+      : args(a),
+        batch(a.per_device_train_batch_size),
+        accumulation(a.gradient_accumulation_steps) {}
 };
 
 void log_line(Run& run, const LogEntry& entry) {
@@ -147,12 +154,68 @@ void load_data(Run& run) {
   run.labels = a.label_list.empty() ? run.train_data.label_strings : parse_label_list(a.label_list);
   if (run.labels.empty())
     fail(a.train_file, ": no labels found; name the label column with --label_column");
-  run.train_data.class_ids(LabelMap(run.labels));  // a label outside the list fails here, naming its line
+  run.train_data.class_ids(
+      LabelMap(run.labels));  // a label outside the list fails here, naming its line
   if (!a.eval_file.empty()) {
     run.eval_data = load_dataset(a.eval_file, a.reader, *run.tokenizer, a.max_seq_length, cache);
     if (run.eval_data.size() == 0) fail(a.eval_file, ": the dataset has no rows");
     run.has_eval = true;
   }
+}
+
+MemoryQuery memory_query(const Run& run) {
+  const TrainingArguments& a = run.args;
+  MemoryQuery q;
+  q.config = run.config;
+  q.config.id2label = run.labels;
+  q.batch = run.batch;
+  q.seq = a.dummy ? a.dummy_seq_len : a.max_seq_length;
+  q.accumulation = run.accumulation;
+  q.eval_batch = a.eval_file.empty() ? 0 : a.per_device_eval_batch_size;
+  q.threads = num_threads();
+  q.workers = a.dataloader_num_workers;
+  q.checkpointing = a.gradient_checkpointing;
+  return q;
+}
+
+std::string breakdown(const MemoryEstimate& e) {
+  std::string s;
+  for (size_t i = 0; i < kNumMemCategories; ++i)
+    if (e.bytes[i])
+      s += (s.empty() ? "" : ", ") + std::string(category_name(static_cast<MemCategory>(i))) + " " +
+           format_bytes(e.bytes[i]);
+  return s;
+}
+
+// Predicts the peak before anything big is allocated: with a memory limit, a run that cannot
+// fit fails here (or, with --auto_find_batch_size, takes the largest batch that fits).
+void plan_memory(Run& run) {
+  const TrainingArguments& a = run.args;
+  const size_t limit = cpu_allocator().limit();
+  run.predicted = estimate_memory(memory_query(run));
+  if (!limit || run.predicted.peak <= limit) return;
+  if (a.auto_find_batch_size) {
+    int fit = largest_fitting_batch(memory_query(run), limit, run.batch);
+    if (fit == 0) fail("even batch size 1 does not fit --memory_limit ", format_bytes(limit));
+    int old_batch = run.batch;
+    run.batch = fit;
+    if (a.keep_effective_batch_size)
+      run.accumulation = (old_batch * run.accumulation + fit - 1) / fit;
+    run.predicted = estimate_memory(memory_query(run));
+    std::printf(
+        "auto_find_batch_size: batch %d does not fit %s; using %d (gradient accumulation %d, "
+        "predicted peak %s)\n",
+        old_batch, format_bytes(limit).c_str(), fit, run.accumulation,
+        format_bytes(run.predicted.peak).c_str());
+    return;
+  }
+  throw OutOfMemoryError(
+      "predicted peak " + format_bytes(run.predicted.peak) + " (" + breakdown(run.predicted) +
+          ") exceeds --memory_limit " + format_bytes(limit) +
+          "; nothing was run. To use less memory: lower --per_device_train_batch_size (keep the "
+          "effective batch with --gradient_accumulation_steps), lower --max_seq_length, enable "
+          "--gradient_checkpointing, or pass --auto_find_batch_size.",
+      run.predicted.peak, 0, limit);
 }
 
 void build_model(Run& run) {
@@ -162,6 +225,7 @@ void build_model(Run& run) {
          run.labels.front(), " ... ", run.labels.back(), ")");
   run.config.id2label = run.labels;
   run.model = std::make_unique<BertForSequenceClassification<float>>(run.config);
+  run.model->set_gradient_checkpointing(a.gradient_checkpointing);
   init_weights(*run.model, a.seed);
   load_weights(*run.model, weights_path(a.model), /*allow_new_head=*/true);
   run.optimizer = std::make_unique<AdamW<float>>(
@@ -173,7 +237,7 @@ void build_loaders(Run& run) {
   const TrainingArguments& a = run.args;
   LabelMap map(run.labels);
   LoaderOptions o;
-  o.batch_size = a.per_device_train_batch_size;
+  o.batch_size = run.batch;
   o.seed = a.seed;
   o.pad_to_max_length = a.padding == "max_length" && !a.dummy;
   o.max_length = a.max_seq_length;
@@ -190,8 +254,7 @@ void build_loaders(Run& run) {
   }
   const int64_t batches = static_cast<int64_t>(run.train_loader->batches_per_epoch());
   if (batches == 0) fail("no training batches (dataset smaller than the batch with drop_last?)");
-  run.updates_per_epoch =
-      (batches + a.gradient_accumulation_steps - 1) / a.gradient_accumulation_steps;
+  run.updates_per_epoch = (batches + run.accumulation - 1) / run.accumulation;
   if (a.max_steps > 0) {
     run.total_steps = a.max_steps;
     run.num_epochs =
@@ -269,6 +332,7 @@ TrainOutcome run_training(const TrainingArguments& a) {
     fail("--max_seq_length ", a.max_seq_length, " exceeds the model's max_position_embeddings (",
          run.config.max_position_embeddings, ")");
   load_data(run);
+  plan_memory(run);
   build_model(run);
   build_loaders(run);
 
@@ -276,7 +340,7 @@ TrainOutcome run_training(const TrainingArguments& a) {
                {"epoch", 0.0},
                {"max_steps", run.total_steps},
                {"num_train_epochs", run.num_epochs},
-               {"train_batch_size", a.per_device_train_batch_size},
+               {"train_batch_size", run.batch},
                {"logging_steps", a.logging_steps},
                {"save_steps", a.save_steps},
                {"seed", a.seed},
@@ -295,14 +359,14 @@ TrainOutcome run_training(const TrainingArguments& a) {
     std::printf("resuming from %s (step %lld)\n", dir.c_str(), static_cast<long long>(step));
   }
 
-  const int K = a.gradient_accumulation_steps;
+  const int K = run.accumulation;
   const int64_t batches_per_epoch = static_cast<int64_t>(run.train_loader->batches_per_epoch());
   std::printf(
       "***** Running training *****\n  Num examples = %zu\n  Num Epochs = %d\n"
       "  Instantaneous batch size per device = %d\n  Gradient Accumulation steps = %d\n"
       "  Total optimization steps = %lld\n  Number of trainable parameters = %zu\n",
-      run.train_data.size(), run.num_epochs, a.per_device_train_batch_size, K,
-      static_cast<long long>(run.total_steps), run.model->num_params());
+      run.train_data.size(), run.num_epochs, run.batch, K, static_cast<long long>(run.total_steps),
+      run.model->num_params());
   std::fflush(stdout);
   cpu_allocator().reset_peak();
   auto t0 = std::chrono::steady_clock::now();
@@ -355,6 +419,7 @@ TrainOutcome run_training(const TrainingArguments& a) {
         return outcome;
       }
     }
+    for (HostBatch& w : window) w = HostBatch();  // the epoch's batches are done
     if (run.eval_strategy == "epoch" && run.has_eval) evaluate_and_log(run, epoch + 1.0);
     if (a.save_strategy == "epoch") save(run, step);
   }
@@ -388,6 +453,13 @@ TrainOutcome run_training(const TrainingArguments& a) {
   for (size_t i = 0; i < kNumMemCategories; ++i)
     by_cat[std::string(category_name(static_cast<MemCategory>(i)))] = at_peak[i];
   metrics["peak_memory_by_category"] = by_cat;
+  metrics["predicted_peak_memory_bytes"] = run.predicted.peak;
+  json pred_cat = json::object();
+  for (size_t i = 0; i < kNumMemCategories; ++i)
+    pred_cat[std::string(category_name(static_cast<MemCategory>(i)))] = run.predicted.bytes[i];
+  metrics["predicted_peak_memory_by_category"] = pred_cat;
+  metrics["per_device_train_batch_size"] = run.batch;
+  metrics["gradient_accumulation_steps"] = run.accumulation;
   metrics["train_samples"] = samples;
   metrics["data_wait_seconds"] = run.train_loader->wait_seconds();
 
@@ -398,13 +470,16 @@ TrainOutcome run_training(const TrainingArguments& a) {
   write_text_file_atomic((fs::path(a.output_dir) / "all_results.json").string(),
                          metrics.dump(2) + "\n");
 
-  std::printf("\nTime: %.2f s\nSamples/second: %.2f\nPeak memory occupied: %.0f MB (%s)\n", runtime,
-              samples / std::max(runtime, 1e-9), mem.peak() / 1e6,
-              format_bytes(mem.peak()).c_str());
+  std::printf(
+      "\nTime: %.2f s\nSamples/second: %.2f\nPeak memory occupied: %.0f MB (%s; predicted %s)\n",
+      runtime, samples / std::max(runtime, 1e-9), mem.peak() / 1e6,
+      format_bytes(mem.peak()).c_str(), format_bytes(run.predicted.peak).c_str());
+  std::printf("  %-16s %12s %12s\n", "category", "measured", "predicted");
   for (size_t i = 0; i < kNumMemCategories; ++i)
-    if (at_peak[i])
-      std::printf("  %-16s %s\n", std::string(category_name(static_cast<MemCategory>(i))).c_str(),
-                  format_bytes(at_peak[i]).c_str());
+    if (at_peak[i] || run.predicted.bytes[i])
+      std::printf("  %-16s %12s %12s\n",
+                  std::string(category_name(static_cast<MemCategory>(i))).c_str(),
+                  format_bytes(at_peak[i]).c_str(), format_bytes(run.predicted.bytes[i]).c_str());
   std::printf("Data wait: %.3f s\n", run.train_loader->wait_seconds());
   if (run.has_eval)
     std::printf("Eval accuracy: %.4f  (eval_loss %.4f)\n", metrics["eval_accuracy"].get<double>(),

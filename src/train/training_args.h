@@ -53,6 +53,12 @@ struct TrainingArguments {
   std::string memory_limit;  // e.g. 7.4GiB; empty: none
   bool disable_tqdm = false;
 
+  // Memory knobs.
+  bool gradient_checkpointing = false;
+  bool auto_find_batch_size = false;  // with a memory limit: the largest batch that fits
+  bool keep_effective_batch_size =
+      false;  // ... and raise accumulation to keep batch x accumulation
+
   // Throws Error for contradictory or out-of-range values, saying what was meant.
   void validate() const;
 };
