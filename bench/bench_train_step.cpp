@@ -30,6 +30,9 @@ int main(int argc, char** argv) {
   BertConfig c = preset_config(preset);
   c.id2label = {"0", "1", "2", "3", "4"};
   BertForSequenceClassification<float> model(c);
+  model.set_gradient_checkpointing(bench::arg(argc, argv, "--checkpointing", 0) != 0);
+  if (bench::arg(argc, argv, "--memory_efficient", 0) != 0)
+    model.set_attention_mode(AttentionMode::MemoryEfficient);
   init_weights(model, 42);
   AdamW<float> opt(model.layout(), {5e-5});
   LrSchedule sched{ScheduleType::Linear, 5e-5, 0, warmup + steps};
@@ -52,11 +55,13 @@ int main(int argc, char** argv) {
   }
   double med = bench::median(times);
   std::printf(
-      "{\"impl\": \"bertrain\", \"mode\": \"%s\", \"batch\": %d, \"seq\": %d, \"threads\": %d, "
+      "{\"impl\": \"bertrain\", \"mode\": \"%s\", \"checkpointing\": %d, \"attention\": \"%s\", "
+      "\"batch\": %d, \"seq\": %d, \"threads\": %d, "
       "\"median_step_s\": %.6f, \"samples_per_s\": %.3f, \"loss\": %.6f, \"peak_rss_bytes\": %ld, "
       "\"peak_counted_bytes\": %zu, \"step_times\": [",
-      eval_only ? "inference" : "train", B, S, num_threads(), med, B / med, loss,
-      bench::max_rss_bytes(), cpu_allocator().peak());
+      eval_only ? "inference" : "train", model.gradient_checkpointing() ? 1 : 0,
+      model.memory_options().attention == AttentionMode::Standard ? "standard" : "memory_efficient",
+      B, S, num_threads(), med, B / med, loss, bench::max_rss_bytes(), cpu_allocator().peak());
   for (size_t i = 0; i < times.size(); ++i) std::printf("%s%.6f", i ? ", " : "", times[i]);
   std::printf("]}\n");
 }

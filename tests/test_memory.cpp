@@ -32,21 +32,23 @@ struct LimitGuard {
 
 TEST(MemoryModel, PredictionEqualsTheMeasuredPeakOfATrainingStep) {
   for (bool ckpt : {false, true})
-    for (int B : {1, 4, 16})
-      for (int S : {16, 64, 128}) {
-        MemoryQuery q;
-        q.config = small_bert();
-        q.batch = B;
-        q.seq = S;
-        q.threads = num_threads();
-        q.checkpointing = ckpt;
-        BatchTrial t = try_batch(q, 0, 1);
-        ASSERT_TRUE(t.fits);
-        // The trial allocates exactly what the run would: prediction is exact, not just
-        // within the 5% the issue asks for.
-        EXPECT_EQ(t.measured_peak_bytes, t.predicted_bytes)
-            << "B " << B << " S " << S << " ckpt " << ckpt;
-      }
+    for (AttentionMode mode : {AttentionMode::Standard, AttentionMode::MemoryEfficient})
+      for (int B : {1, 4, 16})
+        for (int S : {16, 64, 128}) {
+          MemoryQuery q;
+          q.attention = mode;
+          q.config = small_bert();
+          q.batch = B;
+          q.seq = S;
+          q.threads = num_threads();
+          q.checkpointing = ckpt;
+          BatchTrial t = try_batch(q, 0, 1);
+          ASSERT_TRUE(t.fits);
+          // The trial allocates exactly what the run would: prediction is exact, not just
+          // within the 5% the issue asks for.
+          EXPECT_EQ(t.measured_peak_bytes, t.predicted_bytes)
+              << "B " << B << " S " << S << " ckpt " << ckpt << " mode " << int(mode);
+        }
 }
 
 TEST(MemoryModel, CheckpointingCutsActivationsAndAccumulationDoesNot) {

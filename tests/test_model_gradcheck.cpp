@@ -183,8 +183,8 @@ TEST(Model, GradientCheckpointingGivesIdenticalGradients) {
   EXPECT_EQ(l_plain, l_ckpt);
   EXPECT_EQ(h_plain, h_ckpt);  // every layer's output is still available
   EXPECT_EQ(g_plain, g_ckpt);  // recomputation reproduces the forward bit for bit
-  ActivationPlan plain = BertForSequenceClassification<float>::plan(c, B, S, 2, false);
-  ActivationPlan ckpt = BertForSequenceClassification<float>::plan(c, B, S, 2, true);
+  ActivationPlan plain = BertForSequenceClassification<float>::plan(c, B, S, 2, {});
+  ActivationPlan ckpt = BertForSequenceClassification<float>::plan(c, B, S, 2, {true});
   EXPECT_LT(ckpt.activations, plain.activations * 6 / 10);
 }
 
@@ -204,4 +204,38 @@ TEST(ModelGradCheck, WithGradientCheckpointing) {
   const ParamSpec& ln = m.layout().find("bert.encoder.layer.0.output.LayerNorm.weight");
   test::expect_gradient(f, m.params() + ln.offset, grads.data() + ln.offset, ln.numel, ln.name,
                         1e-6);
+}
+
+TEST(Model, MemoryEfficientAttentionMatchesStandard) {
+  BertConfig c = preset_config("tiny");
+  c.id2label = {"a", "b"};
+  c.max_position_embeddings = 160;
+  c.hidden_dropout_prob = c.attention_probs_dropout_prob = 0.1;
+  const int B = 3, S = 150;  // three query blocks, the last partial
+  std::vector<int32_t> ids(B * S), types(B * S, 0), mask(B * S, 1), labels = {0, 1, 1};
+  for (int i = 0; i < B * S; ++i) ids[i] = 1 + (i * 31) % 500;
+  for (int s = 90; s < S; ++s) mask[2 * S + s] = 0;
+  Batch batch{ids.data(), types.data(), mask.data(), labels.data(), B, S};
+  auto run = [&](AttentionMode mode, std::vector<float>& grads) {
+    BertForSequenceClassification<float> m(c);
+    auto v = test::random_vector(m.num_params(), 4, 0.05);
+    std::copy(v.begin(), v.end(), m.params());
+    m.set_attention_mode(mode);
+    m.zero_grads();
+    double loss = m.forward(batch, true, 3);
+    m.backward(1.0);
+    grads.assign(m.grads(), m.grads() + m.num_params());
+    return loss;
+  };
+  std::vector<float> g_std, g_me;
+  double l_std = run(AttentionMode::Standard, g_std),
+         l_me = run(AttentionMode::MemoryEfficient, g_me);
+  EXPECT_NEAR(l_std, l_me, 1e-6);
+  double max_g = 0;
+  for (float g : g_std) max_g = std::max(max_g, static_cast<double>(std::abs(g)));
+  for (size_t i = 0; i < g_std.size(); ++i) ASSERT_NEAR(g_me[i], g_std[i], 1e-4 * max_g) << i;
+  ActivationPlan std_plan = BertForSequenceClassification<float>::plan(c, B, S, 2, {});
+  ActivationPlan me_plan = BertForSequenceClassification<float>::plan(
+      c, B, S, 2, {false, AttentionMode::MemoryEfficient});
+  EXPECT_LT(me_plan.activations, std_plan.activations);
 }

@@ -40,6 +40,9 @@ void add_query_options(CLI::App* cmd, MemoryOptions& o) {
   cmd->add_option(flag("dataloader_num_workers"), o.q.workers, "Prefetch threads")
       ->capture_default_str();
   cmd->add_flag(flag("gradient_checkpointing"), o.q.checkpointing, "Gradient checkpointing");
+  cmd->add_option_function<std::string>(
+      "--attention", [&o](const std::string& v) { o.q.attention = parse_attention_mode(v); },
+      "standard | memory_efficient");
   cmd->add_option("--threads", o.q.threads, "Compute threads (0: OpenMP default)");
   cmd->add_flag("--json", o.json, "Print JSON");
 }

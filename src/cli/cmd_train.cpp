@@ -117,6 +117,9 @@ void add_train_command(CLI::App& app) {
   add_bool(cmd, "disable_tqdm", a->disable_tqdm, "No progress bar");
   add_bool(cmd, "gradient_checkpointing", a->gradient_checkpointing,
            "Keep only each layer's input; recompute the layer in backward");
+  cmd->add_option("--attention", a->attention,
+                  "standard | memory_efficient (no S x S probabilities kept)")
+      ->capture_default_str();
   add_bool(cmd, "auto_find_batch_size", a->auto_find_batch_size,
            "With --memory_limit: use the largest batch that fits");
   add_bool(cmd, "keep_effective_batch_size", a->keep_effective_batch_size,

@@ -29,15 +29,17 @@ void BertForSequenceClassification<T>::zero_grads() {
 
 template <typename T>
 void BertForSequenceClassification<T>::carve(const BertConfig& c, int B, int S, int threads,
-                                             bool checkpointing, Carver& acts, Carver& temps,
-                                             std::vector<LayerActs>& layers, HeadActs& head,
-                                             Temps& tmp) {
+                                             const MemoryOptions& options, Carver& acts,
+                                             Carver& temps, std::vector<LayerActs>& layers,
+                                             HeadActs& head, Temps& tmp) {
   const size_t N = static_cast<size_t>(B) * S, H = c.hidden_size, I = c.intermediate_size;
   const size_t L = c.num_labels(), nh = c.num_attention_heads;
   layers.resize(c.num_hidden_layers);
   auto take_layer = [&](LayerActs& a) {
     a.qkv = acts.take<T>(N * 3 * H);
-    a.probs = acts.take<T>(B * nh * S * S);
+    // Probabilities for backward, or only each row's log-sum-exp (memory-efficient).
+    a.probs =
+        acts.take<T>(options.attention == AttentionMode::Standard ? B * nh * S * S : B * nh * S);
     a.ctx = acts.take<T>(N * H);
     a.sum1 = acts.take<T>(N * H);
     a.h1 = acts.take<T>(N * H);
@@ -49,7 +51,7 @@ void BertForSequenceClassification<T>::carve(const BertConfig& c, int B, int S, 
     a.mean2 = acts.take<T>(N);
     a.rstd2 = acts.take<T>(N);
   };
-  if (checkpointing) {
+  if (options.checkpointing) {
     // One set of layer activations shared by all layers (the one being run or
     // recomputed); only each layer's output is kept.
     LayerActs shared;
@@ -82,26 +84,41 @@ void BertForSequenceClassification<T>::carve(const BertConfig& c, int B, int S, 
   tmp.d1 = temps.take<T>(N * H);
   tmp.d2 = temps.take<T>(N * H);
   tmp.big = temps.take<T>(N * std::max(I, 3 * H));
-  tmp.attn_scratch = temps.take<T>(k::attention_scratch_size(S, threads));
+  tmp.attn_scratch = temps.take<T>(options.attention == AttentionMode::Standard
+                                       ? k::attention_scratch_size(S, threads)
+                                       : k::attention_blockwise_scratch_size(S, threads));
   tmp.dlogits = temps.take<T>(B * L);
   tmp.dpooled = temps.take<T>(B * H);
 }
 
 template <typename T>
 ActivationPlan BertForSequenceClassification<T>::plan(const BertConfig& c, int B, int S,
-                                                      int threads, bool checkpointing) {
+                                                      int threads, const MemoryOptions& options) {
   Carver acts, temps;
   std::vector<LayerActs> layers;
   HeadActs head;
   Temps tmp;
-  carve(c, B, S, threads, checkpointing, acts, temps, layers, head, tmp);
+  carve(c, B, S, threads, options, acts, temps, layers, head, tmp);
   return {acts.used(), temps.used()};
+}
+
+AttentionMode parse_attention_mode(const std::string& name) {
+  if (name == "standard" || name == "eager") return AttentionMode::Standard;
+  if (name == "memory_efficient") return AttentionMode::MemoryEfficient;
+  fail("unknown attention mode \"", name, "\"; expected standard or memory_efficient");
+}
+
+template <typename T>
+void BertForSequenceClassification<T>::set_attention_mode(AttentionMode mode) {
+  if (mode == options_.attention) return;
+  options_.attention = mode;
+  cap_B_ = cap_S_ = cap_threads_ = 0;  // re-plan at the next reserve
 }
 
 template <typename T>
 void BertForSequenceClassification<T>::set_gradient_checkpointing(bool on) {
-  if (on == checkpointing_) return;
-  checkpointing_ = on;
+  if (on == options_.checkpointing) return;
+  options_.checkpointing = on;
   cap_B_ = cap_S_ = cap_threads_ = 0;  // re-plan at the next reserve
 }
 
@@ -114,13 +131,13 @@ void BertForSequenceClassification<T>::reserve(int B, int S) {
   // Release the old blocks first so the peak never holds both.
   acts_block_ = Buffer<std::byte>();
   temps_block_ = Buffer<std::byte>();
-  ActivationPlan p = plan(config_, B, S, threads, checkpointing_);
+  ActivationPlan p = plan(config_, B, S, threads, options_);
   acts_block_ =
       Buffer<std::byte>(p.activations, MemCategory::Activations, "activations", *allocator_);
   temps_block_ = Buffer<std::byte>(p.temporaries, MemCategory::Temporaries, "backward temporaries",
                                    *allocator_);
   Carver acts(acts_block_.data()), temps(temps_block_.data());
-  carve(config_, B, S, threads, checkpointing_, acts, temps, layers_, head_, tmp_);
+  carve(config_, B, S, threads, options_, acts, temps, layers_, head_, tmp_);
   cap_B_ = B;
   cap_S_ = S;
   cap_threads_ = threads;
@@ -214,8 +231,13 @@ void BertForSequenceClassification<T>::layer_forward(int l, const T* x, bool tra
   const int64_t NH = static_cast<int64_t>(N) * H;
 
   k::linear_forward(a.qkv, x, P + o.qkv_w, P + o.qkv_b, N, H, 3 * H);
-  k::attention_forward(a.ctx, a.probs, a.qkv, head_.mask, B_, S_, config_.num_attention_heads,
-                       config_.head_dim(), p_attn, site_seed(1 + 3 * l), tmp_.attn_scratch);
+  if (options_.attention == AttentionMode::Standard)
+    k::attention_forward(a.ctx, a.probs, a.qkv, head_.mask, B_, S_, config_.num_attention_heads,
+                         config_.head_dim(), p_attn, site_seed(1 + 3 * l), tmp_.attn_scratch);
+  else
+    k::attention_forward_blockwise(a.ctx, a.probs, a.qkv, head_.mask, B_, S_,
+                                   config_.num_attention_heads, config_.head_dim(), p_attn,
+                                   site_seed(1 + 3 * l), tmp_.attn_scratch);
   k::linear_forward(tmp_.d2, a.ctx, P + o.attn_out_w, P + o.attn_out_b, N, H, H);
   k::dropout_apply(tmp_.d2, NH, p_hidden, site_seed(2 + 3 * l));
   k::add_layernorm_forward(a.h1, a.sum1, a.mean1, a.rstd1, tmp_.d2, x, P + o.ln1_g, P + o.ln1_b, N,
@@ -253,7 +275,7 @@ void BertForSequenceClassification<T>::backward(double loss_scale) {
     const T* x = l == 0 ? head_.hidden0 : layers_[l - 1].out;
     // Checkpointing: the shared activations hold the last layer's; recompute the others
     // (same inputs, same dropout seeds: the same values the forward pass produced).
-    if (checkpointing_ && l != last) layer_forward(l, x, training_);
+    if (options_.checkpointing && l != last) layer_forward(l, x, training_);
     layer_backward(l, x);
   }
   k::dropout_apply(tmp_.g, static_cast<int64_t>(N) * H,
@@ -295,8 +317,13 @@ void BertForSequenceClassification<T>::layer_backward(int l, const T* x) {
   const T* d_attn_out = through_dropout(tmp_.g, 2 + 3 * l);
   k::linear_backward(tmp_.d1, G + o.attn_out_w, G + o.attn_out_b, d_attn_out, a.ctx,
                      P + o.attn_out_w, N, H, H);
-  k::attention_backward(tmp_.big, tmp_.d1, a.qkv, a.probs, B_, S_, config_.num_attention_heads,
-                        config_.head_dim(), p_attn, site_seed(1 + 3 * l), tmp_.attn_scratch);
+  if (options_.attention == AttentionMode::Standard)
+    k::attention_backward(tmp_.big, tmp_.d1, a.qkv, a.probs, B_, S_, config_.num_attention_heads,
+                          config_.head_dim(), p_attn, site_seed(1 + 3 * l), tmp_.attn_scratch);
+  else
+    k::attention_backward_blockwise(tmp_.big, tmp_.d1, a.qkv, a.probs, head_.mask, B_, S_,
+                                    config_.num_attention_heads, config_.head_dim(), p_attn,
+                                    site_seed(1 + 3 * l), tmp_.attn_scratch);
   k::linear_backward(tmp_.g, G + o.qkv_w, G + o.qkv_b, tmp_.big, x, P + o.qkv_w, N, H, 3 * H,
                      /*accumulate_din=*/true);
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "core/arena.h"
@@ -13,6 +14,15 @@
 #include "model/param_layout.h"
 
 namespace bertrain {
+
+enum class AttentionMode { Standard, MemoryEfficient };
+AttentionMode parse_attention_mode(const std::string& name);  // "standard" | "memory_efficient"
+
+// The knobs that change what the model keeps for backward.
+struct MemoryOptions {
+  bool checkpointing = false;
+  AttentionMode attention = AttentionMode::Standard;
+};
 
 // Bytes of activations and backward temporaries for a B x S micro-batch.
 struct ActivationPlan {
@@ -39,11 +49,14 @@ class BertForSequenceClassification {
   void zero_grads();
 
   static ActivationPlan plan(const BertConfig& c, int B, int S, int threads,
-                             bool checkpointing = false);
+                             const MemoryOptions& options = {});
   // Gradient checkpointing (HF granularity): keep only each encoder layer's output and
   // recompute the layer in backward. Takes effect at the next reserve/forward.
   void set_gradient_checkpointing(bool on);
-  bool gradient_checkpointing() const { return checkpointing_; }
+  bool gradient_checkpointing() const { return options_.checkpointing; }
+  // Memory-efficient attention keeps no [B, heads, S, S] probabilities for backward.
+  void set_attention_mode(AttentionMode mode);
+  const MemoryOptions& memory_options() const { return options_; }
   // Plans activation memory for micro-batches up to B x S (reallocates only when larger).
   void reserve(int B, int S);
 
@@ -73,7 +86,7 @@ class BertForSequenceClassification {
   };
 
   // Carves activation and temporary buffers for B x S; sizing only when the carvers have no base.
-  static void carve(const BertConfig& c, int B, int S, int threads, bool checkpointing,
+  static void carve(const BertConfig& c, int B, int S, int threads, const MemoryOptions& options,
                     Carver& acts, Carver& temps, std::vector<LayerActs>& layers, HeadActs& head,
                     Temps& tmp);
   void layer_forward(int l, const T* x, bool training);
@@ -89,7 +102,7 @@ class BertForSequenceClassification {
 
   Buffer<std::byte> acts_block_, temps_block_;
   int cap_B_ = 0, cap_S_ = 0, cap_threads_ = 0;
-  bool checkpointing_ = false;
+  MemoryOptions options_;
   std::vector<LayerActs> layers_;
   HeadActs head_{};
   Temps tmp_{};

@@ -22,8 +22,8 @@ MemoryEstimate estimate_memory(const MemoryQuery& q) {
   }
   // The model plans for the largest batch it has seen (training and evaluation).
   const int B = std::max(q.batch, q.eval_batch);
-  ActivationPlan p =
-      BertForSequenceClassification<float>::plan(q.config, B, q.seq, q.threads, q.checkpointing);
+  ActivationPlan p = BertForSequenceClassification<float>::plan(q.config, B, q.seq, q.threads,
+                                                                {q.checkpointing, q.attention});
   at(MemCategory::Activations) = p.activations;
   at(MemCategory::Temporaries) = p.temporaries;
   // Batches alive at once (an upper bound): the accumulation window, the prefetch window
@@ -36,12 +36,13 @@ MemoryEstimate estimate_memory(const MemoryQuery& q) {
 
   const size_t s = q.seq, b = q.batch, h = q.config.hidden_size, a = q.config.num_attention_heads;
   e.korthikanti_fp32 = 2 * q.config.num_hidden_layers * s * b * h * (34 + 5 * a * s / h);
+  const MemoryOptions plain{false, q.attention};
   ActivationPlan one =
-      BertForSequenceClassification<float>::plan(q.config, q.batch, q.seq, q.threads, false);
+      BertForSequenceClassification<float>::plan(q.config, q.batch, q.seq, q.threads, plain);
   BertConfig no_layers = q.config;
   no_layers.num_hidden_layers = 1;
   ActivationPlan base =
-      BertForSequenceClassification<float>::plan(no_layers, q.batch, q.seq, q.threads, false);
+      BertForSequenceClassification<float>::plan(no_layers, q.batch, q.seq, q.threads, plain);
   if (q.config.num_hidden_layers > 1)
     e.per_layer_activations =
         (one.activations - base.activations) / (q.config.num_hidden_layers - 1);

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "core/allocator.h"
-#include "model/bert_config.h"
+#include "model/bert.h"
 
 namespace bertrain {
 
@@ -19,6 +19,7 @@ struct MemoryQuery {
   int workers = 0;  // dataloader_num_workers
   int prefetch_per_worker = 2;
   bool checkpointing = false;
+  AttentionMode attention = AttentionMode::Standard;
   bool training = true;  // false: forward only, no gradients or optimizer state
 };
 

@@ -175,6 +175,7 @@ MemoryQuery memory_query(const Run& run) {
   q.threads = num_threads();
   q.workers = a.dataloader_num_workers;
   q.checkpointing = a.gradient_checkpointing;
+  q.attention = parse_attention_mode(a.attention);
   return q;
 }
 
@@ -226,6 +227,7 @@ void build_model(Run& run) {
   run.config.id2label = run.labels;
   run.model = std::make_unique<BertForSequenceClassification<float>>(run.config);
   run.model->set_gradient_checkpointing(a.gradient_checkpointing);
+  run.model->set_attention_mode(parse_attention_mode(a.attention));
   init_weights(*run.model, a.seed);
   load_weights(*run.model, weights_path(a.model), /*allow_new_head=*/true);
   run.optimizer = std::make_unique<AdamW<float>>(

@@ -78,6 +78,8 @@ void TrainingArguments::validate() const {
   if (dummy && (dummy_size <= 0 || dummy_seq_len <= 1))
     fail("--dummy_size and --dummy_seq_len must be positive");
   if (!memory_limit.empty()) parse_size(memory_limit);
+  if (attention != "standard" && attention != "memory_efficient")
+    fail("--attention must be standard or memory_efficient, got \"", attention, "\"");
 }
 
 }  // namespace bertrain

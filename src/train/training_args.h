@@ -55,7 +55,8 @@ struct TrainingArguments {
 
   // Memory knobs.
   bool gradient_checkpointing = false;
-  bool auto_find_batch_size = false;  // with a memory limit: the largest batch that fits
+  std::string attention = "standard";  // standard | memory_efficient
+  bool auto_find_batch_size = false;   // with a memory limit: the largest batch that fits
   bool keep_effective_batch_size =
       false;  // ... and raise accumulation to keep batch x accumulation
 

@@ -19,4 +19,18 @@ template <typename T>
 void attention_backward(T* dqkv, const T* dctx, const T* qkv, const T* probs, int B, int S, int nh,
                         int D, double dropout_p, uint64_t seed, T* scratch);
 
+// Memory-efficient variants (attention_blockwise.cpp): the same results, but only the
+// log-sum-exp of each query row, lse [B, nh, S], is saved; backward recomputes the
+// probabilities in blocks of query rows and needs the mask again.
+int64_t attention_blockwise_scratch_size(int S, int threads);
+
+template <typename T>
+void attention_forward_blockwise(T* ctx, T* lse, const T* qkv, const int32_t* mask, int B, int S,
+                                 int nh, int D, double dropout_p, uint64_t seed, T* scratch);
+
+template <typename T>
+void attention_backward_blockwise(T* dqkv, const T* dctx, const T* qkv, const T* lse,
+                                  const int32_t* mask, int B, int S, int nh, int D,
+                                  double dropout_p, uint64_t seed, T* scratch);
+
 }  // namespace bertrain::cpu
