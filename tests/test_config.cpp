@@ -7,12 +7,7 @@
 using namespace bertrain;
 
 static std::string error_of(const std::string& json) {
-  try {
-    parse_config(json, "cfg.json");
-    return "";
-  } catch (const Error& e) {
-    return e.what();
-  }
+  return test::error_of([&] { parse_config(json, "cfg.json"); });
 }
 
 TEST(Config, LoadsTheFixtureConfig) {

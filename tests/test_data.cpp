@@ -22,14 +22,7 @@ std::string write_file(const std::string& dir, const std::string& name, const st
   return p;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::error_of;
 
 const BertTokenizer& tok() {
   static BertTokenizer t =

@@ -21,12 +21,7 @@ std::string write_raw(const std::string& name, const std::string& header, const 
 }
 
 std::string error_of(const std::string& path) {
-  try {
-    SafetensorsReader r(path);
-    return "";
-  } catch (const Error& e) {
-    return e.what();
-  }
+  return test::error_of([&] { SafetensorsReader r(path); });
 }
 
 void expect_error(const std::string& path, const std::vector<std::string>& parts) {

@@ -76,14 +76,7 @@ std::vector<float> weights_of(const std::string& dir) {
   return all;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::error_of;
 
 }  // namespace
 

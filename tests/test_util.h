@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "core/error.h"
+
 namespace bertrain::test {
 
 inline std::string shared_dir() {
@@ -36,11 +38,23 @@ inline std::vector<double> random_vector(size_t n, uint64_t seed, double scale =
   return v;
 }
 
+// The message of the bertrain::Error that f throws, or "" when it throws none.
+inline std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
 // Compares analytic d f / d x[i] (grad[i]) with central differences of f, for every i.
+// `stride` > 1 checks every stride-th element only (for large inputs).
 inline void expect_gradient(const std::function<double()>& f, double* x, const double* grad,
-                            size_t n, const std::string& what, double tol = 1e-6) {
+                            size_t n, const std::string& what, double tol = 1e-6,
+                            size_t stride = 1) {
   const double h = 1e-5;
-  for (size_t i = 0; i < n; ++i) {
+  for (size_t i = 0; i < n; i += stride) {
     double saved = x[i];
     x[i] = saved + h;
     double fp = f();

@@ -19,6 +19,12 @@ std::string flag(const std::string& snake_name) {
 
 namespace bertrain::cli {
 
+InputLines::InputLines(const std::string& path) : path_(path) {
+  if (path_.empty()) return;
+  file_.open(path_, std::ios::binary);
+  if (!file_) fail(path_, ": cannot open input");
+}
+
 std::vector<std::string> expand_config_file(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   auto it = std::find_if(args.begin(), args.end(), [](const std::string& s) {

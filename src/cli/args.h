@@ -2,6 +2,8 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <fstream>
+#include <iostream>
 #include <string>
 #include <vector>
 
@@ -22,6 +24,18 @@ void add_data_options(CLI::App* cmd, TrainingArguments& a);
 void add_evaluate_command(CLI::App& app);
 void add_predict_command(CLI::App& app);
 void add_memory_commands(CLI::App& app);
+
+// Lines come from `path`, or from stdin when it is empty; `source` names it in messages.
+class InputLines {
+ public:
+  explicit InputLines(const std::string& path);
+  std::istream& stream() { return path_.empty() ? std::cin : file_; }
+  std::string source() const { return path_.empty() ? "<stdin>" : path_; }
+
+ private:
+  std::string path_;
+  std::ifstream file_;
+};
 
 // Expands "--config_file F.json" into the flags it holds (command-line flags win).
 std::vector<std::string> expand_config_file(int argc, char** argv);

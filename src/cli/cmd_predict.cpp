@@ -50,13 +50,9 @@ void run_predict(const PredictOptions& o) {
   load_weights(model, weights_path(o.model));
   BertTokenizer tok = load_tokenizer(o.tokenizer.empty() ? o.model : o.tokenizer);
   const int max_len = std::min(o.max_length, config.max_position_embeddings);
-  std::ifstream file;
-  if (!o.input.empty()) {
-    file.open(o.input, std::ios::binary);
-    if (!file) fail(o.input, ": cannot open input");
-  }
-  std::istream& in = o.input.empty() ? std::cin : file;
-  const std::string source = o.input.empty() ? "<stdin>" : o.input;
+  InputLines input(o.input);
+  std::istream& in = input.stream();
+  const std::string source = input.source();
   std::vector<TextInput> pending;
   size_t line_no = 0;
   auto flush = [&] {

@@ -57,13 +57,9 @@ void run_tokenize(const TokenizeOptions& o) {
     fail("tokenize: --padding max_length needs --max_length");
   if (o.truncation && o.max_length <= 0) fail("tokenize: --truncation needs --max_length");
 
-  std::ifstream file;
-  if (!o.input.empty()) {
-    file.open(o.input, std::ios::binary);
-    if (!file) fail(o.input, ": cannot open input");
-  }
-  std::istream& in = o.input.empty() ? std::cin : file;
-  const std::string source = o.input.empty() ? "<stdin>" : o.input;
+  InputLines input(o.input);
+  std::istream& in = input.stream();
+  const std::string source = input.source();
   std::vector<Request> requests;
   size_t line_no = 0;
   for (std::string line; std::getline(in, line);) {
