@@ -31,6 +31,8 @@ int main(int argc, char** argv) {
   c.id2label = {"0", "1", "2", "3", "4"};
   BertForSequenceClassification<float> model(c);
   model.set_gradient_checkpointing(bench::arg(argc, argv, "--checkpointing", 0) != 0);
+  for (int i = 1; i + 1 < argc; ++i)
+    if (std::strcmp(argv[i], "--precision") == 0) model.set_precision(parse_precision(argv[i + 1]));
   if (bench::arg(argc, argv, "--memory_efficient", 0) != 0)
     model.set_attention_mode(AttentionMode::MemoryEfficient);
   init_weights(model, 42);
@@ -56,12 +58,13 @@ int main(int argc, char** argv) {
   double med = bench::median(times);
   std::printf(
       "{\"impl\": \"bertrain\", \"mode\": \"%s\", \"checkpointing\": %d, \"attention\": \"%s\", "
-      "\"batch\": %d, \"seq\": %d, \"threads\": %d, "
+      "\"precision\": \"%s\", \"batch\": %d, \"seq\": %d, \"threads\": %d, "
       "\"median_step_s\": %.6f, \"samples_per_s\": %.3f, \"loss\": %.6f, \"peak_rss_bytes\": %ld, "
       "\"peak_counted_bytes\": %zu, \"step_times\": [",
       eval_only ? "inference" : "train", model.gradient_checkpointing() ? 1 : 0,
       model.memory_options().attention == AttentionMode::Standard ? "standard" : "memory_efficient",
-      B, S, num_threads(), med, B / med, loss, bench::max_rss_bytes(), cpu_allocator().peak());
+      precision_name(model.memory_options().precision), B, S, num_threads(), med, B / med, loss,
+      bench::max_rss_bytes(), cpu_allocator().peak());
   for (size_t i = 0; i < times.size(); ++i) std::printf("%s%.6f", i ? ", " : "", times[i]);
   std::printf("]}\n");
 }

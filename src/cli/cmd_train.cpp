@@ -117,6 +117,8 @@ void add_train_command(CLI::App& app) {
   add_bool(cmd, "disable_tqdm", a->disable_tqdm, "No progress bar");
   add_bool(cmd, "gradient_checkpointing", a->gradient_checkpointing,
            "Keep only each layer's input; recompute the layer in backward");
+  add_bool(cmd, "bf16", a->bf16, "Mixed precision with bfloat16 activations and weight copy");
+  add_bool(cmd, "fp16", a->fp16, "Mixed precision with float16 and dynamic loss scaling");
   cmd->add_option("--attention", a->attention,
                   "standard | memory_efficient (no S x S probabilities kept)")
       ->capture_default_str();

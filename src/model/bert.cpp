@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
+#include "core/dtype.h"
 #include "core/error.h"
 #include "core/parallel.h"
 #include "kernels/cpu/attention.h"
@@ -31,10 +33,15 @@ template <typename T>
 void BertForSequenceClassification<T>::carve(const BertConfig& c, int B, int S, int threads,
                                              const MemoryOptions& options, Carver& acts,
                                              Carver& temps, std::vector<LayerActs>& layers,
-                                             HeadActs& head, Temps& tmp) {
+                                             HeadActs& head, Temps& tmp,
+                                             std::vector<LayerStore>& stores, T*& x_work) {
   const size_t N = static_cast<size_t>(B) * S, H = c.hidden_size, I = c.intermediate_size;
   const size_t L = c.num_labels(), nh = c.num_attention_heads;
+  const bool standard = options.attention == AttentionMode::Standard;
+  const bool mixed = options.precision != Precision::FP32;
   layers.resize(c.num_hidden_layers);
+  stores.assign(mixed ? c.num_hidden_layers : 0, LayerStore{});
+  x_work = nullptr;
   auto take_layer = [&](LayerActs& a) {
     a.qkv = acts.take<T>(N * 3 * H);
     // Probabilities for backward, or only each row's log-sum-exp (memory-efficient).
@@ -51,7 +58,35 @@ void BertForSequenceClassification<T>::carve(const BertConfig& c, int B, int S, 
     a.mean2 = acts.take<T>(N);
     a.rstd2 = acts.take<T>(N);
   };
-  if (options.checkpointing) {
+  if (mixed) {
+    // One fp32 working set (the layer being run, recomputed or restored) plus each layer's
+    // saved activations in 16 bits.
+    LayerActs shared;
+    take_layer(shared);
+    shared.out = acts.take<T>(N * H);
+    x_work = acts.take<T>(N * H);
+    for (size_t l = 0; l < layers.size(); ++l) {
+      layers[l] = shared;
+      LayerStore& s = stores[l];
+      s.out = acts.take<uint16_t>(N * H);
+      if (options.checkpointing) continue;
+      s.qkv = acts.take<uint16_t>(N * 3 * H);
+      if (standard)
+        s.probs = acts.take<uint16_t>(B * nh * S * S);
+      else
+        s.lse = acts.take<T>(B * nh * S);
+      s.ctx = acts.take<uint16_t>(N * H);
+      s.sum1 = acts.take<uint16_t>(N * H);
+      s.h1 = acts.take<uint16_t>(N * H);
+      s.f = acts.take<uint16_t>(N * I);
+      s.g = acts.take<uint16_t>(N * I);
+      s.sum2 = acts.take<uint16_t>(N * H);
+      s.mean1 = acts.take<T>(N);
+      s.rstd1 = acts.take<T>(N);
+      s.mean2 = acts.take<T>(N);
+      s.rstd2 = acts.take<T>(N);
+    }
+  } else if (options.checkpointing) {
     // One set of layer activations shared by all layers (the one being run or
     // recomputed); only each layer's output is kept.
     LayerActs shared;
@@ -89,6 +124,11 @@ void BertForSequenceClassification<T>::carve(const BertConfig& c, int B, int S, 
                                        : k::attention_blockwise_scratch_size(S, threads));
   tmp.dlogits = temps.take<T>(B * L);
   tmp.dpooled = temps.take<T>(B * H);
+  tmp.layer_weights = nullptr;
+  if (mixed) {
+    const size_t per_layer = 4 * H * H + 2 * H * I + 9 * H + I;  // qkv_w .. ln2_b
+    tmp.layer_weights = temps.take<T>(per_layer);
+  }
 }
 
 template <typename T>
@@ -98,7 +138,9 @@ ActivationPlan BertForSequenceClassification<T>::plan(const BertConfig& c, int B
   std::vector<LayerActs> layers;
   HeadActs head;
   Temps tmp;
-  carve(c, B, S, threads, options, acts, temps, layers, head, tmp);
+  std::vector<LayerStore> stores;
+  T* x_work;
+  carve(c, B, S, threads, options, acts, temps, layers, head, tmp, stores, x_work);
   return {acts.used(), temps.used()};
 }
 
@@ -137,7 +179,7 @@ void BertForSequenceClassification<T>::reserve(int B, int S) {
   temps_block_ = Buffer<std::byte>(p.temporaries, MemCategory::Temporaries, "backward temporaries",
                                    *allocator_);
   Carver acts(acts_block_.data()), temps(temps_block_.data());
-  carve(config_, B, S, threads, options_, acts, temps, layers_, head_, tmp_);
+  carve(config_, B, S, threads, options_, acts, temps, layers_, head_, tmp_, stores_, x_work_);
   cap_B_ = B;
   cap_S_ = S;
   cap_threads_ = threads;
@@ -150,7 +192,145 @@ uint64_t BertForSequenceClassification<T>::site_seed(int site) const {
 
 template <typename T>
 const T* BertForSequenceClassification<T>::hidden_state(int k) const {
+  if (mixed() && k != 0 && k != config_.num_hidden_layers)
+    fail("hidden_state(", k, ") is not kept in fp32 under mixed precision");
   return k == 0 ? head_.hidden0 : layers_.at(k - 1).out;
+}
+
+Precision parse_precision(const std::string& name) {
+  if (name == "fp32" || name == "no") return Precision::FP32;
+  if (name == "bf16") return Precision::BF16;
+  if (name == "fp16") return Precision::FP16;
+  fail("unknown precision \"", name, "\"; expected fp32, bf16 or fp16");
+}
+
+const char* precision_name(Precision p) {
+  return p == Precision::BF16 ? "bf16" : p == Precision::FP16 ? "fp16" : "fp32";
+}
+
+template <typename T>
+void BertForSequenceClassification<T>::set_precision(Precision p) {
+  if (p == options_.precision) return;
+  if (p != Precision::FP32 && !std::is_same_v<T, float>)
+    fail("mixed precision needs a float model");
+  options_.precision = p;
+  params16_ = p == Precision::FP32 ? Buffer<uint16_t>()
+                                   : Buffer<uint16_t>(layout_.total(), MemCategory::Weights,
+                                                      "16-bit weight copy", *allocator_);
+  half_weights_stale_ = true;
+  cap_B_ = cap_S_ = cap_threads_ = 0;  // re-plan at the next reserve
+}
+
+static float to_half_and_back(float v, Precision p) {
+  return p == Precision::BF16 ? bf16_to_float(float_to_bf16(v)) : f16_to_float(float_to_f16(v));
+}
+
+static uint16_t to_half(float v, Precision p) {
+  return p == Precision::BF16 ? float_to_bf16(v) : float_to_f16(v);
+}
+
+static float from_half(uint16_t h, Precision p) {
+  return p == Precision::BF16 ? bf16_to_float(h) : f16_to_float(h);
+}
+
+template <typename T>
+void BertForSequenceClassification<T>::round_half(T* x, int64_t n) const {
+  if (!mixed()) return;
+  const Precision p = options_.precision;
+  parallel_for(
+      n, [&](int64_t i) { x[i] = static_cast<T>(to_half_and_back(static_cast<float>(x[i]), p)); });
+}
+
+template <typename T>
+const T* BertForSequenceClassification<T>::layer_params(int l) {
+  const LayerOffsets& o = layout_.layers[l];
+  if (!mixed()) return params_.data() + o.qkv_w;
+  if (half_weights_stale_) {  // the master weights changed since the last copy
+    const Precision p = options_.precision;
+    const T* src = params_.data();
+    uint16_t* dst = params16_.data();
+    parallel_for(static_cast<int64_t>(layout_.total()),
+                 [&](int64_t i) { dst[i] = to_half(static_cast<float>(src[i]), p); });
+    half_weights_stale_ = false;
+  }
+  const size_t n = layout_.layers[l].ln2_b + config_.hidden_size - o.qkv_w;
+  const uint16_t* src = params16_.data() + o.qkv_w;
+  const Precision p = options_.precision;
+  T* dst = tmp_.layer_weights;
+  parallel_for(static_cast<int64_t>(n),
+               [&](int64_t i) { dst[i] = static_cast<T>(from_half(src[i], p)); });
+  return dst;
+}
+
+// Moves one tensor between the fp32 working set and its 16-bit copy (values already rounded,
+// so both directions are exact).
+template <typename T>
+static void pack(uint16_t* dst, const T* src, int64_t n, Precision p) {
+  parallel_for(n, [&](int64_t i) { dst[i] = to_half(static_cast<float>(src[i]), p); });
+}
+
+template <typename T>
+static void unpack(T* dst, const uint16_t* src, int64_t n, Precision p) {
+  parallel_for(n, [&](int64_t i) { dst[i] = static_cast<T>(from_half(src[i], p)); });
+}
+
+template <typename T>
+void BertForSequenceClassification<T>::pack_layer(int l) {
+  const LayerActs& a = layers_[l];
+  LayerStore& s = stores_[l];
+  const Precision p = options_.precision;
+  const int64_t N = static_cast<int64_t>(B_) * S_, H = config_.hidden_size,
+                I = config_.intermediate_size;
+  pack(s.out, a.out, N * H, p);
+  if (options_.checkpointing) return;
+  pack(s.qkv, a.qkv, 3 * N * H, p);
+  const int64_t heads_rows = static_cast<int64_t>(B_) * config_.num_attention_heads * S_;
+  if (s.probs)
+    pack(s.probs, a.probs, heads_rows * S_, p);
+  else
+    std::copy_n(a.probs, heads_rows, s.lse);
+  pack(s.ctx, a.ctx, N * H, p);
+  pack(s.sum1, a.sum1, N * H, p);
+  pack(s.h1, a.h1, N * H, p);
+  pack(s.f, a.f, N * I, p);
+  pack(s.g, a.g, N * I, p);
+  pack(s.sum2, a.sum2, N * H, p);
+  std::copy_n(a.mean1, N, s.mean1);
+  std::copy_n(a.rstd1, N, s.rstd1);
+  std::copy_n(a.mean2, N, s.mean2);
+  std::copy_n(a.rstd2, N, s.rstd2);
+}
+
+template <typename T>
+void BertForSequenceClassification<T>::unpack_layer(int l) {
+  const LayerActs& a = layers_[l];
+  const LayerStore& s = stores_[l];
+  const Precision p = options_.precision;
+  const int64_t N = static_cast<int64_t>(B_) * S_, H = config_.hidden_size,
+                I = config_.intermediate_size;
+  unpack(a.qkv, s.qkv, 3 * N * H, p);
+  const int64_t heads_rows = static_cast<int64_t>(B_) * config_.num_attention_heads * S_;
+  if (s.probs)
+    unpack(a.probs, s.probs, heads_rows * S_, p);
+  else
+    std::copy_n(s.lse, heads_rows, a.probs);
+  unpack(a.ctx, s.ctx, N * H, p);
+  unpack(a.sum1, s.sum1, N * H, p);
+  unpack(a.h1, s.h1, N * H, p);
+  unpack(a.f, s.f, N * I, p);
+  unpack(a.g, s.g, N * I, p);
+  unpack(a.sum2, s.sum2, N * H, p);
+  unpack(a.out, s.out, N * H, p);
+  std::copy_n(s.mean1, N, a.mean1);
+  std::copy_n(s.rstd1, N, a.rstd1);
+  std::copy_n(s.mean2, N, a.mean2);
+  std::copy_n(s.rstd2, N, a.rstd2);
+}
+
+template <typename T>
+void BertForSequenceClassification<T>::unpack_input(int l) {
+  unpack(x_work_, stores_[l - 1].out, static_cast<int64_t>(B_) * S_ * config_.hidden_size,
+         options_.precision);
 }
 
 // Checks every id against the config so a bad input is an error, never an out-of-bounds read.
@@ -192,7 +372,7 @@ double BertForSequenceClassification<T>::forward(const Batch& batch, bool traini
   std::copy_n(batch.token_type_ids, N, head_.types);
   std::copy_n(batch.attention_mask, N, head_.mask);
   if (has_labels_) std::copy_n(batch.labels, B_, head_.labels);
-  const T* P = params();
+  const T* P = params_.data();
   const double p_hidden = training ? config_.hidden_dropout_prob : 0.0;
 
   k::embedding_forward(head_.emb_sum, head_.ids, head_.types, P + layout_.word_emb,
@@ -200,9 +380,15 @@ double BertForSequenceClassification<T>::forward(const Batch& batch, bool traini
   k::layernorm_forward(head_.hidden0, head_.emb_mean, head_.emb_rstd, head_.emb_sum,
                        P + layout_.emb_ln_g, P + layout_.emb_ln_b, N, H, config_.layer_norm_eps);
   k::dropout_apply(head_.hidden0, static_cast<int64_t>(N) * H, p_hidden, site_seed(0));
+  round_half(head_.hidden0, static_cast<int64_t>(N) * H);
   const T* x = head_.hidden0;
   for (int l = 0; l < config_.num_hidden_layers; ++l) {
+    if (mixed() && l > 0) {  // the working set's output becomes this layer's input
+      std::copy_n(layers_[l - 1].out, static_cast<size_t>(N) * H, x_work_);
+      x = x_work_;
+    }
     layer_forward(l, x, training);
+    if (mixed()) pack_layer(l);
     x = layers_[l].out;
   }
   for (int b = 0; b < B_; ++b)
@@ -223,14 +409,19 @@ template <typename T>
 void BertForSequenceClassification<T>::layer_forward(int l, const T* x, bool training) {
   LayerActs& a = layers_[l];
   const LayerOffsets& o = layout_.layers[l];
-  const T* P = params();
+  const T* W = layer_params(l);
+  auto w = [&](size_t offset) { return W + (offset - o.qkv_w); };
   const int N = B_ * S_, H = config_.hidden_size, I = config_.intermediate_size;
   const double p_hidden = training ? config_.hidden_dropout_prob : 0.0;
   const double p_attn = training ? config_.attention_probs_dropout_prob : 0.0;
   const double eps = config_.layer_norm_eps;
-  const int64_t NH = static_cast<int64_t>(N) * H;
+  const int64_t NH = static_cast<int64_t>(N) * H, NI = static_cast<int64_t>(N) * I;
+  // Mixed precision: every tensor kept for backward, and every GEMM output, is rounded to
+  // 16 bits where it is produced, so the forward pass computes with exactly the values that
+  // backward will see.
 
-  k::linear_forward(a.qkv, x, P + o.qkv_w, P + o.qkv_b, N, H, 3 * H);
+  k::linear_forward(a.qkv, x, w(o.qkv_w), w(o.qkv_b), N, H, 3 * H);
+  round_half(a.qkv, 3 * NH);
   if (options_.attention == AttentionMode::Standard)
     k::attention_forward(a.ctx, a.probs, a.qkv, head_.mask, B_, S_, config_.num_attention_heads,
                          config_.head_dim(), p_attn, site_seed(1 + 3 * l), tmp_.attn_scratch);
@@ -238,16 +429,27 @@ void BertForSequenceClassification<T>::layer_forward(int l, const T* x, bool tra
     k::attention_forward_blockwise(a.ctx, a.probs, a.qkv, head_.mask, B_, S_,
                                    config_.num_attention_heads, config_.head_dim(), p_attn,
                                    site_seed(1 + 3 * l), tmp_.attn_scratch);
-  k::linear_forward(tmp_.d2, a.ctx, P + o.attn_out_w, P + o.attn_out_b, N, H, H);
+  round_half(a.ctx, NH);
+  if (options_.attention == AttentionMode::Standard)
+    round_half(a.probs, static_cast<int64_t>(B_) * config_.num_attention_heads * S_ * S_);
+  k::linear_forward(tmp_.d2, a.ctx, w(o.attn_out_w), w(o.attn_out_b), N, H, H);
+  round_half(tmp_.d2, NH);
   k::dropout_apply(tmp_.d2, NH, p_hidden, site_seed(2 + 3 * l));
-  k::add_layernorm_forward(a.h1, a.sum1, a.mean1, a.rstd1, tmp_.d2, x, P + o.ln1_g, P + o.ln1_b, N,
-                           H, eps);
-  k::linear_forward(a.f, a.h1, P + o.inter_w, P + o.inter_b, N, H, I);
-  k::gelu_forward(a.g, a.f, static_cast<int64_t>(N) * I);
-  k::linear_forward(tmp_.d2, a.g, P + o.out_w, P + o.out_b, N, I, H);
+  k::add_layernorm_forward(a.h1, a.sum1, a.mean1, a.rstd1, tmp_.d2, x, w(o.ln1_g), w(o.ln1_b), N, H,
+                           eps);
+  round_half(a.sum1, NH);
+  round_half(a.h1, NH);
+  k::linear_forward(a.f, a.h1, w(o.inter_w), w(o.inter_b), N, H, I);
+  round_half(a.f, NI);
+  k::gelu_forward(a.g, a.f, NI);
+  round_half(a.g, NI);
+  k::linear_forward(tmp_.d2, a.g, w(o.out_w), w(o.out_b), N, I, H);
+  round_half(tmp_.d2, NH);
   k::dropout_apply(tmp_.d2, NH, p_hidden, site_seed(3 + 3 * l));
-  k::add_layernorm_forward(a.out, a.sum2, a.mean2, a.rstd2, tmp_.d2, a.h1, P + o.ln2_g, P + o.ln2_b,
+  k::add_layernorm_forward(a.out, a.sum2, a.mean2, a.rstd2, tmp_.d2, a.h1, w(o.ln2_g), w(o.ln2_b),
                            N, H, eps);
+  round_half(a.sum2, NH);
+  round_half(a.out, NH);
 }
 
 template <typename T>
@@ -255,8 +457,8 @@ void BertForSequenceClassification<T>::backward(double loss_scale) {
   if (!has_labels_) fail("backward needs a forward pass with labels");
   if (grads_.size() == 0) fail("backward on a model built without gradients");
   const int N = B_ * S_, H = config_.hidden_size, L = config_.num_labels();
-  const T* P = params();
-  T* G = grads();
+  const T* P = params_.data();
+  T* G = grads_.data();
   k::cross_entropy_backward(tmp_.dlogits, head_.probs, head_.labels, B_, L, loss_scale);
   k::linear_backward(tmp_.dpooled, G + layout_.cls_w, G + layout_.cls_b, tmp_.dlogits,
                      head_.pooled_drop, P + layout_.cls_w, B_, H, L);
@@ -273,9 +475,17 @@ void BertForSequenceClassification<T>::backward(double loss_scale) {
   const int last = config_.num_hidden_layers - 1;
   for (int l = last; l >= 0; --l) {
     const T* x = l == 0 ? head_.hidden0 : layers_[l - 1].out;
-    // Checkpointing: the shared activations hold the last layer's; recompute the others
-    // (same inputs, same dropout seeds: the same values the forward pass produced).
-    if (options_.checkpointing && l != last) layer_forward(l, x, training_);
+    if (mixed() && l > 0) {
+      unpack_input(l);
+      x = x_work_;
+    }
+    // The working activations hold the last layer's. Checkpointing recomputes the others
+    // (same inputs, same dropout seeds: the same values the forward pass produced); mixed
+    // precision restores them from their 16-bit copies.
+    if (options_.checkpointing && l != last)
+      layer_forward(l, x, training_);
+    else if (mixed() && l != last)
+      unpack_layer(l);
     layer_backward(l, x);
   }
   k::dropout_apply(tmp_.g, static_cast<int64_t>(N) * H,
@@ -291,8 +501,9 @@ template <typename T>
 void BertForSequenceClassification<T>::layer_backward(int l, const T* x) {
   const LayerActs& a = layers_[l];
   const LayerOffsets& o = layout_.layers[l];
-  const T* P = params();
-  T* G = grads();
+  const T* W = layer_params(l);
+  auto w = [&](size_t offset) { return W + (offset - o.qkv_w); };
+  T* G = grads_.data();
   const int N = B_ * S_, H = config_.hidden_size, I = config_.intermediate_size;
   const int64_t NH = static_cast<int64_t>(N) * H;
   const double p_hidden = training_ ? config_.hidden_dropout_prob : 0.0;
@@ -306,17 +517,17 @@ void BertForSequenceClassification<T>::layer_backward(int l, const T* x) {
   };
 
   k::layernorm_backward(tmp_.d1, G + o.ln2_g, G + o.ln2_b, tmp_.g, a.sum2, a.mean2, a.rstd2,
-                        P + o.ln2_g, N, H);
+                        w(o.ln2_g), N, H);
   const T* d_out = through_dropout(tmp_.d1, 3 + 3 * l);
-  k::linear_backward(tmp_.big, G + o.out_w, G + o.out_b, d_out, a.g, P + o.out_w, N, I, H);
+  k::linear_backward(tmp_.big, G + o.out_w, G + o.out_b, d_out, a.g, w(o.out_w), N, I, H);
   k::gelu_backward(tmp_.big, a.f, tmp_.big, static_cast<int64_t>(N) * I);
-  k::linear_backward(tmp_.d1, G + o.inter_w, G + o.inter_b, tmp_.big, a.h1, P + o.inter_w, N, H, I,
+  k::linear_backward(tmp_.d1, G + o.inter_w, G + o.inter_b, tmp_.big, a.h1, w(o.inter_w), N, H, I,
                      /*accumulate_din=*/true);
   k::layernorm_backward(tmp_.g, G + o.ln1_g, G + o.ln1_b, tmp_.d1, a.sum1, a.mean1, a.rstd1,
-                        P + o.ln1_g, N, H);
+                        w(o.ln1_g), N, H);
   const T* d_attn_out = through_dropout(tmp_.g, 2 + 3 * l);
   k::linear_backward(tmp_.d1, G + o.attn_out_w, G + o.attn_out_b, d_attn_out, a.ctx,
-                     P + o.attn_out_w, N, H, H);
+                     w(o.attn_out_w), N, H, H);
   if (options_.attention == AttentionMode::Standard)
     k::attention_backward(tmp_.big, tmp_.d1, a.qkv, a.probs, B_, S_, config_.num_attention_heads,
                           config_.head_dim(), p_attn, site_seed(1 + 3 * l), tmp_.attn_scratch);
@@ -324,7 +535,7 @@ void BertForSequenceClassification<T>::layer_backward(int l, const T* x) {
     k::attention_backward_blockwise(tmp_.big, tmp_.d1, a.qkv, a.probs, head_.mask, B_, S_,
                                     config_.num_attention_heads, config_.head_dim(), p_attn,
                                     site_seed(1 + 3 * l), tmp_.attn_scratch);
-  k::linear_backward(tmp_.g, G + o.qkv_w, G + o.qkv_b, tmp_.big, x, P + o.qkv_w, N, H, 3 * H,
+  k::linear_backward(tmp_.g, G + o.qkv_w, G + o.qkv_b, tmp_.big, x, w(o.qkv_w), N, H, 3 * H,
                      /*accumulate_din=*/true);
 }
 

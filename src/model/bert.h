@@ -18,10 +18,18 @@ namespace bertrain {
 enum class AttentionMode { Standard, MemoryEfficient };
 AttentionMode parse_attention_mode(const std::string& name);  // "standard" | "memory_efficient"
 
+// Mixed precision: fp32 master weights, gradients and optimizer; a 16-bit copy of the encoder
+// weights feeds the GEMMs, and every activation kept for backward is stored in 16 bits.
+// LayerNorm, softmax and loss statistics are computed in fp32.
+enum class Precision { FP32, BF16, FP16 };
+Precision parse_precision(const std::string& name);  // "fp32" | "bf16" | "fp16"
+const char* precision_name(Precision p);
+
 // The knobs that change what the model keeps for backward.
 struct MemoryOptions {
   bool checkpointing = false;
   AttentionMode attention = AttentionMode::Standard;
+  Precision precision = Precision::FP32;
 };
 
 // Bytes of activations and backward temporaries for a B x S micro-batch.
@@ -41,7 +49,11 @@ class BertForSequenceClassification {
 
   const BertConfig& config() const { return config_; }
   const ParamLayout& layout() const { return layout_; }
-  T* params() { return params_.data(); }
+  // Non-const access marks the 16-bit weight copy stale (refreshed at the next forward).
+  T* params() {
+    half_weights_stale_ = true;
+    return params_.data();
+  }
   const T* params() const { return params_.data(); }
   T* grads() { return grads_.data(); }
   const T* grads() const { return grads_.data(); }
@@ -56,6 +68,8 @@ class BertForSequenceClassification {
   bool gradient_checkpointing() const { return options_.checkpointing; }
   // Memory-efficient attention keeps no [B, heads, S, S] probabilities for backward.
   void set_attention_mode(AttentionMode mode);
+  // Mixed precision (float models only). Allocates the 16-bit weight copy.
+  void set_precision(Precision p);
   const MemoryOptions& memory_options() const { return options_; }
   // Plans activation memory for micro-batches up to B x S (reallocates only when larger).
   void reserve(int B, int S);
@@ -83,13 +97,28 @@ class BertForSequenceClassification {
   };
   struct Temps {
     T *g, *d1, *d2, *big, *attn_scratch, *dlogits, *dpooled;
+    T* layer_weights;  // mixed precision: one layer's weights expanded from 16 bits
+  };
+  // Mixed precision: each layer's saved activations in 16 bits (only `out` with
+  // checkpointing); statistics stay fp32.
+  struct LayerStore {
+    uint16_t *qkv, *probs, *ctx, *sum1, *h1, *f, *g, *sum2, *out;
+    T *lse, *mean1, *rstd1, *mean2, *rstd2;
   };
 
   // Carves activation and temporary buffers for B x S; sizing only when the carvers have no base.
   static void carve(const BertConfig& c, int B, int S, int threads, const MemoryOptions& options,
                     Carver& acts, Carver& temps, std::vector<LayerActs>& layers, HeadActs& head,
-                    Temps& tmp);
+                    Temps& tmp, std::vector<LayerStore>& stores, T*& x_work);
   void layer_forward(int l, const T* x, bool training);
+  bool mixed() const { return options_.precision != Precision::FP32; }
+  // The layer's weights: the fp32 master, or (mixed precision) the 16-bit copy expanded.
+  // Index with an offset from layout().layers[l] minus that layer's qkv_w.
+  const T* layer_params(int l);
+  void round_half(T* x, int64_t n) const;
+  void pack_layer(int l);
+  void unpack_layer(int l);
+  void unpack_input(int l);  // layer l's input (layer l-1's output) into x_work_
   void layer_backward(int l, const T* x);
   uint64_t site_seed(int site) const;
   int classifier_site() const { return 1 + 3 * config_.num_hidden_layers; }
@@ -104,6 +133,10 @@ class BertForSequenceClassification {
   int cap_B_ = 0, cap_S_ = 0, cap_threads_ = 0;
   MemoryOptions options_;
   std::vector<LayerActs> layers_;
+  std::vector<LayerStore> stores_;
+  T* x_work_ = nullptr;
+  Buffer<uint16_t> params16_;
+  bool half_weights_stale_ = true;
   HeadActs head_{};
   Temps tmp_{};
 

@@ -16,6 +16,7 @@ BatchTrial try_batch(const MemoryQuery& q, size_t limit, int steps) {
     BertForSequenceClassification<float> model(q.config, alloc);
     model.set_gradient_checkpointing(q.checkpointing);
     model.set_attention_mode(q.attention);
+    model.set_precision(q.precision);
     AdamW<float> opt(model.layout(), {}, alloc);
     const size_t batch_bytes = estimate_memory(q).bytes[static_cast<size_t>(MemCategory::Data)];
     Buffer<std::byte> batches(batch_bytes, MemCategory::Data, "batches in flight", alloc);

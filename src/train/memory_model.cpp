@@ -14,6 +14,8 @@ MemoryEstimate estimate_memory(const MemoryQuery& q) {
   const size_t params = ParamLayout(q.config).total();
   const size_t flat = Allocator::charged_size(params * sizeof(float));
   at(MemCategory::Weights) = flat;
+  if (q.precision != Precision::FP32)  // the 16-bit copy of the weights
+    at(MemCategory::Weights) += Allocator::charged_size(params * sizeof(uint16_t));
   if (q.training) {
     at(MemCategory::Gradients) = flat;
     at(MemCategory::OptimizerState) = 2 * flat;  // AdamW exp_avg and exp_avg_sq
@@ -22,8 +24,8 @@ MemoryEstimate estimate_memory(const MemoryQuery& q) {
   }
   // The model plans for the largest batch it has seen (training and evaluation).
   const int B = std::max(q.batch, q.eval_batch);
-  ActivationPlan p = BertForSequenceClassification<float>::plan(q.config, B, q.seq, q.threads,
-                                                                {q.checkpointing, q.attention});
+  ActivationPlan p = BertForSequenceClassification<float>::plan(
+      q.config, B, q.seq, q.threads, {q.checkpointing, q.attention, q.precision});
   at(MemCategory::Activations) = p.activations;
   at(MemCategory::Temporaries) = p.temporaries;
   // Batches alive at once (an upper bound): the accumulation window, the prefetch window

@@ -20,6 +20,7 @@ struct MemoryQuery {
   int prefetch_per_worker = 2;
   bool checkpointing = false;
   AttentionMode attention = AttentionMode::Standard;
+  Precision precision = Precision::FP32;
   bool training = true;  // false: forward only, no gradients or optimizer state
 };
 

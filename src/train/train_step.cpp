@@ -1,5 +1,7 @@
 #include "train/train_step.h"
 
+#include <cmath>
+
 #include "core/error.h"
 
 namespace bertrain {
@@ -13,28 +15,37 @@ uint64_t dropout_seed(uint64_t seed, int64_t step, int micro_batch) {
 template <typename T>
 StepResult train_step(BertForSequenceClassification<T>& model, AdamW<T>& optimizer,
                       const LrSchedule& schedule, std::span<const Batch> micro_batches,
-                      double max_grad_norm, uint64_t seed) {
+                      double max_grad_norm, uint64_t seed, GradScaler* scaler) {
   if (micro_batches.empty()) fail("train_step needs at least one micro-batch");
   const int64_t step = optimizer.steps();
   const double K = static_cast<double>(micro_batches.size());
+  const double loss_scale = scaler ? scaler->scale : 1.0;
   StepResult r{};
   model.zero_grads();
   for (size_t k = 0; k < micro_batches.size(); ++k) {
     double loss = model.forward(micro_batches[k], /*training=*/true,
                                 dropout_seed(seed, step, static_cast<int>(k)));
-    model.backward(1.0 / K);
+    model.backward(loss_scale / K);
     r.microbatch_losses.push_back(loss);
     r.loss += loss / K;
   }
-  r.grad_norm = global_grad_norm(model.grads(), model.num_params());
+  // The norm of the unscaled gradients; clipping and AdamW see gradients / loss_scale.
+  r.grad_norm = global_grad_norm(model.grads(), model.num_params()) / loss_scale;
   r.lr = schedule.lr(step);
-  optimizer.step(model.params(), model.grads(), r.lr, clip_coefficient(r.grad_norm, max_grad_norm));
+  if (scaler && !scaler->update(!std::isfinite(r.grad_norm))) {
+    r.skipped = true;
+    return r;
+  }
+  optimizer.step(model.params(), model.grads(), r.lr,
+                 clip_coefficient(r.grad_norm, max_grad_norm) / loss_scale);
   return r;
 }
 
 template StepResult train_step<float>(BertForSequenceClassification<float>&, AdamW<float>&,
-                                      const LrSchedule&, std::span<const Batch>, double, uint64_t);
+                                      const LrSchedule&, std::span<const Batch>, double, uint64_t,
+                                      GradScaler*);
 template StepResult train_step<double>(BertForSequenceClassification<double>&, AdamW<double>&,
-                                       const LrSchedule&, std::span<const Batch>, double, uint64_t);
+                                       const LrSchedule&, std::span<const Batch>, double, uint64_t,
+                                       GradScaler*);
 
 }  // namespace bertrain

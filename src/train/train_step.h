@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "model/bert.h"
+#include "train/grad_scaler.h"
 #include "train/optimizer.h"
 
 namespace bertrain {
@@ -16,6 +17,7 @@ struct StepResult {
   double grad_norm;  // before clipping
   double lr;         // the learning rate this step used
   std::vector<double> microbatch_losses;
+  bool skipped = false;  // fp16: the gradients overflowed and the optimizer did not step
 };
 
 // Dropout seed of micro-batch k of optimizer step `step` under a run seed.
@@ -24,6 +26,6 @@ uint64_t dropout_seed(uint64_t seed, int64_t step, int micro_batch);
 template <typename T>
 StepResult train_step(BertForSequenceClassification<T>& model, AdamW<T>& optimizer,
                       const LrSchedule& schedule, std::span<const Batch> micro_batches,
-                      double max_grad_norm, uint64_t seed);
+                      double max_grad_norm, uint64_t seed, GradScaler* scaler = nullptr);
 
 }  // namespace bertrain

@@ -91,6 +91,7 @@ struct Run {
   int batch,
       accumulation;  // per-device micro-batch and window (auto_find_batch_size may change them)
   MemoryEstimate predicted;
+  std::optional<GradScaler> scaler;  // fp16 only
 
   explicit Run(const TrainingArguments& a)
       : args(a),
@@ -163,6 +164,10 @@ void load_data(Run& run) {
   }
 }
 
+Precision precision_of(const TrainingArguments& a) {
+  return a.bf16 ? Precision::BF16 : a.fp16 ? Precision::FP16 : Precision::FP32;
+}
+
 MemoryQuery memory_query(const Run& run) {
   const TrainingArguments& a = run.args;
   MemoryQuery q;
@@ -176,6 +181,7 @@ MemoryQuery memory_query(const Run& run) {
   q.workers = a.dataloader_num_workers;
   q.checkpointing = a.gradient_checkpointing;
   q.attention = parse_attention_mode(a.attention);
+  q.precision = precision_of(a);
   return q;
 }
 
@@ -228,6 +234,8 @@ void build_model(Run& run) {
   run.model = std::make_unique<BertForSequenceClassification<float>>(run.config);
   run.model->set_gradient_checkpointing(a.gradient_checkpointing);
   run.model->set_attention_mode(parse_attention_mode(a.attention));
+  run.model->set_precision(precision_of(a));
+  if (a.fp16) run.scaler = GradScaler{};
   init_weights(*run.model, a.seed);
   load_weights(*run.model, weights_path(a.model), /*allow_new_head=*/true);
   run.optimizer = std::make_unique<AdamW<float>>(
@@ -289,6 +297,10 @@ void save(Run& run, int64_t step) {
   const TrainingArguments& a = run.args;
   run.state["global_step"] = step;
   run.state["total_loss"] = run.total_loss;
+  if (run.scaler)
+    run.state["grad_scaler"] = {{"scale", run.scaler->scale},
+                                {"growth_tracker", run.scaler->growth_tracker},
+                                {"skipped_steps", run.scaler->skipped_steps}};
   save_checkpoint(a.output_dir, step, *run.model, *run.optimizer, run.state, args_to_json(a),
                   run.tok_files, run.tokenizer ? run.tokenizer->options().lowercase : true,
                   a.save_total_limit);
@@ -355,6 +367,12 @@ TrainOutcome run_training(const TrainingArguments& a) {
     run.state = load_trainer_state(dir);
     step = run.state.at("global_step").get<int64_t>();
     run.total_loss = run.state.value("total_loss", 0.0);
+    if (run.scaler && run.state.contains("grad_scaler")) {
+      const json& gs = run.state["grad_scaler"];
+      run.scaler->scale = gs.at("scale").get<double>();
+      run.scaler->growth_tracker = gs.at("growth_tracker").get<int64_t>();
+      run.scaler->skipped_steps = gs.at("skipped_steps").get<int64_t>();
+    }
     if (step != run.optimizer->steps())
       fail(dir, ": trainer_state.json and optimizer.safetensors disagree on the step");
     run.last_logged_step = step;
@@ -387,8 +405,8 @@ TrainOutcome run_training(const TrainingArguments& a) {
         micro.push_back(window[k].view());
         samples += window[k].B;
       }
-      StepResult r =
-          train_step(*run.model, *run.optimizer, run.schedule, micro, a.max_grad_norm, a.seed);
+      StepResult r = train_step(*run.model, *run.optimizer, run.schedule, micro, a.max_grad_norm,
+                                a.seed, run.scaler ? &*run.scaler : nullptr);
       ++step;
       run.loss_since_log += r.loss;
       run.total_loss += r.loss;
@@ -461,6 +479,8 @@ TrainOutcome run_training(const TrainingArguments& a) {
     pred_cat[std::string(category_name(static_cast<MemCategory>(i)))] = run.predicted.bytes[i];
   metrics["predicted_peak_memory_by_category"] = pred_cat;
   metrics["per_device_train_batch_size"] = run.batch;
+  metrics["precision"] = precision_name(precision_of(a));
+  if (run.scaler) metrics["skipped_steps"] = run.scaler->skipped_steps;
   metrics["gradient_accumulation_steps"] = run.accumulation;
   metrics["train_samples"] = samples;
   metrics["data_wait_seconds"] = run.train_loader->wait_seconds();

@@ -78,6 +78,7 @@ void TrainingArguments::validate() const {
   if (dummy && (dummy_size <= 0 || dummy_seq_len <= 1))
     fail("--dummy_size and --dummy_seq_len must be positive");
   if (!memory_limit.empty()) parse_size(memory_limit);
+  if (bf16 && fp16) fail("--bf16 and --fp16 exclude each other: pick one precision");
   if (attention != "standard" && attention != "memory_efficient")
     fail("--attention must be standard or memory_efficient, got \"", attention, "\"");
 }

@@ -56,6 +56,7 @@ struct TrainingArguments {
   // Memory knobs.
   bool gradient_checkpointing = false;
   std::string attention = "standard";  // standard | memory_efficient
+  bool bf16 = false, fp16 = false;     // mixed precision (fp16 with dynamic loss scaling)
   bool auto_find_batch_size = false;   // with a memory limit: the largest batch that fits
   bool keep_effective_batch_size =
       false;  // ... and raise accumulation to keep batch x accumulation
