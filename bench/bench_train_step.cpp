@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
   AdamW<float> opt(model.layout(), {5e-5});
   LrSchedule sched{ScheduleType::Linear, 5e-5, 0, warmup + steps};
   std::mt19937 rng(0);
-  std::uniform_int_distribution<int> id(100, 29999), label(0, 4);
+  std::uniform_int_distribution<int> id(100, std::min(30000, c.vocab_size) - 1), label(0, 4);
   std::vector<int32_t> ids(B * S), types(B * S, 0), mask(B * S, 1), labels(B);
   for (int32_t& x : ids) x = id(rng);
   for (int32_t& y : labels) y = label(rng);
@@ -66,5 +66,10 @@ int main(int argc, char** argv) {
       precision_name(model.memory_options().precision), B, S, num_threads(), med, B / med, loss,
       bench::max_rss_bytes(), cpu_allocator().peak());
   for (size_t i = 0; i < times.size(); ++i) std::printf("%s%.6f", i ? ", " : "", times[i]);
-  std::printf("]}\n");
+  std::printf("], \"peak_by_category\": {");
+  MemByCategory at_peak = cpu_allocator().peak_breakdown();
+  for (size_t i = 0; i < kNumMemCategories; ++i)
+    std::printf("%s\"%s\": %zu", i ? ", " : "", std::string(category_name(static_cast<MemCategory>(i))).c_str(),
+                at_peak[i]);
+  std::printf("}}\n");
 }

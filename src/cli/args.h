@@ -16,7 +16,6 @@ std::string flag(const std::string& snake_name);
 
 void add_init_command(CLI::App& app);
 void add_parity_command(CLI::App& app);
-void add_demo_command(CLI::App& app);
 void add_tokenize_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 // Data flags shared by train and evaluate (columns, labels, max length, tokenizer, cache).

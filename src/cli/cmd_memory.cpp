@@ -25,6 +25,7 @@ struct MemoryOptions {
 };
 
 void add_query_options(CLI::App* cmd, MemoryOptions& o) {
+  o.q.threads = 0;  // the OpenMP default, as train uses
   cmd->add_option("--model", o.model, "Model directory (its config.json)");
   cmd->add_option("--config", o.config, "A BertConfig JSON file instead of a model");
   cmd->add_option(flag("num_labels"), o.num_labels, "Override the number of classes");

@@ -14,7 +14,6 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   bertrain::cli::add_init_command(app);
   bertrain::cli::add_parity_command(app);
-  bertrain::cli::add_demo_command(app);
   bertrain::cli::add_tokenize_command(app);
   bertrain::cli::add_train_command(app);
   bertrain::cli::add_evaluate_command(app);
