@@ -3,6 +3,7 @@
 //   bench_train_step --preset bert-base-uncased --batch 8 --seq 128 --steps 5 --threads 2
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -29,14 +30,16 @@ int main(int argc, char** argv) {
 
   BertConfig c = preset_config(preset);
   c.id2label = {"0", "1", "2", "3", "4"};
-  BertForSequenceClassification<float> model(c);
-  model.set_gradient_checkpointing(bench::arg(argc, argv, "--checkpointing", 0) != 0);
+  // Inference builds what `bertrain predict` builds: no gradients, no optimizer state.
+  BertForSequenceClassification<float> model(c, cpu_allocator(), /*with_grads=*/!eval_only);
+  if (bench::arg(argc, argv, "--checkpointing", 0) != 0) model.set_gradient_checkpointing(true);
   for (int i = 1; i + 1 < argc; ++i)
     if (std::strcmp(argv[i], "--precision") == 0) model.set_precision(parse_precision(argv[i + 1]));
   if (bench::arg(argc, argv, "--memory_efficient", 0) != 0)
     model.set_attention_mode(AttentionMode::MemoryEfficient);
   init_weights(model, 42);
-  AdamW<float> opt(model.layout(), {5e-5});
+  std::optional<AdamW<float>> opt;
+  if (!eval_only) opt.emplace(model.layout(), AdamWConfig{5e-5});
   LrSchedule sched{ScheduleType::Linear, 5e-5, 0, warmup + steps};
   std::mt19937 rng(0);
   std::uniform_int_distribution<int> id(100, std::min(30000, c.vocab_size) - 1), label(0, 4);
@@ -52,7 +55,7 @@ int main(int argc, char** argv) {
     if (eval_only)
       loss = model.forward(batch, false, 0);
     else
-      loss = train_step(model, opt, sched, {&batch, 1}, 1.0, 42).loss;
+      loss = train_step(model, *opt, sched, {&batch, 1}, 1.0, 42).loss;
     if (s >= warmup) times.push_back(bench::now_seconds() - t0);
   }
   double med = bench::median(times);

@@ -22,7 +22,11 @@ BertForSequenceClassification<T>::BertForSequenceClassification(const BertConfig
       layout_(config),
       allocator_(&allocator),
       params_(layout_.total(), MemCategory::Weights, "parameters", allocator),
-      grads_(with_grads ? layout_.total() : 0, MemCategory::Gradients, "gradients", allocator) {}
+      grads_(with_grads ? layout_.total() : 0, MemCategory::Gradients, "gradients", allocator) {
+  // Without backward there is nothing to keep per layer: plan one shared set of layer
+  // activations, as gradient checkpointing does.
+  if (!with_grads) options_.checkpointing = true;
+}
 
 template <typename T>
 void BertForSequenceClassification<T>::zero_grads() {

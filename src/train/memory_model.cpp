@@ -25,7 +25,7 @@ MemoryEstimate estimate_memory(const MemoryQuery& q) {
   // The model plans for the largest batch it has seen (training and evaluation).
   const int B = std::max(q.batch, q.eval_batch);
   ActivationPlan p = BertForSequenceClassification<float>::plan(
-      q.config, B, q.seq, q.threads, {q.checkpointing, q.attention, q.precision});
+      q.config, B, q.seq, q.threads, {q.checkpointing || !q.training, q.attention, q.precision});
   at(MemCategory::Activations) = p.activations;
   at(MemCategory::Temporaries) = p.temporaries;
   // Batches alive at once (an upper bound): the accumulation window, the prefetch window
