@@ -17,7 +17,8 @@ int main(int argc, char** argv) {
   set_num_threads(static_cast<int>(bench::arg(argc, argv, "--threads", 2)));
   const int steps = static_cast<int>(bench::arg(argc, argv, "--steps", 0));
   const int max_batch = static_cast<int>(bench::arg(argc, argv, "--max_batch", 32));
-  std::printf("| batch | seq | checkpointing | precision | attention | predicted | measured | diff |\n");
+  std::printf(
+      "| batch | seq | checkpointing | precision | attention | predicted | measured | diff |\n");
   std::printf("|---|---|---|---|---|---|---|---|\n");
   double worst = 0;
   for (int B : {1, 8, 32}) {
@@ -36,12 +37,14 @@ int main(int argc, char** argv) {
             q.precision = p;
             q.attention = mode;
             BatchTrial t = try_batch(q, 0, steps);
-            double diff = (static_cast<double>(t.measured_peak_bytes) - t.predicted_bytes) / t.predicted_bytes;
+            double diff = (static_cast<double>(t.measured_peak_bytes) - t.predicted_bytes) /
+                          t.predicted_bytes;
             worst = std::max(worst, std::abs(diff));
-            std::printf("| %d | %d | %s | %s | %s | %s | %s | %+.2f%% |\n", B, S, ckpt ? "on" : "off",
-                        precision_name(p), mode == AttentionMode::Standard ? "standard" : "memory_efficient",
-                        format_bytes(t.predicted_bytes).c_str(), format_bytes(t.measured_peak_bytes).c_str(),
-                        100 * diff);
+            std::printf("| %d | %d | %s | %s | %s | %s | %s | %+.2f%% |\n", B, S,
+                        ckpt ? "on" : "off", precision_name(p),
+                        mode == AttentionMode::Standard ? "standard" : "memory_efficient",
+                        format_bytes(t.predicted_bytes).c_str(),
+                        format_bytes(t.measured_peak_bytes).c_str(), 100 * diff);
             std::fflush(stdout);
           }
   }

@@ -72,7 +72,7 @@ int main(int argc, char** argv) {
   std::printf("], \"peak_by_category\": {");
   MemByCategory at_peak = cpu_allocator().peak_breakdown();
   for (size_t i = 0; i < kNumMemCategories; ++i)
-    std::printf("%s\"%s\": %zu", i ? ", " : "", std::string(category_name(static_cast<MemCategory>(i))).c_str(),
-                at_peak[i]);
+    std::printf("%s\"%s\": %zu", i ? ", " : "",
+                std::string(category_name(static_cast<MemCategory>(i))).c_str(), at_peak[i]);
   std::printf("}}\n");
 }

@@ -278,57 +278,56 @@ static void unpack(T* dst, const uint16_t* src, int64_t n, Precision p) {
   parallel_for(n, [&](int64_t i) { dst[i] = static_cast<T>(from_half(src[i], p)); });
 }
 
+// One list of what a layer saves in 16 bits (and in fp32), walked in either direction.
 template <typename T>
-void BertForSequenceClassification<T>::pack_layer(int l) {
+void BertForSequenceClassification<T>::transfer_layer(int l, bool to_store) {
   const LayerActs& a = layers_[l];
   LayerStore& s = stores_[l];
   const Precision p = options_.precision;
-  const int64_t N = static_cast<int64_t>(B_) * S_, H = config_.hidden_size,
-                I = config_.intermediate_size;
-  pack(s.out, a.out, N * H, p);
-  if (options_.checkpointing) return;
-  pack(s.qkv, a.qkv, 3 * N * H, p);
-  const int64_t heads_rows = static_cast<int64_t>(B_) * config_.num_attention_heads * S_;
-  if (s.probs)
-    pack(s.probs, a.probs, heads_rows * S_, p);
-  else
-    std::copy_n(a.probs, heads_rows, s.lse);
-  pack(s.ctx, a.ctx, N * H, p);
-  pack(s.sum1, a.sum1, N * H, p);
-  pack(s.h1, a.h1, N * H, p);
-  pack(s.f, a.f, N * I, p);
-  pack(s.g, a.g, N * I, p);
-  pack(s.sum2, a.sum2, N * H, p);
-  std::copy_n(a.mean1, N, s.mean1);
-  std::copy_n(a.rstd1, N, s.rstd1);
-  std::copy_n(a.mean2, N, s.mean2);
-  std::copy_n(a.rstd2, N, s.rstd2);
-}
-
-template <typename T>
-void BertForSequenceClassification<T>::unpack_layer(int l) {
-  const LayerActs& a = layers_[l];
-  const LayerStore& s = stores_[l];
-  const Precision p = options_.precision;
-  const int64_t N = static_cast<int64_t>(B_) * S_, H = config_.hidden_size,
-                I = config_.intermediate_size;
-  unpack(a.qkv, s.qkv, 3 * N * H, p);
-  const int64_t heads_rows = static_cast<int64_t>(B_) * config_.num_attention_heads * S_;
-  if (s.probs)
-    unpack(a.probs, s.probs, heads_rows * S_, p);
-  else
-    std::copy_n(s.lse, heads_rows, a.probs);
-  unpack(a.ctx, s.ctx, N * H, p);
-  unpack(a.sum1, s.sum1, N * H, p);
-  unpack(a.h1, s.h1, N * H, p);
-  unpack(a.f, s.f, N * I, p);
-  unpack(a.g, s.g, N * I, p);
-  unpack(a.sum2, s.sum2, N * H, p);
-  unpack(a.out, s.out, N * H, p);
-  std::copy_n(s.mean1, N, a.mean1);
-  std::copy_n(s.rstd1, N, a.rstd1);
-  std::copy_n(s.mean2, N, a.mean2);
-  std::copy_n(s.rstd2, N, a.rstd2);
+  const int64_t N = static_cast<int64_t>(B_) * S_, H = config_.hidden_size;
+  const int64_t I = config_.intermediate_size;
+  const int64_t head_rows = static_cast<int64_t>(B_) * config_.num_attention_heads * S_;
+  struct Half {
+    uint16_t* stored;
+    T* working;
+    int64_t n;
+  };
+  struct Full {
+    T* stored;
+    T* working;
+    int64_t n;
+  };
+  std::vector<Half> halves = {{s.out, a.out, N * H}};
+  std::vector<Full> fulls;
+  if (!options_.checkpointing) {
+    halves.insert(halves.end(), {{s.qkv, a.qkv, 3 * N * H},
+                                 {s.ctx, a.ctx, N * H},
+                                 {s.sum1, a.sum1, N * H},
+                                 {s.h1, a.h1, N * H},
+                                 {s.f, a.f, N * I},
+                                 {s.g, a.g, N * I},
+                                 {s.sum2, a.sum2, N * H}});
+    if (s.probs)
+      halves.push_back({s.probs, a.probs, head_rows * S_});
+    else
+      fulls.push_back({s.lse, a.probs, head_rows});
+    fulls.insert(fulls.end(), {{s.mean1, a.mean1, N},
+                               {s.rstd1, a.rstd1, N},
+                               {s.mean2, a.mean2, N},
+                               {s.rstd2, a.rstd2, N}});
+  }
+  for (const Half& h : halves) {
+    if (to_store)
+      pack(h.stored, h.working, h.n, p);
+    else
+      unpack(h.working, h.stored, h.n, p);
+  }
+  for (const Full& f : fulls) {
+    if (to_store)
+      std::copy_n(f.working, f.n, f.stored);
+    else
+      std::copy_n(f.stored, f.n, f.working);
+  }
 }
 
 template <typename T>
@@ -392,7 +391,7 @@ double BertForSequenceClassification<T>::forward(const Batch& batch, bool traini
       x = x_work_;
     }
     layer_forward(l, x, training);
-    if (mixed()) pack_layer(l);
+    if (mixed()) transfer_layer(l, /*to_store=*/true);
     x = layers_[l].out;
   }
   for (int b = 0; b < B_; ++b)
@@ -489,7 +488,7 @@ void BertForSequenceClassification<T>::backward(double loss_scale) {
     if (options_.checkpointing && l != last)
       layer_forward(l, x, training_);
     else if (mixed() && l != last)
-      unpack_layer(l);
+      transfer_layer(l, /*to_store=*/false);
     layer_backward(l, x);
   }
   k::dropout_apply(tmp_.g, static_cast<int64_t>(N) * H,

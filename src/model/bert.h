@@ -116,8 +116,8 @@ class BertForSequenceClassification {
   // Index with an offset from layout().layers[l] minus that layer's qkv_w.
   const T* layer_params(int l);
   void round_half(T* x, int64_t n) const;
-  void pack_layer(int l);
-  void unpack_layer(int l);
+  // Mixed precision: a layer's saved tensors to (or from) their 16-bit copies.
+  void transfer_layer(int l, bool to_store);
   void unpack_input(int l);  // layer l's input (layer l-1's output) into x_work_
   void layer_backward(int l, const T* x);
   uint64_t site_seed(int site) const;
