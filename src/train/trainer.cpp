@@ -391,7 +391,7 @@ TrainOutcome run_training(const TrainingArguments& a) {
   cpu_allocator().reset_peak();
   auto t0 = std::chrono::steady_clock::now();
   const int64_t start_step = step;
-  int64_t samples = 0;
+  int64_t samples = 0, tokens_computed = 0, real_tokens = 0;  // padding = computed - real
   TrainOutcome outcome;
   std::vector<HostBatch> window(K);
   std::vector<Batch> micro;
@@ -404,6 +404,8 @@ TrainOutcome run_training(const TrainingArguments& a) {
       for (int k = 0; k < K && run.train_loader->next(window[k]); ++k) {
         micro.push_back(window[k].view());
         samples += window[k].B;
+        tokens_computed += static_cast<int64_t>(window[k].B) * window[k].S;
+        real_tokens += window[k].real_tokens;
       }
       StepResult r = train_step(*run.model, *run.optimizer, run.schedule, micro, a.max_grad_norm,
                                 a.seed, run.scaler ? &*run.scaler : nullptr);
@@ -483,6 +485,8 @@ TrainOutcome run_training(const TrainingArguments& a) {
   if (run.scaler) metrics["skipped_steps"] = run.scaler->skipped_steps;
   metrics["gradient_accumulation_steps"] = run.accumulation;
   metrics["train_samples"] = samples;
+  metrics["train_tokens_computed"] = tokens_computed;
+  metrics["train_real_tokens"] = real_tokens;
   metrics["data_wait_seconds"] = run.train_loader->wait_seconds();
 
   save_model_dir(*run.model, a.output_dir, run.tok_files,
