@@ -35,4 +35,11 @@ inline double arg(int argc, char** argv, const char* name, double fallback) {
   return fallback;
 }
 
+// --name value for a string flag; returns fallback when absent.
+inline std::string str_arg(int argc, char** argv, const char* name, const char* fallback) {
+  for (int i = 1; i + 1 < argc; ++i)
+    if (std::strcmp(argv[i], name) == 0) return argv[i + 1];
+  return fallback;
+}
+
 }  // namespace bertrain::bench

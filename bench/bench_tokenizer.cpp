@@ -15,17 +15,11 @@
 
 using namespace bertrain;
 
-static std::string str_arg(int argc, char** argv, const char* name, const char* fallback) {
-  for (int i = 1; i + 1 < argc; ++i)
-    if (std::strcmp(argv[i], name) == 0) return argv[i + 1];
-  return fallback;
-}
-
 int main(int argc, char** argv) {
-  const std::string data = str_arg(argc, argv, "--data", "../shared/data/yelp/train.csv");
+  const std::string data = bench::str_arg(argc, argv, "--data", "../shared/data/yelp/train.csv");
   const std::string vocab =
-      str_arg(argc, argv, "--vocab", "../shared/data/tokenizer/bert-base-uncased-vocab.txt");
-  const std::string dump = str_arg(argc, argv, "--dump", "");
+      bench::str_arg(argc, argv, "--vocab", "../shared/data/tokenizer/bert-base-uncased-vocab.txt");
+  const std::string dump = bench::str_arg(argc, argv, "--dump", "");
   const int reps = static_cast<int>(bench::arg(argc, argv, "--reps", 5));
   const int max_threads = static_cast<int>(bench::arg(argc, argv, "--threads", 2));
   BertTokenizer tok = load_tokenizer(vocab);

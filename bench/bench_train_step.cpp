@@ -18,9 +18,7 @@ using namespace bertrain;
 
 int main(int argc, char** argv) {
   cpu::ensure_best_blas_kernels(argv);
-  std::string preset = "bert-base-uncased";
-  for (int i = 1; i + 1 < argc; ++i)
-    if (std::strcmp(argv[i], "--preset") == 0) preset = argv[i + 1];
+  const std::string preset = bench::str_arg(argc, argv, "--preset", "bert-base-uncased");
   const int B = static_cast<int>(bench::arg(argc, argv, "--batch", 8));
   const int S = static_cast<int>(bench::arg(argc, argv, "--seq", 128));
   const int steps = static_cast<int>(bench::arg(argc, argv, "--steps", 5));
@@ -33,8 +31,7 @@ int main(int argc, char** argv) {
   // Inference builds what `bertrain predict` builds: no gradients, no optimizer state.
   BertForSequenceClassification<float> model(c, cpu_allocator(), /*with_grads=*/!eval_only);
   if (bench::arg(argc, argv, "--checkpointing", 0) != 0) model.set_gradient_checkpointing(true);
-  for (int i = 1; i + 1 < argc; ++i)
-    if (std::strcmp(argv[i], "--precision") == 0) model.set_precision(parse_precision(argv[i + 1]));
+  model.set_precision(parse_precision(bench::str_arg(argc, argv, "--precision", "fp32")));
   if (bench::arg(argc, argv, "--memory_efficient", 0) != 0)
     model.set_attention_mode(AttentionMode::MemoryEfficient);
   init_weights(model, 42);

@@ -28,8 +28,7 @@ void run_evaluate(const EvaluateOptions& o) {
   BertForSequenceClassification<float> model(config, cpu_allocator(), /*with_grads=*/false);
   load_weights(model, weights_path(a.model));
   BertTokenizer tok = load_tokenizer(a.tokenizer.empty() ? a.model : a.tokenizer);
-  std::string cache =
-      a.cache_dir == "none" ? "" : (a.cache_dir.empty() ? default_cache_dir() : a.cache_dir);
+  std::string cache = resolve_cache_dir(a.cache_dir);
   TokenizedDataset data = load_dataset(a.eval_file, a.reader, tok, a.max_seq_length, cache);
   if (data.size() == 0) fail(a.eval_file, ": the dataset has no rows");
   // Labels are read in the model's class order (config.json id2label).

@@ -162,6 +162,11 @@ std::string default_cache_dir() {
   return ".bertrain-cache";
 }
 
+std::string resolve_cache_dir(const std::string& spec) {
+  if (spec == "none") return "";
+  return spec.empty() ? default_cache_dir() : spec;
+}
+
 TokenizedDataset load_dataset(const std::string& path, const ReaderOptions& reader,
                               const BertTokenizer& tok, int max_length,
                               const std::string& cache_dir, CacheInfo* info) {

@@ -27,6 +27,8 @@ TokenizedDataset load_dataset(const std::string& path, const ReaderOptions& read
 // The default cache directory: $BERTRAIN_CACHE, else $XDG_CACHE_HOME/bertrain, else
 // ~/.cache/bertrain.
 std::string default_cache_dir();
+// The --cache_dir flag: empty -> default_cache_dir(), "none" -> "" (no cache), else itself.
+std::string resolve_cache_dir(const std::string& spec);
 
 uint64_t hash_bytes(const void* data, size_t n, uint64_t seed = 0);
 

@@ -140,8 +140,7 @@ void load_data(Run& run) {
     fail(tok_path, ": the tokenizer has ", run.tokenizer->vocab().size(),
          " tokens but the model's vocab_size is ", run.config.vocab_size,
          " (a tokenizer from another model?)");
-  std::string cache =
-      a.cache_dir == "none" ? "" : (a.cache_dir.empty() ? default_cache_dir() : a.cache_dir);
+  std::string cache = resolve_cache_dir(a.cache_dir);
   CacheInfo info;
   run.train_data =
       load_dataset(a.train_file, a.reader, *run.tokenizer, a.max_seq_length, cache, &info);
@@ -455,9 +454,7 @@ TrainOutcome run_training(const TrainingArguments& a) {
                       {"epoch", py_round(epoch_f, 2)}};
   log_line(run, summary);
   if (a.save_strategy != "no" &&
-      (list_checkpoints(a.output_dir).empty() ||
-       list_checkpoints(a.output_dir).back() !=
-           (fs::path(a.output_dir) / ("checkpoint-" + std::to_string(step))).string()))
+      !fs::exists(fs::path(a.output_dir) / ("checkpoint-" + std::to_string(step))))
     save(run, step);
 
   json metrics = json::object();

@@ -16,11 +16,6 @@ int64_t attention_scratch_size(int S, int threads) {
   return static_cast<int64_t>(threads) * 2 * S * S;
 }
 
-// Dropout seeds differ per (batch row, head) so every probability gets its own draw.
-static uint64_t head_seed(uint64_t seed, int64_t bh) {
-  return seed ^ (0x5851f42d4c957f2dull * (bh + 1));
-}
-
 template <typename T>
 void attention_forward(T* ctx, T* probs, const T* qkv, const int32_t* mask, int B, int S, int nh,
                        int D, double dropout_p, uint64_t seed, T* scratch) {
@@ -56,7 +51,7 @@ void attention_forward(T* ctx, T* probs, const T* qkv, const int32_t* mask, int 
     const T* pv = p;
     if (dropout_p > 0) {
       T* dropped = scratch + static_cast<int64_t>(omp_get_thread_num()) * 2 * S * S;
-      uint64_t s = head_seed(seed, bh);
+      uint64_t s = attention_head_seed(seed, bh);
       for (int64_t e = 0; e < static_cast<int64_t>(S) * S; ++e)
         dropped[e] = dropout_keep(s, e, dropout_p) ? p[e] * keep_scale : T(0);
       pv = dropped;
@@ -84,7 +79,7 @@ void attention_backward(T* dqkv, const T* dctx, const T* qkv, const T* probs, in
     T* dp = scratch + static_cast<int64_t>(omp_get_thread_num()) * 2 * S * S;
     T* pd = dp + static_cast<int64_t>(S) * S;  // dropped probabilities
     const T* pv = p;
-    uint64_t s = head_seed(seed, bh);
+    uint64_t s = attention_head_seed(seed, bh);
     if (dropout_p > 0) {
       for (int64_t e = 0; e < static_cast<int64_t>(S) * S; ++e)
         pd[e] = dropout_keep(s, e, dropout_p) ? p[e] * keep_scale : T(0);

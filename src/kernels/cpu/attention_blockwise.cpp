@@ -20,10 +20,6 @@ namespace {
 
 constexpr int kQueryBlock = 64;
 
-uint64_t head_seed(uint64_t seed, int64_t bh) {
-  return seed ^ (0x5851f42d4c957f2dull * (bh + 1));
-}
-
 // scores[r, j] for query rows i0..i0+rows of head (b, h): Q K^T / sqrt(D) + mask.
 template <typename T>
 void block_scores(T* s, const T* q, const T* k, const int32_t* m, int rows, int S, int D, int ld) {
@@ -58,7 +54,7 @@ void attention_forward_blockwise(T* ctx, T* lse, const T* qkv, const int32_t* ma
     const T *q = base + static_cast<int64_t>(i0) * ld, *k = base + H, *v = base + 2 * H;
     T* p = scratch + static_cast<int64_t>(omp_get_thread_num()) * 2 * Br * S;
     block_scores(p, q, k, mask + static_cast<int64_t>(b) * S, rows, S, D, ld);
-    const uint64_t hs = head_seed(seed, bh);
+    const uint64_t hs = attention_head_seed(seed, bh);
     for (int r = 0; r < rows; ++r) {
       T* row = p + static_cast<int64_t>(r) * S;
       T mx = *std::max_element(row, row + S), sum = 0;
@@ -102,7 +98,7 @@ void attention_backward_blockwise(T* dqkv, const T* dctx, const T* qkv, const T*
     }
     T* p = scratch + static_cast<int64_t>(omp_get_thread_num()) * 2 * Br * S;
     T* dp = p + static_cast<int64_t>(Br) * S;
-    const uint64_t hs = head_seed(seed, bh);
+    const uint64_t hs = attention_head_seed(seed, bh);
     for (int blk = 0; blk < blocks; ++blk) {
       const int i0 = blk * Br, rows = std::min(Br, S - i0);
       const T* qb = q + static_cast<int64_t>(i0) * ld;
