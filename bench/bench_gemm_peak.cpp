@@ -5,13 +5,11 @@
 
 #include "bench_common.h"
 #include "core/parallel.h"
-#include "kernels/cpu/blas_setup.h"
 #include "kernels/cpu/gemm.h"
 
 using namespace bertrain;
 
 int main(int argc, char** argv) {
-  cpu::ensure_best_blas_kernels(argv);
   set_num_threads(static_cast<int>(bench::arg(argc, argv, "--threads", 2)));
   const int reps = static_cast<int>(bench::arg(argc, argv, "--reps", 10));
   struct Shape {
@@ -20,7 +18,8 @@ int main(int argc, char** argv) {
   const Shape shapes[] = {
       {1024, 768, 768}, {1024, 3072, 768}, {1024, 768, 3072}, {2048, 2048, 2048}};
   double best = 0;
-  std::printf("{\"threads\": %d, \"shapes\": [", num_threads());
+  std::printf("{\"gemm\": \"%s\", \"threads\": %d, \"shapes\": [", cpu::gemm_backend(),
+              num_threads());
   bool first = true;
   for (const Shape& s : shapes) {
     std::vector<float> A(size_t(s.M) * s.K, 0.5f), B(size_t(s.K) * s.N, 0.25f),

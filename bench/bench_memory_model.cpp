@@ -7,13 +7,11 @@
 
 #include "bench_common.h"
 #include "core/parallel.h"
-#include "kernels/cpu/blas_setup.h"
 #include "train/batch_finder.h"
 
 using namespace bertrain;
 
 int main(int argc, char** argv) {
-  cpu::ensure_best_blas_kernels(argv);
   set_num_threads(static_cast<int>(bench::arg(argc, argv, "--threads", 2)));
   const int steps = static_cast<int>(bench::arg(argc, argv, "--steps", 0));
   const int max_batch = static_cast<int>(bench::arg(argc, argv, "--max_batch", 32));

@@ -10,14 +10,12 @@
 
 #include "bench_common.h"
 #include "core/parallel.h"
-#include "kernels/cpu/blas_setup.h"
 #include "model/checkpoint.h"
 #include "train/train_step.h"
 
 using namespace bertrain;
 
 int main(int argc, char** argv) {
-  cpu::ensure_best_blas_kernels(argv);
   const std::string preset = bench::str_arg(argc, argv, "--preset", "bert-base-uncased");
   const int B = static_cast<int>(bench::arg(argc, argv, "--batch", 8));
   const int S = static_cast<int>(bench::arg(argc, argv, "--seq", 128));

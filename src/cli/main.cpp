@@ -6,10 +6,8 @@
 
 #include "cli/args.h"
 #include "core/error.h"
-#include "kernels/cpu/blas_setup.h"
 
 int main(int argc, char** argv) {
-  bertrain::cpu::ensure_best_blas_kernels(argv);
   CLI::App app{"bertrain: fine-tune BERT encoders for text classification, in C++", "bertrain"};
   app.require_subcommand(1);
   bertrain::cli::add_init_command(app);

@@ -2,6 +2,8 @@
 // so BLAS and our kernels share the same workers and never oversubscribe the cores.
 #pragma once
 
+#include <omp.h>
+
 #include <cstdint>
 
 namespace bertrain {
@@ -19,6 +21,21 @@ template <typename F>
 void parallel_for(int64_t n, F&& f, int64_t cost = 1) {
 #pragma omp parallel for schedule(static) if (n * cost >= kMinParallelWork)
   for (int64_t i = 0; i < n; ++i) f(i);
+}
+
+// Runs f(begin, end) once per thread over contiguous slices of [0, n), so the body can be a
+// plain loop the compiler vectorises.
+template <typename F>
+void parallel_range(int64_t n, F&& f, int64_t cost = 1) {
+  if (n * cost < kMinParallelWork) {
+    f(int64_t{0}, n);
+    return;
+  }
+#pragma omp parallel
+  {
+    const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+    f(n * t / nt, n * (t + 1) / nt);
+  }
 }
 
 }  // namespace bertrain

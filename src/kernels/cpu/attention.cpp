@@ -7,8 +7,8 @@
 #include <limits>
 
 #include "core/parallel.h"
+#include "kernels/cpu/attention_rows.h"
 #include "kernels/cpu/gemm.h"
-#include "kernels/cpu/ops.h"
 
 namespace bertrain::cpu {
 
@@ -21,7 +21,6 @@ void attention_forward(T* ctx, T* probs, const T* qkv, const int32_t* mask, int 
                        int D, double dropout_p, uint64_t seed, T* scratch) {
   const int H = nh * D, ld = 3 * H;
   const T sqrt_d = std::sqrt(static_cast<T>(D));
-  const T masked = static_cast<T>(std::numeric_limits<float>::lowest());
   const T keep_scale = static_cast<T>(1.0 / (1.0 - dropout_p));
   const int64_t work = static_cast<int64_t>(B) * nh * S * S * D;
 #pragma omp parallel for schedule(static) if (work >= kMinParallelWork)
@@ -35,25 +34,16 @@ void attention_forward(T* ctx, T* probs, const T* qkv, const int32_t* mask, int 
     gemm<T>(false, true, S, S, D, T(1), q, ld, k, ld, T(0), p, S);
     for (int i = 0; i < S; ++i) {
       T* row = p + static_cast<int64_t>(i) * S;
-      T mx = -std::numeric_limits<T>::infinity();
-      for (int j = 0; j < S; ++j) {
-        row[j] = row[j] / sqrt_d + (m[j] ? T(0) : masked);
-        mx = std::max(mx, row[j]);
-      }
-      T sum = 0;
-      for (int j = 0; j < S; ++j) {
-        row[j] = std::exp(row[j] - mx);
-        sum += row[j];
-      }
-      T inv = T(1) / sum;
+      scale_mask_row(row, m, S, sqrt_d);
+      const T inv = T(1) / exp_row(row, S, row_max(row, S));
+#pragma omp simd
       for (int j = 0; j < S; ++j) row[j] *= inv;
     }
     const T* pv = p;
     if (dropout_p > 0) {
       T* dropped = scratch + static_cast<int64_t>(omp_get_thread_num()) * 2 * S * S;
-      uint64_t s = attention_head_seed(seed, bh);
-      for (int64_t e = 0; e < static_cast<int64_t>(S) * S; ++e)
-        dropped[e] = dropout_keep(s, e, dropout_p) ? p[e] * keep_scale : T(0);
+      dropout_row(dropped, p, static_cast<int64_t>(S) * S,
+                  DropoutMask(attention_head_seed(seed, bh), dropout_p), 0, keep_scale);
       pv = dropped;
     }
     T* c = ctx + static_cast<int64_t>(b) * S * H + h * D;
@@ -79,27 +69,19 @@ void attention_backward(T* dqkv, const T* dctx, const T* qkv, const T* probs, in
     T* dp = scratch + static_cast<int64_t>(omp_get_thread_num()) * 2 * S * S;
     T* pd = dp + static_cast<int64_t>(S) * S;  // dropped probabilities
     const T* pv = p;
-    uint64_t s = attention_head_seed(seed, bh);
+    const DropoutMask keep(attention_head_seed(seed, bh), dropout_p);
+    const int64_t SS = static_cast<int64_t>(S) * S;
     if (dropout_p > 0) {
-      for (int64_t e = 0; e < static_cast<int64_t>(S) * S; ++e)
-        pd[e] = dropout_keep(s, e, dropout_p) ? p[e] * keep_scale : T(0);
+      dropout_row(pd, p, SS, keep, 0, keep_scale);
       pv = pd;
     }
     // dV = P'^T dctx ; dP' = dctx V^T
     gemm<T>(true, false, S, D, S, T(1), pv, S, dc, H, T(0), dv, ld);
     gemm<T>(false, true, S, S, D, T(1), dc, H, v, ld, T(0), dp, S);
-    if (dropout_p > 0) {
-      for (int64_t e = 0; e < static_cast<int64_t>(S) * S; ++e)
-        dp[e] = dropout_keep(s, e, dropout_p) ? dp[e] * keep_scale : T(0);
-    }
-    // Softmax backward, then the 1/sqrt(D) scale: dS = P * (dP - sum_j dP * P) / sqrt(D).
-    for (int i = 0; i < S; ++i) {
-      const T* pr = p + static_cast<int64_t>(i) * S;
-      T* dr = dp + static_cast<int64_t>(i) * S;
-      T dot = 0;
-      for (int j = 0; j < S; ++j) dot += dr[j] * pr[j];
-      for (int j = 0; j < S; ++j) dr[j] = pr[j] * (dr[j] - dot) * inv_sqrt_d;
-    }
+    if (dropout_p > 0) dropout_row(dp, dp, SS, keep, 0, keep_scale);
+    for (int i = 0; i < S; ++i)
+      softmax_backward_row(dp + static_cast<int64_t>(i) * S, p + static_cast<int64_t>(i) * S, S,
+                           inv_sqrt_d);
     // dQ = dS K ; dK = dS^T Q
     gemm<T>(false, false, S, D, S, T(1), dp, S, k, ld, T(0), dq, ld);
     gemm<T>(true, false, S, D, S, T(1), dp, S, q, ld, T(0), dk, ld);

@@ -11,8 +11,8 @@
 
 #include "core/parallel.h"
 #include "kernels/cpu/attention.h"
+#include "kernels/cpu/attention_rows.h"
 #include "kernels/cpu/gemm.h"
-#include "kernels/cpu/ops.h"
 
 namespace bertrain::cpu {
 
@@ -24,12 +24,8 @@ constexpr int kQueryBlock = 64;
 template <typename T>
 void block_scores(T* s, const T* q, const T* k, const int32_t* m, int rows, int S, int D, int ld) {
   const T sqrt_d = std::sqrt(static_cast<T>(D));
-  const T masked = static_cast<T>(std::numeric_limits<float>::lowest());
   gemm<T>(false, true, rows, S, D, T(1), q, ld, k, ld, T(0), s, S);
-  for (int r = 0; r < rows; ++r) {
-    T* row = s + static_cast<int64_t>(r) * S;
-    for (int j = 0; j < S; ++j) row[j] = row[j] / sqrt_d + (m[j] ? T(0) : masked);
-  }
+  for (int r = 0; r < rows; ++r) scale_mask_row(s + static_cast<int64_t>(r) * S, m, S, sqrt_d);
 }
 
 }  // namespace
@@ -54,22 +50,15 @@ void attention_forward_blockwise(T* ctx, T* lse, const T* qkv, const int32_t* ma
     const T *q = base + static_cast<int64_t>(i0) * ld, *k = base + H, *v = base + 2 * H;
     T* p = scratch + static_cast<int64_t>(omp_get_thread_num()) * 2 * Br * S;
     block_scores(p, q, k, mask + static_cast<int64_t>(b) * S, rows, S, D, ld);
-    const uint64_t hs = attention_head_seed(seed, bh);
+    const DropoutMask keep(attention_head_seed(seed, bh), dropout_p);
     for (int r = 0; r < rows; ++r) {
       T* row = p + static_cast<int64_t>(r) * S;
-      T mx = *std::max_element(row, row + S), sum = 0;
-      for (int j = 0; j < S; ++j) {
-        row[j] = std::exp(row[j] - mx);
-        sum += row[j];
-      }
-      const T inv = T(1) / sum;
+      const T mx = row_max(row, S), sum = exp_row(row, S, mx), inv = T(1) / sum;
       lse[bh * S + i0 + r] = mx + std::log(sum);
-      const int64_t e0 = static_cast<int64_t>(i0 + r) * S;
-      for (int j = 0; j < S; ++j) {
-        T pj = row[j] * inv;
-        if (dropout_p > 0) pj = dropout_keep(hs, e0 + j, dropout_p) ? pj * keep_scale : T(0);
-        row[j] = pj;
-      }
+#pragma omp simd
+      for (int j = 0; j < S; ++j) row[j] *= inv;
+      if (dropout_p > 0)
+        dropout_row(row, row, S, keep, static_cast<int64_t>(i0 + r) * S, keep_scale);
     }
     T* c = ctx + (static_cast<int64_t>(b) * S + i0) * H + h * D;
     gemm<T>(false, false, rows, D, S, T(1), p, S, v, ld, T(0), c, H);
@@ -98,7 +87,7 @@ void attention_backward_blockwise(T* dqkv, const T* dctx, const T* qkv, const T*
     }
     T* p = scratch + static_cast<int64_t>(omp_get_thread_num()) * 2 * Br * S;
     T* dp = p + static_cast<int64_t>(Br) * S;
-    const uint64_t hs = attention_head_seed(seed, bh);
+    const DropoutMask keep(attention_head_seed(seed, bh), dropout_p);
     for (int blk = 0; blk < blocks; ++blk) {
       const int i0 = blk * Br, rows = std::min(Br, S - i0);
       const T* qb = q + static_cast<int64_t>(i0) * ld;
@@ -106,28 +95,22 @@ void attention_backward_blockwise(T* dqkv, const T* dctx, const T* qkv, const T*
       // Recompute P from the saved log-sum-exp; P' = dropout(P) goes to dp for dV.
       block_scores(p, qb, k, mask + static_cast<int64_t>(b) * S, rows, S, D, ld);
       for (int r = 0; r < rows; ++r) {
-        const T l = lse[bh * S + i0 + r];
         const int64_t e0 = static_cast<int64_t>(i0 + r) * S;
         T* pr = p + static_cast<int64_t>(r) * S;
         T* dr = dp + static_cast<int64_t>(r) * S;
-        for (int j = 0; j < S; ++j) {
-          pr[j] = std::exp(pr[j] - l);
-          dr[j] = dropout_p > 0 ? (dropout_keep(hs, e0 + j, dropout_p) ? pr[j] * keep_scale : T(0))
-                                : pr[j];
-        }
+        exp_row(pr, S, lse[bh * S + i0 + r]);
+        if (dropout_p > 0)
+          dropout_row(dr, pr, S, keep, e0, keep_scale);
+        else
+          std::copy_n(pr, S, dr);
       }
       gemm<T>(true, false, S, D, rows, T(1), dp, S, dob, H, T(1), dv, ld);  // dV += P'^T dO
       gemm<T>(false, true, rows, S, D, T(1), dob, H, v, ld, T(0), dp, S);   // dP' = dO V^T
       for (int r = 0; r < rows; ++r) {
         const int64_t e0 = static_cast<int64_t>(i0 + r) * S;
-        const T* pr = p + static_cast<int64_t>(r) * S;
         T* dr = dp + static_cast<int64_t>(r) * S;
-        if (dropout_p > 0)
-          for (int j = 0; j < S; ++j)
-            dr[j] = dropout_keep(hs, e0 + j, dropout_p) ? dr[j] * keep_scale : T(0);
-        T dot = 0;
-        for (int j = 0; j < S; ++j) dot += dr[j] * pr[j];
-        for (int j = 0; j < S; ++j) dr[j] = pr[j] * (dr[j] - dot) * inv_sqrt_d;
+        if (dropout_p > 0) dropout_row(dr, dr, S, keep, e0, keep_scale);
+        softmax_backward_row(dr, p + static_cast<int64_t>(r) * S, S, inv_sqrt_d);
       }
       gemm<T>(false, false, rows, D, S, T(1), dp, S, k, ld, T(0),
               dq + static_cast<int64_t>(i0) * ld, ld);

@@ -8,4 +8,7 @@ template <typename T>
 void gemm(bool trans_a, bool trans_b, int M, int N, int K, T alpha, const T* A, int lda, const T* B,
           int ldb, T beta, T* C, int ldc);
 
+// The library fp32 GEMMs run on: "oneDNN" or "OpenBLAS".
+const char* gemm_backend();
+
 }  // namespace bertrain::cpu

@@ -5,7 +5,9 @@
 #include <limits>
 
 #include "core/parallel.h"
+#include "kernels/cpu/dropout.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/vec_math.h"
 
 namespace bertrain::cpu {
 
@@ -38,9 +40,11 @@ template <typename T>
 void layernorm_row(T* out, T* mean_out, T* rstd_out, const T* x, const T* gamma, const T* beta,
                    int C, double eps) {
   T sum = 0;
+#pragma omp simd reduction(+ : sum)
   for (int c = 0; c < C; ++c) sum += x[c];
   T mean = sum / C;
   T var = 0;
+#pragma omp simd reduction(+ : var)
   for (int c = 0; c < C; ++c) {
     T d = x[c] - mean;
     var += d * d;
@@ -50,12 +54,6 @@ void layernorm_row(T* out, T* mean_out, T* rstd_out, const T* x, const T* gamma,
   for (int c = 0; c < C; ++c) out[c] = (x[c] - mean) * rstd * gamma[c] + beta[c];
   *mean_out = mean;
   *rstd_out = rstd;
-}
-
-uint64_t mix64(uint64_t z) {
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
 }
 
 }  // namespace
@@ -198,18 +196,25 @@ void linear_backward(T* din, T* dW, T* db, const T* dout, const T* in, const T* 
 template <typename T>
 void gelu_forward(T* out, const T* x, int64_t n) {
   const T inv_sqrt2 = T(0.70710678118654752440);
-  parallel_for(n, [&](int64_t i) { out[i] = T(0.5) * x[i] * (T(1) + std::erf(x[i] * inv_sqrt2)); });
+  parallel_range(n, [&](int64_t begin, int64_t end) {
+#pragma omp simd
+    for (int64_t i = begin; i < end; ++i)
+      out[i] = T(0.5) * x[i] * (T(1) + erf_fast(x[i] * inv_sqrt2));
+  });
 }
 
 template <typename T>
 void gelu_backward(T* dx, const T* x, const T* dout, int64_t n) {
   const T inv_sqrt2 = T(0.70710678118654752440);
   const T inv_sqrt_2pi = T(0.39894228040143267794);
-  parallel_for(n, [&](int64_t i) {
-    T v = x[i];
-    T cdf = T(0.5) * (T(1) + std::erf(v * inv_sqrt2));
-    T pdf = inv_sqrt_2pi * std::exp(T(-0.5) * v * v);
-    dx[i] = dout[i] * (cdf + v * pdf);
+  parallel_range(n, [&](int64_t begin, int64_t end) {
+#pragma omp simd
+    for (int64_t i = begin; i < end; ++i) {
+      T v = x[i];
+      T cdf = T(0.5) * (T(1) + erf_fast(v * inv_sqrt2));
+      T pdf = inv_sqrt_2pi * exp_fast(T(-0.5) * v * v);
+      dx[i] = dout[i] * (cdf + v * pdf);
+    }
   });
 }
 
@@ -262,17 +267,15 @@ void cross_entropy_backward(T* dlogits, const T* probs, const int32_t* labels, i
   }
 }
 
-bool dropout_keep(uint64_t seed, int64_t i, double p) {
-  uint64_t h = mix64(seed + 0x9e3779b97f4a7c15ull * static_cast<uint64_t>(i + 1));
-  double u = static_cast<double>(h >> 11) * (1.0 / 9007199254740992.0);  // [0, 1)
-  return u >= p;
-}
-
 template <typename T>
 void dropout_apply(T* x, int64_t n, double p, uint64_t seed) {
   if (p <= 0) return;
   const T scale = static_cast<T>(1.0 / (1.0 - p));
-  parallel_for(n, [&](int64_t i) { x[i] = dropout_keep(seed, i, p) ? x[i] * scale : T(0); });
+  const DropoutMask mask(seed, p);
+  parallel_range(n, [&](int64_t begin, int64_t end) {
+#pragma omp simd
+    for (int64_t i = begin; i < end; ++i) x[i] = mask.keep(i) ? x[i] * scale : T(0);
+  });
 }
 
 template <typename T>

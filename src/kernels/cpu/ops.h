@@ -59,11 +59,10 @@ template <typename T>
 void cross_entropy_backward(T* dlogits, const T* probs, const int32_t* labels, int N, int L,
                             double scale);
 
-// Inverted dropout in place: x[i] = keep(seed, i) ? x[i] / (1 - p) : 0. The mask is a pure
-// function of (seed, i), so backward regenerates it instead of storing it.
+// Inverted dropout in place: x[i] = keep(i) ? x[i] / (1 - p) : 0, with DropoutMask(seed, p)
+// (dropout.h): backward regenerates the mask instead of storing it.
 template <typename T>
 void dropout_apply(T* x, int64_t n, double p, uint64_t seed);
-bool dropout_keep(uint64_t seed, int64_t i, double p);
 
 // Sum of squares (accumulated in double) of n values.
 template <typename T>

@@ -1,0 +1,60 @@
+// The row-wise pieces both attention kernels (attention.cpp, attention_blockwise.cpp) share:
+// scale+mask, exp, dropout and the softmax backward over one row of S scores. Inline with
+// `omp simd` loops, so they vectorise (reductions too) where they are used.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+
+#include "kernels/cpu/dropout.h"
+#include "kernels/cpu/vec_math.h"
+
+namespace bertrain::cpu {
+
+// row = row / sqrt(D) + (mask ? 0 : finfo.min), as HF adds its extended mask.
+template <typename T>
+inline void scale_mask_row(T* row, const int32_t* mask, int S, T sqrt_d) {
+  const T masked = static_cast<T>(std::numeric_limits<float>::lowest());
+#pragma omp simd
+  for (int j = 0; j < S; ++j) row[j] = row[j] / sqrt_d + (mask[j] ? T(0) : masked);
+}
+
+template <typename T>
+inline T row_max(const T* row, int S) {
+  T mx = -std::numeric_limits<T>::infinity();
+#pragma omp simd reduction(max : mx)
+  for (int j = 0; j < S; ++j) mx = row[j] > mx ? row[j] : mx;
+  return mx;
+}
+
+// row = exp(row - shift); returns the sum of the new row.
+template <typename T>
+inline T exp_row(T* row, int S, T shift) {
+  T sum = 0;
+#pragma omp simd reduction(+ : sum)
+  for (int j = 0; j < S; ++j) {
+    row[j] = exp_fast(row[j] - shift);
+    sum += row[j];
+  }
+  return sum;
+}
+
+// out[j] = keep(e0 + j) ? in[j] * scale : 0 (out may be in).
+template <typename T>
+inline void dropout_row(T* out, const T* in, int64_t n, const DropoutMask& mask, int64_t e0,
+                        T scale) {
+#pragma omp simd
+  for (int64_t j = 0; j < n; ++j) out[j] = mask.keep(e0 + j) ? in[j] * scale : T(0);
+}
+
+// Softmax backward followed by the 1/sqrt(D) scale: dr = p * (dr - sum(dr * p)) / sqrt(D).
+template <typename T>
+inline void softmax_backward_row(T* dr, const T* p, int S, T inv_sqrt_d) {
+  T dot = 0;
+#pragma omp simd reduction(+ : dot)
+  for (int j = 0; j < S; ++j) dot += dr[j] * p[j];
+#pragma omp simd
+  for (int j = 0; j < S; ++j) dr[j] = p[j] * (dr[j] - dot) * inv_sqrt_d;
+}
+
+}  // namespace bertrain::cpu

@@ -1,0 +1,86 @@
+// The vectorisable fp32 exp/erf against libm, and the dropout mask against its definition.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "kernels/cpu/dropout.h"
+#include "kernels/cpu/ops.h"
+#include "kernels/cpu/vec_math.h"
+
+using namespace bertrain::cpu;
+
+TEST(VecMath, ExpFastWithinTwoUlpsOfLibm) {
+  double worst = 0;
+  for (double x = -87.0; x <= 88.7; x += 1.3e-4) {
+    float f = static_cast<float>(x);
+    double exact = std::exp(static_cast<double>(f));
+    worst = std::max(worst, std::fabs(exp_fast(f) - exact) / exact);
+  }
+  EXPECT_LT(worst, std::numeric_limits<float>::epsilon());  // measured 8.3e-8
+}
+
+TEST(VecMath, ExpFastEdges) {
+  EXPECT_EQ(exp_fast(0.0f), 1.0f);
+  // The softmax's masked scores (finfo.min - max) must give exactly 0, as libm does.
+  EXPECT_EQ(exp_fast(std::numeric_limits<float>::lowest()), 0.0f);
+  EXPECT_EQ(exp_fast(-100.0f), 0.0f);
+  EXPECT_EQ(exp_fast(-std::numeric_limits<float>::infinity()), 0.0f);
+  EXPECT_EQ(exp_fast(89.0f), std::numeric_limits<float>::infinity());
+  EXPECT_TRUE(std::isnan(exp_fast(std::numeric_limits<float>::quiet_NaN())));
+  EXPECT_FLOAT_EQ(exp_fast(88.7f), std::exp(88.7f));
+}
+
+TEST(VecMath, ErfFastWithinFewUlpsOfLibm) {
+  double worst_abs = 0, worst_rel = 0;
+  for (double x = -6.0; x <= 6.0; x += 1e-4) {
+    float f = static_cast<float>(x);
+    double exact = std::erf(static_cast<double>(f)), got = erf_fast(f);
+    worst_abs = std::max(worst_abs, std::fabs(got - exact));
+    if (std::fabs(exact) > 1e-30)
+      worst_rel = std::max(worst_rel, std::fabs(got - exact) / std::fabs(exact));
+  }
+  EXPECT_LT(worst_abs, 4e-7);
+  EXPECT_LT(worst_rel, 4e-7);
+  EXPECT_EQ(erf_fast(0.0f), 0.0f);
+  EXPECT_EQ(erf_fast(-1.5f), -erf_fast(1.5f));
+  EXPECT_FLOAT_EQ(erf_fast(std::numeric_limits<float>::infinity()), 1.0f);
+  EXPECT_TRUE(std::isnan(erf_fast(std::numeric_limits<float>::quiet_NaN())));
+}
+
+TEST(VecMath, FloatGeluMatchesDoubleGelu) {
+  std::vector<float> x, y(4001), dx(4001), ones(4001, 1.0f);
+  for (int i = 0; i <= 4000; ++i) x.push_back(-10.0f + i * 0.005f);
+  std::vector<double> xd(x.begin(), x.end()), yd(x.size()), dxd(x.size()), onesd(x.size(), 1.0);
+  gelu_forward(y.data(), x.data(), static_cast<int64_t>(x.size()));
+  gelu_backward(dx.data(), x.data(), ones.data(), static_cast<int64_t>(x.size()));
+  gelu_forward(yd.data(), xd.data(), static_cast<int64_t>(x.size()));
+  gelu_backward(dxd.data(), xd.data(), onesd.data(), static_cast<int64_t>(x.size()));
+  for (size_t i = 0; i < x.size(); ++i) {
+    EXPECT_NEAR(y[i], yd[i], 1e-6 * std::max(1.0, std::fabs(yd[i]))) << "gelu(" << x[i] << ")";
+    EXPECT_NEAR(dx[i], dxd[i], 1e-6) << "gelu'(" << x[i] << ")";
+  }
+}
+
+// The mask's definition: a 53-bit uniform u = (splitmix64(seed + golden * (i + 1)) >> 11) / 2^53,
+// kept when u >= p. DropoutMask compares integers instead; the two must agree everywhere.
+TEST(Dropout, MaskEqualsItsDefinition) {
+  auto reference = [](uint64_t seed, int64_t i, double p) {
+    uint64_t z = seed + 0x9e3779b97f4a7c15ull * static_cast<uint64_t>(i + 1);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    return static_cast<double>(z >> 11) * (1.0 / 9007199254740992.0) >= p;
+  };
+  for (double p : {0.0, 1e-17, 0.1, 0.5, 0.9, 1.0}) {
+    DropoutMask mask(12345, p);
+    int64_t kept = 0;
+    const int64_t n = 200000;
+    for (int64_t i = 0; i < n; ++i) {
+      ASSERT_EQ(mask.keep(i), reference(12345, i, p)) << "p " << p << " element " << i;
+      kept += mask.keep(i);
+    }
+    EXPECT_NEAR(static_cast<double>(kept) / n, 1.0 - p, 0.005) << "p " << p;
+  }
+}
