@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """bertrain vs PyTorch on the same BERT shapes, in one run: each case alternates the two
 implementations in fresh processes for --reps rounds, then prints medians, the speed ratio,
-peak memory (max RSS) and MFU against the measured GEMM peak of the BLAS bertrain uses.
+peak memory (max RSS) and MFU, each against the measured GEMM peak of the library it runs its
+GEMMs on (bench_gemm_peak for bertrain, torch_gemm_peak.py for PyTorch, in the peer's own
+environment).
 
   python3 bench/compare_pytorch.py --build build --cases train:8x128 --reps 3 --steps 3
 """
@@ -50,6 +52,9 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--torch_blas", default="/usr/lib/x86_64-linux-gnu/openblas-openmp",
                    help="directory whose libblas.so.3 torch loads ('' = the system default)")
+    p.add_argument("--torch_coretype", default=None,
+                   help="OPENBLAS_CORETYPE for the PyTorch peer only (e.g. SKYLAKEX: OpenBLAS's "
+                        "AVX-512 kernels, the strongest peer on this CPU; default: inherited)")
     p.add_argument("--json", help="also write results here")
     a = p.parse_args()
 
@@ -60,11 +65,16 @@ def main():
     torch_env = dict(env, PYTHONPATH=HERE)
     if a.torch_blas:
         torch_env["LD_LIBRARY_PATH"] = a.torch_blas
+    if a.torch_coretype:
+        torch_env["OPENBLAS_CORETYPE"] = a.torch_coretype
     bench = os.path.join(a.build, "bench")
     peak = run([os.path.join(bench, "bench_gemm_peak"), "--threads", str(a.threads)], env)
+    torch_peak = run(["/usr/bin/python3", os.path.join(HERE, "torch_gemm_peak.py"), "--threads",
+                      str(a.threads)], torch_env)
     print(f"# {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} cpus, {a.threads} threads; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(auto)')}; "
-          f"sgemm peak {peak['peak_gflops']:.1f} GFLOP/s")
+          f"{os.cpu_count()} cpus, {a.threads} threads; bertrain GEMM {peak['gemm']} peak "
+          f"{peak['peak_gflops']:.1f} GFLOP/s; PyTorch GEMM peak {torch_peak['peak_gflops']:.1f} GFLOP/s "
+          f"(OPENBLAS_CORETYPE={torch_env.get('OPENBLAS_CORETYPE', '(auto)')})")
     print("| case | bertrain samples/s | PyTorch samples/s | ratio | bertrain MFU | PyTorch MFU "
           "| bertrain max RSS | PyTorch max RSS |")
     print("|---|---|---|---|---|---|---|---|")
@@ -81,15 +91,15 @@ def main():
         t_ours = statistics.median(r["median_step_s"] for r in ours)
         t_theirs = statistics.median(r["median_step_s"] for r in theirs)
         flops = step_flops(a.preset, batch, seq, mode == "train")
-        peak_flops = peak["peak_gflops"] * 1e9
         row = {
             "case": case, "bertrain_samples_per_s": batch / t_ours, "pytorch_samples_per_s": batch / t_theirs,
-            "ratio": t_theirs / t_ours, "bertrain_mfu": flops / t_ours / peak_flops,
-            "pytorch_mfu": flops / t_theirs / peak_flops,
+            "ratio": t_theirs / t_ours, "bertrain_mfu": flops / t_ours / (peak["peak_gflops"] * 1e9),
+            "pytorch_mfu": flops / t_theirs / (torch_peak["peak_gflops"] * 1e9),
             "bertrain_max_rss": max(r["peak_rss_bytes"] for r in ours),
             "pytorch_max_rss": max(r["peak_rss_bytes"] for r in theirs),
             "bertrain_counted_peak": max(r["peak_counted_bytes"] for r in ours),
             "step_flops": flops, "gemm_peak_gflops": peak["peak_gflops"],
+            "torch_gemm_peak_gflops": torch_peak["peak_gflops"],
         }
         results.append(row)
         print(f"| {case} | {row['bertrain_samples_per_s']:.2f} | {row['pytorch_samples_per_s']:.2f} | "
@@ -97,7 +107,7 @@ def main():
               f"{row['bertrain_max_rss'] / 2**30:.2f} GiB | {row['pytorch_max_rss'] / 2**30:.2f} GiB |", flush=True)
     if a.json:
         with open(a.json, "w") as f:
-            json.dump({"gemm_peak": peak, "results": results}, f, indent=1)
+            json.dump({"gemm_peak": peak, "torch_gemm_peak": torch_peak, "results": results}, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@
 
 #include "core/parallel.h"
 #include "kernels/cpu/attention_rows.h"
+#include "kernels/cpu/dropout.h"
 #include "kernels/cpu/gemm.h"
 
 namespace bertrain::cpu {
@@ -42,8 +43,8 @@ void attention_forward(T* ctx, T* probs, const T* qkv, const int32_t* mask, int 
     const T* pv = p;
     if (dropout_p > 0) {
       T* dropped = scratch + static_cast<int64_t>(omp_get_thread_num()) * 2 * S * S;
-      dropout_row(dropped, p, static_cast<int64_t>(S) * S,
-                  DropoutMask(attention_head_seed(seed, bh), dropout_p), 0, keep_scale);
+      dropout_span(dropped, p, static_cast<int64_t>(S) * S,
+                   DropoutMask(attention_head_seed(seed, bh), dropout_p), 0, keep_scale);
       pv = dropped;
     }
     T* c = ctx + static_cast<int64_t>(b) * S * H + h * D;
@@ -72,13 +73,13 @@ void attention_backward(T* dqkv, const T* dctx, const T* qkv, const T* probs, in
     const DropoutMask keep(attention_head_seed(seed, bh), dropout_p);
     const int64_t SS = static_cast<int64_t>(S) * S;
     if (dropout_p > 0) {
-      dropout_row(pd, p, SS, keep, 0, keep_scale);
+      dropout_span(pd, p, SS, keep, 0, keep_scale);
       pv = pd;
     }
     // dV = P'^T dctx ; dP' = dctx V^T
     gemm<T>(true, false, S, D, S, T(1), pv, S, dc, H, T(0), dv, ld);
     gemm<T>(false, true, S, S, D, T(1), dc, H, v, ld, T(0), dp, S);
-    if (dropout_p > 0) dropout_row(dp, dp, SS, keep, 0, keep_scale);
+    if (dropout_p > 0) dropout_span(dp, dp, SS, keep, 0, keep_scale);
     for (int i = 0; i < S; ++i)
       softmax_backward_row(dp + static_cast<int64_t>(i) * S, p + static_cast<int64_t>(i) * S, S,
                            inv_sqrt_d);

@@ -12,6 +12,7 @@
 #include "core/parallel.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/attention_rows.h"
+#include "kernels/cpu/dropout.h"
 #include "kernels/cpu/gemm.h"
 
 namespace bertrain::cpu {
@@ -58,7 +59,7 @@ void attention_forward_blockwise(T* ctx, T* lse, const T* qkv, const int32_t* ma
 #pragma omp simd
       for (int j = 0; j < S; ++j) row[j] *= inv;
       if (dropout_p > 0)
-        dropout_row(row, row, S, keep, static_cast<int64_t>(i0 + r) * S, keep_scale);
+        dropout_span(row, row, S, keep, static_cast<int64_t>(i0 + r) * S, keep_scale);
     }
     T* c = ctx + (static_cast<int64_t>(b) * S + i0) * H + h * D;
     gemm<T>(false, false, rows, D, S, T(1), p, S, v, ld, T(0), c, H);
@@ -100,7 +101,7 @@ void attention_backward_blockwise(T* dqkv, const T* dctx, const T* qkv, const T*
         T* dr = dp + static_cast<int64_t>(r) * S;
         exp_row(pr, S, lse[bh * S + i0 + r]);
         if (dropout_p > 0)
-          dropout_row(dr, pr, S, keep, e0, keep_scale);
+          dropout_span(dr, pr, S, keep, e0, keep_scale);
         else
           std::copy_n(pr, S, dr);
       }
@@ -109,7 +110,7 @@ void attention_backward_blockwise(T* dqkv, const T* dctx, const T* qkv, const T*
       for (int r = 0; r < rows; ++r) {
         const int64_t e0 = static_cast<int64_t>(i0 + r) * S;
         T* dr = dp + static_cast<int64_t>(r) * S;
-        if (dropout_p > 0) dropout_row(dr, dr, S, keep, e0, keep_scale);
+        if (dropout_p > 0) dropout_span(dr, dr, S, keep, e0, keep_scale);
         softmax_backward_row(dr, p + static_cast<int64_t>(r) * S, S, inv_sqrt_d);
       }
       gemm<T>(false, false, rows, D, S, T(1), dp, S, k, ld, T(0),

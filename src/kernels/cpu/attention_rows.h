@@ -1,12 +1,11 @@
 // The row-wise pieces both attention kernels (attention.cpp, attention_blockwise.cpp) share:
-// scale+mask, exp, dropout and the softmax backward over one row of S scores. Inline with
+// scale+mask, max, exp and the softmax backward over one row of S scores. Inline with
 // `omp simd` loops, so they vectorise (reductions too) where they are used.
 #pragma once
 
 #include <cstdint>
 #include <limits>
 
-#include "kernels/cpu/dropout.h"
 #include "kernels/cpu/vec_math.h"
 
 namespace bertrain::cpu {
@@ -37,14 +36,6 @@ inline T exp_row(T* row, int S, T shift) {
     sum += row[j];
   }
   return sum;
-}
-
-// out[j] = keep(e0 + j) ? in[j] * scale : 0 (out may be in).
-template <typename T>
-inline void dropout_row(T* out, const T* in, int64_t n, const DropoutMask& mask, int64_t e0,
-                        T scale) {
-#pragma omp simd
-  for (int64_t j = 0; j < n; ++j) out[j] = mask.keep(e0 + j) ? in[j] * scale : T(0);
 }
 
 // Softmax backward followed by the 1/sqrt(D) scale: dr = p * (dr - sum(dr * p)) / sqrt(D).

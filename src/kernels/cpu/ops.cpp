@@ -273,15 +273,14 @@ void dropout_apply(T* x, int64_t n, double p, uint64_t seed) {
   const T scale = static_cast<T>(1.0 / (1.0 - p));
   const DropoutMask mask(seed, p);
   parallel_range(n, [&](int64_t begin, int64_t end) {
-#pragma omp simd
-    for (int64_t i = begin; i < end; ++i) x[i] = mask.keep(i) ? x[i] * scale : T(0);
+    dropout_span(x + begin, x + begin, end - begin, mask, begin, scale);
   });
 }
 
 template <typename T>
 double sum_squares(const T* x, int64_t n) {
   double total = 0;
-#pragma omp parallel for reduction(+ : total) schedule(static) if (n >= kMinParallelWork)
+#pragma omp parallel for simd reduction(+ : total) schedule(static) if (n >= kMinParallelWork)
   for (int64_t i = 0; i < n; ++i) total += static_cast<double>(x[i]) * x[i];
   return total;
 }
