@@ -23,6 +23,7 @@ void add_data_options(CLI::App* cmd, TrainingArguments& a);
 void add_evaluate_command(CLI::App& app);
 void add_predict_command(CLI::App& app);
 void add_memory_commands(CLI::App& app);
+void add_sweep_command(CLI::App& app);
 
 // Lines come from `path`, or from stdin when it is empty; `source` names it in messages.
 class InputLines {

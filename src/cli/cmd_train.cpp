@@ -115,6 +115,8 @@ void add_train_command(CLI::App& app) {
   cmd->add_option(flag("memory_limit"), a->memory_limit,
                   "Behave like a device of this size, e.g. 7.4GiB");
   add_bool(cmd, "disable_tqdm", a->disable_tqdm, "No progress bar");
+  add_bool(cmd, "save_final_model", a->save_final_model,
+           "Write the trained model to output_dir at the end");
   add_bool(cmd, "gradient_checkpointing", a->gradient_checkpointing,
            "Keep only each layer's input; recompute the layer in backward");
   add_bool(cmd, "bf16", a->bf16, "Mixed precision with bfloat16 activations and weight copy");

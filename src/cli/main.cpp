@@ -5,7 +5,9 @@
 #include <vector>
 
 #include "cli/args.h"
+#include "core/allocator.h"
 #include "core/error.h"
+#include "train/trainer.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"bertrain: fine-tune BERT encoders for text classification, in C++", "bertrain"};
@@ -17,6 +19,7 @@ int main(int argc, char** argv) {
   bertrain::cli::add_evaluate_command(app);
   bertrain::cli::add_predict_command(app);
   bertrain::cli::add_memory_commands(app);
+  bertrain::cli::add_sweep_command(app);
   try {
     std::vector<std::string> args = bertrain::cli::expand_config_file(argc, argv);
     std::reverse(args.begin(), args.end());  // CLI11 takes them last-first
@@ -31,6 +34,9 @@ int main(int argc, char** argv) {
     return rc;
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  } catch (const bertrain::OutOfMemoryError& e) {
+    std::fprintf(stderr, "error: out of memory: %s\n", e.what());
+    return bertrain::kExitOutOfMemory;
   } catch (const bertrain::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

@@ -334,12 +334,31 @@ void install_stop_handlers() {
   std::signal(SIGTERM, on_stop_signal);
 }
 
+static TrainOutcome train(Run& run);
+
 TrainOutcome run_training(const TrainingArguments& a) {
   a.validate();
   set_num_threads(a.threads);
   if (!a.memory_limit.empty()) cpu_allocator().set_limit(parse_size(a.memory_limit));
   prepare_output_dir(a);
   Run run(a);
+  try {
+    return train(run);
+  } catch (const OutOfMemoryError& e) {
+    json record = {{"error", e.what()},
+                   {"requested_bytes", e.requested},
+                   {"allocated_bytes", e.allocated},
+                   {"limit_bytes", e.limit},
+                   {"predicted_peak_memory_bytes", run.predicted.peak}};
+    write_text_file_atomic((fs::path(a.output_dir) / "out_of_memory.json").string(),
+                           record.dump(2) + "\n");
+    throw;
+  }
+}
+
+// The job after the output directory is ready: data, memory plan, model, loop, outputs.
+static TrainOutcome train(Run& run) {
+  const TrainingArguments& a = run.args;
   run.config = load_config((fs::path(a.model) / "config.json").string());
   if (a.max_seq_length > run.config.max_position_embeddings && !a.dummy)
     fail("--max_seq_length ", a.max_seq_length, " exceeds the model's max_position_embeddings (",
@@ -486,8 +505,9 @@ TrainOutcome run_training(const TrainingArguments& a) {
   metrics["train_real_tokens"] = real_tokens;
   metrics["data_wait_seconds"] = run.train_loader->wait_seconds();
 
-  save_model_dir(*run.model, a.output_dir, run.tok_files,
-                 run.tokenizer ? run.tokenizer->options().lowercase : true);
+  if (a.save_final_model)
+    save_model_dir(*run.model, a.output_dir, run.tok_files,
+                   run.tokenizer ? run.tokenizer->options().lowercase : true);
   write_text_file_atomic((fs::path(a.output_dir) / "trainer_state.json").string(),
                          run.state.dump(2) + "\n");
   write_text_file_atomic((fs::path(a.output_dir) / "all_results.json").string(),
@@ -507,7 +527,7 @@ TrainOutcome run_training(const TrainingArguments& a) {
   if (run.has_eval)
     std::printf("Eval accuracy: %.4f  (eval_loss %.4f)\n", metrics["eval_accuracy"].get<double>(),
                 metrics["eval_loss"].get<double>());
-  std::printf("Model saved to %s\n", a.output_dir.c_str());
+  if (a.save_final_model) std::printf("Model saved to %s\n", a.output_dir.c_str());
   outcome.metrics = metrics;
   return outcome;
 }

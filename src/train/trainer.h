@@ -15,8 +15,14 @@ struct TrainOutcome {
   int signal = 0;
 };
 
-// Runs the whole job; logs go to stdout (a progress bar to stderr on a terminal).
+// Runs the whole job; logs go to stdout (a progress bar to stderr on a terminal). When the run
+// does not fit the memory limit it writes output_dir/out_of_memory.json (the error and the
+// predicted peak) and rethrows the OutOfMemoryError.
 TrainOutcome run_training(const TrainingArguments& args);
+
+// The exit code of a command that ran out of memory (the limit, or the machine's), so a sweep
+// can tell it from other failures.
+constexpr int kExitOutOfMemory = 3;
 
 // Installs SIGINT/SIGTERM handlers that ask the running training to stop after its step.
 void install_stop_handlers();

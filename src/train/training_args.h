@@ -46,6 +46,8 @@ struct TrainingArguments {
   int save_total_limit = -1;
   std::string resume_from_checkpoint;  // a checkpoint directory or "latest"
   bool overwrite_output_dir = false;
+  bool save_final_model =
+      true;  // write the trained model to output_dir at the end (sweeps skip it)
 
   // Machine.
   int dataloader_num_workers = 0;
