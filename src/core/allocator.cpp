@@ -1,5 +1,7 @@
 #include "core/allocator.h"
 
+#include <sys/mman.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <new>
@@ -62,6 +64,26 @@ static std::string oom_message(const std::string& device, std::string_view what,
   return os.str();
 }
 
+namespace {
+
+constexpr size_t kHugePage = size_t{2} << 20;
+
+// Buffers of 2 MiB and more are 2 MiB-aligned and advised onto transparent huge pages (where
+// the kernel offers them only on request, as Debian's default "madvise" mode does): touching
+// them the first time costs one page fault per 2 MiB instead of per 4 KiB, and GEMMs and
+// AdamW walk them with fewer TLB misses. The bytes counted do not change.
+void* system_allocate(size_t bytes) {
+  if (bytes < kHugePage) return std::aligned_alloc(Allocator::kAlignment, bytes);
+  const size_t rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+  void* p = std::aligned_alloc(kHugePage, rounded);
+#ifdef MADV_HUGEPAGE
+  if (p) madvise(p, rounded, MADV_HUGEPAGE);  // advice only: failure changes nothing
+#endif
+  return p;
+}
+
+}  // namespace
+
 void* Allocator::allocate(size_t bytes, MemCategory category, std::string_view what) {
   size_t charged = charged_size(bytes == 0 ? 1 : bytes);
   {
@@ -77,7 +99,7 @@ void* Allocator::allocate(size_t bytes, MemCategory category, std::string_view w
       at_peak_ = by_category_;
     }
   }
-  void* p = std::aligned_alloc(kAlignment, charged);
+  void* p = system_allocate(charged);
   if (!p) {
     std::lock_guard lock(mutex_);
     allocated_ -= charged;

@@ -102,6 +102,13 @@ std::vector<GridAxis> parse_grid(const std::string& text) {
 }
 
 std::vector<GridPoint> expand_grid(const std::vector<GridAxis>& axes) {
+  // Every point is a training run: a grid past this is a typo, not a plan.
+  constexpr size_t kMaxPoints = 10000;
+  size_t count = 1;
+  for (const GridAxis& axis : axes) {
+    count *= axis.values.size();
+    if (count > kMaxPoints) fail("--grid has more than ", kMaxPoints, " points");
+  }
   std::vector<GridPoint> points(1);
   for (const GridAxis& axis : axes) {
     std::vector<GridPoint> next;

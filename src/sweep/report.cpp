@@ -177,6 +177,14 @@ std::string csv_line(const std::vector<std::string>& cells) {
 
 }  // namespace
 
+std::optional<double> utilization(const json& p, const json& results) {
+  size_t capacity = results.value("memory_limit_bytes", size_t{0});
+  if (!capacity) capacity = results.value("physical_memory_bytes", size_t{0});
+  auto peak = number(p, "peak_memory_bytes");
+  if (!peak || !capacity) return std::nullopt;
+  return *peak / static_cast<double>(capacity);
+}
+
 std::string point_summary(const json& p) {
   const std::string status = p.value("status", "");
   if (status == "oom") {
@@ -218,12 +226,13 @@ ResultsTable results_table(const json& results, bool for_csv) {
     const std::string blank = for_csv ? "" : (p.value("status", "") == "oom" ? "OOM" : "failed");
     auto cell = [&](const char* key, double scale, int digits) {
       auto v = number(p, key);
-      return v ? fixed(*v * scale, digits) : blank;
+      return v ? fixed(*v * scale, digits) : std::string(for_csv ? "" : "-");
     };
     row.push_back(ok ? cell("train_runtime", 1, 2) : blank);
     row.push_back(ok ? cell("train_samples_per_second", 1, 3) : blank);
     row.push_back(ok ? cell("peak_memory_bytes", 1 / kMB, mb_digits) : blank);
-    row.push_back(ok ? cell("utilization", 100, 1) : blank);
+    auto used = utilization(p, results);
+    row.push_back(!ok ? blank : used ? fixed(100 * *used, 1) : std::string(for_csv ? "" : "-"));
     row.push_back(cell("predicted_peak_memory_bytes", 1 / kMB, mb_digits));
     row.push_back(ok ? cell("train_loss", 1, 4) : blank);
     if (eval) {

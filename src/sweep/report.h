@@ -3,6 +3,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,9 @@ namespace bertrain {
 
 // "12.3 s, 5.20 samples/s, peak 1234 MB (predicted 1234 MB)" or "out of memory (...)".
 std::string point_summary(const nlohmann::json& point);
+
+// A point's peak as a fraction of the sweep's memory limit, or of physical memory without one.
+std::optional<double> utilization(const nlohmann::json& point, const nlohmann::json& results);
 
 // The table rows in the lecture's column order: the swept knobs, then Time (s), Samples/s,
 // Memory Occupied (MB), Utilization (%), Predicted Memory (MB), Train Loss, Eval Accuracy.

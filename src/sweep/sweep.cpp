@@ -84,7 +84,7 @@ std::string error_line(const std::string& log_path) {
 }  // namespace
 
 json collect_point(const GridPoint& point, const std::string& run_dir, int exit_code,
-                   double wall_seconds, size_t max_rss_bytes, size_t memory_limit) {
+                   double wall_seconds, size_t max_rss_bytes) {
   json p = {{"name", point.name},
             {"exit_code", exit_code},
             {"wall_seconds", wall_seconds},
@@ -117,8 +117,6 @@ json collect_point(const GridPoint& point, const std::string& run_dir, int exit_
     if (results.contains(key)) p[key] = results[key];
   p["effective_batch_size"] = results.value("per_device_train_batch_size", 0) *
                               results.value("gradient_accumulation_steps", 1);
-  const size_t peak = results.value("peak_memory_bytes", size_t{0});
-  if (memory_limit) p["utilization"] = static_cast<double>(peak) / memory_limit;
   // Accuracy after each epoch, from the run's log history.
   json state = read_json_if_present(dir / "trainer_state.json");
   json per_epoch = json::array();
@@ -174,8 +172,8 @@ SweepOutcome run_sweep(const SweepOptions& o) {
                     points.size(), point.name.c_str());
         break;
       }
-      p = collect_point(point, run_dir, child.exit_code, child.wall_seconds, child.max_rss_bytes,
-                        o.memory_limit);
+      p = collect_point(point, run_dir, child.exit_code, child.wall_seconds, child.max_rss_bytes);
+      if (auto u = utilization(p, out.results)) p["utilization"] = *u;
       p["command"] = args;
       write_text_file_atomic(record.string(), p.dump(1) + "\n");
       std::printf("[%zu/%zu] %s: %s\n", i + 1, points.size(), point.name.c_str(),

@@ -31,6 +31,6 @@ SweepOutcome run_sweep(const SweepOptions& options);
 
 // One point's record from its run directory: status ok / oom / failed and the metrics.
 nlohmann::json collect_point(const GridPoint& point, const std::string& run_dir, int exit_code,
-                             double wall_seconds, size_t max_rss_bytes, size_t memory_limit);
+                             double wall_seconds, size_t max_rss_bytes);
 
 }  // namespace bertrain
