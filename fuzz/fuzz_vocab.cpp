@@ -11,8 +11,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       bertrain::fuzz::as_file(data + 1, size - 1, json ? "_tokenizer.json" : "_vocab.txt");
   try {
     bertrain::BertTokenizer tok = bertrain::load_tokenizer(path);
-    tok.encode("Hello, world! Ünïcödé 汉字 text.", nullptr, 16, true,
-               bertrain::Padding::MaxLength);
+    tok.encode("Hello, world! Ünïcödé 汉字 text.", nullptr, 16, true, bertrain::Padding::MaxLength);
   } catch (const bertrain::Error&) {
   }
   return 0;

@@ -56,6 +56,18 @@ TEST(Config, UnsupportedOrBadFieldsAreNamed) {
   EXPECT_TRUE(has(m, "not valid JSON")) << m;
   m = error_of(R"({"hidden_dropout_prob":1.5})");
   EXPECT_TRUE(has(m, "hidden_dropout_prob")) << m;
+  // Fuzzing findings (docs/RELIABILITY.md): a float too large for an int was undefined
+  // behaviour in the cast, 2^32 + 768 silently became 768, and 1e512 escaped as an exception
+  // that is not a parse error.
+  m = error_of(R"({"hidden_size":2.5e30})");
+  EXPECT_TRUE(has(m, "hidden_size") && has(m, "not an integer in range")) << m;
+  m = error_of(R"({"hidden_size":4294968064})");
+  EXPECT_TRUE(has(m, "hidden_size") && has(m, "not an integer in range")) << m;
+  m = error_of(R"({"hidden_size":768.5})");
+  EXPECT_TRUE(has(m, "hidden_size")) << m;
+  m = error_of(R"({"layer_norm_eps":1e512})");
+  EXPECT_TRUE(has(m, "cfg.json") && has(m, "not valid JSON")) << m;
+  EXPECT_EQ(parse_config(R"({"hidden_size":768.0})", "x").hidden_size, 768);
   EXPECT_EQ(error_of(R"({"num_labels":3})"), "");
   EXPECT_EQ(parse_config(R"({"num_labels":3})", "x").num_labels(), 3);
 }

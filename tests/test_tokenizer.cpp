@@ -138,6 +138,14 @@ TEST(Tokenizer, BadVocabulariesAreNamed) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("no \"[CLS]\" token"), std::string::npos) << e.what();
   }
+  // An id past int's range must not wrap into a valid one (fuzzing, docs/RELIABILITY.md).
+  { std::ofstream(dir + "/wrap.json") << R"({"model": {"vocab": {"[PAD]": 0, "a": 4294967297}}})"; }
+  try {
+    load_tokenizer(dir + "/wrap.json");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("has id 4294967297"), std::string::npos) << e.what();
+  }
   { std::ofstream(dir + "/bad.json") << R"({"model": {"type": "BPE", "vocab": {}}})"; }
   EXPECT_THROW(load_tokenizer(dir + "/bad.json"), Error);
   EXPECT_THROW(load_tokenizer(dir + "/missing.txt"), Error);

@@ -37,7 +37,7 @@ std::vector<std::string> expand_config_file(int argc, char** argv) {
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(read_text_file(path, "config file"));
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {
     fail(path, ": not valid JSON (", e.what(), ")");
   }
   if (!j.is_object()) fail(path, ": expected a JSON object of flag names to values");

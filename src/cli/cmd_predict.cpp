@@ -28,7 +28,7 @@ TextInput parse_input(const std::string& line, const std::string& source, size_t
   json j;
   try {
     j = json::parse(line);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     fail(source, ":", line_no, ": starts with '{' but is not valid JSON (", e.what(), ")");
   }
   auto t = j.find("text");

@@ -32,7 +32,7 @@ Request parse_request(const std::string& line, const std::string& source, size_t
   json j;
   try {
     j = json::parse(line);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     fail(source, ":", line_no, ": not valid JSON (", e.what(), ")");
   }
   auto text = j.is_object() ? j.find("text") : j.end();

@@ -230,7 +230,7 @@ ReadResult read_jsonl(const std::string& path, const std::string& text, const Re
     json j;
     try {
       j = json::parse(raw);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {
       note_bad_row(r, o, path, line, std::string("not valid JSON (") + e.what() + ")");
       continue;
     }

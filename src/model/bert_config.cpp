@@ -1,9 +1,12 @@
 #include "model/bert_config.h"
 
+#include <cmath>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <type_traits>
 
 #include "core/error.h"
 
@@ -13,10 +16,29 @@ using nlohmann::json;
 
 namespace {
 
+// Whether a JSON number is an integer (768 or 768.0) that T holds.
+template <typename T>
+bool fits_integer(const json& v) {
+  using L = std::numeric_limits<T>;
+  if (v.is_number_unsigned()) return v.get<uint64_t>() <= static_cast<uint64_t>(L::max());
+  if (v.is_number_integer()) {
+    const int64_t i = v.get<int64_t>();
+    return i >= static_cast<int64_t>(L::min()) && i <= static_cast<int64_t>(L::max());
+  }
+  const double d = v.get<double>();
+  return std::isfinite(d) && std::floor(d) == d && d >= static_cast<double>(L::min()) &&
+         d <= static_cast<double>(L::max());
+}
+
 template <typename T>
 void read_field(const json& j, const char* key, T* out, const std::string& source) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return;
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    // Checked here, not by a cast: 1e30 into an int is undefined, 2^32 + 1 would become 1.
+    if (it->is_number() && !fits_integer<T>(*it))
+      fail(source, ": field \"", key, "\" is ", it->dump(), ", not an integer in range");
+  }
   try {
     *out = it->get<T>();
   } catch (const json::exception&) {
@@ -97,7 +119,7 @@ BertConfig parse_config(const std::string& text, const std::string& source) {
   json j;
   try {
     j = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     fail(source, ": not valid JSON (", e.what(), ")");
   }
   if (!j.is_object()) fail(source, ": expected a JSON object");

@@ -79,7 +79,7 @@ SafetensorsReader::SafetensorsReader(const std::string& path)
   json header;
   try {
     header = json::parse(file_->data() + 8, file_->data() + 8 + header_len);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     fail(path, ": safetensors header is not valid JSON (", e.what(), ")");
   }
   if (!header.is_object()) fail(path, ": safetensors header is not a JSON object");

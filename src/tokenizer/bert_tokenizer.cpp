@@ -235,7 +235,7 @@ static BertTokenizer from_tokenizer_json(const std::string& path, std::optional<
   json j;
   try {
     j = json::parse(read_text_file(path, "tokenizer file"));
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     fail(path, ": not valid JSON (", e.what(), ")");
   }
   auto model = j.find("model");
@@ -248,9 +248,11 @@ static BertTokenizer from_tokenizer_json(const std::string& path, std::optional<
     fail(path, ": field \"model.vocab\" must map tokens to ids");
   Vocab vocab;
   for (auto& [token, id] : vocab_json->items()) {
-    if (!id.is_number_integer())
-      fail(path, ": token \"", token, "\" in model.vocab has a non-integer id");
-    vocab.set(token, id.get<int>(), path);
+    // Range-checked as int64 first: a larger id must not wrap into a valid one.
+    if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() >= Vocab::kMaxSize)
+      fail(path, ": token \"", token, "\" in model.vocab has id ", id.dump(),
+           " (ids are integers below ", Vocab::kMaxSize, ")");
+    vocab.set(token, static_cast<int32_t>(id.get<int64_t>()), path);
   }
   vocab.finish(path);
   TokenizerOptions o;

@@ -6,6 +6,8 @@
 namespace bertrain {
 
 void Vocab::add(std::string token, const std::string& source, size_t line) {
+  if (tokens_.size() >= static_cast<size_t>(kMaxSize))
+    fail(source, ":", line, ": more than ", kMaxSize, " tokens; not a vocabulary");
   int id = static_cast<int>(tokens_.size());
   auto [it, inserted] = ids_.emplace(token, id);
   if (!inserted) {
@@ -15,7 +17,7 @@ void Vocab::add(std::string token, const std::string& source, size_t line) {
 }
 
 void Vocab::set(std::string token, int id, const std::string& source) {
-  if (id < 0 || id > 10'000'000)
+  if (id < 0 || id >= kMaxSize)
     fail(source, ": token \"", token, "\" has id ", id, " out of range");
   if (static_cast<size_t>(id) >= tokens_.size()) tokens_.resize(id + 1);
   if (!tokens_[id].empty() && tokens_[id] != token)

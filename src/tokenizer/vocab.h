@@ -10,6 +10,8 @@ namespace bertrain {
 
 class Vocab {
  public:
+  static constexpr int kMaxSize = 10'000'000;  // larger vocabularies are refused as corrupt
+
   // Adds a token with the next id; a duplicate is an error naming `source` and `line`.
   void add(std::string token, const std::string& source, size_t line);
   // Places a token at a given id (tokenizer.json); gaps are errors found by finish().

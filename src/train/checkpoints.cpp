@@ -158,7 +158,7 @@ json load_trainer_state(const std::string& dir) {
   std::string path = (fs::path(dir) / "trainer_state.json").string();
   try {
     return json::parse(read_text_file(path, "trainer state"));
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     fail(path, ": not valid JSON (", e.what(), ")");
   }
 }
