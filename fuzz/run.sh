@@ -9,7 +9,7 @@ shift || true
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(safetensors config vocab reader tokenize cli_values)
 cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Release \
-  -DBERTRAIN_FUZZ=ON -DBERTRAIN_TESTS=OFF -DBERTRAIN_BENCH=OFF >/dev/null
+  -DBERTRAIN_FUZZ=ON -DBERTRAIN_BENCH=OFF >/dev/null
 cmake --build build-fuzz -j"$(nproc)" --target "${targets[@]/#/fuzz_}"
 export TMPDIR="${TMPDIR:-/tmp}"
 for t in "${targets[@]}"; do
