@@ -68,6 +68,21 @@ TEST(Reader, CsvQuotingNewlinesCrlfAndHeader) {
   EXPECT_EQ(default_label_list(r.examples), (std::vector<std::string>{"neg", "pos"}));
 }
 
+// Integer labels sort numerically at any length (a fuzzing finding: 10^40 overflowed stoll and
+// escaped as std::out_of_range; docs/RELIABILITY.md).
+TEST(Reader, IntegerLabelsSortNumericallyAtAnyLength) {
+  std::vector<Example> examples;
+  for (const char* label : {"10", "-3", "2", "100000000000000000000000000000000000000000", "+7",
+                            "007", "-40", "0", "-0"}) {
+    Example e;
+    e.label = label;
+    examples.push_back(e);
+  }
+  EXPECT_EQ(default_label_list(examples),
+            (std::vector<std::string>{"-40", "-3", "-0", "0", "2", "+7", "007", "10",
+                                      "100000000000000000000000000000000000000000"}));
+}
+
 TEST(Reader, TsvJsonlAndColumns) {
   std::string dir = test::temp_dir("reader_tsv");
   std::string tsv = write_file(dir, "sst2.tsv", "sentence\tlabel\nit 's great\t1\nawful\t0\n");

@@ -91,6 +91,24 @@ bool is_integer(const std::string& s) {
   return std::all_of(s.begin() + start, s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
+// a < b for integer strings of any length (is_integer): by sign, then magnitude as digits,
+// so a label like 10^40 cannot overflow a conversion.
+bool integer_less(const std::string& a, const std::string& b) {
+  auto split = [](const std::string& s) {
+    const bool negative = s[0] == '-';
+    size_t i = (s[0] == '-' || s[0] == '+') ? 1 : 0;
+    while (i + 1 < s.size() && s[i] == '0') ++i;  // leading zeros
+    std::string digits = s.substr(i);
+    return std::pair{negative && digits != "0", digits};
+  };
+  auto [neg_a, da] = split(a);
+  auto [neg_b, db] = split(b);
+  if (neg_a != neg_b) return neg_a;
+  const bool magnitude_less = da.size() != db.size() ? da.size() < db.size() : da < db;
+  const bool magnitude_greater = da.size() != db.size() ? da.size() > db.size() : da > db;
+  return neg_a ? magnitude_greater : magnitude_less;
+}
+
 const std::vector<std::string> kTextNames = {"text",    "sentence",  "sentence1", "review",
                                              "content", "question1", "premise"};
 const std::vector<std::string> kPairNames = {"text_pair", "sentence2", "question2", "hypothesis"};
@@ -295,9 +313,7 @@ std::vector<std::string> default_label_list(const std::vector<Example>& examples
     if (!e.label.empty()) distinct.insert(e.label);
   std::vector<std::string> labels(distinct.begin(), distinct.end());
   if (std::all_of(labels.begin(), labels.end(), is_integer))
-    std::sort(labels.begin(), labels.end(), [](const std::string& a, const std::string& b) {
-      return std::stoll(a) < std::stoll(b);
-    });
+    std::stable_sort(labels.begin(), labels.end(), integer_less);
   return labels;
 }
 

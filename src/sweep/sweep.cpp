@@ -81,6 +81,20 @@ std::string error_line(const std::string& log_path) {
   return last;
 }
 
+// `bertrain train` for one point: the sweep's flags, the point's, and what a sweep wants of
+// every run (a fresh directory, no checkpoints or model, no progress bar).
+std::vector<std::string> point_command(const SweepOptions& o, const GridPoint& point,
+                                       const std::string& run_dir) {
+  std::vector<std::string> args = {o.exe, "train"};
+  args.insert(args.end(), o.train_args.begin(), o.train_args.end());
+  for (const std::string& f : train_flags(point)) args.push_back(f);
+  for (const char* f : {"--overwrite_output_dir=true", "--save_strategy=no",
+                        "--save_final_model=false", "--disable_tqdm=true"})
+    args.push_back(f);
+  args.push_back("--output_dir=" + run_dir);
+  return args;
+}
+
 }  // namespace
 
 json collect_point(const GridPoint& point, const std::string& run_dir, int exit_code,
@@ -144,15 +158,8 @@ SweepOutcome run_sweep(const SweepOptions& o) {
     const GridPoint& point = points[i];
     const fs::path pdir = fs::path(o.out_dir) / "points" / point.name;
     const fs::path record = pdir / "point.json";
-    std::vector<std::string> args = {o.exe, "train"};
-    args.insert(args.end(), o.train_args.begin(), o.train_args.end());
-    for (const std::string& f : train_flags(point)) args.push_back(f);
     const std::string run_dir = (pdir / "run").string();
-    for (const std::string& f :
-         {"--output_dir=" + run_dir, std::string("--overwrite_output_dir=true"),
-          std::string("--save_strategy=no"), std::string("--save_final_model=false"),
-          std::string("--disable_tqdm=true")})
-      args.push_back(f);
+    const std::vector<std::string> args = point_command(o, point, run_dir);
     // A point is reused only if it finished (ok or out of memory) with the same command.
     json p = read_json_if_present(record);
     const bool reuse = p.is_object() && p.value("command", json()) == json(args) &&
