@@ -37,9 +37,10 @@ const Knob* find_knob(const std::string& key) {
   return nullptr;
 }
 
+// A boolean knob's value as the grid stores it: "1" or "0".
 std::string bool_value(const std::string& key, const std::string& v) {
-  if (v == "1" || v == "true" || v == "True") return "true";
-  if (v == "0" || v == "false" || v == "False") return "false";
+  if (v == "1" || v == "true" || v == "True") return "1";
+  if (v == "0" || v == "false" || v == "False") return "0";
   fail("--grid: ", key, "=", v, " is not a boolean (use 0/1 or true/false)");
 }
 
@@ -91,7 +92,7 @@ std::vector<GridAxis> parse_grid(const std::string& text) {
         fail("--grid: ", axis.key, " value '", v, "' (values are numbers or words)");
       if (axis.key == "precision" && v != "fp32" && v != "bf16" && v != "fp16")
         fail("--grid: precision=", v, " (use fp32, bf16 or fp16)");
-      if (is_boolean_knob(axis.key)) v = bool_value(axis.key, v) == "true" ? "1" : "0";
+      if (is_boolean_knob(axis.key)) v = bool_value(axis.key, v);
       axis.values.push_back(v);
     }
     if (axis.values.empty()) fail("--grid: ", axis.key, " has no values");

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 
 #include "core/parallel.h"
 #include "kernels/cpu/attention_rows.h"
@@ -36,9 +35,7 @@ void attention_forward(T* ctx, T* probs, const T* qkv, const int32_t* mask, int 
     for (int i = 0; i < S; ++i) {
       T* row = p + static_cast<int64_t>(i) * S;
       scale_mask_row(row, m, S, sqrt_d);
-      const T inv = T(1) / exp_row(row, S, row_max(row, S));
-#pragma omp simd
-      for (int j = 0; j < S; ++j) row[j] *= inv;
+      softmax_row(row, S);
     }
     const T* pv = p;
     if (dropout_p > 0) {

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <limits>
 
 #include "core/parallel.h"
 #include "kernels/cpu/attention.h"
@@ -54,10 +53,7 @@ void attention_forward_blockwise(T* ctx, T* lse, const T* qkv, const int32_t* ma
     const DropoutMask keep(attention_head_seed(seed, bh), dropout_p);
     for (int r = 0; r < rows; ++r) {
       T* row = p + static_cast<int64_t>(r) * S;
-      const T mx = row_max(row, S), sum = exp_row(row, S, mx), inv = T(1) / sum;
-      lse[bh * S + i0 + r] = mx + std::log(sum);
-#pragma omp simd
-      for (int j = 0; j < S; ++j) row[j] *= inv;
+      lse[bh * S + i0 + r] = softmax_row(row, S);
       if (dropout_p > 0)
         dropout_span(row, row, S, keep, static_cast<int64_t>(i0 + r) * S, keep_scale);
     }

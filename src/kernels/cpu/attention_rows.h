@@ -3,6 +3,7 @@
 // `omp simd` loops, so they vectorise (reductions too) where they are used.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <limits>
 
@@ -36,6 +37,16 @@ inline T exp_row(T* row, int S, T shift) {
     sum += row[j];
   }
   return sum;
+}
+
+// row = softmax(row) in place; returns the row's log-sum-exp (what memory-efficient
+// backward recomputes the probabilities from).
+template <typename T>
+inline T softmax_row(T* row, int S) {
+  const T mx = row_max(row, S), sum = exp_row(row, S, mx), inv = T(1) / sum;
+#pragma omp simd
+  for (int j = 0; j < S; ++j) row[j] *= inv;
+  return mx + std::log(sum);
 }
 
 // Softmax backward followed by the 1/sqrt(D) scale: dr = p * (dr - sum(dr * p)) / sqrt(D).
