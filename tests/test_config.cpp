@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "core/error.h"
+#include "core/file_io.h"
 #include "model/bert_config.h"
 #include "test_util.h"
 
@@ -70,4 +73,21 @@ TEST(Config, UnsupportedOrBadFieldsAreNamed) {
   EXPECT_EQ(parse_config(R"({"hidden_size":768.0})", "x").hidden_size, 768);
   EXPECT_EQ(error_of(R"({"num_labels":3})"), "");
   EXPECT_EQ(parse_config(R"({"num_labels":3})", "x").num_labels(), 3);
+}
+
+// A config.json of 2 GiB (sparse) is refused from its size, before anything is read or
+// allocated for it; so is any whole-read file past the cap a caller gives.
+TEST(Config, AnOversizedFileIsRefusedBeforeItIsRead) {
+  std::string dir = test::temp_dir("config_huge");
+  std::string path = dir + "/config.json";
+  std::filesystem::resize_file(test::write_text(path, "{"), std::uintmax_t{2} << 30);
+  std::string m = test::error_of([&] { load_config(path); });
+  EXPECT_NE(m.find("config.json: config file is 2147483648 bytes, more than the 1073741824"),
+            std::string::npos)
+      << m;
+  test::write_text(path, "{\"num_labels\": 3}");
+  EXPECT_EQ(load_config(path).num_labels(), 3);
+  m = test::error_of([&] { read_text_file(path, "vocabulary", 8); });
+  EXPECT_NE(m.find("vocabulary is 17 bytes, more than the 8"), std::string::npos) << m;
+  std::filesystem::remove_all(dir);
 }

@@ -17,9 +17,7 @@ using namespace bertrain;
 namespace {
 
 std::string write_file(const std::string& dir, const std::string& name, const std::string& text) {
-  std::string p = dir + "/" + name;
-  std::ofstream(p, std::ios::binary) << text;
-  return p;
+  return test::write_text(dir + "/" + name, text);
 }
 
 using test::error_of;
@@ -334,6 +332,39 @@ TEST(Reader, BomEmptyTextAndTruncatedFiles) {
   std::string empty = write_file(dir, "empty.csv", "");
   m = error_of([&] { read_examples(empty, {}); });
   EXPECT_NE(m.find("empty.csv: no rows"), std::string::npos) << m;
+}
+
+// A row of 1 GiB (a sparse file: the bytes cost no disk) is refused once it passes
+// max_row_bytes, naming file and line, without the file being read into memory; skipped, the
+// rows after it still load.
+TEST(Reader, AGigabyteRowIsRefusedWithoutReadingIt) {
+  std::string dir = test::temp_dir("reader_huge_row");
+  const off_t gib = off_t{1} << 30;
+  auto sparse = [&](const std::string& name, const std::string& head, const std::string& tail) {
+    std::string p = write_file(dir, name, head);
+    std::filesystem::resize_file(p, gib);
+    std::ofstream(p, std::ios::binary | std::ios::app) << tail;
+    return p;
+  };
+  std::string csv = sparse("huge.csv", "1,\"fine\"\n2,\"", "\"\n3,\"after\"\n");
+  std::string m = error_of([&] { read_examples(csv, {}); });
+  EXPECT_NE(m.find("huge.csv:2: malformed row: row longer than 16777216 bytes"), std::string::npos)
+      << m;
+  std::string jl = sparse("huge.jsonl", "{\"text\": \"fine\", \"label\": 1}\n{\"text\": \"",
+                          "\"}\n{\"text\": \"after\", \"label\": 2}\n");
+  m = error_of([&] { read_examples(jl, {}); });
+  EXPECT_NE(m.find("huge.jsonl:2: malformed row: line longer than 16777216 bytes"),
+            std::string::npos)
+      << m;
+  ReaderOptions skip;
+  skip.bad_rows = BadRows::Skip;
+  for (const std::string& p : {csv, jl}) {
+    ReadResult r = read_examples(p, skip);
+    ASSERT_EQ(r.examples.size(), 2u) << p;
+    EXPECT_EQ(r.examples[1].text, "after") << p;
+    EXPECT_EQ(r.skipped, 1u) << p;
+  }
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Loader, StopsCleanlyMidEpochAndOnRestart) {

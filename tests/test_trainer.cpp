@@ -1,10 +1,12 @@
 // The fine-tuning job end to end on tiny models and the shipped Yelp reviews.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 
 #include "core/error.h"
+#include "core/file_io.h"
 #include "data/cache.h"
 #include "model/checkpoint.h"
 #include "model/safetensors.h"
@@ -257,4 +259,52 @@ TEST(Trainer, BadInputsGiveClearErrors) {
   run_training(a);
   EXPECT_NE(error_of([&] { run_training(a); }).find("already holds checkpoints"),
             std::string::npos);
+}
+
+// Links planted in output_dir (under checkpoint names, the names of files the trainer writes,
+// and the temp names it uses) are replaced or removed, never written through: whatever they
+// point to is unchanged after training, checkpointing, rotation and the final save.
+TEST(Trainer, NeverWritesThroughLinksInTheOutputDir) {
+  std::string model = tiny_model("links_model");
+  std::string train = yelp_subset("train.csv", 32, "links_data");
+  const fs::path victim = test::temp_dir("links_victim");
+  fs::create_directories(victim / "dir");
+  test::write_text((victim / "file").string(), "precious");
+  test::write_text((victim / "dir" / "sentinel").string(), "keep");
+  TrainingArguments a = tiny_args(model, train, test::temp_dir("links_out"));
+  a.max_steps = 2;
+  a.save_steps = 1;
+  a.save_total_limit = 1;
+  a.save_final_model = true;
+  a.per_device_train_batch_size = 8;
+  const fs::path out = a.output_dir;
+  const std::string pid = std::to_string(::getpid());  // run_training runs in this process
+  for (const std::string& name :
+       std::vector<std::string>{"checkpoint-2", "checkpoint-9", ".tmp-checkpoint-2-" + pid,
+                                ".deleting-checkpoint-1", ".old-checkpoint-2"})
+    fs::create_directory_symlink(victim / "dir", out / name);
+  for (const std::string& name : std::vector<std::string>{
+           "config.json", "model.safetensors", "trainer_state.json", "all_results.json",
+           "vocab.txt", "tokenizer_config.json", "config.json.tmp." + pid,
+           "model.safetensors.tmp." + pid, ".bertrain-write-test." + pid})
+    fs::create_symlink(victim / "file", out / name);
+
+  run_training(a);
+
+  EXPECT_EQ(read_text_file((victim / "file").string()), "precious");
+  std::vector<std::string> in_dir;
+  for (const auto& e : fs::directory_iterator(victim / "dir"))
+    in_dir.push_back(e.path().filename().string());
+  EXPECT_EQ(in_dir, std::vector<std::string>{"sentinel"});
+  EXPECT_EQ(read_text_file((victim / "dir" / "sentinel").string()), "keep");
+  // The trainer's own files are now real files and a real checkpoint directory; the link it
+  // had no reason to touch is still there, and was not taken for a checkpoint.
+  for (const char* name : {"config.json", "model.safetensors", "trainer_state.json", "vocab.txt"})
+    EXPECT_TRUE(fs::is_regular_file(fs::symlink_status(out / name))) << name;
+  EXPECT_TRUE(has_checkpoint(out.string(), 2));
+  EXPECT_FALSE(fs::exists(fs::symlink_status(out / "checkpoint-1")));  // rotated away
+  EXPECT_TRUE(fs::is_symlink(out / "checkpoint-9"));
+  EXPECT_EQ(list_checkpoints(out.string()),
+            std::vector<std::string>{(out / "checkpoint-2").string()});
+  EXPECT_EQ(weights_of((out / "checkpoint-2").string()), weights_of(out.string()));
 }

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <random>
 #include <string>
@@ -36,6 +37,12 @@ inline std::vector<double> random_vector(size_t n, uint64_t seed, double scale =
   std::vector<double> v(n);
   for (double& x : v) x = d(rng);
   return v;
+}
+
+// Writes `text` to `path` (binary) and returns the path.
+inline std::string write_text(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
+  return path;
 }
 
 // The message of the bertrain::Error that f throws, or "" when it throws none.

@@ -52,7 +52,7 @@ uint64_t tokenizer_key(const BertTokenizer& tok) {
   return h;
 }
 
-uint64_t cache_key(const std::string& file_bytes, const ReaderOptions& r, const BertTokenizer& tok,
+uint64_t cache_key(std::string_view file_bytes, const ReaderOptions& r, const BertTokenizer& tok,
                    int max_length) {
   uint64_t h = hash_bytes(file_bytes.data(), file_bytes.size(), 1);
   h = mix(h, tokenizer_key(tok));
@@ -172,7 +172,8 @@ TokenizedDataset load_dataset(const std::string& path, const ReaderOptions& read
                               const std::string& cache_dir, CacheInfo* info) {
   CacheInfo local;
   CacheInfo& ci = info ? *info : local;
-  std::string bytes = read_text_file(path, "data file");
+  MappedFile file(path);
+  const std::string_view bytes = file.text();
   std::string cache_path;
   uint64_t key = 0;
   if (!cache_dir.empty()) {

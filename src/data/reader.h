@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace bertrain {
@@ -34,10 +35,12 @@ struct ReadResult {
   std::vector<std::string> skipped_reasons;  // the first few, for the log
 };
 
+// The file is mapped, not copied: an absurd row (a 1 GB line) is refused after max_row_bytes
+// without allocating for it.
 ReadResult read_examples(const std::string& path, const ReaderOptions& options);
 // The same over a file's contents already in memory (path is used in messages and for the
 // format's extension).
-ReadResult parse_examples(const std::string& path, const std::string& text,
+ReadResult parse_examples(const std::string& path, std::string_view text,
                           const ReaderOptions& options);
 
 // Label strings in class order. Default (from training examples): sorted distinct labels,

@@ -1,7 +1,6 @@
 #include "model/bert_config.h"
 
 #include <cmath>
-#include <fstream>
 #include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -9,6 +8,7 @@
 #include <type_traits>
 
 #include "core/error.h"
+#include "core/file_io.h"
 
 namespace bertrain {
 
@@ -156,11 +156,7 @@ BertConfig parse_config(const std::string& text, const std::string& source) {
 }
 
 BertConfig load_config(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(path, ": cannot open config file");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return parse_config(ss.str(), path);
+  return parse_config(read_text_file(path, "config file"), path);
 }
 
 std::string config_to_json(const BertConfig& c) {

@@ -1,6 +1,5 @@
 #include "train/checkpoints.h"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -53,14 +52,6 @@ void save_model_dir(const BertForSequenceClassification<float>& model, const std
   write_tokenizer_files(dir, files, lowercase);
 }
 
-static void fsync_dir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
-}
-
 static int64_t checkpoint_step(const fs::path& p) {
   std::string name = p.filename().string();
   if (name.rfind("checkpoint-", 0) != 0) return -1;
@@ -87,6 +78,12 @@ std::vector<std::string> list_checkpoints(const std::string& output_dir) {
   return out;
 }
 
+bool has_checkpoint(const std::string& output_dir, int64_t step) {
+  std::error_code ec;
+  return fs::is_directory(
+      fs::symlink_status(fs::path(output_dir) / ("checkpoint-" + std::to_string(step)), ec));
+}
+
 void save_checkpoint(const std::string& output_dir, int64_t step,
                      const BertForSequenceClassification<float>& model, const AdamW<float>& opt,
                      const json& trainer_state, const json& training_args,
@@ -105,8 +102,10 @@ void save_checkpoint(const std::string& output_dir, int64_t step,
                      {{"format", "bertrain-adamw"}, {"step", std::to_string(opt.steps())}});
     write_text_file_atomic((tmp / "trainer_state.json").string(), trainer_state.dump(2) + "\n");
     write_text_file_atomic((tmp / "training_args.json").string(), training_args.dump(2) + "\n");
-    fsync_dir(tmp.string());
-    if (fs::exists(final_dir)) {  // a re-save of the same step: swap the old one out first
+    fsync_directory(tmp.string());
+    // A re-save of the same step: swap the old one out first. (A link under the final name
+    // counts as taken, and is renamed and removed itself, never followed.)
+    if (fs::exists(fs::symlink_status(final_dir))) {
       fs::path old = fs::path(output_dir) / (".old-checkpoint-" + std::to_string(step));
       fs::remove_all(old);
       fs::rename(final_dir, old);
@@ -115,7 +114,7 @@ void save_checkpoint(const std::string& output_dir, int64_t step,
     } else {
       fs::rename(tmp, final_dir);
     }
-    fsync_dir(output_dir);
+    fsync_directory(output_dir);
   } catch (...) {
     std::error_code ec;
     fs::remove_all(tmp, ec);  // the previous checkpoints stay as they were

@@ -28,8 +28,11 @@ void save_checkpoint(const std::string& output_dir, int64_t step,
                      const std::vector<std::string>& tokenizer_files, bool lowercase,
                      int save_total_limit);
 
-// checkpoint-<N> directories of output_dir, oldest first.
+// checkpoint-<N> directories of output_dir, oldest first. Symbolic links are not checkpoints:
+// they are never resumed from, rotated or counted.
 std::vector<std::string> list_checkpoints(const std::string& output_dir);
+// Whether output_dir/checkpoint-<step> is a real directory (not a link).
+bool has_checkpoint(const std::string& output_dir, int64_t step);
 // "latest" or a path -> the checkpoint directory; errors say what was looked for.
 std::string resolve_checkpoint(const std::string& spec, const std::string& output_dir);
 

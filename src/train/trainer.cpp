@@ -310,11 +310,7 @@ void prepare_output_dir(const TrainingArguments& a) {
   fs::create_directories(a.output_dir, ec);
   if (ec || !fs::is_directory(a.output_dir))
     fail(a.output_dir, ": cannot create the output directory (", ec.message(), ")");
-  std::string probe = (fs::path(a.output_dir) / ".bertrain-write-test").string();
-  FILE* f = std::fopen(probe.c_str(), "w");
-  if (!f) fail(a.output_dir, ": the output directory is not writable");
-  std::fclose(f);
-  fs::remove(probe);
+  require_writable_directory(a.output_dir);
   for (const auto& entry : fs::directory_iterator(a.output_dir)) {  // leftovers of a killed save
     std::string name = entry.path().filename().string();
     for (const char* prefix : {".tmp-checkpoint-", ".deleting-", ".old-checkpoint-"})
@@ -472,9 +468,7 @@ static TrainOutcome train(Run& run) {
                       {"train_loss", step ? run.total_loss / step : 0.0},
                       {"epoch", py_round(epoch_f, 2)}};
   log_line(run, summary);
-  if (a.save_strategy != "no" &&
-      !fs::exists(fs::path(a.output_dir) / ("checkpoint-" + std::to_string(step))))
-    save(run, step);
+  if (a.save_strategy != "no" && !has_checkpoint(a.output_dir, step)) save(run, step);
 
   json metrics = json::object();
   for (const auto& [k, v] : summary) metrics[k] = v;
