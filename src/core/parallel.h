@@ -12,8 +12,12 @@ int num_threads();
 void set_num_threads(int n);
 
 // Below this much work (in rough element-operations) a loop runs on the calling thread:
-// waking the pool costs more than it saves.
-constexpr int64_t kMinParallelWork = 1 << 15;
+// waking the pool costs more than it saves. The ThreadSanitizer build sets it to 1, so that
+// the tests' tiny shapes run every loop on the pool.
+#ifndef BERTRAIN_MIN_PARALLEL_WORK
+#define BERTRAIN_MIN_PARALLEL_WORK (1 << 15)
+#endif
+constexpr int64_t kMinParallelWork = BERTRAIN_MIN_PARALLEL_WORK;
 
 // Runs f(i) for i in [0, n), split statically over the pool's threads; `cost` is the work
 // of one item.
