@@ -124,7 +124,7 @@ void write_file_atomic(const std::string& path, const std::function<void(std::os
   // rename() replaces `path` itself, so a link at the final name is replaced, not followed.
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     int err = errno;
-    std::filesystem::remove(tmp);
+    std::filesystem::remove(tmp, ec);
     fail(path, ": cannot rename temp file into place (", std::strerror(err), ")");
   }
   std::filesystem::path parent = std::filesystem::path(path).parent_path();
