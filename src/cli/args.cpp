@@ -25,6 +25,23 @@ InputLines::InputLines(const std::string& path) : path_(path) {
   if (!file_) fail(path_, ": cannot open input");
 }
 
+bool InputLines::next(std::string& line) {
+  std::streambuf* in = stream().rdbuf();
+  line.clear();
+  bool any = false;
+  for (int c; (c = in->sbumpc()) != std::char_traits<char>::eof();) {
+    any = true;
+    if (c == '\n') break;
+    if (line.size() == kMaxLineBytes)
+      fail(source(), ":", line_number_ + 1, ": line longer than ", kMaxLineBytes, " bytes");
+    line.push_back(static_cast<char>(c));
+  }
+  if (!any) return false;
+  ++line_number_;
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return true;
+}
+
 std::vector<std::string> expand_config_file(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   auto it = std::find_if(args.begin(), args.end(), [](const std::string& s) {

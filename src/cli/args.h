@@ -28,13 +28,21 @@ void add_sweep_command(CLI::App& app);
 // Lines come from `path`, or from stdin when it is empty; `source` names it in messages.
 class InputLines {
  public:
+  // A line longer than this is refused before more of it is read (as a dataset row is).
+  static constexpr size_t kMaxLineBytes = size_t{16} << 20;
+
   explicit InputLines(const std::string& path);
-  std::istream& stream() { return path_.empty() ? std::cin : file_; }
+  // The next line without its "\n" or "\r\n"; false at the end of the input.
+  bool next(std::string& line);
   std::string source() const { return path_.empty() ? "<stdin>" : path_; }
+  size_t line_number() const { return line_number_; }
 
  private:
+  std::istream& stream() { return path_.empty() ? std::cin : file_; }
+
   std::string path_;
   std::ifstream file_;
+  size_t line_number_ = 0;
 };
 
 // Expands "--config_file F.json" into the flags it holds (command-line flags win).

@@ -51,10 +51,7 @@ void run_predict(const PredictOptions& o) {
   BertTokenizer tok = load_tokenizer(o.tokenizer.empty() ? o.model : o.tokenizer);
   const int max_len = std::min(o.max_length, config.max_position_embeddings);
   InputLines input(o.input);
-  std::istream& in = input.stream();
-  const std::string source = input.source();
   std::vector<TextInput> pending;
-  size_t line_no = 0;
   auto flush = [&] {
     std::string out;
     for (const Prediction& p : predict_texts(model, tok, pending, max_len)) {
@@ -66,10 +63,8 @@ void run_predict(const PredictOptions& o) {
     std::cout << out << std::flush;
     pending.clear();
   };
-  for (std::string line; std::getline(in, line);) {
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    pending.push_back(parse_input(line, source, line_no));
+  for (std::string line; input.next(line);) {
+    pending.push_back(parse_input(line, input.source(), input.line_number()));
     if (static_cast<int>(pending.size()) == o.batch_size) flush();
   }
   flush();

@@ -58,14 +58,10 @@ void run_tokenize(const TokenizeOptions& o) {
   if (o.truncation && o.max_length <= 0) fail("tokenize: --truncation needs --max_length");
 
   InputLines input(o.input);
-  std::istream& in = input.stream();
-  const std::string source = input.source();
   std::vector<Request> requests;
-  size_t line_no = 0;
-  for (std::string line; std::getline(in, line);) {
-    ++line_no;
-    if (line.empty() || line == "\r") continue;
-    requests.push_back(parse_request(line, source, line_no));
+  for (std::string line; input.next(line);) {
+    if (line.empty()) continue;
+    requests.push_back(parse_request(line, input.source(), input.line_number()));
   }
   // Encode in parallel; write in input order.
   std::vector<Encoding> out(requests.size());
