@@ -70,6 +70,14 @@ TEST(Config, UnsupportedOrBadFieldsAreNamed) {
   EXPECT_TRUE(has(m, "hidden_size")) << m;
   m = error_of(R"({"layer_norm_eps":1e512})");
   EXPECT_TRUE(has(m, "cfg.json") && has(m, "not valid JSON")) << m;
+  // Long fuzzing finding: 666,626,662 labels were built as names before the count was
+  // checked (an out-of-memory, not an error).
+  m = error_of(R"({"num_labels":666626662})");
+  EXPECT_TRUE(has(m, "cfg.json: field \"num_labels\" is 666626662, expected 1..100000")) << m;
+  m = error_of(R"({"num_labels":0})");
+  EXPECT_TRUE(has(m, "num_labels")) << m;
+  m = error_of(R"({"num_labels":-5})");
+  EXPECT_TRUE(has(m, "num_labels")) << m;
   EXPECT_EQ(parse_config(R"({"hidden_size":768.0})", "x").hidden_size, 768);
   EXPECT_EQ(error_of(R"({"num_labels":3})"), "");
   EXPECT_EQ(parse_config(R"({"num_labels":3})", "x").num_labels(), 3);

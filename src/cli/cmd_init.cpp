@@ -27,10 +27,7 @@ size_t count_lines(const std::string& text) {
 void run_init(const InitOptions& o) {
   if (o.config.empty() == o.preset.empty()) fail("init: give exactly one of --config or --preset");
   BertConfig c = o.config.empty() ? preset_config(o.preset) : load_config(o.config);
-  if (o.num_labels > 0) {
-    c.id2label.clear();
-    for (int i = 0; i < o.num_labels; ++i) c.id2label.push_back("LABEL_" + std::to_string(i));
-  }
+  if (o.num_labels > 0) c.id2label = default_labels(o.num_labels, "--num_labels");
   c.validate(o.config.empty() ? "preset " + o.preset : o.config);
   std::string vocab_text;
   if (!o.vocab.empty()) {

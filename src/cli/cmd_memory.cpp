@@ -53,11 +53,7 @@ void resolve(MemoryOptions& o) {
   std::string path =
       o.config.empty() ? (std::filesystem::path(o.model) / "config.json").string() : o.config;
   o.q.config = load_config(path);
-  if (o.num_labels > 0) {
-    o.q.config.id2label.clear();
-    for (int i = 0; i < o.num_labels; ++i)
-      o.q.config.id2label.push_back("LABEL_" + std::to_string(i));
-  }
+  if (o.num_labels > 0) o.q.config.id2label = default_labels(o.num_labels, "--num_labels");
   if (o.q.seq > o.q.config.max_position_embeddings)
     fail("--max_seq_length ", o.q.seq, " exceeds max_position_embeddings ",
          o.q.config.max_position_embeddings);

@@ -66,12 +66,12 @@ std::vector<std::string> read_labels(const json& j, const std::string& source) {
       labels[id] = value.get<std::string>();
     }
   }
-  int num_labels = -1;
+  const bool has_num_labels = j.contains("num_labels") && !j["num_labels"].is_null();
+  int num_labels = 2;  // HF's PretrainedConfig default
   read_field(j, "num_labels", &num_labels, source);
   if (labels.empty()) {
-    if (num_labels < 0) num_labels = 2;  // HF's PretrainedConfig default
-    for (int i = 0; i < num_labels; ++i) labels.push_back("LABEL_" + std::to_string(i));
-  } else if (num_labels >= 0 && num_labels != static_cast<int>(labels.size())) {
+    labels = default_labels(num_labels, source + ": field \"num_labels\"");
+  } else if (has_num_labels && num_labels != static_cast<int>(labels.size())) {
     fail(source, ": field \"num_labels\" is ", num_labels, " but \"id2label\" has ", labels.size(),
          " entries");
   }
@@ -79,6 +79,14 @@ std::vector<std::string> read_labels(const json& j, const std::string& source) {
 }
 
 }  // namespace
+
+std::vector<std::string> default_labels(long n, const std::string& what) {
+  if (n < 1 || n > BertConfig::kMaxLabels)
+    fail(what, " is ", n, ", expected 1..", BertConfig::kMaxLabels, " labels");
+  std::vector<std::string> labels;
+  for (long i = 0; i < n; ++i) labels.push_back("LABEL_" + std::to_string(i));
+  return labels;
+}
 
 void BertConfig::validate(const std::string& source) const {
   auto positive = [&](const char* name, long v, long max) {
@@ -91,7 +99,7 @@ void BertConfig::validate(const std::string& source) const {
   positive("intermediate_size", intermediate_size, 1 << 20);
   positive("max_position_embeddings", max_position_embeddings, 1 << 20);
   positive("type_vocab_size", type_vocab_size, 1 << 16);
-  positive("num_labels", num_labels(), 1 << 20);
+  positive("num_labels", num_labels(), kMaxLabels);
   if (hidden_size % num_attention_heads != 0) {
     fail(source, ": field \"hidden_size\" (", hidden_size,
          ") is not a multiple of \"num_attention_heads\" (", num_attention_heads, ")");

@@ -7,6 +7,10 @@
 namespace bertrain {
 
 struct BertConfig {
+  // At most this many classes: the label names are built (and written back to config.json)
+  // one by one, so the count is refused before they are.
+  static constexpr int kMaxLabels = 100'000;
+
   int vocab_size = 30522;
   int hidden_size = 768;
   int num_hidden_layers = 12;
@@ -36,6 +40,9 @@ struct BertConfig {
 BertConfig load_config(const std::string& path);
 BertConfig parse_config(const std::string& json_text, const std::string& source);
 std::string config_to_json(const BertConfig& c);
+// HF's names for n classes without names: LABEL_0 .. LABEL_{n-1}; n outside 1..kMaxLabels is an
+// error naming `what` (a file's field, a flag), raised before any name is built.
+std::vector<std::string> default_labels(long n, const std::string& what);
 // Presets for `bertrain init`: "tiny", "bert-base-uncased", "bert-large-uncased".
 BertConfig preset_config(const std::string& name);
 
