@@ -2,7 +2,6 @@
 // line out per input with the label, its id and the class probabilities.
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 

@@ -1,6 +1,5 @@
 // bertrain tokenize: JSON lines {"text": ..., "text_pair": ...} in, one JSON line per input out
 // with tokens, input_ids, token_type_ids, attention_mask — tokenizer(text, text_pair, ...).
-#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
