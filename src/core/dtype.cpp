@@ -56,59 +56,6 @@ bool parse_dtype(std::string_view name, DType* out) {
   return false;
 }
 
-static uint32_t bits_of(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  return u;
-}
-
-static float float_of(uint32_t u) {
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
-
-uint16_t float_to_bf16(float f) {
-  uint32_t u = bits_of(f);
-  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((u >> 16) | 0x40);  // quiet NaN
-  uint32_t rounding = 0x7fffu + ((u >> 16) & 1u);
-  return static_cast<uint16_t>((u + rounding) >> 16);
-}
-
-float bf16_to_float(uint16_t h) {
-  return float_of(static_cast<uint32_t>(h) << 16);
-}
-
-uint16_t float_to_f16(float f) {
-  uint32_t u = bits_of(f);
-  uint32_t sign = (u >> 16) & 0x8000u;
-  uint32_t abs = u & 0x7fffffffu;
-  if (abs > 0x7f800000u) return static_cast<uint16_t>(sign | 0x7e00u);   // NaN
-  if (abs >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00u);  // rounds to >= 65520: inf
-  if (abs < 0x38800000u) {
-    // Result is subnormal (or zero) in f16: scale so the f16 ulp (2^-24) becomes 1.0 and
-    // let the float unit round to nearest even.
-    float scaled = float_of(abs) * 16777216.0f;  // 2^24
-    return static_cast<uint16_t>(sign | static_cast<uint32_t>(std::nearbyint(scaled)));
-  }
-  // Normal: rebias exponent (127 -> 15) and round the 13 dropped mantissa bits to nearest even.
-  uint32_t rounding = 0xfffu + ((abs >> 13) & 1u);
-  uint32_t r = (abs - (112u << 23) + rounding) >> 13;
-  return static_cast<uint16_t>(sign | r);
-}
-
-float f16_to_float(uint16_t h) {
-  uint32_t sign = (static_cast<uint32_t>(h) & 0x8000u) << 16;
-  uint32_t exp = (h >> 10) & 0x1fu;
-  uint32_t man = h & 0x3ffu;
-  if (exp == 0) {
-    float v = static_cast<float>(man) * (1.0f / 16777216.0f);  // man * 2^-24
-    return sign ? -v : v;
-  }
-  if (exp == 31) return float_of(sign | 0x7f800000u | (man << 13));
-  return float_of(sign | ((exp + 112u) << 23) | (man << 13));
-}
-
 static double load_as_double(const void* p, DType t, size_t i) {
   switch (t) {
     case DType::F32:

@@ -225,24 +225,44 @@ void BertForSequenceClassification<T>::set_precision(Precision p) {
   cap_B_ = cap_S_ = cap_threads_ = 0;  // re-plan at the next reserve
 }
 
-static float to_half_and_back(float v, Precision p) {
-  return p == Precision::BF16 ? bf16_to_float(float_to_bf16(v)) : f16_to_float(float_to_f16(v));
+// dst[i] = f(src[i]) over the pool, each thread a plain loop: with the 16-bit format chosen
+// once per call (not per element) and the conversions inline, the loops vectorise.
+template <typename Dst, typename Src, typename F>
+static void map_elements(Dst* dst, const Src* src, int64_t n, F f) {
+  parallel_range(n, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) dst[i] = f(src[i]);
+  });
 }
 
-static uint16_t to_half(float v, Precision p) {
-  return p == Precision::BF16 ? float_to_bf16(v) : float_to_f16(v);
+// Moves a tensor into its 16-bit copy, or back (values already rounded, so both directions
+// are exact).
+template <typename T>
+static void pack(uint16_t* dst, const T* src, int64_t n, Precision p) {
+  if (p == Precision::BF16)
+    map_elements(dst, src, n, [](T v) { return float_to_bf16(static_cast<float>(v)); });
+  else
+    map_elements(dst, src, n, [](T v) { return float_to_f16(static_cast<float>(v)); });
 }
 
-static float from_half(uint16_t h, Precision p) {
-  return p == Precision::BF16 ? bf16_to_float(h) : f16_to_float(h);
+template <typename T>
+static void unpack(T* dst, const uint16_t* src, int64_t n, Precision p) {
+  if (p == Precision::BF16)
+    map_elements(dst, src, n, [](uint16_t h) { return static_cast<T>(bf16_to_float(h)); });
+  else
+    map_elements(dst, src, n, [](uint16_t h) { return static_cast<T>(f16_to_float(h)); });
 }
 
 template <typename T>
 void BertForSequenceClassification<T>::round_half(T* x, int64_t n) const {
   if (!mixed()) return;
-  const Precision p = options_.precision;
-  parallel_for(
-      n, [&](int64_t i) { x[i] = static_cast<T>(to_half_and_back(static_cast<float>(x[i]), p)); });
+  if (options_.precision == Precision::BF16)
+    map_elements(x, x, n, [](T v) {
+      return static_cast<T>(bf16_to_float(float_to_bf16(static_cast<float>(v))));
+    });
+  else
+    map_elements(x, x, n, [](T v) {
+      return static_cast<T>(f16_to_float(float_to_f16(static_cast<float>(v))));
+    });
 }
 
 template <typename T>
@@ -250,32 +270,14 @@ const T* BertForSequenceClassification<T>::layer_params(int l) {
   const LayerOffsets& o = layout_.layers[l];
   if (!mixed()) return params_.data() + o.qkv_w;
   if (half_weights_stale_) {  // the master weights changed since the last copy
-    const Precision p = options_.precision;
-    const T* src = params_.data();
-    uint16_t* dst = params16_.data();
-    parallel_for(static_cast<int64_t>(layout_.total()),
-                 [&](int64_t i) { dst[i] = to_half(static_cast<float>(src[i]), p); });
+    pack(params16_.data(), params_.data(), static_cast<int64_t>(layout_.total()),
+         options_.precision);
     half_weights_stale_ = false;
   }
   const size_t n = layout_.layers[l].ln2_b + config_.hidden_size - o.qkv_w;
-  const uint16_t* src = params16_.data() + o.qkv_w;
-  const Precision p = options_.precision;
-  T* dst = tmp_.layer_weights;
-  parallel_for(static_cast<int64_t>(n),
-               [&](int64_t i) { dst[i] = static_cast<T>(from_half(src[i], p)); });
-  return dst;
-}
-
-// Moves one tensor between the fp32 working set and its 16-bit copy (values already rounded,
-// so both directions are exact).
-template <typename T>
-static void pack(uint16_t* dst, const T* src, int64_t n, Precision p) {
-  parallel_for(n, [&](int64_t i) { dst[i] = to_half(static_cast<float>(src[i]), p); });
-}
-
-template <typename T>
-static void unpack(T* dst, const uint16_t* src, int64_t n, Precision p) {
-  parallel_for(n, [&](int64_t i) { dst[i] = static_cast<T>(from_half(src[i], p)); });
+  unpack(tmp_.layer_weights, params16_.data() + o.qkv_w, static_cast<int64_t>(n),
+         options_.precision);
+  return tmp_.layer_weights;
 }
 
 // One list of what a layer saves in 16 bits (and in fp32), walked in either direction.
