@@ -234,8 +234,8 @@ static void map_elements(Dst* dst, const Src* src, int64_t n, F f) {
   });
 }
 
-// Moves a tensor into its 16-bit copy, or back (values already rounded, so both directions
-// are exact).
+// A tensor to its 16-bit copy (round to nearest even; exact for the activations, which are
+// rounded where they are produced), or back (always exact).
 template <typename T>
 static void pack(uint16_t* dst, const T* src, int64_t n, Precision p) {
   if (p == Precision::BF16)
