@@ -82,27 +82,31 @@ class FdOutBuf : public std::streambuf {
   char buf_[1 << 16];
 };
 
+// Creates `path` as a new file for writing; returns the descriptor, or -1 with errno set. Any
+// entry already under that name is removed first (remove() removes a link itself, not its
+// target), and O_EXCL | O_NOFOLLOW make sure nothing is ever written through a link.
+int create_new_file(const std::string& path, mode_t mode) {
+  std::error_code ec;
+  std::filesystem::remove(path, ec);
+  return ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+}
+
 }  // namespace
 
 void require_writable_directory(const std::string& dir) {
-  // A probe created new (O_EXCL | O_NOFOLLOW): a link planted under its name is not followed.
   const std::string probe = dir + "/.bertrain-write-test." + std::to_string(::getpid());
-  std::error_code ec;
-  std::filesystem::remove(probe, ec);
-  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  const int fd = create_new_file(probe, 0600);
   if (fd < 0) fail(dir, ": the directory is not writable (", std::strerror(errno), ")");
   ::close(fd);
+  std::error_code ec;
   std::filesystem::remove(probe, ec);
 }
 
 void write_file_atomic(const std::string& path, const std::function<void(std::ostream&)>& write) {
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  // The temp file is always a new file (O_EXCL | O_NOFOLLOW): a link planted under its name is
-  // removed, never written through. (remove() removes a link itself, not its target.)
-  std::error_code ec;
-  std::filesystem::remove(tmp, ec);
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+  const int fd = create_new_file(tmp, 0666);
   if (fd < 0) fail(path, ": cannot write (", std::strerror(errno), ")");
+  std::error_code ec;
   int error = 0;
   try {
     FdOutBuf buf(fd);

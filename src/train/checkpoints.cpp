@@ -52,6 +52,12 @@ void save_model_dir(const BertForSequenceClassification<float>& model, const std
   write_tokenizer_files(dir, files, lowercase);
 }
 
+// A directory, not a link to one: links are never taken for checkpoints.
+static bool is_real_directory(const fs::path& p) {
+  std::error_code ec;
+  return fs::is_directory(fs::symlink_status(p, ec));
+}
+
 static int64_t checkpoint_step(const fs::path& p) {
   std::string name = p.filename().string();
   if (name.rfind("checkpoint-", 0) != 0) return -1;
@@ -69,7 +75,7 @@ std::vector<std::string> list_checkpoints(const std::string& output_dir) {
   if (!fs::is_directory(output_dir)) return {};
   for (const auto& entry : fs::directory_iterator(output_dir)) {
     int64_t step = checkpoint_step(entry.path());
-    if (step >= 0 && entry.is_directory() && !entry.is_symlink())
+    if (step >= 0 && is_real_directory(entry.path()))
       found.emplace_back(step, entry.path().string());
   }
   std::sort(found.begin(), found.end());
@@ -79,9 +85,7 @@ std::vector<std::string> list_checkpoints(const std::string& output_dir) {
 }
 
 bool has_checkpoint(const std::string& output_dir, int64_t step) {
-  std::error_code ec;
-  return fs::is_directory(
-      fs::symlink_status(fs::path(output_dir) / ("checkpoint-" + std::to_string(step)), ec));
+  return is_real_directory(fs::path(output_dir) / ("checkpoint-" + std::to_string(step)));
 }
 
 void save_checkpoint(const std::string& output_dir, int64_t step,
