@@ -45,6 +45,11 @@ inline std::string write_text(const std::string& path, const std::string& text) 
   return path;
 }
 
+inline std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
 // The message of the bertrain::Error that f throws, or "" when it throws none.
 inline std::string error_of(const std::function<void()>& f) {
   try {

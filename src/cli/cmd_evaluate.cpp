@@ -26,7 +26,7 @@ void run_evaluate(const EvaluateOptions& o) {
   set_num_threads(a.threads);
   BertConfig config = load_config((std::filesystem::path(a.model) / "config.json").string());
   BertForSequenceClassification<float> model(config, cpu_allocator(), /*with_grads=*/false);
-  load_weights(model, weights_path(a.model));
+  load_weights(model, a.model);
   BertTokenizer tok = load_tokenizer(a.tokenizer.empty() ? a.model : a.tokenizer);
   std::string cache = resolve_cache_dir(a.cache_dir);
   TokenizedDataset data = load_dataset(a.eval_file, a.reader, tok, a.max_seq_length, cache);

@@ -70,7 +70,7 @@ void run_parity(const ParityOptions& o) {
   c.hidden_dropout_prob = c.attention_probs_dropout_prob = 0.0;
   c.classifier_dropout = 0.0;
   BertForSequenceClassification<float> model(c);
-  load_weights(model, weights_path(o.model));
+  load_weights(model, o.model);
   Inputs in = read_inputs(o.inputs);
   const int B = in.B, S = in.S, H = c.hidden_size, L = c.num_labels();
 

@@ -46,7 +46,7 @@ void run_predict(const PredictOptions& o) {
   set_num_threads(o.threads);
   BertConfig config = load_config((std::filesystem::path(o.model) / "config.json").string());
   BertForSequenceClassification<float> model(config, cpu_allocator(), /*with_grads=*/false);
-  load_weights(model, weights_path(o.model));
+  load_weights(model, o.model);
   BertTokenizer tok = load_tokenizer(o.tokenizer.empty() ? o.model : o.tokenizer);
   const int max_len = std::min(o.max_length, config.max_position_embeddings);
   InputLines input(o.input);

@@ -1,6 +1,10 @@
 #include "model/checkpoint.h"
 
+#include <algorithm>
+#include <cstring>
 #include <filesystem>
+#include <map>
+#include <set>
 #include <random>
 #include <type_traits>
 #include <utility>
@@ -8,6 +12,7 @@
 
 #include "core/error.h"
 #include "core/file_io.h"
+#include "model/checkpoint_files.h"
 #include "model/safetensors.h"
 
 namespace bertrain {
@@ -19,26 +24,101 @@ constexpr DType dtype_of() {
   return std::is_same_v<T, double> ? DType::F64 : DType::F32;
 }
 
-std::string weights_path(const std::string& model_dir) {
-  fs::path p = fs::path(model_dir) / "model.safetensors";
-  if (fs::exists(p)) return p.string();
-  if (fs::exists(fs::path(model_dir) / "pytorch_model.bin"))
-    fail(model_dir, ": has pytorch_model.bin only; bertrain reads model.safetensors");
-  fail(model_dir, ": no model.safetensors found");
+namespace {
+
+bool starts_with(const std::string& s, const std::string& prefix) {
+  return s.rfind(prefix, 0) == 0;
 }
 
-static bool is_head(const std::string& name) {
-  return name.rfind("classifier.", 0) == 0;
+bool is_head(const std::string& name) {
+  return starts_with(name, "classifier.") || starts_with(name, "bert.pooler.");
 }
+
+// Buffers transformers ignores without a word (non-persistent in current versions).
+bool is_ignored_buffer(const std::string& name) {
+  for (const char* b : {"embeddings.position_ids", "embeddings.token_type_ids"})
+    if (name.size() >= std::strlen(b) && name.compare(name.size() - std::strlen(b), std::string::npos, b) == 0)
+      return true;
+  return false;
+}
+
+// transformers' _fix_key: legacy TF-converted names say gamma/beta for LayerNorm weight/bias.
+std::string fix_legacy_name(std::string name) {
+  for (const auto& [from, to] : {std::pair<std::string, std::string>{"gamma", "weight"}, {"beta", "bias"}})
+    for (size_t at; (at = name.find(from)) != std::string::npos;) name.replace(at, from.size(), to);
+  return name;
+}
+
+}  // namespace
 
 template <typename T>
-void load_weights(BertForSequenceClassification<T>& model, const std::string& path,
-                  bool allow_new_head) {
-  SafetensorsReader file(path);
-  for (const ParamSpec& p : model.layout().params()) {
-    if (!file.contains(p.name) && allow_new_head && is_head(p.name)) continue;
-    file.read_into(p.name, p.shape, model.params() + p.offset, dtype_of<T>());
+LoadReport load_weights(BertForSequenceClassification<T>& model, const std::string& model_dir,
+                        bool allow_new_head) {
+  CheckpointFiles files(model_dir);
+  LoadReport report;
+  report.source = files.description();
+  // A checkpoint of BertModel has no "bert." prefix: its tensors load into the encoder.
+  const bool prefixed = std::any_of(files.names().begin(), files.names().end(),
+                                    [](const std::string& n) { return starts_with(n, "bert."); });
+  std::map<std::string, std::string> by_model_name;  // model name -> file name
+  for (const std::string& stored : files.names()) {
+    if (is_ignored_buffer(stored)) continue;
+    std::string name = fix_legacy_name(stored);
+    if (!prefixed) name = "bert." + name;
+    auto [it, fresh] = by_model_name.emplace(name, stored);
+    if (!fresh)
+      fail(report.source, ": tensors \"", it->second, "\" and \"", stored, "\" both load as \"",
+           name, "\"");
   }
+  std::set<std::string> dtypes;
+  for (const ParamSpec& p : model.layout().params()) {
+    auto it = by_model_name.find(p.name);
+    if (it == by_model_name.end()) {
+      if (allow_new_head && is_head(p.name)) {
+        report.newly_initialized.push_back(p.name);
+        continue;
+      }
+      fail(report.source, ": tensor \"", p.name, "\" is missing",
+           prefixed ? "" : " (the checkpoint has no \"bert.\" prefix; looked for it without)");
+    }
+    const TensorFile& file = files.file_of(it->second);
+    file.read_into(it->second, p.shape, model.params() + p.offset, dtype_of<T>());
+    dtypes.insert(std::string(dtype_name(file.stored_dtype(it->second))));
+    if (it->second != p.name) report.renamed.push_back(it->second + " -> " + p.name);
+    by_model_name.erase(it);
+  }
+  for (const auto& [name, stored] : by_model_name) report.unused.push_back(stored);
+  report.stored_dtypes.assign(dtypes.begin(), dtypes.end());
+  return report;
+}
+
+static std::string join(const std::vector<std::string>& names, size_t max_shown) {
+  std::string s;
+  for (size_t i = 0; i < names.size() && i < max_shown; ++i) s += (i ? ", " : "") + names[i];
+  if (names.size() > max_shown) s += ", ... (" + std::to_string(names.size()) + " in all)";
+  return s;
+}
+
+std::string describe(const LoadReport& r) {
+  std::string s;
+  const std::string own = dtype_name(DType::F32).data();
+  if (r.stored_dtypes != std::vector<std::string>{own})
+    s += "weights stored as " + join(r.stored_dtypes, 8) + ", converted to F32\n";
+  if (!r.renamed.empty())
+    s += "legacy or prefix-less names mapped: " + join(r.renamed, 3) + "\n";
+  if (!r.unused.empty())
+    s += "Some weights of the model checkpoint at " + r.source +
+         " were not used when initializing BertForSequenceClassification: [" +
+         join(r.unused, 8) +
+         "]\n- This IS expected if you are initializing BertForSequenceClassification from the "
+         "checkpoint of a model trained on another task or with another architecture.\n";
+  if (!r.newly_initialized.empty())
+    s += "Some weights of BertForSequenceClassification were not initialized from the model "
+         "checkpoint at " + r.source + " and are newly initialized: [" +
+         join(r.newly_initialized, 8) +
+         "]\nYou should probably TRAIN this model on a down-stream task to be able to use it "
+         "for predictions and inference.\n";
+  return s;
 }
 
 template <typename T>
@@ -81,9 +161,10 @@ void init_weights(BertForSequenceClassification<T>& model, uint64_t seed) {
               c.hidden_size, T(0));
 }
 
-template void load_weights<float>(BertForSequenceClassification<float>&, const std::string&, bool);
-template void load_weights<double>(BertForSequenceClassification<double>&, const std::string&,
-                                   bool);
+template LoadReport load_weights<float>(BertForSequenceClassification<float>&,
+                                        const std::string&, bool);
+template LoadReport load_weights<double>(BertForSequenceClassification<double>&,
+                                         const std::string&, bool);
 template void save_pretrained<float>(const BertForSequenceClassification<float>&,
                                      const std::string&);
 template void save_pretrained<double>(const BertForSequenceClassification<double>&,

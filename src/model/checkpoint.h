@@ -1,21 +1,39 @@
-// Hugging Face model directories: config.json + model.safetensors with HF tensor names.
+// Hugging Face model directories: config.json + weights with HF tensor names.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "model/bert.h"
 
 namespace bertrain {
 
-// Reads every parameter by its HF name (F32/F16/BF16/F64 are converted; the legacy
-// LayerNorm gamma/beta names and checkpoints without the "bert." prefix are accepted); a
-// missing or mis-shaped tensor is an error naming it. Extra tensors (e.g. MLM heads) are
-// ignored. A missing classifier (or pooler) is an error unless allow_new_head: then they keep
-// their current values, as transformers does when it reports them "newly initialized".
+// What loading did, in transformers' terms, so the caller can print it.
+struct LoadReport {
+  std::string source;                      // the checkpoint opened (CheckpointFiles)
+  std::vector<std::string> stored_dtypes;  // e.g. {"BF16"}: widened to the model's type
+  std::vector<std::string> renamed;        // "file name -> model name"
+  std::vector<std::string> unused;         // tensors of other heads, ignored
+  std::vector<std::string> newly_initialized;  // pooler/classifier absent from the file
+};
+
+// Reads every parameter from a model directory (or one weights file) in any shape
+// CheckpointFiles opens, as transformers' from_pretrained maps names:
+//  - legacy LayerNorm names ("gamma" -> "weight", "beta" -> "bias");
+//  - a checkpoint without the "bert." prefix (saved from BertModel) loads into the encoder;
+//  - the position_ids / token_type_ids buffers are ignored, other tensors (MLM, NSP or other
+//    heads) are reported as unused;
+//  - stored F16/BF16/F64 are converted to T.
+// A missing or mis-shaped encoder tensor is an error naming it. A missing pooler or classifier
+// is an error unless allow_new_head: then they keep their current values (the caller's
+// init_weights, as transformers "newly initializes" them) and are reported.
 template <typename T>
-void load_weights(BertForSequenceClassification<T>& model, const std::string& safetensors_path,
-                  bool allow_new_head = false);
+LoadReport load_weights(BertForSequenceClassification<T>& model, const std::string& model_dir,
+                        bool allow_new_head = false);
+
+// transformers' warning block for a report, or "" when everything was a plain match.
+std::string describe(const LoadReport& report);
 
 // Writes DIR/config.json and DIR/model.safetensors (float32) atomically; creates DIR.
 template <typename T>
@@ -25,8 +43,5 @@ void save_pretrained(const BertForSequenceClassification<T>& model, const std::s
 // weight 1 and bias 0, the padding row of the word embeddings 0.
 template <typename T>
 void init_weights(BertForSequenceClassification<T>& model, uint64_t seed);
-
-// Finds the weights file of a model directory (model.safetensors).
-std::string weights_path(const std::string& model_dir);
 
 }  // namespace bertrain

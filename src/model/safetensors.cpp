@@ -124,27 +124,7 @@ Tensor SafetensorsReader::load(const std::string& name, MemCategory category) co
 void SafetensorsReader::read_into(const std::string& name, const Shape& expected, void* dst,
                                   DType dst_type) const {
   const TensorInfo& ti = info(name);
-  if (ti.shape != expected) {
-    fail(path(), ": tensor \"", name, "\" has shape ", shape_str(ti.shape), ", expected ",
-         shape_str(expected));
-  }
-  bool floating = ti.dtype == DType::F32 || ti.dtype == DType::F64 || ti.dtype == DType::BF16 ||
-                  ti.dtype == DType::F16;
-  bool dst_floating = dst_type == DType::F32 || dst_type == DType::F64;
-  if (floating != dst_floating) {
-    fail(path(), ": tensor \"", name, "\" has dtype ", dtype_name(ti.dtype), ", expected ",
-         dst_floating ? "a floating type" : "an integer type");
-  }
-  // The mapped data may be unaligned for its dtype; convert() reads through typed pointers,
-  // so stage through an aligned copy when needed.
-  const unsigned char* src = bytes(name);
-  size_t n = static_cast<size_t>(shape_numel(ti.shape));
-  if (reinterpret_cast<uintptr_t>(src) % dtype_size(ti.dtype) != 0) {
-    Tensor staged = load(name, MemCategory::Temporaries);
-    convert(staged.raw(), ti.dtype, dst, dst_type, n);
-  } else {
-    convert(src, ti.dtype, dst, dst_type, n);
-  }
+  convert_checked(path(), name, ti.dtype, ti.shape, bytes(name), expected, dst, dst_type);
 }
 
 void save_safetensors(const std::string& path, const std::vector<TensorView>& tensors,

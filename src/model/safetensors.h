@@ -11,6 +11,7 @@
 #include "core/dtype.h"
 #include "core/file_io.h"
 #include "core/tensor.h"
+#include "model/tensor_file.h"
 
 namespace bertrain {
 
@@ -21,13 +22,15 @@ struct TensorInfo {
   size_t nbytes;
 };
 
-class SafetensorsReader {
+class SafetensorsReader : public TensorFile {
  public:
   explicit SafetensorsReader(const std::string& path);
 
-  const std::string& path() const { return file_->path(); }
-  bool contains(const std::string& name) const { return tensors_.count(name) != 0; }
-  std::vector<std::string> names() const;
+  const std::string& path() const override { return file_->path(); }
+  bool contains(const std::string& name) const override { return tensors_.count(name) != 0; }
+  std::vector<std::string> names() const override;
+  DType stored_dtype(const std::string& name) const override { return info(name).dtype; }
+  Shape stored_shape(const std::string& name) const override { return info(name).shape; }
   const TensorInfo& info(const std::string& name) const;
   const unsigned char* bytes(const std::string& name) const;
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
@@ -36,7 +39,8 @@ class SafetensorsReader {
   Tensor load(const std::string& name, MemCategory category = MemCategory::Data) const;
   // Converts into dst (dst_type) after checking the shape; names the tensor when it is
   // missing or mis-shaped.
-  void read_into(const std::string& name, const Shape& expected, void* dst, DType dst_type) const;
+  void read_into(const std::string& name, const Shape& expected, void* dst,
+                 DType dst_type) const override;
 
  private:
   std::unique_ptr<MappedFile> file_;

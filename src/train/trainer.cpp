@@ -236,7 +236,8 @@ void build_model(Run& run) {
   run.model->set_precision(precision_of(a));
   if (a.fp16) run.scaler = GradScaler{};
   init_weights(*run.model, a.seed);
-  load_weights(*run.model, weights_path(a.model), /*allow_new_head=*/true);
+  const std::string loaded = describe(load_weights(*run.model, a.model, /*allow_new_head=*/true));
+  std::fputs(loaded.c_str(), stdout);
   run.optimizer = std::make_unique<AdamW<float>>(
       run.model->layout(),
       AdamWConfig{a.learning_rate, a.adam_beta1, a.adam_beta2, a.adam_epsilon, a.weight_decay});
@@ -376,7 +377,7 @@ static TrainOutcome train(Run& run) {
   int64_t step = 0;
   if (!a.resume_from_checkpoint.empty()) {
     std::string dir = resolve_checkpoint(a.resume_from_checkpoint, a.output_dir);
-    load_weights(*run.model, (fs::path(dir) / "model.safetensors").string());
+    load_weights(*run.model, (fs::path(dir) / "model.safetensors").string());  // ours: no report
     load_optimizer(dir, *run.optimizer);
     run.state = load_trainer_state(dir);
     step = run.state.at("global_step").get<int64_t>();

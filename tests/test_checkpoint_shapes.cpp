@@ -1,0 +1,350 @@
+// Checkpoints in every shape the Hub serves, made here from the bert_tiny fixture, load into
+// BertForSequenceClassification and pass the golden comparison; hostile pytorch_model.bin
+// files are refused without executing anything.
+#include <gtest/gtest.h>
+#include <zip.h>
+
+#include <cmath>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "bert_tiny_fixture.h"
+#include "model/checkpoint.h"
+#include "model/checkpoint_files.h"
+#include "model/safetensors.h"
+#include "test_util.h"
+
+using namespace bertrain;
+namespace fs = std::filesystem;
+
+namespace {
+
+using Fixture = test::BertTinyFixture;
+
+struct Named {
+  std::string name;
+  DType dtype;
+  Shape shape;
+  std::vector<uint64_t> data;  // 8-byte aligned storage of any dtype
+};
+
+// The fixture's parameters, stored as `as`.
+std::vector<Named> fixture_tensors(DType as = DType::F32) {
+  SafetensorsReader r(test::fixture("bert_tiny/model/model.safetensors"));
+  std::vector<Named> out;
+  for (const std::string& name : r.names()) {
+    const TensorInfo& ti = r.info(name);
+    Named t{name, as, ti.shape, {}};
+    t.data.resize((shape_numel(ti.shape) * dtype_size(as) + 7) / 8);
+    r.read_into(name, ti.shape, t.data.data(), as);
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+std::string write_st(const std::string& path, const std::vector<Named>& tensors) {
+  std::vector<TensorView> views;
+  for (const Named& t : tensors) views.push_back({t.name, t.dtype, t.shape, t.data.data()});
+  save_safetensors(path, views);
+  return path;
+}
+
+Named zeros(const std::string& name, Shape shape, DType dtype = DType::F32) {
+  Named t{name, dtype, shape, {}};
+  t.data.assign((shape_numel(shape) * dtype_size(dtype) + 7) / 8, 0);
+  return t;
+}
+
+void rename(std::vector<Named>& ts, const std::string& from, const std::string& to) {
+  for (Named& t : ts)
+    for (size_t at; (at = t.name.find(from)) != std::string::npos;)
+      t.name.replace(at, from.size(), to);
+}
+
+void drop(std::vector<Named>& ts, const std::string& prefix) {
+  std::erase_if(ts, [&](const Named& t) { return t.name.rfind(prefix, 0) == 0; });
+}
+
+// A model directory: the fixture's config.json plus the given weights file name.
+std::string model_dir(const std::string& name) {
+  std::string dir = test::temp_dir(name);
+  fs::copy_file(test::fixture("bert_tiny/model/config.json"), dir + "/config.json");
+  return dir;
+}
+
+void expect_close(const std::vector<float>& want, const float* got, double tol,
+                  const std::string& what) {
+  for (size_t i = 0; i < want.size(); ++i)
+    ASSERT_NEAR(got[i], want[i], tol) << what << "[" << i << "]";
+}
+
+// The golden comparison of the fixture README, on a model loaded from another shape: the
+// encoder's hidden states and pooled output always, logits, loss and every gradient when the
+// checkpoint carried the classifier.
+void expect_golden(BertForSequenceClassification<float>& m, bool has_classifier) {
+  Fixture fx;
+  m.zero_grads();
+  double loss = m.forward(fx.rows(0, fx.B), true, 0);
+  for (int k = 0; k <= fx.config.num_hidden_layers; ++k) {
+    std::string name = "hidden_states." + std::to_string(k);
+    expect_close(fx.values(name), m.hidden_state(k), 1e-5, name);
+  }
+  expect_close(fx.values("pooled_output"), m.pooled_output(), 1e-5, "pooled_output");
+  if (!has_classifier) return;
+  EXPECT_NEAR(loss, fx.values("loss")[0], 1e-6);
+  expect_close(fx.values("logits"), m.logits(), 1e-5, "logits");
+  m.backward(1.0);
+  for (const ParamSpec& p : m.layout().params()) {
+    std::vector<float> want = fx.values("grad." + p.name);
+    double max_abs = 0;
+    for (float w : want) max_abs = std::max(max_abs, std::abs(double(w)));
+    expect_close(want, m.grads() + p.offset, 1e-9 + 1e-4 * max_abs, "grad." + p.name);
+  }
+}
+
+std::unique_ptr<BertForSequenceClassification<float>> load(const std::string& dir, bool new_head,
+                                                           LoadReport* report = nullptr) {
+  auto m = std::make_unique<BertForSequenceClassification<float>>(Fixture().config);
+  init_weights(*m, 7);
+  LoadReport r = load_weights(*m, dir, new_head);
+  if (report) *report = r;
+  return m;
+}
+
+// Checks bert.* (and the head when present) equal the fixture's values stored as `as`.
+void expect_params_equal_fixture(const BertForSequenceClassification<float>& m, DType as,
+                                 bool with_head) {
+  for (const Named& t : fixture_tensors(as)) {
+    if (!with_head && t.name.rfind("classifier.", 0) == 0) continue;
+    const ParamSpec& p = m.layout().find(t.name);
+    std::vector<float> want(p.numel);
+    convert(t.data.data(), as, want.data(), DType::F32, p.numel);
+    for (size_t i = 0; i < p.numel; ++i) ASSERT_EQ(m.params()[p.offset + i], want[i]) << t.name;
+  }
+}
+
+}  // namespace
+
+// bert-base-uncased as downloaded: legacy gamma/beta names, MLM + NSP heads, the position_ids
+// buffer, no classifier.
+TEST(CheckpointShapes, HubLegacyNamesHeadsAndBuffersLoad) {
+  auto ts = fixture_tensors();
+  rename(ts, "LayerNorm.weight", "LayerNorm.gamma");
+  rename(ts, "LayerNorm.bias", "LayerNorm.beta");
+  const int64_t V = 512, H = 64;
+  ts.push_back(zeros("cls.predictions.bias", {V}));
+  ts.push_back(zeros("cls.predictions.transform.dense.weight", {H, H}));
+  ts.push_back(zeros("cls.predictions.transform.LayerNorm.gamma", {H}));
+  ts.push_back(zeros("cls.seq_relationship.weight", {2, H}));
+  ts.push_back(zeros("bert.embeddings.position_ids", {1, 64}, DType::I64));
+  std::string dir = model_dir("legacy");
+  write_st(dir + "/model.safetensors", ts);
+
+  LoadReport r;
+  auto m = load(dir, false, &r);
+  EXPECT_EQ(r.renamed.size(), 10u);  // embeddings + 2 per layer, weight and bias each
+  EXPECT_NE(std::find(r.renamed.begin(), r.renamed.end(),
+                      "bert.embeddings.LayerNorm.gamma -> bert.embeddings.LayerNorm.weight"),
+            r.renamed.end());
+  std::vector<std::string> unused = {"cls.predictions.bias",
+                                     "cls.predictions.transform.LayerNorm.gamma",
+                                     "cls.predictions.transform.dense.weight",
+                                     "cls.seq_relationship.weight"};
+  std::sort(r.unused.begin(), r.unused.end());
+  EXPECT_EQ(r.unused, unused);  // the buffer is ignored without a word
+  EXPECT_TRUE(r.newly_initialized.empty());
+  expect_params_equal_fixture(*m, DType::F32, true);
+  expect_golden(*m, true);
+
+  // As the Hub has it, without a classifier: newly initialised when training, an error when
+  // a fine-tuned model was expected.
+  drop(ts, "classifier.");
+  write_st(dir + "/model.safetensors", ts);
+  m = load(dir, true, &r);
+  EXPECT_EQ(r.newly_initialized, (std::vector<std::string>{"classifier.weight", "classifier.bias"}));
+  std::string text = describe(r);
+  EXPECT_NE(text.find("newly initialized: [classifier.weight, classifier.bias]"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("were not used when initializing BertForSequenceClassification: "
+                      "[cls.predictions.bias"),
+            std::string::npos)
+      << text;
+  expect_golden(*m, false);
+  EXPECT_NE(test::error_of([&] { load(dir, false); }).find("\"classifier.weight\" is missing"),
+            std::string::npos);
+}
+
+// A BertForMaskedLM checkpoint has no pooler: transformers initialises it anew.
+TEST(CheckpointShapes, MissingPoolerIsNewlyInitialized) {
+  auto ts = fixture_tensors();
+  drop(ts, "bert.pooler.");
+  drop(ts, "classifier.");
+  std::string dir = model_dir("no_pooler");
+  write_st(dir + "/model.safetensors", ts);
+  LoadReport r;
+  auto m = load(dir, true, &r);
+  EXPECT_EQ(r.newly_initialized,
+            (std::vector<std::string>{"bert.pooler.dense.weight", "bert.pooler.dense.bias",
+                                      "classifier.weight", "classifier.bias"}));
+  // init_weights' values stay: N(0, initializer_range) weights, zero biases.
+  const ParamSpec& b = m->layout().find("bert.pooler.dense.bias");
+  for (size_t i = 0; i < b.numel; ++i) EXPECT_EQ(m->params()[b.offset + i], 0.0f);
+}
+
+// Saved from BertModel: no "bert." prefix, no classifier.
+TEST(CheckpointShapes, PrefixlessBertModelLoadsIntoTheEncoder) {
+  auto ts = fixture_tensors();
+  drop(ts, "classifier.");
+  for (Named& t : ts) t.name = t.name.substr(5);  // "bert."
+  std::string dir = model_dir("prefixless");
+  write_st(dir + "/model.safetensors", ts);
+  LoadReport r;
+  auto m = load(dir, true, &r);
+  EXPECT_EQ(r.newly_initialized, (std::vector<std::string>{"classifier.weight", "classifier.bias"}));
+  EXPECT_TRUE(r.unused.empty());
+  expect_params_equal_fixture(*m, DType::F32, false);
+  expect_golden(*m, false);
+}
+
+// F16 and BF16 storage widen exactly (every value is the stored one); F64 narrows to the
+// nearest float, which is the fixture's value, so the whole golden comparison passes.
+TEST(CheckpointShapes, SixteenBitAndDoubleStorageWidenToFloat32) {
+  for (DType as : {DType::F16, DType::BF16, DType::F64}) {
+    std::string dir = model_dir(std::string(dtype_name(as)));
+    write_st(dir + "/model.safetensors", fixture_tensors(as));
+    LoadReport r;
+    auto m = load(dir, false, &r);
+    EXPECT_EQ(r.stored_dtypes, std::vector<std::string>{std::string(dtype_name(as))});
+    expect_params_equal_fixture(*m, as, true);
+    if (as == DType::F64) expect_golden(*m, true);
+  }
+}
+
+TEST(CheckpointShapes, TwoShardsWithAnIndexLoad) {
+  auto ts = fixture_tensors();
+  std::string dir = model_dir("sharded");
+  std::vector<Named> a(ts.begin(), ts.begin() + ts.size() / 2), b(ts.begin() + ts.size() / 2, ts.end());
+  write_st(dir + "/model-00001-of-00002.safetensors", a);
+  write_st(dir + "/model-00002-of-00002.safetensors", b);
+  nlohmann::json map = nlohmann::json::object();
+  for (const Named& t : a) map[t.name] = "model-00001-of-00002.safetensors";
+  for (const Named& t : b) map[t.name] = "model-00002-of-00002.safetensors";
+  nlohmann::json index = {{"metadata", {{"total_size", 438000}}}, {"weight_map", map}};
+  test::write_text(dir + "/model.safetensors.index.json", index.dump());
+  LoadReport r;
+  auto m = load(dir, false, &r);
+  EXPECT_NE(r.source.find("(2 shards)"), std::string::npos);
+  expect_golden(*m, true);
+
+  // An index that points outside its directory, or at the wrong shard, is refused.
+  index["weight_map"][a[0].name] = "../model-00002-of-00002.safetensors";
+  test::write_text(dir + "/model.safetensors.index.json", index.dump());
+  EXPECT_NE(test::error_of([&] { load(dir, false); }).find("same directory"), std::string::npos);
+  index["weight_map"][a[0].name] = "model-00002-of-00002.safetensors";
+  test::write_text(dir + "/model.safetensors.index.json", index.dump());
+  EXPECT_NE(test::error_of([&] { load(dir, false); }).find("which does not hold it"),
+            std::string::npos);
+}
+
+// pytorch_model.bin written by torch.save itself (Debian's python3-torch).
+TEST(CheckpointShapes, TorchSaveZipCheckpointLoads) {
+  std::string dir = model_dir("torch_bin");
+  std::string st = write_st(test::temp_dir("torch_bin_src") + "/in.safetensors", fixture_tensors());
+  std::string cmd = std::string(BERTRAIN_PYTHON) + " " + BERTRAIN_SOURCE_DIR +
+                    "/tests/tools/torch_save_state_dict.py " + st + " " + dir + "/pytorch_model.bin";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd << " (needs python3-torch)";
+  LoadReport r;
+  auto m = load(dir, false, &r);
+  EXPECT_NE(r.source.find("pytorch_model.bin"), std::string::npos);
+  expect_params_equal_fixture(*m, DType::F32, true);
+  expect_golden(*m, true);
+}
+
+namespace {
+
+// A zip archive of the given entries (stored, as torch.save writes them).
+std::string write_zip(const std::string& path,
+                      const std::vector<std::pair<std::string, std::string>>& entries) {
+  fs::remove(path);
+  int err = 0;
+  zip_t* z = zip_open(path.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &err);
+  EXPECT_NE(z, nullptr);
+  for (const auto& [name, bytes] : entries) {
+    zip_source_t* s = zip_source_buffer(z, bytes.data(), bytes.size(), 0);
+    zip_int64_t i = zip_file_add(z, name.c_str(), s, ZIP_FL_OVERWRITE);
+    zip_set_file_compression(z, i, ZIP_CM_STORE, 0);
+  }
+  EXPECT_EQ(zip_close(z), 0);
+  return path;
+}
+
+// One float tensor "w" [4] over storage "0" of `numel` elements at `offset`, as torch.save
+// writes it (pickle protocol 2).
+std::string tensor_pickle(int numel, int offset) {
+  using namespace std::string_literals;
+  return "\x80\x02" "ccollections\nOrderedDict\n)R(X\x01\x00\x00\x00w"
+         "ctorch._utils\n_rebuild_tensor_v2\n((X\x07\x00\x00\x00storage"
+         "ctorch\nFloatStorage\nX\x01\x00\x00\x00" "0X\x03\x00\x00\x00" "cpuK"s +
+         static_cast<char>(numel) + "tQK"s + static_cast<char>(offset) +
+         "K\x04\x85K\x01\x85\x89" "ccollections\nOrderedDict\n)RtRu."s;
+}
+
+// What pickle.dumps(obj, protocol=2) writes for an object whose __reduce__ returns
+// (module.name, (arg,)).
+std::string call_pickle(const std::string& module, const std::string& name, const std::string& arg) {
+  using namespace std::string_literals;
+  std::string p = "\x80\x02" "c"s + module + "\n" + name + "\nq\x00X"s;
+  for (int k = 0; k < 4; ++k) p += static_cast<char>((arg.size() >> (8 * k)) & 0xff);
+  return p + arg + "q\x01\x85q\x02Rq\x03."s;
+}
+
+}  // namespace
+
+TEST(CheckpointShapes, HostileTorchFilesAreRefusedWithoutRunningAnything) {
+  std::string dir = test::temp_dir("hostile");
+  auto error = [&](const std::string& pickle, const std::string& name,
+                   const std::string& storage = std::string(16, '\0')) {
+    std::string path = write_zip(dir + "/" + name + ".bin",
+                                 {{"archive/data.pkl", pickle}, {"archive/data/0", storage}});
+    return test::error_of([&] { CheckpointFiles files(path); });
+  };
+  // The hand-made pickle is read correctly when it is well formed.
+  {
+    std::string path = write_zip(dir + "/good.bin", {{"archive/data.pkl", tensor_pickle(4, 0)},
+                                                     {"archive/data/0", std::string(16, '\0')}});
+    CheckpointFiles files(path);
+    EXPECT_EQ(files.names(), std::vector<std::string>{"w"});
+  }
+  // A pickle that would run a shell command: os.system (posix.system on Linux).
+  const std::string marker = dir + "/executed";
+  std::string e = error(call_pickle("os", "system", "touch " + marker), "os");
+  EXPECT_NE(e.find("global os.system is not allowed"), std::string::npos) << e;
+  e = error(call_pickle("posix", "system", "touch " + marker), "posix");
+  EXPECT_NE(e.find("global posix.system is not allowed"), std::string::npos) << e;
+  EXPECT_NE(e.find("nothing was executed"), std::string::npos) << e;
+  EXPECT_FALSE(fs::exists(marker));
+  e = error(call_pickle("builtins", "eval", "1"), "eval");
+  EXPECT_NE(e.find("global builtins.eval is not allowed"), std::string::npos) << e;
+  // REDUCE on an allowed name that is not a callable we accept: a storage type called.
+  e = error(call_pickle("torch", "FloatStorage", "x"), "storage_call");
+  EXPECT_NE(e.find("storage type called directly"), std::string::npos) << e;
+  e = error(tensor_pickle(4, 2), "offset");  // elements 2..6 of a 4-element storage
+  EXPECT_NE(e.find("tensor \"w\": elements 2..6 lie past the end of its storage"),
+            std::string::npos)
+      << e;
+  e = error(tensor_pickle(8, 0), "short_storage");  // storage says 8 floats, entry holds 4
+  EXPECT_NE(e.find("has 16 bytes, less than 8 elements"), std::string::npos) << e;
+  e = error(tensor_pickle(4, 0).substr(0, 40), "truncated_pickle");
+  EXPECT_NE(e.find("truncated"), std::string::npos) << e;
+
+  // A truncated archive (the first half of a valid one).
+  std::string good = dir + "/good.bin";
+  std::string bytes = test::read_file(good);
+  std::string cut = test::write_text(dir + "/cut.bin", bytes.substr(0, bytes.size() / 2));
+  e = test::error_of([&] { CheckpointFiles files(cut); });
+  EXPECT_NE(e.find("cut.bin: not a readable zip archive"), std::string::npos) << e;
+  // A legacy pre-1.6 torch.save stream.
+  std::string legacy = test::write_text(dir + "/legacy.bin", "\x80\x02\x8a\x0a");
+  e = test::error_of([&] { CheckpointFiles files(legacy); });
+  EXPECT_NE(e.find("legacy (pre-1.6) torch.save file"), std::string::npos) << e;
+}
