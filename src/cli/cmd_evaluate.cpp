@@ -23,21 +23,25 @@ struct EvaluateOptions {
 void run_evaluate(const EvaluateOptions& o) {
   const TrainingArguments& a = o.a;
   if (a.eval_file.empty()) fail("evaluate: --eval_file is required");
+  const bool pad_to_max = pads_to_max_length(a.padding);
   set_num_threads(a.threads);
   BertConfig config = load_config((std::filesystem::path(a.model) / "config.json").string());
   BertForSequenceClassification<float> model(config, cpu_allocator(), /*with_grads=*/false);
   load_weights(model, a.model);
   BertTokenizer tok = load_tokenizer(a.tokenizer.empty() ? a.model : a.tokenizer);
+  std::string note;
+  const int max_length = fit_max_length(tok, a.max_seq_length, &note);
+  if (!note.empty()) std::fprintf(stderr, "%s\n", note.c_str());
   std::string cache = resolve_cache_dir(a.cache_dir);
-  TokenizedDataset data = load_dataset(a.eval_file, a.reader, tok, a.max_seq_length, cache);
+  TokenizedDataset data = load_dataset(a.eval_file, a.reader, tok, max_length, cache);
   if (data.size() == 0) fail(a.eval_file, ": the dataset has no rows");
   // Labels are read in the model's class order (config.json id2label).
   LabelMap map(a.label_list.empty() ? config.id2label : parse_label_list(a.label_list));
   LoaderOptions lo;
   lo.batch_size = a.per_device_eval_batch_size;
   lo.shuffle = false;
-  lo.pad_to_max_length = a.padding == "max_length";
-  lo.max_length = a.max_seq_length;
+  lo.pad_to_max_length = pad_to_max;
+  lo.max_length = max_length;
   lo.pad_id = tok.pad_id();
   DataLoader loader(data, data.class_ids(map), lo);
   EvalResult r = evaluate_model(model, loader);

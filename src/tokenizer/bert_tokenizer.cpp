@@ -230,17 +230,23 @@ void BertTokenizer::pad_to(Encoding& e, size_t length) const {
   }
 }
 
-static BertTokenizer from_tokenizer_json(const std::string& path, std::optional<bool> lowercase) {
-  using nlohmann::json;
-  json j;
+namespace {
+
+using nlohmann::json;
+
+json parse_json_file(const std::string& path, const char* what) {
   try {
-    j = json::parse(read_text_file(path, "tokenizer file"));
+    return json::parse(read_text_file(path, what));
   } catch (const json::exception& e) {
     fail(path, ": not valid JSON (", e.what(), ")");
   }
-  auto model = j.find("model");
-  if (!j.is_object() || model == j.end() || !model->is_object())
-    fail(path, ": no \"model\" object");
+}
+
+// A tokenizer.json's WordPiece vocabulary and BertNormalizer settings.
+Vocab from_tokenizer_json(const std::string& path, TokenizerOptions& o) {
+  json j = parse_json_file(path, "tokenizer file");
+  auto model = j.is_object() ? j.find("model") : j.end();
+  if (model == j.end() || !model->is_object()) fail(path, ": no \"model\" object");
   std::string type = model->value("type", "WordPiece");
   if (type != "WordPiece") fail(path, ": model type \"", type, "\" is not WordPiece");
   auto vocab_json = model->find("vocab");
@@ -255,7 +261,6 @@ static BertTokenizer from_tokenizer_json(const std::string& path, std::optional<
     vocab.set(token, static_cast<int32_t>(id.get<int64_t>()), path);
   }
   vocab.finish(path);
-  TokenizerOptions o;
   try {
     o.unk = model->value("unk_token", o.unk);
     o.continuing_prefix = model->value("continuing_subword_prefix", o.continuing_prefix);
@@ -273,33 +278,99 @@ static BertTokenizer from_tokenizer_json(const std::string& path, std::optional<
   } catch (const json::type_error& e) {
     fail(path, ": a tokenizer setting has the wrong type (", e.what(), ")");
   }
-  if (lowercase) o.lowercase = *lowercase;
-  return BertTokenizer(std::move(vocab), std::move(o), path);
+  return vocab;
 }
+
+// A special token as tokenizer_config.json or special_tokens_map.json spell it: "[UNK]" or
+// {"content": "[UNK]", ...}.
+void read_special(const json& j, const char* key, std::string& out, const std::string& path) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return;
+  if (it->is_string()) {
+    out = it->get<std::string>();
+  } else if (it->is_object() && it->contains("content") && (*it)["content"].is_string()) {
+    out = (*it)["content"].get<std::string>();
+  } else {
+    fail(path, ": field \"", key, "\" must be a token string or {\"content\": ...}");
+  }
+}
+
+void read_special_tokens(const json& j, TokenizerOptions& o, const std::string& path) {
+  read_special(j, "unk_token", o.unk, path);
+  read_special(j, "cls_token", o.cls, path);
+  read_special(j, "sep_token", o.sep, path);
+  read_special(j, "pad_token", o.pad, path);
+  read_special(j, "mask_token", o.mask, path);
+}
+
+// tokenizer_config.json: as transformers does, its settings override tokenizer.json's
+// normalizer (BertTokenizerFast rebuilds the normalizer when they differ).
+void read_tokenizer_config(const std::string& path, TokenizerOptions& o) {
+  json j = parse_json_file(path, "tokenizer config");
+  if (!j.is_object()) fail(path, ": expected a JSON object");
+  try {
+    if (j.contains("do_lower_case")) o.lowercase = j["do_lower_case"].get<bool>();
+    if (j.contains("strip_accents"))
+      o.strip_accents = j["strip_accents"].is_null() ? std::nullopt
+                                                     : std::optional(j["strip_accents"].get<bool>());
+    if (j.contains("tokenize_chinese_chars"))
+      o.tokenize_chinese_chars = j["tokenize_chinese_chars"].get<bool>();
+    if (j.contains("model_max_length")) {
+      // transformers writes 1e30 (VERY_LARGE_INTEGER) for "no limit".
+      const double m = j["model_max_length"].get<double>();
+      if (!(m >= 1)) fail(path, ": field \"model_max_length\" must be positive");
+      o.model_max_length = m > 1e9 ? 0 : static_cast<int>(m);
+    }
+  } catch (const json::type_error& e) {
+    fail(path, ": a tokenizer setting has the wrong type (", e.what(), ")");
+  }
+  read_special_tokens(j, o, path);
+}
+
+}  // namespace
 
 BertTokenizer load_tokenizer(const std::string& path, std::optional<bool> lowercase) {
   namespace fs = std::filesystem;
-  fs::path p(path);
-  if (fs::is_directory(p)) {
-    // A model directory's tokenizer_config.json says whether the vocabulary is cased.
-    if (!lowercase && fs::exists(p / "tokenizer_config.json")) {
-      std::string cfg_path = (p / "tokenizer_config.json").string();
-      try {
-        nlohmann::json cfg = nlohmann::json::parse(read_text_file(cfg_path));
-        if (cfg.contains("do_lower_case")) lowercase = cfg["do_lower_case"].get<bool>();
-      } catch (const nlohmann::json::exception& e) {
-        fail(cfg_path, ": cannot read do_lower_case (", e.what(), ")");
-      }
-    }
-    if (fs::exists(p / "tokenizer.json"))
-      return from_tokenizer_json((p / "tokenizer.json").string(), lowercase);
-    if (fs::exists(p / "vocab.txt")) return load_tokenizer((p / "vocab.txt").string(), lowercase);
-    fail(path, ": no tokenizer.json or vocab.txt in this directory");
-  }
-  if (p.extension() == ".json") return from_tokenizer_json(path, lowercase);
+  const fs::path p(path);
   TokenizerOptions o;
+  std::optional<Vocab> vocab;
+  std::string source = path;
+  if (fs::is_directory(p)) {
+    // transformers' AutoTokenizer: tokenizer.json if present, else vocab.txt; then
+    // tokenizer_config.json and special_tokens_map.json on top.
+    if (fs::exists(p / "tokenizer.json")) {
+      source = (p / "tokenizer.json").string();
+      vocab = from_tokenizer_json(source, o);
+    } else if (fs::exists(p / "vocab.txt")) {
+      source = (p / "vocab.txt").string();
+      vocab = load_vocab_txt(source);
+    } else {
+      fail(path, ": no tokenizer.json or vocab.txt in this directory");
+    }
+    if (fs::exists(p / "tokenizer_config.json"))
+      read_tokenizer_config((p / "tokenizer_config.json").string(), o);
+    if (fs::exists(p / "special_tokens_map.json")) {
+      const std::string map = (p / "special_tokens_map.json").string();
+      json j = parse_json_file(map, "special tokens map");
+      if (!j.is_object()) fail(map, ": expected a JSON object");
+      read_special_tokens(j, o, map);
+    }
+  } else if (p.extension() == ".json") {
+    vocab = from_tokenizer_json(path, o);
+  } else {
+    vocab = load_vocab_txt(path);
+  }
   if (lowercase) o.lowercase = *lowercase;
-  return BertTokenizer(load_vocab_txt(path), std::move(o), path);
+  return BertTokenizer(std::move(*vocab), std::move(o), source);
+}
+
+int fit_max_length(const BertTokenizer& tok, int requested, std::string* note) {
+  const int limit = tok.options().model_max_length;
+  if (limit <= 0 || requested <= limit) return requested;
+  *note = "The max_seq_length passed (" + std::to_string(requested) +
+          ") is larger than the maximum length for the model (" + std::to_string(limit) +
+          "). Using max_seq_length=" + std::to_string(limit) + ".";
+  return limit;
 }
 
 }  // namespace bertrain

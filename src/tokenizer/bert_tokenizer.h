@@ -19,6 +19,7 @@ struct TokenizerOptions {
   int max_input_chars_per_word = 100;
   std::string unk = "[UNK]", cls = "[CLS]", sep = "[SEP]", pad = "[PAD]", mask = "[MASK]";
   std::string continuing_prefix = "##";
+  int model_max_length = 0;  // tokenizer_config.json's limit on sequence length; 0: none
 };
 
 enum class Padding { None, Longest, MaxLength };
@@ -62,7 +63,14 @@ class BertTokenizer {
 };
 
 // A tokenizer from vocab.txt (BERT uncased defaults unless told), a tokenizer.json (its
-// BertNormalizer settings and WordPiece vocab), or a model directory holding either.
+// BertNormalizer settings and WordPiece vocab), or a model directory as the Hub has it:
+// tokenizer.json or else vocab.txt, then tokenizer_config.json (do_lower_case, strip_accents,
+// tokenize_chinese_chars, model_max_length, special tokens) and special_tokens_map.json on
+// top, as transformers' AutoTokenizer reads them. `lowercase` overrides all of them.
 BertTokenizer load_tokenizer(const std::string& path, std::optional<bool> lowercase = {});
+
+// run_glue's max_seq_length = min(requested, tokenizer.model_max_length); `note` gets the
+// warning run_glue logs when the requested length is cut.
+int fit_max_length(const BertTokenizer& tok, int requested, std::string* note);
 
 }  // namespace bertrain

@@ -90,13 +90,15 @@ struct Run {
   double total_loss = 0;
   int batch,
       accumulation;  // per-device micro-batch and window (auto_find_batch_size may change them)
+  int max_seq_length;  // --max_seq_length, cut to the tokenizer's model_max_length
   MemoryEstimate predicted;
   std::optional<GradScaler> scaler;  // fp16 only
 
   explicit Run(const TrainingArguments& a)
       : args(a),
         batch(a.per_device_train_batch_size),
-        accumulation(a.gradient_accumulation_steps) {}
+        accumulation(a.gradient_accumulation_steps),
+        max_seq_length(a.max_seq_length) {}
 };
 
 void log_line(Run& run, const LogEntry& entry) {
@@ -136,6 +138,9 @@ void load_data(Run& run) {
   }
   run.tokenizer = load_tokenizer(tok_path);
   run.tok_files = tokenizer_files(tok_path);
+  std::string note;
+  run.max_seq_length = fit_max_length(*run.tokenizer, a.max_seq_length, &note);
+  if (!note.empty()) std::printf("%s\n", note.c_str());
   if (run.tokenizer->vocab().size() > static_cast<size_t>(run.config.vocab_size))
     fail(tok_path, ": the tokenizer has ", run.tokenizer->vocab().size(),
          " tokens but the model's vocab_size is ", run.config.vocab_size,
@@ -143,7 +148,7 @@ void load_data(Run& run) {
   std::string cache = resolve_cache_dir(a.cache_dir);
   CacheInfo info;
   run.train_data =
-      load_dataset(a.train_file, a.reader, *run.tokenizer, a.max_seq_length, cache, &info);
+      load_dataset(a.train_file, a.reader, *run.tokenizer, run.max_seq_length, cache, &info);
   if (run.train_data.size() == 0) fail(a.train_file, ": the dataset has no rows");
   std::printf("train data: %s, %zu examples, %zu tokens%s%s\n", a.train_file.c_str(),
               run.train_data.size(), run.train_data.total_tokens(),
@@ -157,7 +162,7 @@ void load_data(Run& run) {
   run.train_data.class_ids(
       LabelMap(run.labels));  // a label outside the list fails here, naming its line
   if (!a.eval_file.empty()) {
-    run.eval_data = load_dataset(a.eval_file, a.reader, *run.tokenizer, a.max_seq_length, cache);
+    run.eval_data = load_dataset(a.eval_file, a.reader, *run.tokenizer, run.max_seq_length, cache);
     if (run.eval_data.size() == 0) fail(a.eval_file, ": the dataset has no rows");
     run.has_eval = true;
   }
@@ -173,7 +178,7 @@ MemoryQuery memory_query(const Run& run) {
   q.config = run.config;
   q.config.id2label = run.labels;
   q.batch = run.batch;
-  q.seq = a.dummy ? a.dummy_seq_len : a.max_seq_length;
+  q.seq = a.dummy ? a.dummy_seq_len : run.max_seq_length;
   q.accumulation = run.accumulation;
   q.eval_batch = a.eval_file.empty() ? 0 : a.per_device_eval_batch_size;
   q.threads = num_threads();
@@ -249,8 +254,8 @@ void build_loaders(Run& run) {
   LoaderOptions o;
   o.batch_size = run.batch;
   o.seed = a.seed;
-  o.pad_to_max_length = a.padding == "max_length" && !a.dummy;
-  o.max_length = a.max_seq_length;
+  o.pad_to_max_length = pads_to_max_length(a.padding) && !a.dummy;
+  o.max_length = run.max_seq_length;
   o.group_by_length = a.group_by_length;
   o.num_workers = a.dataloader_num_workers;
   o.pad_id = run.tokenizer ? run.tokenizer->pad_id() : run.config.pad_token_id;

@@ -7,6 +7,12 @@
 
 namespace bertrain {
 
+bool pads_to_max_length(const std::string& padding) {
+  if (padding != "max_length" && padding != "longest")
+    fail("--padding must be max_length or longest, got \"", padding, "\"");
+  return padding == "max_length";
+}
+
 size_t parse_size(const std::string& text) {
   size_t pos = 0;
   double value = 0;
@@ -61,8 +67,7 @@ void TrainingArguments::validate() const {
   if (warmup_steps < 0) fail("--warmup_steps must be >= 0");
   if (warmup_steps > 0 && warmup_ratio > 0)
     fail("--warmup_steps and --warmup_ratio both set: give one (HF uses warmup_steps then)");
-  if (padding != "max_length" && padding != "longest")
-    fail("--padding must be max_length or longest, got \"", padding, "\"");
+  pads_to_max_length(padding);
   for (const auto& [name, v] :
        {std::pair{"eval_strategy", eval_strategy}, {"save_strategy", save_strategy}})
     if (!v.empty() && v != "no" && v != "epoch" && v != "steps")

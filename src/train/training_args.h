@@ -67,6 +67,10 @@ struct TrainingArguments {
   void validate() const;
 };
 
+// --padding for batches: true for max_length, false for longest (dynamic padding); any other
+// value is an error naming it.
+bool pads_to_max_length(const std::string& padding);
+
 // "7.4GiB", "3281MB", "512M", "1e9" -> bytes; an error names the text.
 size_t parse_size(const std::string& text);
 
