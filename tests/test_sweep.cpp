@@ -31,9 +31,12 @@ TEST(SweepGrid, ExpandsEveryCombinationFirstKnobSlowest) {
   EXPECT_EQ(points[7].name, "bs2_ckpt1_bf16");
   EXPECT_EQ(train_flags(points[7]),
             (std::vector<std::string>{"--per_device_train_batch_size=2",
-                                      "--gradient_checkpointing=true", "--bf16"}));
-  EXPECT_EQ(train_flags(points[0]), (std::vector<std::string>{"--per_device_train_batch_size=1",
-                                                              "--gradient_checkpointing=false"}));
+                                      "--gradient_checkpointing=true", "--bf16=true",
+                                      "--fp16=false"}));
+  EXPECT_EQ(train_flags(points[0]),
+            (std::vector<std::string>{"--per_device_train_batch_size=1",
+                                      "--gradient_checkpointing=false", "--bf16=false",
+                                      "--fp16=false"}));
 }
 
 TEST(SweepGrid, BadGridsNameTheCulprit) {
@@ -42,8 +45,13 @@ TEST(SweepGrid, BadGridsNameTheCulprit) {
   EXPECT_NE(test::error_of([] { parse_grid("precision=fp8"); }).find("fp8"), std::string::npos);
   EXPECT_NE(test::error_of([] { parse_grid("gradient_checkpointing=maybe"); }).find("boolean"),
             std::string::npos);
-  EXPECT_NE(test::error_of([] { parse_grid("a=1 a=2"); }).find("twice"), std::string::npos);
-  EXPECT_NE(test::error_of([] { parse_grid("x=../../etc"); }).find("../../etc"), std::string::npos);
+  EXPECT_NE(test::error_of([] { parse_grid("seed=1 seed=2"); }).find("twice"), std::string::npos);
+  EXPECT_NE(test::error_of([] { parse_grid("attention=../../etc"); }).find("../../etc"),
+            std::string::npos);
+  // Keys are the train flags of training_arg_fields(); booleans are known from it too.
+  EXPECT_NE(test::error_of([] { parse_grid("learning_rte=1"); }).find("not a train flag"),
+            std::string::npos);
+  EXPECT_NE(test::error_of([] { parse_grid("fp16=maybe"); }).find("boolean"), std::string::npos);
   EXPECT_NE(test::error_of([] { parse_grid("  "); }).find("empty"), std::string::npos);
 }
 
@@ -231,6 +239,6 @@ TEST_F(SweepCommand, RejectsAGridKeyThatIsNotATrainFlag) {
                         "/bad > " + log + " 2>&1")
                            .c_str());
   EXPECT_NE(rc, 0);
-  EXPECT_NE(read_text_file(log).find("per_device_train_batchsize is not a `bertrain train` flag"),
+  EXPECT_NE(read_text_file(log).find("'per_device_train_batchsize' is not a train flag"),
             std::string::npos);
 }

@@ -15,6 +15,49 @@ std::string flag(const std::string& snake_name) {
   return "--" + snake_name + ",--" + kebab;
 }
 
+namespace {
+
+template <typename>
+constexpr bool kUnhandled = false;
+
+void add_field(CLI::App* cmd, const ArgField& f, TrainingArguments& a) {
+  std::string names = flag(f.name);
+  if (*f.aliases) names += std::string(",") + f.aliases;
+  std::visit(
+      [&](auto* p) {
+        using T = std::remove_pointer_t<decltype(p)>;
+        if constexpr (std::is_same_v<T, bool>) {
+          cmd->add_flag(names + "{true}", *p, f.help)->default_str(*p ? "true" : "false");
+        } else if constexpr (std::is_same_v<T, std::optional<bool>>) {
+          cmd->add_option(names, *p, f.help);
+        } else if constexpr (std::is_same_v<T, BadRows>) {
+          cmd->add_option_function<std::string>(
+                 names,
+                 [p](const std::string& v) {
+                   if (v != "fail" && v != "skip")
+                     throw CLI::ValidationError("--bad_rows", "must be fail or skip");
+                   *p = v == "skip" ? BadRows::Skip : BadRows::Fail;
+                 },
+                 f.help)
+              ->default_str("fail");
+        } else if constexpr (std::is_same_v<T, std::string>) {
+          cmd->add_option(names, *p, f.help)->capture_default_str();
+        } else if constexpr (std::is_arithmetic_v<T>) {
+          cmd->add_option(names, *p, f.help)->capture_default_str();
+        } else {
+          static_assert(kUnhandled<T>, "a field type without a flag");
+        }
+      },
+      f.ref(a));
+}
+
+}  // namespace
+
+void add_training_args(CLI::App* cmd, TrainingArguments& a, bool evaluate_only) {
+  for (const ArgField& f : training_arg_fields())
+    if (f.evaluate || !evaluate_only) add_field(cmd, f, a);
+}
+
 }  // namespace bertrain::cli
 
 namespace bertrain::cli {

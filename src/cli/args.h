@@ -18,8 +18,9 @@ void add_init_command(CLI::App& app);
 void add_parity_command(CLI::App& app);
 void add_tokenize_command(CLI::App& app);
 void add_train_command(CLI::App& app);
-// Data flags shared by train and evaluate (columns, labels, max length, tokenizer, cache).
-void add_data_options(CLI::App* cmd, TrainingArguments& a);
+// The TrainingArguments fields as flags (training_arg_fields(): every one, or with
+// evaluate_only those evaluate takes).
+void add_training_args(CLI::App* cmd, TrainingArguments& a, bool evaluate_only = false);
 void add_evaluate_command(CLI::App& app);
 void add_predict_command(CLI::App& app);
 void add_memory_commands(CLI::App& app);

@@ -22,6 +22,7 @@ struct EvaluateOptions {
 
 void run_evaluate(const EvaluateOptions& o) {
   const TrainingArguments& a = o.a;
+  if (a.model.empty()) fail("evaluate: --model is required (a fine-tuned model directory)");
   if (a.eval_file.empty()) fail("evaluate: --eval_file is required");
   const bool pad_to_max = pads_to_max_length(a.padding);
   set_num_threads(a.threads);
@@ -70,15 +71,8 @@ void add_evaluate_command(CLI::App& app) {
   auto o = std::make_shared<EvaluateOptions>();
   CLI::App* cmd =
       app.add_subcommand("evaluate", "Accuracy, loss and confusion matrix on a labelled file");
-  cmd->add_option("--model", o->a.model, "Fine-tuned model directory")->required();
-  cmd->add_option(flag("eval_file"), o->a.eval_file, "Labelled data (CSV, TSV or JSON lines)")
-      ->required();
-  cmd->add_option(flag("per_device_eval_batch_size"), o->a.per_device_eval_batch_size, "Batch size")
-      ->capture_default_str();
-  cmd->add_option("--padding", o->a.padding, "max_length | longest")->capture_default_str();
-  cmd->add_option("--threads", o->a.threads, "Compute threads (0: OpenMP default)");
+  add_training_args(cmd, o->a, /*evaluate_only=*/true);
   cmd->add_flag("--json", o->json, "Print one JSON object");
-  add_data_options(cmd, o->a);
   cmd->callback([o] { run_evaluate(*o); });
 }
 

@@ -1,5 +1,7 @@
 // bertrain memory: the predicted peak of a run by category, before anything runs.
 // bertrain find-batch-size: the largest per-device batch that fits a memory limit.
+// Both take every train flag (training_arg_fields()), so a train command's flags pasted here
+// give the prediction for exactly that run.
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -9,6 +11,7 @@
 #include "cli/args.h"
 #include "core/error.h"
 #include "core/parallel.h"
+#include "data/reader.h"
 #include "train/batch_finder.h"
 
 namespace bertrain::cli {
@@ -18,48 +21,45 @@ namespace {
 using nlohmann::json;
 
 struct MemoryOptions {
-  std::string model, config, memory_limit;
-  int num_labels = -1, trial_steps = 1, max_batch = 1024;
+  TrainingArguments a;
+  std::string config;  // a BertConfig JSON instead of --model's config.json
+  int trial_steps = 1, max_batch = 1024;
   bool json = false, inference = false;
-  MemoryQuery q;
 };
 
 void add_query_options(CLI::App* cmd, MemoryOptions& o) {
-  o.q.threads = 0;  // the OpenMP default, as train uses
-  cmd->add_option("--model", o.model, "Model directory (its config.json)");
-  cmd->add_option("--config", o.config, "A BertConfig JSON file instead of a model");
-  cmd->add_option(flag("num_labels"), o.num_labels, "Override the number of classes");
-  cmd->add_option(flag("per_device_train_batch_size") + ",--batch_size", o.q.batch, "Micro-batch")
-      ->capture_default_str();
-  cmd->add_option(flag("max_seq_length") + ",--seq_len", o.q.seq, "Sequence length")
-      ->capture_default_str();
-  cmd->add_option(flag("gradient_accumulation_steps"), o.q.accumulation, "Micro-batches per step")
-      ->capture_default_str();
-  cmd->add_option(flag("per_device_eval_batch_size"), o.q.eval_batch,
-                  "Eval batch (0: no evaluation)")
-      ->capture_default_str();
-  cmd->add_option(flag("dataloader_num_workers"), o.q.workers, "Prefetch threads")
-      ->capture_default_str();
-  cmd->add_flag(flag("gradient_checkpointing"), o.q.checkpointing, "Gradient checkpointing");
-  cmd->add_option_function<std::string>(
-      "--attention", [&o](const std::string& v) { o.q.attention = parse_attention_mode(v); },
-      "standard | memory_efficient");
-  cmd->add_option("--threads", o.q.threads, "Compute threads (0: OpenMP default)");
+  add_training_args(cmd, o.a);
+  cmd->add_option("--config", o.config, "A BertConfig JSON file instead of --model");
   cmd->add_flag("--json", o.json, "Print JSON");
 }
 
-void resolve(MemoryOptions& o) {
-  if (o.model.empty() == o.config.empty()) fail("give exactly one of --model or --config");
-  std::string path =
-      o.config.empty() ? (std::filesystem::path(o.model) / "config.json").string() : o.config;
-  o.q.config = load_config(path);
-  if (o.num_labels > 0) o.q.config.id2label = default_labels(o.num_labels, "--num_labels");
-  if (o.q.seq > o.q.config.max_position_embeddings)
-    fail("--max_seq_length ", o.q.seq, " exceeds max_position_embeddings ",
-         o.q.config.max_position_embeddings);
-  set_num_threads(o.q.threads);
-  o.q.threads = num_threads();
-  o.q.training = !o.inference;
+// The labels train would use: --label_list, else the training file's, else --num_labels,
+// else the config's.
+std::vector<std::string> run_labels(const TrainingArguments& a, const BertConfig& config) {
+  if (!a.label_list.empty()) return parse_label_list(a.label_list);
+  if (!a.dummy && !a.train_file.empty())
+    return default_label_list(read_examples(a.train_file, a.reader).examples);
+  if (a.num_labels > 0) return default_labels(a.num_labels, "--num_labels");
+  return config.id2label;
+}
+
+MemoryQuery resolve(MemoryOptions& o) {
+  const TrainingArguments& a = o.a;
+  if (a.model.empty() == o.config.empty()) fail("give exactly one of --model or --config");
+  if (a.bf16 && a.fp16) fail("--bf16 and --fp16 exclude each other: pick one precision");
+  if (!a.memory_limit.empty()) parse_size(a.memory_limit);
+  BertConfig config = load_config(
+      o.config.empty() ? (std::filesystem::path(a.model) / "config.json").string() : o.config);
+  config.id2label = run_labels(a, config);
+  if (a.num_labels > 0 && a.num_labels != config.num_labels())
+    fail("--num_labels ", a.num_labels, " but the run has ", config.num_labels(), " labels");
+  set_num_threads(a.threads);
+  MemoryQuery q = memory_query(a, config);
+  if (q.seq > config.max_position_embeddings && !a.dummy)
+    fail("--max_seq_length ", q.seq, " exceeds max_position_embeddings ",
+         config.max_position_embeddings);
+  q.training = !o.inference;
+  return q;
 }
 
 json categories(const MemByCategory& b) {
@@ -70,20 +70,22 @@ json categories(const MemByCategory& b) {
 }
 
 void run_memory(MemoryOptions& o) {
-  resolve(o);
-  MemoryEstimate e = estimate_memory(o.q);
+  const MemoryQuery q = resolve(o);
+  MemoryEstimate e = estimate_memory(q);
   if (o.json) {
     std::cout << json{{"peak_bytes", e.peak},
                       {"categories", categories(e.bytes)},
+                      {"precision", precision_name(q.precision)},
                       {"per_layer_activation_bytes", e.per_layer_activations},
                       {"korthikanti_fp32_activation_bytes", e.korthikanti_fp32}}
                      .dump()
               << "\n";
     return;
   }
-  std::printf("predicted peak for batch %d x seq %d, accumulation %d%s%s:\n", o.q.batch, o.q.seq,
-              o.q.accumulation, o.q.checkpointing ? ", gradient checkpointing" : "",
-              o.q.training ? "" : ", inference");
+  std::printf("predicted peak for batch %d x seq %d, accumulation %d, %s%s%s%s:\n", q.batch, q.seq,
+              q.accumulation, precision_name(q.precision),
+              q.checkpointing ? ", gradient checkpointing" : "",
+              q.eval_batch ? ", evaluation" : "", q.training ? "" : ", inference");
   for (size_t i = 0; i < kNumMemCategories; ++i)
     std::printf("  %-16s %14zu  %s\n",
                 std::string(category_name(static_cast<MemCategory>(i))).c_str(), e.bytes[i],
@@ -106,9 +108,9 @@ size_t default_limit(const std::string& spec) {
 }
 
 void run_find(MemoryOptions& o) {
-  resolve(o);
-  const size_t limit = default_limit(o.memory_limit);
-  BatchSearch s = find_batch_size(o.q, limit, o.trial_steps, o.max_batch);
+  const MemoryQuery q = resolve(o);
+  const size_t limit = default_limit(o.a.memory_limit);
+  BatchSearch s = find_batch_size(q, limit, o.trial_steps, o.max_batch);
   json trials = json::array();
   for (const BatchTrial& t : s.trials)
     trials.push_back({{"batch_size", t.batch},
@@ -121,8 +123,9 @@ void run_find(MemoryOptions& o) {
         << "\n";
     return;
   }
-  std::printf("memory limit %s, seq %d, accumulation %d%s\n", format_bytes(limit).c_str(), o.q.seq,
-              o.q.accumulation, o.q.checkpointing ? ", gradient checkpointing" : "");
+  std::printf("memory limit %s, seq %d, accumulation %d, %s%s\n", format_bytes(limit).c_str(),
+              q.seq, q.accumulation, precision_name(q.precision),
+              q.checkpointing ? ", gradient checkpointing" : "");
   for (const BatchTrial& t : s.trials)
     std::printf("  trial batch %4d: %-8s predicted %12s, measured peak %12s\n", t.batch,
                 t.fits ? "fits" : "OOM", format_bytes(t.predicted_bytes).c_str(),
@@ -144,7 +147,6 @@ void add_memory_commands(CLI::App& app) {
   CLI::App* find =
       app.add_subcommand("find-batch-size", "Largest per-device batch that fits a memory limit");
   add_query_options(find, *f);
-  find->add_option(flag("memory_limit"), f->memory_limit, "e.g. 7.4GiB (default: available RAM)");
   find->add_option(flag("trial_steps"), f->trial_steps,
                    "Training steps per trial (0: allocate only)")
       ->capture_default_str();

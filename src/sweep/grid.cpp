@@ -1,35 +1,42 @@
 #include "sweep/grid.h"
 
+#include <algorithm>
 #include <cctype>
 #include <set>
 #include <sstream>
 
 #include "core/error.h"
+#include "train/training_args.h"
 
 namespace bertrain {
 
 namespace {
 
+// How the lecture's knobs are shown: short names in point names, titles in tables and plots.
+// Which keys exist and which are booleans is training_arg_fields()'s to say.
 struct Knob {
   const char* key;
-  const char* short_name;  // in point names
-  const char* title;       // in tables and plots
-  bool boolean;
+  const char* short_name;
+  const char* title;
 };
 
-// The knobs the lecture sweeps get short names and titles; any other train flag works too.
 const Knob kKnobs[] = {
-    {"per_device_train_batch_size", "bs", "Batch Size", false},
-    {"gradient_accumulation_steps", "ga", "Gradient Accumulation", false},
-    {"gradient_checkpointing", "ckpt", "Gradient Checkpointing", true},
-    {"precision", "", "Precision", false},
-    {"attention", "attn", "Attention", false},
-    {"max_seq_length", "seq", "Sequence Length", false},
-    {"dummy_seq_len", "seq", "Sequence Length", false},
-    {"dataloader_num_workers", "workers", "Data Workers", false},
-    {"group_by_length", "group", "Group By Length", true},
-    {"learning_rate", "lr", "Learning Rate", false},
+    {"per_device_train_batch_size", "bs", "Batch Size"},
+    {"gradient_accumulation_steps", "ga", "Gradient Accumulation"},
+    {"gradient_checkpointing", "ckpt", "Gradient Checkpointing"},
+    {"precision", "", "Precision"},
+    {"attention", "attn", "Attention"},
+    {"max_seq_length", "seq", "Sequence Length"},
+    {"dummy_seq_len", "seq", "Sequence Length"},
+    {"dataloader_num_workers", "workers", "Data Workers"},
+    {"group_by_length", "group", "Group By Length"},
+    {"learning_rate", "lr", "Learning Rate"},
 };
+
+// `precision=fp32,bf16,fp16` is the one key that is not a field: the lecture's Precision
+// column, set through the boolean fields its values name (fp32: neither).
+constexpr const char* kPrecision = "precision";
+const char* const kPrecisionFields[] = {"bf16", "fp16"};
 
 const Knob* find_knob(const std::string& key) {
   for (const Knob& k : kKnobs)
@@ -54,8 +61,8 @@ bool safe_value(const std::string& v) {
 }  // namespace
 
 bool is_boolean_knob(const std::string& key) {
-  const Knob* k = find_knob(key);
-  return k && k->boolean;
+  const ArgField* f = find_training_arg(key);
+  return f && is_boolean(*f);
 }
 
 std::string knob_title(const std::string& key) {
@@ -79,10 +86,8 @@ std::vector<GridAxis> parse_grid(const std::string& text) {
       fail("--grid: '", token, "' is not key=value[,value...]");
     GridAxis axis{token.substr(0, eq), {}};
     if (axis.key.rfind("--", 0) == 0) axis.key = axis.key.substr(2);
-    for (char c : axis.key)
-      if (!(std::islower(static_cast<unsigned char>(c)) ||
-            std::isdigit(static_cast<unsigned char>(c)) || c == '_'))
-        fail("--grid: '", axis.key, "' is not a train flag name (snake_case)");
+    if (axis.key != kPrecision && !find_training_arg(axis.key))
+      fail("--grid: '", axis.key, "' is not a train flag (see bertrain train --help)");
     for (const GridAxis& a : axes)
       if (a.key == axis.key) fail("--grid: ", axis.key, " appears twice");
     std::string values = token.substr(eq + 1), v;
@@ -90,7 +95,9 @@ std::vector<GridAxis> parse_grid(const std::string& text) {
     while (std::getline(vs, v, ',')) {
       if (!safe_value(v))
         fail("--grid: ", axis.key, " value '", v, "' (values are numbers or words)");
-      if (axis.key == "precision" && v != "fp32" && v != "bf16" && v != "fp16")
+      if (axis.key == kPrecision && v != "fp32" &&
+          std::find(std::begin(kPrecisionFields), std::end(kPrecisionFields), v) ==
+              std::end(kPrecisionFields))
         fail("--grid: precision=", v, " (use fp32, bf16 or fp16)");
       if (is_boolean_knob(axis.key)) v = bool_value(axis.key, v);
       axis.values.push_back(v);
@@ -136,8 +143,9 @@ std::vector<GridPoint> expand_grid(const std::vector<GridAxis>& axes) {
 std::vector<std::string> train_flags(const GridPoint& point) {
   std::vector<std::string> flags;
   for (const auto& [k, v] : point.settings) {
-    if (k == "precision") {
-      if (v != "fp32") flags.push_back("--" + v);
+    if (k == kPrecision) {
+      for (const char* field : kPrecisionFields)
+        flags.push_back(std::string("--") + field + "=" + (v == field ? "true" : "false"));
     } else if (is_boolean_knob(k)) {
       flags.push_back("--" + k + "=" + (v == "1" ? "true" : "false"));
     } else {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/parallel.h"
 #include "data/loader.h"
 #include "model/bert.h"
 #include "model/param_layout.h"
@@ -68,6 +69,25 @@ int largest_fitting_batch(MemoryQuery q, size_t limit, int max_batch) {
     (fits(mid) ? lo : hi) = mid;
   }
   return lo;
+}
+
+Precision precision_of(const TrainingArguments& a) {
+  return a.bf16 ? Precision::BF16 : a.fp16 ? Precision::FP16 : Precision::FP32;
+}
+
+MemoryQuery memory_query(const TrainingArguments& a, const BertConfig& config) {
+  MemoryQuery q;
+  q.config = config;
+  q.batch = a.per_device_train_batch_size;
+  q.seq = a.dummy ? a.dummy_seq_len : a.max_seq_length;
+  q.accumulation = a.gradient_accumulation_steps;
+  q.eval_batch = a.eval_file.empty() ? 0 : a.per_device_eval_batch_size;
+  q.threads = num_threads();
+  q.workers = a.dataloader_num_workers;
+  q.checkpointing = a.gradient_checkpointing;
+  q.attention = parse_attention_mode(a.attention);
+  q.precision = precision_of(a);
+  return q;
 }
 
 }  // namespace bertrain

@@ -17,14 +17,17 @@ StepResult train_step(BertForSequenceClassification<T>& model, AdamW<T>& optimiz
                       const LrSchedule& schedule, std::span<const Batch> micro_batches,
                       double max_grad_norm, uint64_t seed, GradScaler* scaler) {
   if (micro_batches.empty()) fail("train_step needs at least one micro-batch");
+  // As HF Trainer with torch's GradScaler: a skipped step advances the trainer's step (and so
+  // the dropout seed) but not the optimizer's or the LR schedule's.
   const int64_t step = optimizer.steps();
+  const int64_t global_step = step + (scaler ? scaler->skipped_steps : 0);
   const double K = static_cast<double>(micro_batches.size());
   const double loss_scale = scaler ? scaler->scale : 1.0;
   StepResult r{};
   model.zero_grads();
   for (size_t k = 0; k < micro_batches.size(); ++k) {
     double loss = model.forward(micro_batches[k], /*training=*/true,
-                                dropout_seed(seed, step, static_cast<int>(k)));
+                                dropout_seed(seed, global_step, static_cast<int>(k)));
     model.backward(loss_scale / K);
     r.microbatch_losses.push_back(loss);
     r.loss += loss / K;

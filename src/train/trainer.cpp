@@ -39,35 +39,6 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-json args_to_json(const TrainingArguments& a) {
-  return {{"model", a.model},
-          {"train_file", a.train_file},
-          {"eval_file", a.eval_file},
-          {"output_dir", a.output_dir},
-          {"dummy", a.dummy},
-          {"max_seq_length", a.max_seq_length},
-          {"padding", a.padding},
-          {"group_by_length", a.group_by_length},
-          {"per_device_train_batch_size", a.per_device_train_batch_size},
-          {"per_device_eval_batch_size", a.per_device_eval_batch_size},
-          {"gradient_accumulation_steps", a.gradient_accumulation_steps},
-          {"num_train_epochs", a.num_train_epochs},
-          {"max_steps", a.max_steps},
-          {"learning_rate", a.learning_rate},
-          {"weight_decay", a.weight_decay},
-          {"warmup_steps", a.warmup_steps},
-          {"warmup_ratio", a.warmup_ratio},
-          {"lr_scheduler_type", a.lr_scheduler_type},
-          {"max_grad_norm", a.max_grad_norm},
-          {"seed", a.seed},
-          {"eval_strategy", a.eval_strategy},
-          {"logging_steps", a.logging_steps},
-          {"save_strategy", a.save_strategy},
-          {"save_steps", a.save_steps},
-          {"save_total_limit", a.save_total_limit},
-          {"dataloader_num_workers", a.dataloader_num_workers}};
-}
-
 // Everything one run holds.
 struct Run {
   const TrainingArguments& args;
@@ -168,24 +139,13 @@ void load_data(Run& run) {
   }
 }
 
-Precision precision_of(const TrainingArguments& a) {
-  return a.bf16 ? Precision::BF16 : a.fp16 ? Precision::FP16 : Precision::FP32;
-}
-
 MemoryQuery memory_query(const Run& run) {
-  const TrainingArguments& a = run.args;
-  MemoryQuery q;
-  q.config = run.config;
-  q.config.id2label = run.labels;
+  BertConfig config = run.config;
+  config.id2label = run.labels;
+  MemoryQuery q = memory_query(run.args, config);
   q.batch = run.batch;
-  q.seq = a.dummy ? a.dummy_seq_len : run.max_seq_length;
   q.accumulation = run.accumulation;
-  q.eval_batch = a.eval_file.empty() ? 0 : a.per_device_eval_batch_size;
-  q.threads = num_threads();
-  q.workers = a.dataloader_num_workers;
-  q.checkpointing = a.gradient_checkpointing;
-  q.attention = parse_attention_mode(a.attention);
-  q.precision = precision_of(a);
+  if (!run.args.dummy) q.seq = run.max_seq_length;
   return q;
 }
 
@@ -239,7 +199,7 @@ void build_model(Run& run) {
   run.model->set_gradient_checkpointing(a.gradient_checkpointing);
   run.model->set_attention_mode(parse_attention_mode(a.attention));
   run.model->set_precision(precision_of(a));
-  if (a.fp16) run.scaler = GradScaler{};
+  if (a.fp16) run.scaler = GradScaler{.scale = a.fp16_init_scale};
   init_weights(*run.model, a.seed);
   const std::string loaded = describe(load_weights(*run.model, a.model, /*allow_new_head=*/true));
   std::fputs(loaded.c_str(), stdout);
@@ -306,7 +266,7 @@ void save(Run& run, int64_t step) {
     run.state["grad_scaler"] = {{"scale", run.scaler->scale},
                                 {"growth_tracker", run.scaler->growth_tracker},
                                 {"skipped_steps", run.scaler->skipped_steps}};
-  save_checkpoint(a.output_dir, step, *run.model, *run.optimizer, run.state, args_to_json(a),
+  save_checkpoint(a.output_dir, step, *run.model, *run.optimizer, run.state, training_args_json(a),
                   run.tok_files, run.tokenizer ? run.tokenizer->options().lowercase : true,
                   a.save_total_limit);
 }
@@ -393,8 +353,11 @@ static TrainOutcome train(Run& run) {
       run.scaler->growth_tracker = gs.at("growth_tracker").get<int64_t>();
       run.scaler->skipped_steps = gs.at("skipped_steps").get<int64_t>();
     }
-    if (step != run.optimizer->steps())
-      fail(dir, ": trainer_state.json and optimizer.safetensors disagree on the step");
+    // Steps the fp16 scaler skipped count for the trainer, not for the optimizer (HF Trainer).
+    const int64_t skipped = run.scaler ? run.scaler->skipped_steps : 0;
+    if (step != run.optimizer->steps() + skipped)
+      fail(dir, ": trainer_state.json (step ", step, ", ", skipped,
+           " skipped) and optimizer.safetensors (step ", run.optimizer->steps(), ") disagree");
     run.last_logged_step = step;
     std::printf("resuming from %s (step %lld)\n", dir.c_str(), static_cast<long long>(step));
   }
@@ -441,7 +404,7 @@ static TrainOutcome train(Run& run) {
       if (step % a.logging_steps == 0) {
         log_line(run, {{"loss", py_round(run.loss_since_log / (step - run.last_logged_step), 4)},
                        {"grad_norm", r.grad_norm},
-                       {"learning_rate", run.schedule.lr(step)},
+                       {"learning_rate", run.schedule.lr(run.optimizer->steps())},
                        {"epoch", py_round(epoch_f, 2)}});
         run.loss_since_log = 0;
         run.last_logged_step = step;

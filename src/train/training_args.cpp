@@ -7,6 +7,112 @@
 
 namespace bertrain {
 
+namespace {
+
+using A = TrainingArguments;
+
+// clang-format off
+const ArgField kFields[] = {
+  // Model, data, output.
+  {"model", [](A& a) -> ArgRef { return &a.model; }, "HF model directory (or a weights file's directory)", true, "--model_name_or_path,--model-name-or-path"},
+  {"tokenizer", [](A& a) -> ArgRef { return &a.tokenizer; }, "vocab.txt, tokenizer.json or directory (default: the model's)", true},
+  {"train_file", [](A& a) -> ArgRef { return &a.train_file; }, "Training data (CSV, TSV or JSON lines)"},
+  {"eval_file", [](A& a) -> ArgRef { return &a.eval_file; }, "Evaluation data", true},
+  {"output_dir", [](A& a) -> ArgRef { return &a.output_dir; }, "Where checkpoints, logs and the model go"},
+  {"dummy", [](A& a) -> ArgRef { return &a.dummy; }, "Train on the lecture's random data instead of files"},
+  {"dummy_size", [](A& a) -> ArgRef { return &a.dummy_size; }, "Dummy dataset size"},
+  {"dummy_seq_len", [](A& a) -> ArgRef { return &a.dummy_seq_len; }, "Dummy sequence length"},
+  {"text_column", [](A& a) -> ArgRef { return &a.reader.text_column; }, "Text column: name or 0-based index", true},
+  {"text_pair_column", [](A& a) -> ArgRef { return &a.reader.text_pair_column; }, "Second text column (pairs)", true},
+  {"label_column", [](A& a) -> ArgRef { return &a.reader.label_column; }, "Label column: name or 0-based index", true},
+  {"has_header", [](A& a) -> ArgRef { return &a.reader.has_header; }, "CSV/TSV header: true/false (default: detect)", true},
+  {"data_format", [](A& a) -> ArgRef { return &a.reader.format; }, "csv | tsv | jsonl (default: from the extension)", true},
+  {"bad_rows", [](A& a) -> ArgRef { return &a.reader.bad_rows; }, "Malformed rows: fail or skip (and count)", true},
+  {"label_list", [](A& a) -> ArgRef { return &a.label_list; }, "Labels in class order, comma-separated (default: sorted training labels)", true},
+  {"num_labels", [](A& a) -> ArgRef { return &a.num_labels; }, "Expected number of classes (checked)"},
+  {"cache_dir", [](A& a) -> ArgRef { return &a.cache_dir; }, "Token cache directory ('none' to disable)", true},
+  {"max_seq_length", [](A& a) -> ArgRef { return &a.max_seq_length; }, "Truncate/pad to this many tokens", true},
+  {"padding", [](A& a) -> ArgRef { return &a.padding; }, "max_length | longest (dynamic padding)", true},
+  {"group_by_length", [](A& a) -> ArgRef { return &a.group_by_length; }, "Batch examples of similar length (HF semantics)"},
+  // Optimisation.
+  {"per_device_train_batch_size", [](A& a) -> ArgRef { return &a.per_device_train_batch_size; }, "Micro-batch size"},
+  {"per_device_eval_batch_size", [](A& a) -> ArgRef { return &a.per_device_eval_batch_size; }, "Eval batch size", true},
+  {"gradient_accumulation_steps", [](A& a) -> ArgRef { return &a.gradient_accumulation_steps; }, "Micro-batches per optimizer step"},
+  {"num_train_epochs", [](A& a) -> ArgRef { return &a.num_train_epochs; }, "Epochs (may be fractional)"},
+  {"max_steps", [](A& a) -> ArgRef { return &a.max_steps; }, "Optimizer steps; overrides epochs when > 0"},
+  {"learning_rate", [](A& a) -> ArgRef { return &a.learning_rate; }, "Peak learning rate"},
+  {"weight_decay", [](A& a) -> ArgRef { return &a.weight_decay; }, "AdamW weight decay (not on biases/LayerNorm)"},
+  {"adam_beta1", [](A& a) -> ArgRef { return &a.adam_beta1; }, "AdamW beta1"},
+  {"adam_beta2", [](A& a) -> ArgRef { return &a.adam_beta2; }, "AdamW beta2"},
+  {"adam_epsilon", [](A& a) -> ArgRef { return &a.adam_epsilon; }, "AdamW epsilon"},
+  {"warmup_steps", [](A& a) -> ArgRef { return &a.warmup_steps; }, "Linear warmup steps"},
+  {"warmup_ratio", [](A& a) -> ArgRef { return &a.warmup_ratio; }, "Warmup as a fraction of all steps"},
+  {"lr_scheduler_type", [](A& a) -> ArgRef { return &a.lr_scheduler_type; }, "linear | constant | constant_with_warmup"},
+  {"max_grad_norm", [](A& a) -> ArgRef { return &a.max_grad_norm; }, "Global-norm gradient clipping (0: off)"},
+  {"seed", [](A& a) -> ArgRef { return &a.seed; }, "Seed for init, data order and dropout"},
+  // Evaluation, logging, saving.
+  {"eval_strategy", [](A& a) -> ArgRef { return &a.eval_strategy; }, "no | epoch | steps (default: epoch when --eval_file is given)", false, "--evaluation_strategy"},
+  {"eval_steps", [](A& a) -> ArgRef { return &a.eval_steps; }, "Evaluate every N steps (eval_strategy steps; default: logging_steps)"},
+  {"logging_steps", [](A& a) -> ArgRef { return &a.logging_steps; }, "Log every N optimizer steps"},
+  {"save_strategy", [](A& a) -> ArgRef { return &a.save_strategy; }, "no | epoch | steps"},
+  {"save_steps", [](A& a) -> ArgRef { return &a.save_steps; }, "Checkpoint every N steps"},
+  {"save_total_limit", [](A& a) -> ArgRef { return &a.save_total_limit; }, "Keep at most N checkpoints (-1: all)"},
+  {"resume_from_checkpoint", [](A& a) -> ArgRef { return &a.resume_from_checkpoint; }, "Checkpoint directory or 'latest'"},
+  {"overwrite_output_dir", [](A& a) -> ArgRef { return &a.overwrite_output_dir; }, "Start over even if output_dir has checkpoints"},
+  {"save_final_model", [](A& a) -> ArgRef { return &a.save_final_model; }, "Write the trained model to output_dir at the end"},
+  // Machine.
+  {"dataloader_num_workers", [](A& a) -> ArgRef { return &a.dataloader_num_workers; }, "Threads preparing batches ahead"},
+  {"threads", [](A& a) -> ArgRef { return &a.threads; }, "Compute threads (0: OpenMP default)", true},
+  {"memory_limit", [](A& a) -> ArgRef { return &a.memory_limit; }, "Behave like a device of this size, e.g. 7.4GiB"},
+  {"disable_tqdm", [](A& a) -> ArgRef { return &a.disable_tqdm; }, "No progress bar"},
+  // Memory knobs.
+  {"gradient_checkpointing", [](A& a) -> ArgRef { return &a.gradient_checkpointing; }, "Keep only each layer's input; recompute the layer in backward"},
+  {"attention", [](A& a) -> ArgRef { return &a.attention; }, "standard | memory_efficient (no S x S probabilities kept)"},
+  {"bf16", [](A& a) -> ArgRef { return &a.bf16; }, "Mixed precision with bfloat16 activations and weight copy"},
+  {"fp16", [](A& a) -> ArgRef { return &a.fp16; }, "Mixed precision with float16 and dynamic loss scaling"},
+  {"fp16_init_scale", [](A& a) -> ArgRef { return &a.fp16_init_scale; }, "fp16: the first loss scale (torch GradScaler's init_scale)"},
+  {"auto_find_batch_size", [](A& a) -> ArgRef { return &a.auto_find_batch_size; }, "With --memory_limit: use the largest batch that fits"},
+  {"keep_effective_batch_size", [](A& a) -> ArgRef { return &a.keep_effective_batch_size; }, "With --auto_find_batch_size: raise accumulation to keep batch x accumulation"},
+};
+// clang-format on
+
+}  // namespace
+
+std::span<const ArgField> training_arg_fields() {
+  return kFields;
+}
+
+const ArgField* find_training_arg(std::string_view name) {
+  for (const ArgField& f : kFields)
+    if (name == f.name) return &f;
+  return nullptr;
+}
+
+bool is_boolean(const ArgField& f) {
+  TrainingArguments probe;
+  return std::holds_alternative<bool*>(f.ref(probe));
+}
+
+nlohmann::json training_args_json(const TrainingArguments& a) {
+  // ref() hands out pointers for the CLI to write through; here they are only read.
+  TrainingArguments& fields = const_cast<TrainingArguments&>(a);
+  nlohmann::json j = nlohmann::json::object();
+  for (const ArgField& f : kFields) {
+    std::visit(
+        [&](auto* p) {
+          using T = std::remove_pointer_t<decltype(p)>;
+          if constexpr (std::is_same_v<T, std::optional<bool>>)
+            j[f.name] = p->has_value() ? nlohmann::json(**p) : nlohmann::json();
+          else if constexpr (std::is_same_v<T, BadRows>)
+            j[f.name] = *p == BadRows::Skip ? "skip" : "fail";
+          else
+            j[f.name] = *p;
+        },
+        f.ref(fields));
+  }
+  return j;
+}
+
 bool pads_to_max_length(const std::string& padding) {
   if (padding != "max_length" && padding != "longest")
     fail("--padding must be max_length or longest, got \"", padding, "\"");
@@ -84,6 +190,8 @@ void TrainingArguments::validate() const {
     fail("--dummy_size and --dummy_seq_len must be positive");
   if (!memory_limit.empty()) parse_size(memory_limit);
   if (bf16 && fp16) fail("--bf16 and --fp16 exclude each other: pick one precision");
+  if (fp16 && !(fp16_init_scale > 0 && std::isfinite(fp16_init_scale)))
+    fail("--fp16_init_scale must be a positive number, got ", fp16_init_scale);
   if (attention != "standard" && attention != "memory_efficient")
     fail("--attention must be standard or memory_efficient, got \"", attention, "\"");
 }

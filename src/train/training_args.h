@@ -3,7 +3,12 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <span>
 #include <string>
+#include <string_view>
+#include <variant>
 
 #include "data/reader.h"
 
@@ -59,6 +64,7 @@ struct TrainingArguments {
   bool gradient_checkpointing = false;
   std::string attention = "standard";  // standard | memory_efficient
   bool bf16 = false, fp16 = false;     // mixed precision (fp16 with dynamic loss scaling)
+  double fp16_init_scale = 65536.0;    // the GradScaler's first loss scale (torch's init_scale)
   bool auto_find_batch_size = false;   // with a memory limit: the largest batch that fits
   bool keep_effective_batch_size =
       false;  // ... and raise accumulation to keep batch x accumulation
@@ -66,6 +72,28 @@ struct TrainingArguments {
   // Throws Error for contradictory or out-of-range values, saying what was meant.
   void validate() const;
 };
+
+// One entry per field of TrainingArguments: its flag name (HF's snake_case spelling; the
+// kebab-case one is accepted too), where it lives, what it means. This table is the only list of
+// the fields: it makes the flags of train, memory, find-batch-size and evaluate, checks the
+// sweep's knobs and --config_file keys, and writes training_args.json.
+using ArgRef = std::variant<bool*, int*, int64_t*, uint64_t*, double*, std::string*,
+                            std::optional<bool>*, BadRows*>;
+
+struct ArgField {
+  const char* name;
+  ArgRef (*ref)(TrainingArguments&);
+  const char* help;
+  bool evaluate = false;  // evaluate takes it too (data and batch flags)
+  const char* aliases = "";  // other spellings, e.g. "--evaluation_strategy"
+};
+
+std::span<const ArgField> training_arg_fields();
+// nullptr when no field has that name.
+const ArgField* find_training_arg(std::string_view name);
+bool is_boolean(const ArgField& f);
+// Every field by name, as training_args.json holds them.
+nlohmann::json training_args_json(const TrainingArguments& a);
 
 // --padding for batches: true for max_length, false for longest (dynamic padding); any other
 // value is an error naming it.
