@@ -6,7 +6,9 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "bert_tiny_fixture.h"
 #include "model/checkpoint.h"
@@ -347,4 +349,101 @@ TEST(CheckpointShapes, HostileTorchFilesAreRefusedWithoutRunningAnything) {
   std::string legacy = test::write_text(dir + "/legacy.bin", "\x80\x02\x8a\x0a");
   e = test::error_of([&] { CheckpointFiles files(legacy); });
   EXPECT_NE(e.find("legacy (pre-1.6) torch.save file"), std::string::npos) << e;
+}
+
+namespace {
+
+std::string read(const std::string& path) {
+  return test::read_file(path);
+}
+
+// A fixture-sized bert-base-uncased with the Hub's file set: config.json (BertForMaskedLM, no
+// labels), model.safetensors (legacy names, MLM + NSP heads, the position_ids buffer, no
+// classifier), vocab.txt, tokenizer_config.json, tokenizer.json. The 512-token vocabulary is
+// bert-base-uncased's first 104 tokens (specials at their usual ids) and its 408 most frequent
+// words.
+std::string hub_lookalike() {
+  std::string dir = test::temp_dir("bert-base-uncased");
+  auto ts = fixture_tensors();
+  rename(ts, "LayerNorm.weight", "LayerNorm.gamma");
+  rename(ts, "LayerNorm.bias", "LayerNorm.beta");
+  drop(ts, "classifier.");
+  ts.push_back(zeros("cls.predictions.bias", {512}));
+  ts.push_back(zeros("cls.predictions.transform.dense.weight", {64, 64}));
+  ts.push_back(zeros("cls.predictions.transform.LayerNorm.gamma", {64}));
+  ts.push_back(zeros("cls.predictions.transform.LayerNorm.beta", {64}));
+  ts.push_back(zeros("cls.seq_relationship.weight", {2, 64}));
+  ts.push_back(zeros("cls.seq_relationship.bias", {2}));
+  ts.push_back(zeros("bert.embeddings.position_ids", {1, 64}, DType::I64));
+  write_st(dir + "/model.safetensors", ts);
+  test::write_text(dir + "/config.json", R"({
+  "architectures": ["BertForMaskedLM"], "attention_probs_dropout_prob": 0.1,
+  "gradient_checkpointing": false, "hidden_act": "gelu", "hidden_dropout_prob": 0.1,
+  "hidden_size": 64, "initializer_range": 0.02, "intermediate_size": 128, "layer_norm_eps": 1e-12,
+  "max_position_embeddings": 64, "model_type": "bert", "num_attention_heads": 4,
+  "num_hidden_layers": 2, "pad_token_id": 0, "position_embedding_type": "absolute",
+  "transformers_version": "4.6.0.dev0", "type_vocab_size": 2, "use_cache": true,
+  "vocab_size": 512})");
+  std::vector<std::string> full;
+  std::istringstream lines(read(test::shared_dir() + "/data/tokenizer/bert-base-uncased-vocab.txt"));
+  for (std::string t; std::getline(lines, t);) full.push_back(t);
+  std::vector<std::string> vocab(full.begin(), full.begin() + 104);
+  vocab.insert(vocab.end(), full.begin() + 1996, full.begin() + 1996 + 408);
+  std::string text;
+  nlohmann::json map = nlohmann::json::object();
+  for (size_t i = 0; i < vocab.size(); ++i) {
+    text += vocab[i] + "\n";
+    map[vocab[i]] = i;
+  }
+  test::write_text(dir + "/vocab.txt", text);
+  auto tok = nlohmann::json::parse(
+      read(test::shared_dir() + "/data/tokenizer/bert-base-uncased-tokenizer.json"));
+  tok["model"]["vocab"] = map;
+  test::write_text(dir + "/tokenizer.json", tok.dump());
+  test::write_text(dir + "/tokenizer_config.json",
+                   R"({"do_lower_case": true, "model_max_length": 512})");
+  return dir;
+}
+
+}  // namespace
+
+// The README's workflow on a bert-base-uncased look-alike: train and evaluate with no flag
+// about the checkpoint's shape, and the output is a plain model directory.
+TEST(CheckpointShapes, HubLookalikeTrainsAndEvaluatesWithNoFlags) {
+  const std::string model = hub_lookalike();
+  const std::string dir = test::temp_dir("run");
+  std::ifstream in(test::shared_dir() + "/data/yelp/train.csv");
+  std::ofstream train(dir + "/train.csv");
+  std::string line;
+  for (int i = 0; i < 64 && std::getline(in, line); ++i) train << line << "\n";
+  train.close();
+  const std::string exe = BERTRAIN_EXE;
+  const std::string out = dir + "/out";
+  ASSERT_EQ(std::system((exe + " train --model " + model + " --train_file " + dir +
+                         "/train.csv --eval_file " + dir + "/train.csv --output_dir " + out +
+                         " --max_steps 4 --max_seq_length 64 --cache_dir none > " + dir +
+                         "/train.log 2>&1")
+                            .c_str()),
+            0)
+      << read(dir + "/train.log");
+  const std::string log = read(dir + "/train.log");
+  EXPECT_NE(log.find("newly initialized: [classifier.weight, classifier.bias]"), std::string::npos)
+      << log;
+  EXPECT_NE(log.find("were not used when initializing BertForSequenceClassification: "
+                     "[cls.predictions.bias"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("legacy or prefix-less names mapped"), std::string::npos) << log;
+  // The fine-tuned directory has the current names, the 5 labels, and loads with no report.
+  BertForSequenceClassification<float> m(load_config(out + "/config.json"));
+  EXPECT_EQ(m.config().num_labels(), 5);
+  LoadReport r = load_weights(m, out);
+  EXPECT_TRUE(r.renamed.empty() && r.unused.empty() && r.newly_initialized.empty());
+  EXPECT_EQ(describe(r), "");
+  ASSERT_EQ(std::system((exe + " evaluate --model " + out + " --eval_file " + dir +
+                         "/train.csv --max_seq_length 64 --json > " + dir + "/eval.json 2>&1")
+                            .c_str()),
+            0)
+      << read(dir + "/eval.json");
+  EXPECT_EQ(nlohmann::json::parse(read(dir + "/eval.json"))["eval_samples"], 64);
 }

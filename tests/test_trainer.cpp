@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -200,6 +201,66 @@ TEST(Trainer, ResumeMatchesTheUninterruptedRun) {
   };
   EXPECT_EQ(losses(part.output_dir), losses(full.output_dir));
   EXPECT_EQ(losses(full.output_dir).size(), 8u);
+}
+
+// fp16 with a first loss scale of 2^130: the first step's gradients overflow float and it is
+// skipped. As in HF Trainer, the trainer's step counts it, the optimizer's and the LR
+// schedule's do not, and a run resumed after it ends where the uninterrupted one does.
+TEST(Trainer, Fp16SkippedStepKeepsStepCountsApartAndResumes) {
+  std::string model = tiny_model("fp16_skip_model", 0.1);
+  std::string train = yelp_subset("train.csv", 96, "fp16_skip_data");
+  TrainingArguments full = tiny_args(model, train, test::temp_dir("fp16_skip_full"));
+  full.fp16 = true;
+  full.fp16_init_scale = std::ldexp(1.0, 130);  // 2^129 no longer overflows
+  full.max_steps = 6;
+  full.save_steps = 3;
+  full.per_device_train_batch_size = 8;
+  full.logging_steps = 1;
+  TrainOutcome out = run_training(full);
+  ASSERT_EQ(out.metrics["skipped_steps"], 1);
+  nlohmann::json state = nlohmann::json::parse(std::ifstream(full.output_dir + "/trainer_state.json"));
+  EXPECT_EQ(state["global_step"], 6);
+  std::vector<double> lrs;
+  for (const auto& e : state["log_history"])
+    if (e.contains("learning_rate")) lrs.push_back(e["learning_rate"].get<double>());
+  ASSERT_EQ(lrs.size(), 6u);
+  // After trainer step s, 1 <= s <= 6, the schedule has taken s - 1 steps of 6.
+  for (int s = 1; s <= 6; ++s) EXPECT_NEAR(lrs[s - 1], 2e-3 * (6 - (s - 1)) / 6.0, 1e-12) << s;
+
+  TrainingArguments part = full;
+  part.output_dir = test::temp_dir("fp16_skip_part");
+  fs::copy(full.output_dir + "/checkpoint-3", part.output_dir + "/checkpoint-3",
+           fs::copy_options::recursive);
+  part.resume_from_checkpoint = "latest";
+  run_training(part);
+  EXPECT_EQ(weights_of(part.output_dir), weights_of(full.output_dir));
+}
+
+// training_args.json in a checkpoint holds every field of training_arg_fields(), by name.
+TEST(Trainer, CheckpointTrainingArgsHoldEveryField) {
+  std::string model = tiny_model("args_model", 0.1);
+  std::string train = yelp_subset("train.csv", 32, "args_data");
+  TrainingArguments a = tiny_args(model, train, test::temp_dir("args_out"));
+  a.max_steps = 1;
+  a.bf16 = true;
+  a.adam_beta2 = 0.98;
+  a.eval_steps = 7;
+  a.attention = "memory_efficient";
+  run_training(a);
+  nlohmann::json j =
+      nlohmann::json::parse(std::ifstream(a.output_dir + "/checkpoint-1/training_args.json"));
+  for (const ArgField& f : training_arg_fields()) EXPECT_TRUE(j.contains(f.name)) << f.name;
+  EXPECT_EQ(j.size(), training_arg_fields().size());
+  EXPECT_EQ(j["bf16"], true);
+  EXPECT_EQ(j["fp16"], false);
+  EXPECT_EQ(j["gradient_checkpointing"], false);
+  EXPECT_EQ(j["attention"], "memory_efficient");
+  EXPECT_EQ(j["adam_beta1"], 0.9);
+  EXPECT_EQ(j["adam_beta2"], 0.98);
+  EXPECT_EQ(j["adam_epsilon"], 1e-8);
+  EXPECT_EQ(j["eval_steps"], 7);
+  EXPECT_EQ(j["bad_rows"], "fail");
+  EXPECT_TRUE(j["has_header"].is_null());
 }
 
 TEST(Trainer, BadInputsGiveClearErrors) {
