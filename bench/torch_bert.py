@@ -33,19 +33,13 @@ class Embeddings(nn.Module):
         return self.dropout(self.LayerNorm(x))
 
 
-class Layer(nn.Module):
+class SelfAttention(nn.Module):
     def __init__(self, c):
         super().__init__()
         h = c.hidden_size
         self.nh, self.d = c.num_attention_heads, h // c.num_attention_heads
         self.query, self.key, self.value = nn.Linear(h, h), nn.Linear(h, h), nn.Linear(h, h)
-        self.attn_dropout = nn.Dropout(c.attention_probs_dropout_prob)
-        self.attn_out = nn.Linear(h, h)
-        self.ln1 = nn.LayerNorm(h, eps=c.layer_norm_eps)
-        self.inter = nn.Linear(h, c.intermediate_size)
-        self.out = nn.Linear(c.intermediate_size, h)
-        self.ln2 = nn.LayerNorm(h, eps=c.layer_norm_eps)
-        self.dropout = nn.Dropout(c.hidden_dropout_prob)
+        self.dropout = nn.Dropout(c.attention_probs_dropout_prob)
 
     def heads(self, x):
         b, s, _ = x.shape
@@ -54,18 +48,90 @@ class Layer(nn.Module):
     def forward(self, x, ext_mask):
         q, k, v = self.heads(self.query(x)), self.heads(self.key(x)), self.heads(self.value(x))
         scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(self.d) + ext_mask
-        probs = self.attn_dropout(F.softmax(scores, dim=-1))
-        ctx = torch.matmul(probs, v).permute(0, 2, 1, 3).contiguous().view(x.shape)
-        h1 = self.ln1(self.dropout(self.attn_out(ctx)) + x)
-        return self.ln2(self.dropout(self.out(F.gelu(self.inter(h1)))) + h1)
+        probs = self.dropout(F.softmax(scores, dim=-1))
+        return torch.matmul(probs, v).permute(0, 2, 1, 3).contiguous().view(x.shape)
 
 
-class BertForSequenceClassification(nn.Module):
+class Output(nn.Module):
+    """dense -> dropout -> + residual -> LayerNorm (BertSelfOutput and BertOutput)."""
+
+    def __init__(self, c, d_in):
+        super().__init__()
+        self.dense = nn.Linear(d_in, c.hidden_size)
+        self.LayerNorm = nn.LayerNorm(c.hidden_size, eps=c.layer_norm_eps)
+        self.dropout = nn.Dropout(c.hidden_dropout_prob)
+
+    def forward(self, x, residual):
+        return self.LayerNorm(self.dropout(self.dense(x)) + residual)
+
+
+class Attention(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.self = SelfAttention(c)
+        self.output = Output(c, c.hidden_size)
+
+    def forward(self, x, ext_mask):
+        return self.output(self.self(x, ext_mask), x)
+
+
+class Intermediate(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.dense = nn.Linear(c.hidden_size, c.intermediate_size)
+
+    def forward(self, x):
+        return F.gelu(self.dense(x))
+
+
+class Layer(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.attention = Attention(c)
+        self.intermediate = Intermediate(c)
+        self.output = Output(c, c.intermediate_size)
+
+    def forward(self, x, ext_mask):
+        h1 = self.attention(x, ext_mask)
+        return self.output(self.intermediate(h1), h1)
+
+
+class Encoder(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.layer = nn.ModuleList([Layer(c) for _ in range(c.num_hidden_layers)])
+
+
+class Pooler(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.dense = nn.Linear(c.hidden_size, c.hidden_size)
+
+    def forward(self, x):
+        return torch.tanh(self.dense(x[:, 0]))
+
+
+class BertModel(nn.Module):
     def __init__(self, c):
         super().__init__()
         self.embeddings = Embeddings(c)
-        self.layers = nn.ModuleList([Layer(c) for _ in range(c.num_hidden_layers)])
-        self.pooler = nn.Linear(c.hidden_size, c.hidden_size)
+        self.encoder = Encoder(c)
+        self.pooler = Pooler(c)
+
+    def forward(self, input_ids, token_type_ids, attention_mask):
+        ext = (1.0 - attention_mask[:, None, None, :].float()) * torch.finfo(torch.float32).min
+        x = self.embeddings(input_ids, token_type_ids)
+        for layer in self.encoder.layer:
+            x = layer(x, ext)
+        return self.pooler(x)
+
+
+class BertForSequenceClassification(nn.Module):
+    """Module names as modeling_bert.py's, so state_dict() has Hugging Face's tensor names."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.bert = BertModel(c)
         self.dropout = nn.Dropout(c.hidden_dropout_prob)
         self.classifier = nn.Linear(c.hidden_size, c.num_labels)
         for m in self.modules():  # HF _init_weights
@@ -75,11 +141,7 @@ class BertForSequenceClassification(nn.Module):
                 m.bias.data.zero_()
 
     def forward(self, input_ids, token_type_ids, attention_mask, labels=None):
-        ext = (1.0 - attention_mask[:, None, None, :].float()) * torch.finfo(torch.float32).min
-        x = self.embeddings(input_ids, token_type_ids)
-        for layer in self.layers:
-            x = layer(x, ext)
-        pooled = torch.tanh(self.pooler(x[:, 0]))
+        pooled = self.bert(input_ids, token_type_ids, attention_mask)
         logits = self.classifier(self.dropout(pooled))
         loss = F.cross_entropy(logits, labels) if labels is not None else None
         return loss, logits

@@ -15,6 +15,7 @@
 #include "model/checkpoint_files.h"
 #include "model/safetensors.h"
 #include "test_util.h"
+#include "train/train_step.h"
 
 using namespace bertrain;
 namespace fs = std::filesystem;
@@ -446,4 +447,44 @@ TEST(CheckpointShapes, HubLookalikeTrainsAndEvaluatesWithNoFlags) {
             0)
       << read(dir + "/eval.json");
   EXPECT_EQ(nlohmann::json::parse(read(dir + "/eval.json"))["eval_samples"], 64);
+}
+
+// What bertrain saves loads into the PyTorch reference (modeling_bert.py's module tree) with
+// strict name matching, same dtypes and shapes, and gives bertrain's logits.
+TEST(CheckpointShapes, SavedModelLoadsStrictlyInThePyTorchReference) {
+  Fixture fx;
+  auto m = fx.model();
+  AdamW<float> opt(m->layout(), {1e-2, 0.9, 0.999, 1e-8, 0.01});
+  const Batch b = fx.rows(0, fx.B);
+  train_step(*m, opt, LrSchedule{ScheduleType::Linear, 1e-2, 0, 1}, std::span(&b, 1), 1.0, 42);
+  const std::string dir = test::temp_dir("saved");
+  save_pretrained(*m, dir);
+  const std::string inputs = test::fixture("bert_tiny/expected.safetensors");
+  const std::string ours = dir + "/bertrain_logits.safetensors";
+  ASSERT_EQ(std::system((std::string(BERTRAIN_EXE) + " parity --model " + dir + " --inputs " +
+                         inputs + " --out " + ours + " > /dev/null")
+                            .c_str()),
+            0);
+  auto check = [&](const std::string& model_dir) {
+    const std::string log = model_dir + "/torch.log";
+    int rc = std::system((std::string(BERTRAIN_PYTHON) + " " + BERTRAIN_SOURCE_DIR +
+                          "/tests/tools/torch_load_saved.py " + model_dir + " " + inputs + " " +
+                          ours + " > " + log + " 2>&1")
+                             .c_str());
+    return std::pair(rc, read(log));
+  };
+  auto [rc, log] = check(dir);
+  EXPECT_EQ(rc, 0) << log;
+  EXPECT_NE(log.find("ok: " + std::to_string(m->layout().params().size()) + " tensors, strict load"),
+            std::string::npos)
+      << log;
+  // The check itself is strict: legacy names are missing keys to it.
+  const std::string legacy = test::temp_dir("legacy_saved");
+  fs::copy_file(dir + "/config.json", legacy + "/config.json");
+  auto ts = fixture_tensors();
+  rename(ts, "LayerNorm.weight", "LayerNorm.gamma");
+  write_st(legacy + "/model.safetensors", ts);
+  std::tie(rc, log) = check(legacy);
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(log.find("missing key bert.embeddings.LayerNorm.weight"), std::string::npos) << log;
 }
