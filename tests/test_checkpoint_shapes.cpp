@@ -149,10 +149,9 @@ TEST(CheckpointShapes, HubLegacyNamesHeadsAndBuffersLoad) {
   EXPECT_NE(std::find(r.renamed.begin(), r.renamed.end(),
                       "bert.embeddings.LayerNorm.gamma -> bert.embeddings.LayerNorm.weight"),
             r.renamed.end());
-  std::vector<std::string> unused = {"cls.predictions.bias",
-                                     "cls.predictions.transform.LayerNorm.gamma",
-                                     "cls.predictions.transform.dense.weight",
-                                     "cls.seq_relationship.weight"};
+  std::vector<std::string> unused = {
+      "cls.predictions.bias", "cls.predictions.transform.LayerNorm.gamma",
+      "cls.predictions.transform.dense.weight", "cls.seq_relationship.weight"};
   std::sort(r.unused.begin(), r.unused.end());
   EXPECT_EQ(r.unused, unused);  // the buffer is ignored without a word
   EXPECT_TRUE(r.newly_initialized.empty());
@@ -164,7 +163,8 @@ TEST(CheckpointShapes, HubLegacyNamesHeadsAndBuffersLoad) {
   drop(ts, "classifier.");
   write_st(dir + "/model.safetensors", ts);
   m = load(dir, true, &r);
-  EXPECT_EQ(r.newly_initialized, (std::vector<std::string>{"classifier.weight", "classifier.bias"}));
+  EXPECT_EQ(r.newly_initialized,
+            (std::vector<std::string>{"classifier.weight", "classifier.bias"}));
   std::string text = describe(r);
   EXPECT_NE(text.find("newly initialized: [classifier.weight, classifier.bias]"), std::string::npos)
       << text;
@@ -203,7 +203,8 @@ TEST(CheckpointShapes, PrefixlessBertModelLoadsIntoTheEncoder) {
   write_st(dir + "/model.safetensors", ts);
   LoadReport r;
   auto m = load(dir, true, &r);
-  EXPECT_EQ(r.newly_initialized, (std::vector<std::string>{"classifier.weight", "classifier.bias"}));
+  EXPECT_EQ(r.newly_initialized,
+            (std::vector<std::string>{"classifier.weight", "classifier.bias"}));
   EXPECT_TRUE(r.unused.empty());
   expect_params_equal_fixture(*m, DType::F32, false);
   expect_golden(*m, false);
@@ -226,7 +227,8 @@ TEST(CheckpointShapes, SixteenBitAndDoubleStorageWidenToFloat32) {
 TEST(CheckpointShapes, TwoShardsWithAnIndexLoad) {
   auto ts = fixture_tensors();
   std::string dir = model_dir("sharded");
-  std::vector<Named> a(ts.begin(), ts.begin() + ts.size() / 2), b(ts.begin() + ts.size() / 2, ts.end());
+  std::vector<Named> a(ts.begin(), ts.begin() + ts.size() / 2),
+      b(ts.begin() + ts.size() / 2, ts.end());
   write_st(dir + "/model-00001-of-00002.safetensors", a);
   write_st(dir + "/model-00002-of-00002.safetensors", b);
   nlohmann::json map = nlohmann::json::object();
@@ -254,7 +256,8 @@ TEST(CheckpointShapes, TorchSaveZipCheckpointLoads) {
   std::string dir = model_dir("torch_bin");
   std::string st = write_st(test::temp_dir("torch_bin_src") + "/in.safetensors", fixture_tensors());
   std::string cmd = std::string(BERTRAIN_PYTHON) + " " + BERTRAIN_SOURCE_DIR +
-                    "/tests/tools/torch_save_state_dict.py " + st + " " + dir + "/pytorch_model.bin";
+                    "/tests/tools/torch_save_state_dict.py " + st + " " + dir +
+                    "/pytorch_model.bin";
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd << " (needs python3-torch)";
   LoadReport r;
   auto m = load(dir, false, &r);
@@ -285,18 +288,26 @@ std::string write_zip(const std::string& path,
 // writes it (pickle protocol 2).
 std::string tensor_pickle(int numel, int offset) {
   using namespace std::string_literals;
-  return "\x80\x02" "ccollections\nOrderedDict\n)R(X\x01\x00\x00\x00w"
+  return "\x80\x02"
+         "ccollections\nOrderedDict\n)R(X\x01\x00\x00\x00w"
          "ctorch._utils\n_rebuild_tensor_v2\n((X\x07\x00\x00\x00storage"
-         "ctorch\nFloatStorage\nX\x01\x00\x00\x00" "0X\x03\x00\x00\x00" "cpuK"s +
+         "ctorch\nFloatStorage\nX\x01\x00\x00\x00"
+         "0X\x03\x00\x00\x00"
+         "cpuK"s +
          static_cast<char>(numel) + "tQK"s + static_cast<char>(offset) +
-         "K\x04\x85K\x01\x85\x89" "ccollections\nOrderedDict\n)RtRu."s;
+         "K\x04\x85K\x01\x85\x89"
+         "ccollections\nOrderedDict\n)RtRu."s;
 }
 
 // What pickle.dumps(obj, protocol=2) writes for an object whose __reduce__ returns
 // (module.name, (arg,)).
-std::string call_pickle(const std::string& module, const std::string& name, const std::string& arg) {
+std::string call_pickle(const std::string& module, const std::string& name,
+                        const std::string& arg) {
   using namespace std::string_literals;
-  std::string p = "\x80\x02" "c"s + module + "\n" + name + "\nq\x00X"s;
+  std::string p =
+      "\x80\x02"
+      "c"s +
+      module + "\n" + name + "\nq\x00X"s;
   for (int k = 0; k < 4; ++k) p += static_cast<char>((arg.size() >> (8 * k)) & 0xff);
   return p + arg + "q\x01\x85q\x02Rq\x03."s;
 }
@@ -386,7 +397,8 @@ std::string hub_lookalike() {
   "transformers_version": "4.6.0.dev0", "type_vocab_size": 2, "use_cache": true,
   "vocab_size": 512})");
   std::vector<std::string> full;
-  std::istringstream lines(read(test::shared_dir() + "/data/tokenizer/bert-base-uncased-vocab.txt"));
+  std::istringstream lines(
+      read(test::shared_dir() + "/data/tokenizer/bert-base-uncased-vocab.txt"));
   for (std::string t; std::getline(lines, t);) full.push_back(t);
   std::vector<std::string> vocab(full.begin(), full.begin() + 104);
   vocab.insert(vocab.end(), full.begin() + 1996, full.begin() + 1996 + 408);
@@ -475,8 +487,9 @@ TEST(CheckpointShapes, SavedModelLoadsStrictlyInThePyTorchReference) {
   };
   auto [rc, log] = check(dir);
   EXPECT_EQ(rc, 0) << log;
-  EXPECT_NE(log.find("ok: " + std::to_string(m->layout().params().size()) + " tensors, strict load"),
-            std::string::npos)
+  EXPECT_NE(
+      log.find("ok: " + std::to_string(m->layout().params().size()) + " tensors, strict load"),
+      std::string::npos)
       << log;
   // The check itself is strict: legacy names are missing keys to it.
   const std::string legacy = test::temp_dir("legacy_saved");

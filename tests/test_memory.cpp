@@ -186,7 +186,8 @@ TEST(MemoryModel, MemoryCommandWithTrainFlagsPredictsThatRun) {
     const std::string flags = "--model " + model + " --train_file " + dir +
                               "/train.csv --output_dir " + out +
                               " --max_seq_length 64 --per_device_train_batch_size 8 --max_steps 2"
-                              " --cache_dir none --save_strategy no --disable_tqdm " + knobs;
+                              " --cache_dir none --save_strategy no --disable_tqdm " +
+                              knobs;
     ASSERT_EQ(std::system((exe + " memory --json " + flags + " > " + dir + "/memory.json").c_str()),
               0)
         << flags;

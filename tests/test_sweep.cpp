@@ -29,14 +29,12 @@ TEST(SweepGrid, ExpandsEveryCombinationFirstKnobSlowest) {
   EXPECT_EQ(points[0].name, "bs1_ckpt0_fp32");
   EXPECT_EQ(points[1].name, "bs1_ckpt0_bf16");
   EXPECT_EQ(points[7].name, "bs2_ckpt1_bf16");
-  EXPECT_EQ(train_flags(points[7]),
-            (std::vector<std::string>{"--per_device_train_batch_size=2",
-                                      "--gradient_checkpointing=true", "--bf16=true",
-                                      "--fp16=false"}));
-  EXPECT_EQ(train_flags(points[0]),
-            (std::vector<std::string>{"--per_device_train_batch_size=1",
-                                      "--gradient_checkpointing=false", "--bf16=false",
-                                      "--fp16=false"}));
+  EXPECT_EQ(train_flags(points[7]), (std::vector<std::string>{"--per_device_train_batch_size=2",
+                                                              "--gradient_checkpointing=true",
+                                                              "--bf16=true", "--fp16=false"}));
+  EXPECT_EQ(train_flags(points[0]), (std::vector<std::string>{"--per_device_train_batch_size=1",
+                                                              "--gradient_checkpointing=false",
+                                                              "--bf16=false", "--fp16=false"}));
 }
 
 TEST(SweepGrid, BadGridsNameTheCulprit) {

@@ -122,14 +122,15 @@ std::string model_dir(const std::string& name,
 // false) against Hugging Face tokenizers' tokens for texts with case, accents, CJK, combining
 // marks and punctuation (tests/data/hf_cased_tokens.jsonl, tests/tools/make_hf_golden.js).
 TEST(Tokenizer, CasedModelDirectoryMatchesHuggingFaceTokens) {
-  std::string dir =
-      model_dir("cased", {{tokenizer_data("bert-base-cased-vocab.txt"), "vocab.txt"}},
-                {{"tokenizer_config.json", R"({"do_lower_case": false, "model_max_length": 512})"}});
+  std::string dir = model_dir(
+      "cased", {{tokenizer_data("bert-base-cased-vocab.txt"), "vocab.txt"}},
+      {{"tokenizer_config.json", R"({"do_lower_case": false, "model_max_length": 512})"}});
   BertTokenizer cased = load_tokenizer(dir);
   EXPECT_FALSE(cased.options().lowercase);
   EXPECT_EQ(cased.options().model_max_length, 512);
   EXPECT_EQ(cased.vocab().size(), 28996u);
-  for (const json& c : read_jsonl(std::string(BERTRAIN_SOURCE_DIR) + "/tests/data/hf_cased_tokens.jsonl", 13)) {
+  for (const json& c :
+       read_jsonl(std::string(BERTRAIN_SOURCE_DIR) + "/tests/data/hf_cased_tokens.jsonl", 13)) {
     Encoding e = cased.encode(c["text"], nullptr, 0, false, Padding::None);
     EXPECT_EQ(e.tokens, vec<std::string>(c["tokens"])) << c["text"];
     EXPECT_EQ(e.input_ids, vec<int32_t>(c["input_ids"])) << c["text"];
@@ -166,7 +167,8 @@ TEST(Tokenizer, HubTokenizerFilesAreRead) {
   BertTokenizer mapped = load_tokenizer(model_dir(
       "map", {{vocab_file, "vocab.txt"}},
       {{"tokenizer_config.json", R"({"model_max_length": 1000000000000000019884624838656})"},
-       {"special_tokens_map.json", R"({"cls_token": {"content": "[unused2]", "lstrip": false}})"}}));
+       {"special_tokens_map.json",
+        R"({"cls_token": {"content": "[unused2]", "lstrip": false}})"}}));
   EXPECT_EQ(mapped.options().model_max_length, 0);
   EXPECT_EQ(mapped.encode("hi", nullptr, 0, false, Padding::None).tokens.front(), "[unused2]");
   EXPECT_NE(test::error_of([&] {

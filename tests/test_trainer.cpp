@@ -218,7 +218,8 @@ TEST(Trainer, Fp16SkippedStepKeepsStepCountsApartAndResumes) {
   full.logging_steps = 1;
   TrainOutcome out = run_training(full);
   ASSERT_EQ(out.metrics["skipped_steps"], 1);
-  nlohmann::json state = nlohmann::json::parse(std::ifstream(full.output_dir + "/trainer_state.json"));
+  nlohmann::json state =
+      nlohmann::json::parse(std::ifstream(full.output_dir + "/trainer_state.json"));
   EXPECT_EQ(state["global_step"], 6);
   std::vector<double> lrs;
   for (const auto& e : state["log_history"])

@@ -84,8 +84,8 @@ void run_memory(MemoryOptions& o) {
   }
   std::printf("predicted peak for batch %d x seq %d, accumulation %d, %s%s%s%s:\n", q.batch, q.seq,
               q.accumulation, precision_name(q.precision),
-              q.checkpointing ? ", gradient checkpointing" : "",
-              q.eval_batch ? ", evaluation" : "", q.training ? "" : ", inference");
+              q.checkpointing ? ", gradient checkpointing" : "", q.eval_batch ? ", evaluation" : "",
+              q.training ? "" : ", inference");
   for (size_t i = 0; i < kNumMemCategories; ++i)
     std::printf("  %-16s %14zu  %s\n",
                 std::string(category_name(static_cast<MemCategory>(i))).c_str(), e.bytes[i],

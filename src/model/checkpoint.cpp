@@ -4,8 +4,8 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
-#include <set>
 #include <random>
+#include <set>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -37,14 +37,16 @@ bool is_head(const std::string& name) {
 // Buffers transformers ignores without a word (non-persistent in current versions).
 bool is_ignored_buffer(const std::string& name) {
   for (const char* b : {"embeddings.position_ids", "embeddings.token_type_ids"})
-    if (name.size() >= std::strlen(b) && name.compare(name.size() - std::strlen(b), std::string::npos, b) == 0)
+    if (name.size() >= std::strlen(b) &&
+        name.compare(name.size() - std::strlen(b), std::string::npos, b) == 0)
       return true;
   return false;
 }
 
 // transformers' _fix_key: legacy TF-converted names say gamma/beta for LayerNorm weight/bias.
 std::string fix_legacy_name(std::string name) {
-  for (const auto& [from, to] : {std::pair<std::string, std::string>{"gamma", "weight"}, {"beta", "bias"}})
+  for (const auto& [from, to] :
+       {std::pair<std::string, std::string>{"gamma", "weight"}, {"beta", "bias"}})
     for (size_t at; (at = name.find(from)) != std::string::npos;) name.replace(at, from.size(), to);
   return name;
 }
@@ -104,18 +106,16 @@ std::string describe(const LoadReport& r) {
   const std::string own = dtype_name(DType::F32).data();
   if (r.stored_dtypes != std::vector<std::string>{own})
     s += "weights stored as " + join(r.stored_dtypes, 8) + ", converted to F32\n";
-  if (!r.renamed.empty())
-    s += "legacy or prefix-less names mapped: " + join(r.renamed, 3) + "\n";
+  if (!r.renamed.empty()) s += "legacy or prefix-less names mapped: " + join(r.renamed, 3) + "\n";
   if (!r.unused.empty())
     s += "Some weights of the model checkpoint at " + r.source +
-         " were not used when initializing BertForSequenceClassification: [" +
-         join(r.unused, 8) +
+         " were not used when initializing BertForSequenceClassification: [" + join(r.unused, 8) +
          "]\n- This IS expected if you are initializing BertForSequenceClassification from the "
          "checkpoint of a model trained on another task or with another architecture.\n";
   if (!r.newly_initialized.empty())
     s += "Some weights of BertForSequenceClassification were not initialized from the model "
-         "checkpoint at " + r.source + " and are newly initialized: [" +
-         join(r.newly_initialized, 8) +
+         "checkpoint at " +
+         r.source + " and are newly initialized: [" + join(r.newly_initialized, 8) +
          "]\nYou should probably TRAIN this model on a down-stream task to be able to use it "
          "for predictions and inference.\n";
   return s;
@@ -161,10 +161,10 @@ void init_weights(BertForSequenceClassification<T>& model, uint64_t seed) {
               c.hidden_size, T(0));
 }
 
-template LoadReport load_weights<float>(BertForSequenceClassification<float>&,
-                                        const std::string&, bool);
-template LoadReport load_weights<double>(BertForSequenceClassification<double>&,
-                                         const std::string&, bool);
+template LoadReport load_weights<float>(BertForSequenceClassification<float>&, const std::string&,
+                                        bool);
+template LoadReport load_weights<double>(BertForSequenceClassification<double>&, const std::string&,
+                                         bool);
 template void save_pretrained<float>(const BertForSequenceClassification<float>&,
                                      const std::string&);
 template void save_pretrained<double>(const BertForSequenceClassification<double>&,

@@ -11,10 +11,10 @@ namespace bertrain {
 
 // What loading did, in transformers' terms, so the caller can print it.
 struct LoadReport {
-  std::string source;                      // the checkpoint opened (CheckpointFiles)
-  std::vector<std::string> stored_dtypes;  // e.g. {"BF16"}: widened to the model's type
-  std::vector<std::string> renamed;        // "file name -> model name"
-  std::vector<std::string> unused;         // tensors of other heads, ignored
+  std::string source;                          // the checkpoint opened (CheckpointFiles)
+  std::vector<std::string> stored_dtypes;      // e.g. {"BF16"}: widened to the model's type
+  std::vector<std::string> renamed;            // "file name -> model name"
+  std::vector<std::string> unused;             // tensors of other heads, ignored
   std::vector<std::string> newly_initialized;  // pooler/classifier absent from the file
 };
 

@@ -45,8 +45,8 @@ CheckpointFiles::CheckpointFiles(const std::string& model_dir_or_file) {
     }
     return;
   }
-  for (const char* name : {"model.safetensors", "model.safetensors.index.json",
-                           "pytorch_model.bin", "pytorch_model.bin.index.json"}) {
+  for (const char* name : {"model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
+                           "pytorch_model.bin.index.json"}) {
     const fs::path f = p / name;
     if (!fs::exists(f)) continue;
     if (f.extension() == ".json") {

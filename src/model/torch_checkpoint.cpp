@@ -47,8 +47,9 @@ TorchCheckpoint::TorchCheckpoint(const std::string& path) : path_(path) {
     size_t got = std::fread(magic, 1, 2, f);
     std::fclose(f);
     if (got == 2 && magic[0] == 0x80)
-      fail(path, ": a legacy (pre-1.6) torch.save file; bertrain reads the zip format. Re-save it "
-                 "with torch >= 1.6, or as model.safetensors");
+      fail(path,
+           ": a legacy (pre-1.6) torch.save file; bertrain reads the zip format. Re-save it "
+           "with torch >= 1.6, or as model.safetensors");
   }
   int err = 0;
   zip_ = zip_open(path.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &err);
@@ -78,8 +79,8 @@ TorchCheckpoint::TorchCheckpoint(const std::string& path) : path_(path) {
     const std::string bad = path + ": tensor \"" + r.name + "\": ";
     int64_t end = 0;
     if (!contiguous_extent(r, &end))
-      fail(bad, "not a contiguous row-major tensor (stride ", shape_str(r.stride),
-           " for shape ", shape_str(r.shape), "); save a .contiguous() copy");
+      fail(bad, "not a contiguous row-major tensor (stride ", shape_str(r.stride), " for shape ",
+           shape_str(r.shape), "); save a .contiguous() copy");
     if (end > r.storage_numel)
       fail(bad, "elements ", r.offset, "..", end, " lie past the end of its storage (",
            r.storage_numel, " elements)");

@@ -38,7 +38,7 @@ class TorchCheckpoint : public TensorFile {
   std::string path_;
   ::zip* zip_ = nullptr;
   std::map<std::string, TorchTensorRecord> tensors_;
-  std::vector<std::string> order_;               // the pickle's order
+  std::vector<std::string> order_;                // the pickle's order
   std::map<std::string, int64_t> storage_entry_;  // storage key -> zip entry index
 };
 

@@ -19,17 +19,16 @@ struct Value {
   Kind kind = None;
   int64_t i = 0;  // Bool, Int; Storage: numel
   double f = 0;
-  std::string s;                // Str; Storage: key
-  std::vector<Value*> items;    // Tuple, List; Dict: key, value, key, value, ...
-  Global global{};              // Callable
-  DType dtype{};                // Callable (a storage type), Storage
-  TorchTensorRecord tensor{};   // Tensor (name unset)
+  std::string s;               // Str; Storage: key
+  std::vector<Value*> items;   // Tuple, List; Dict: key, value, key, value, ...
+  Global global{};             // Callable
+  DType dtype{};               // Callable (a storage type), Storage
+  TorchTensorRecord tensor{};  // Tensor (name unset)
 };
 
 const char* kind_name(Value::Kind k) {
-  static const char* names[] = {"None",     "bool",    "int",     "float",
-                                "str",      "tuple",   "list",    "dict",
-                                "callable", "storage", "tensor",  "mark"};
+  static const char* names[] = {"None", "bool", "int",      "float",   "str",    "tuple",
+                                "list", "dict", "callable", "storage", "tensor", "mark"};
   return names[k];
 }
 
@@ -37,8 +36,8 @@ const char* kind_name(Value::Kind k) {
 // tensors.
 bool storage_dtype(const std::string& name, DType* out) {
   static const std::pair<const char*, DType> types[] = {
-      {"FloatStorage", DType::F32}, {"DoubleStorage", DType::F64}, {"HalfStorage", DType::F16},
-      {"BFloat16Storage", DType::BF16}, {"LongStorage", DType::I64}, {"IntStorage", DType::I32},
+      {"FloatStorage", DType::F32},     {"DoubleStorage", DType::F64}, {"HalfStorage", DType::F16},
+      {"BFloat16Storage", DType::BF16}, {"LongStorage", DType::I64},   {"IntStorage", DType::I32},
       {"ByteStorage", DType::U8}};
   for (const auto& [n, t] : types)
     if (name == n) {
@@ -168,9 +167,9 @@ class Unpickler {
   Value* persistent_load(Value* pid) {
     const auto& t = pid->items;
     if (pid->kind != Value::Tuple || t.size() != 5 || t[0]->kind != Value::Str ||
-        t[0]->s != "storage" || t[1]->kind != Value::Callable ||
-        t[1]->global != Global::Storage || t[2]->kind != Value::Str ||
-        t[3]->kind != Value::Str || t[4]->kind != Value::Int || t[4]->i < 0)
+        t[0]->s != "storage" || t[1]->kind != Value::Callable || t[1]->global != Global::Storage ||
+        t[2]->kind != Value::Str || t[3]->kind != Value::Str || t[4]->kind != Value::Int ||
+        t[4]->i < 0)
       bad("a persistent id that is not ('storage', torch.<Type>Storage, key, location, numel)");
     Value* s = make(Value::Storage);
     s->dtype = t[1]->dtype;
@@ -223,16 +222,34 @@ class Unpickler {
 
   void step(unsigned char op, size_t at) {
     switch (op) {
-      case 0x80: byte(); break;              // PROTO
-      case 0x95: take(8); break;             // FRAME
-      case '(': push(make(Value::Mark)); break;
-      case 'N': push(make(Value::None)); break;
-      case 0x88: push(make_int(1, Value::Bool)); break;  // NEWTRUE
-      case 0x89: push(make_int(0, Value::Bool)); break;  // NEWFALSE
-      case 'K': push(make_int(byte())); break;           // BININT1
-      case 'M': push(make_int(static_cast<int64_t>(le(2)))); break;  // BININT2
-      case 'J': push(make_int(static_cast<int32_t>(le(4)))); break;  // BININT
-      case 0x8a: {                                                   // LONG1
+      case 0x80:
+        byte();
+        break;  // PROTO
+      case 0x95:
+        take(8);
+        break;  // FRAME
+      case '(':
+        push(make(Value::Mark));
+        break;
+      case 'N':
+        push(make(Value::None));
+        break;
+      case 0x88:
+        push(make_int(1, Value::Bool));
+        break;  // NEWTRUE
+      case 0x89:
+        push(make_int(0, Value::Bool));
+        break;  // NEWFALSE
+      case 'K':
+        push(make_int(byte()));
+        break;  // BININT1
+      case 'M':
+        push(make_int(static_cast<int64_t>(le(2))));
+        break;  // BININT2
+      case 'J':
+        push(make_int(static_cast<int32_t>(le(4))));
+        break;      // BININT
+      case 0x8a: {  // LONG1
         const int n = byte();
         if (n > 8) bad("an integer of ", n, " bytes at byte ", at);
         uint64_t v = n ? le(n) : 0;
@@ -256,9 +273,13 @@ class Unpickler {
         push(v);
         break;
       }
-      case ')': push(tuple({})); break;
-      case 0x85: push(tuple({pop()})); break;  // TUPLE1
-      case 0x86: {                             // TUPLE2
+      case ')':
+        push(tuple({}));
+        break;
+      case 0x85:
+        push(tuple({pop()}));
+        break;      // TUPLE1
+      case 0x86: {  // TUPLE2
         Value* b = pop();
         Value* a = pop();
         push(tuple({a, b}));
@@ -271,9 +292,15 @@ class Unpickler {
         push(tuple({a, b, c}));
         break;
       }
-      case 't': push(tuple(pop_mark())); break;
-      case ']': push(make(Value::List)); break;
-      case '}': push(make(Value::Dict)); break;
+      case 't':
+        push(tuple(pop_mark()));
+        break;
+      case ']':
+        push(make(Value::List));
+        break;
+      case '}':
+        push(make(Value::Dict));
+        break;
       case 'a': {  // APPEND
         Value* v = pop();
         add_to_container(top(), {v}, false);
@@ -295,12 +322,22 @@ class Unpickler {
         add_to_container(top(), items, true);
         break;
       }
-      case 'q': memo_put(byte()); break;    // BINPUT
-      case 'r': memo_put(le(4)); break;     // LONG_BINPUT
-      case 0x94: memo_put(memo_.size()); break;  // MEMOIZE
-      case 'h': push(memo_get(byte())); break;   // BINGET
-      case 'j': push(memo_get(le(4))); break;    // LONG_BINGET
-      case 'c': {                                // GLOBAL
+      case 'q':
+        memo_put(byte());
+        break;  // BINPUT
+      case 'r':
+        memo_put(le(4));
+        break;  // LONG_BINPUT
+      case 0x94:
+        memo_put(memo_.size());
+        break;  // MEMOIZE
+      case 'h':
+        push(memo_get(byte()));
+        break;  // BINGET
+      case 'j':
+        push(memo_get(le(4)));
+        break;     // LONG_BINGET
+      case 'c': {  // GLOBAL
         std::string module = line();
         push(resolve_global(module, line()));
         break;
@@ -313,8 +350,10 @@ class Unpickler {
         push(resolve_global(module->s, name->s));
         break;
       }
-      case 'Q': push(persistent_load(pop())); break;  // BINPERSID
-      case 'R': {                                     // REDUCE
+      case 'Q':
+        push(persistent_load(pop()));
+        break;     // BINPERSID
+      case 'R': {  // REDUCE
         Value* args = pop();
         Value* callable = pop();
         push(reduce(callable, args));

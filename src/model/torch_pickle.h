@@ -18,10 +18,10 @@ namespace bertrain {
 
 struct TorchTensorRecord {
   std::string name;
-  DType dtype;               // from the storage type
-  std::string storage_key;   // the storage's file is <archive>/data/<storage_key>
-  int64_t storage_numel;     // elements of the storage, from its persistent id
-  int64_t offset;            // first element of the tensor in its storage
+  DType dtype;              // from the storage type
+  std::string storage_key;  // the storage's file is <archive>/data/<storage_key>
+  int64_t storage_numel;    // elements of the storage, from its persistent id
+  int64_t offset;           // first element of the tensor in its storage
   Shape shape;
   std::vector<int64_t> stride;
 };

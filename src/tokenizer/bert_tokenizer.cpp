@@ -311,8 +311,9 @@ void read_tokenizer_config(const std::string& path, TokenizerOptions& o) {
   try {
     if (j.contains("do_lower_case")) o.lowercase = j["do_lower_case"].get<bool>();
     if (j.contains("strip_accents"))
-      o.strip_accents = j["strip_accents"].is_null() ? std::nullopt
-                                                     : std::optional(j["strip_accents"].get<bool>());
+      o.strip_accents = j["strip_accents"].is_null()
+                            ? std::nullopt
+                            : std::optional(j["strip_accents"].get<bool>());
     if (j.contains("tokenize_chinese_chars"))
       o.tokenize_chinese_chars = j["tokenize_chinese_chars"].get<bool>();
     if (j.contains("model_max_length")) {

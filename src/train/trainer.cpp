@@ -60,7 +60,7 @@ struct Run {
   int64_t last_logged_step = 0;
   double total_loss = 0;
   int batch,
-      accumulation;  // per-device micro-batch and window (auto_find_batch_size may change them)
+      accumulation;    // per-device micro-batch and window (auto_find_batch_size may change them)
   int max_seq_length;  // --max_seq_length, cut to the tokenizer's model_max_length
   MemoryEstimate predicted;
   std::optional<GradScaler> scaler;  // fp16 only

@@ -84,7 +84,7 @@ struct ArgField {
   const char* name;
   ArgRef (*ref)(TrainingArguments&);
   const char* help;
-  bool evaluate = false;  // evaluate takes it too (data and batch flags)
+  bool evaluate = false;     // evaluate takes it too (data and batch flags)
   const char* aliases = "";  // other spellings, e.g. "--evaluation_strategy"
 };
 
