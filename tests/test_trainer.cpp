@@ -262,6 +262,14 @@ TEST(Trainer, CheckpointTrainingArgsHoldEveryField) {
   EXPECT_EQ(j["eval_steps"], 7);
   EXPECT_EQ(j["bad_rows"], "fail");
   EXPECT_TRUE(j["has_header"].is_null());
+
+  // It is a --config_file for the same run: the weights come out the same.
+  const std::string again = test::temp_dir("args_again");
+  const std::string cmd = std::string(BERTRAIN_EXE) + " train --config_file " + a.output_dir +
+                          "/checkpoint-1/training_args.json --output_dir " + again +
+                          " > " + again + ".log 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << test::read_file(again + ".log");
+  EXPECT_EQ(weights_of(again), weights_of(a.output_dir));
 }
 
 TEST(Trainer, BadInputsGiveClearErrors) {

@@ -108,7 +108,8 @@ std::vector<std::string> expand_config_file(int argc, char** argv) {
            std::find(args.begin(), args.end(), "--" + kebab) != args.end();
   };
   for (auto& [key, value] : j.items()) {
-    if (given(key)) continue;  // the command line wins
+    // The command line wins; null is "not set" (training_args.json writes unset fields so).
+    if (given(key) || value.is_null()) continue;
     if (value.is_boolean()) {
       args.push_back("--" + key + "=" + (value.get<bool>() ? "true" : "false"));
     } else if (value.is_string()) {
