@@ -8,6 +8,8 @@
 #include "core/error.h"
 #include "core/parallel.h"
 #include "kernels/cpu/attention.h"
+#include "kernels/cpu/gemm.h"
+#include "kernels/cpu/gemm_bf16.h"
 #include "kernels/cpu/ops.h"
 
 namespace bertrain {
@@ -129,6 +131,11 @@ void BertForSequenceClassification<T>::carve(const BertConfig& c, int B, int S, 
   tmp.dlogits = temps.take<T>(B * L);
   tmp.dpooled = temps.take<T>(B * H);
   tmp.layer_weights = nullptr;
+  tmp.in16 = tmp.dout16 = nullptr;
+  if (uses_bf16_gemms(options)) {
+    tmp.in16 = temps.take<uint16_t>(N * std::max(H, I));
+    tmp.dout16 = temps.take<uint16_t>(N * std::max(I, 3 * H));
+  }
   if (mixed) {
     const size_t per_layer = 4 * H * H + 2 * H * I + 9 * H + I;  // qkv_w .. ln2_b
     tmp.layer_weights = temps.take<T>(per_layer);
@@ -146,6 +153,10 @@ ActivationPlan BertForSequenceClassification<T>::plan(const BertConfig& c, int B
   T* x_work;
   carve(c, B, S, threads, options, acts, temps, layers, head, tmp, stores, x_work);
   return {acts.used(), temps.used()};
+}
+
+bool uses_bf16_gemms(const MemoryOptions& options) {
+  return options.precision == Precision::BF16 && k::bf16_gemm_is_fast();
 }
 
 AttentionMode parse_attention_mode(const std::string& name) {
@@ -213,11 +224,18 @@ const char* precision_name(Precision p) {
 }
 
 template <typename T>
+std::string BertForSequenceClassification<T>::gemm_kernel() const {
+  if (gemm16_) return std::string("bf16 ") + k::bf16_gemm_isa() + " (oneDNN matmul)";
+  return std::string(std::is_same_v<T, float> ? "fp32 " : "fp64 ") + k::gemm_backend();
+}
+
+template <typename T>
 void BertForSequenceClassification<T>::set_precision(Precision p) {
   if (p == options_.precision) return;
   if (p != Precision::FP32 && !std::is_same_v<T, float>)
     fail("mixed precision needs a float model");
   options_.precision = p;
+  gemm16_ = uses_bf16_gemms(options_);
   params16_ = p == Precision::FP32 ? Buffer<uint16_t>()
                                    : Buffer<uint16_t>(layout_.total(), MemCategory::Weights,
                                                       "16-bit weight copy", *allocator_);
@@ -425,7 +443,7 @@ void BertForSequenceClassification<T>::layer_forward(int l, const T* x, bool tra
   // 16 bits where it is produced, so the forward pass computes with exactly the values that
   // backward will see.
 
-  k::linear_forward(a.qkv, x, w(o.qkv_w), w(o.qkv_b), N, H, 3 * H);
+  dense_forward(a.qkv, x, w(o.qkv_w), o.qkv_w, w(o.qkv_b), H, 3 * H);
   round_half(a.qkv, 3 * NH);
   if (options_.attention == AttentionMode::Standard)
     k::attention_forward(a.ctx, a.probs, a.qkv, head_.mask, B_, S_, config_.num_attention_heads,
@@ -437,18 +455,18 @@ void BertForSequenceClassification<T>::layer_forward(int l, const T* x, bool tra
   round_half(a.ctx, NH);
   if (options_.attention == AttentionMode::Standard)
     round_half(a.probs, static_cast<int64_t>(B_) * config_.num_attention_heads * S_ * S_);
-  k::linear_forward(tmp_.d2, a.ctx, w(o.attn_out_w), w(o.attn_out_b), N, H, H);
+  dense_forward(tmp_.d2, a.ctx, w(o.attn_out_w), o.attn_out_w, w(o.attn_out_b), H, H);
   round_half(tmp_.d2, NH);
   k::dropout_apply(tmp_.d2, NH, p_hidden, site_seed(2 + 3 * l));
   k::add_layernorm_forward(a.h1, a.sum1, a.mean1, a.rstd1, tmp_.d2, x, w(o.ln1_g), w(o.ln1_b), N, H,
                            eps);
   round_half(a.sum1, NH);
   round_half(a.h1, NH);
-  k::linear_forward(a.f, a.h1, w(o.inter_w), w(o.inter_b), N, H, I);
+  dense_forward(a.f, a.h1, w(o.inter_w), o.inter_w, w(o.inter_b), H, I);
   round_half(a.f, NI);
   k::gelu_forward(a.g, a.f, NI);
   round_half(a.g, NI);
-  k::linear_forward(tmp_.d2, a.g, w(o.out_w), w(o.out_b), N, I, H);
+  dense_forward(tmp_.d2, a.g, w(o.out_w), o.out_w, w(o.out_b), I, H);
   round_half(tmp_.d2, NH);
   k::dropout_apply(tmp_.d2, NH, p_hidden, site_seed(3 + 3 * l));
   k::add_layernorm_forward(a.out, a.sum2, a.mean2, a.rstd2, tmp_.d2, a.h1, w(o.ln2_g), w(o.ln2_b),
@@ -524,15 +542,14 @@ void BertForSequenceClassification<T>::layer_backward(int l, const T* x) {
   k::layernorm_backward(tmp_.d1, G + o.ln2_g, G + o.ln2_b, tmp_.g, a.sum2, a.mean2, a.rstd2,
                         w(o.ln2_g), N, H);
   const T* d_out = through_dropout(tmp_.d1, 3 + 3 * l);
-  k::linear_backward(tmp_.big, G + o.out_w, G + o.out_b, d_out, a.g, w(o.out_w), N, I, H);
+  dense_backward(tmp_.big, o.out_w, o.out_b, d_out, a.g, w(o.out_w), I, H, false);
   k::gelu_backward(tmp_.big, a.f, tmp_.big, static_cast<int64_t>(N) * I);
-  k::linear_backward(tmp_.d1, G + o.inter_w, G + o.inter_b, tmp_.big, a.h1, w(o.inter_w), N, H, I,
-                     /*accumulate_din=*/true);
+  dense_backward(tmp_.d1, o.inter_w, o.inter_b, tmp_.big, a.h1, w(o.inter_w), H, I, true);
   k::layernorm_backward(tmp_.g, G + o.ln1_g, G + o.ln1_b, tmp_.d1, a.sum1, a.mean1, a.rstd1,
                         w(o.ln1_g), N, H);
   const T* d_attn_out = through_dropout(tmp_.g, 2 + 3 * l);
-  k::linear_backward(tmp_.d1, G + o.attn_out_w, G + o.attn_out_b, d_attn_out, a.ctx,
-                     w(o.attn_out_w), N, H, H);
+  dense_backward(tmp_.d1, o.attn_out_w, o.attn_out_b, d_attn_out, a.ctx, w(o.attn_out_w), H, H,
+                 false);
   if (options_.attention == AttentionMode::Standard)
     k::attention_backward(tmp_.big, tmp_.d1, a.qkv, a.probs, B_, S_, config_.num_attention_heads,
                           config_.head_dim(), p_attn, site_seed(1 + 3 * l), tmp_.attn_scratch);
@@ -540,8 +557,41 @@ void BertForSequenceClassification<T>::layer_backward(int l, const T* x) {
     k::attention_backward_blockwise(tmp_.big, tmp_.d1, a.qkv, a.probs, head_.mask, B_, S_,
                                     config_.num_attention_heads, config_.head_dim(), p_attn,
                                     site_seed(1 + 3 * l), tmp_.attn_scratch);
-  k::linear_backward(tmp_.g, G + o.qkv_w, G + o.qkv_b, tmp_.big, x, w(o.qkv_w), N, H, 3 * H,
-                     /*accumulate_din=*/true);
+  dense_backward(tmp_.g, o.qkv_w, o.qkv_b, tmp_.big, x, w(o.qkv_w), H, 3 * H, true);
+}
+
+template <typename T>
+void BertForSequenceClassification<T>::dense_forward(T* out, const T* in, const T* W, size_t w_off,
+                                                     const T* b, int in_f, int out_f) {
+  const int N = B_ * S_;
+  if constexpr (std::is_same_v<T, float>) {
+    if (gemm16_) {  // the input holds bf16 values already: the conversion is exact
+      pack(tmp_.in16, in, static_cast<int64_t>(N) * in_f, Precision::BF16);
+      k::linear_forward_bf16(out, tmp_.in16, params16_.data() + w_off, b, N, in_f, out_f);
+      return;
+    }
+  }
+  k::linear_forward(out, in, W, b, N, in_f, out_f);
+}
+
+// As torch autocast does, the bf16 GEMMs take the output gradient rounded to bf16; the bias
+// gradient sums it unrounded.
+template <typename T>
+void BertForSequenceClassification<T>::dense_backward(T* din, size_t w_off, size_t b_off,
+                                                      const T* dout, const T* in, const T* W,
+                                                      int in_f, int out_f, bool accumulate_din) {
+  const int N = B_ * S_;
+  T* G = grads_.data();
+  if constexpr (std::is_same_v<T, float>) {
+    if (gemm16_) {
+      pack(tmp_.dout16, dout, static_cast<int64_t>(N) * out_f, Precision::BF16);
+      pack(tmp_.in16, in, static_cast<int64_t>(N) * in_f, Precision::BF16);
+      k::linear_backward_bf16(din, G + w_off, G + b_off, dout, tmp_.dout16, tmp_.in16,
+                              params16_.data() + w_off, N, in_f, out_f, accumulate_din);
+      return;
+    }
+  }
+  k::linear_backward(din, G + w_off, G + b_off, dout, in, W, N, in_f, out_f, accumulate_din);
 }
 
 template class BertForSequenceClassification<float>;

@@ -32,6 +32,11 @@ struct MemoryOptions {
   Precision precision = Precision::FP32;
 };
 
+// Whether the encoder's dense layers run as bf16 GEMMs: under --bf16, when oneDNN has a bf16
+// kernel for this CPU (AMX-BF16 or AVX512-BF16). Otherwise --bf16 keeps fp32 GEMMs on
+// bf16-rounded values.
+bool uses_bf16_gemms(const MemoryOptions& options);
+
 // Bytes of activations and backward temporaries for a B x S micro-batch.
 struct ActivationPlan {
   size_t activations = 0;
@@ -71,6 +76,9 @@ class BertForSequenceClassification {
   // Mixed precision (float models only). Allocates the 16-bit weight copy.
   void set_precision(Precision p);
   const MemoryOptions& memory_options() const { return options_; }
+  // The kernel the encoder's GEMMs run on, e.g. "bf16 brg:avx512_core_amx_bf16 (oneDNN
+  // matmul)" or "fp32 oneDNN".
+  std::string gemm_kernel() const;
   // Plans activation memory for micro-batches up to B x S (reallocates only when larger).
   void reserve(int B, int S);
 
@@ -98,6 +106,8 @@ class BertForSequenceClassification {
   struct Temps {
     T *g, *d1, *d2, *big, *attn_scratch, *dlogits, *dpooled;
     T* layer_weights;  // mixed precision: one layer's weights expanded from 16 bits
+    // bf16 GEMMs: a dense layer's input and output gradient in bf16.
+    uint16_t *in16, *dout16;
   };
   // Mixed precision: each layer's saved activations in 16 bits (only `out` with
   // checkpointing); statistics stay fp32.
@@ -120,6 +130,12 @@ class BertForSequenceClassification {
   void transfer_layer(int l, bool to_store);
   void unpack_input(int l);  // layer l's input (layer l-1's output) into x_work_
   void layer_backward(int l, const T* x);
+  // One of a layer's dense layers (weights at layout offset w_off, W their values as
+  // layer_params gives them): on bf16 GEMMs when gemm16_, else in T.
+  void dense_forward(T* out, const T* in, const T* W, size_t w_off, const T* b, int in_f,
+                     int out_f);
+  void dense_backward(T* din, size_t w_off, size_t b_off, const T* dout, const T* in, const T* W,
+                      int in_f, int out_f, bool accumulate_din);
   uint64_t site_seed(int site) const;
   int classifier_site() const { return 1 + 3 * config_.num_hidden_layers; }
 
@@ -137,6 +153,7 @@ class BertForSequenceClassification {
   T* x_work_ = nullptr;
   Buffer<uint16_t> params16_;
   bool half_weights_stale_ = true;
+  bool gemm16_ = false;  // --bf16 on a CPU with bf16 matrix units: encoder GEMMs in bf16
   HeadActs head_{};
   Temps tmp_{};
 

@@ -52,13 +52,13 @@ TorchCheckpoint::TorchCheckpoint(const std::string& path) : path_(path) {
            "with torch >= 1.6, or as model.safetensors");
   }
   int err = 0;
-  zip_ = zip_open(path.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &err);
+  zip_.reset(zip_open(path.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &err));
   if (!zip_) fail(path, ": not a readable zip archive (", zip_message(err), ")");
-  const zip_int64_t n = zip_get_num_entries(zip_, 0);
+  const zip_int64_t n = zip_get_num_entries(zip_.get(), 0);
   std::string prefix;
   int64_t pickle_index = -1;
   for (zip_int64_t i = 0; i < n; ++i) {
-    const char* name = zip_get_name(zip_, i, 0);
+    const char* name = zip_get_name(zip_.get(), i, 0);
     if (name && ends_with(name, "/data.pkl") &&
         std::string(name).find('/') == std::string(name).size() - 9) {
       if (pickle_index >= 0) fail(path, ": the archive holds two data.pkl entries");
@@ -67,7 +67,7 @@ TorchCheckpoint::TorchCheckpoint(const std::string& path) : path_(path) {
     }
   }
   if (pickle_index < 0) fail(path, ": no <archive>/data.pkl entry; not a torch.save checkpoint");
-  const zip_int64_t byteorder = zip_name_locate(zip_, (prefix + "byteorder").c_str(), 0);
+  const zip_int64_t byteorder = zip_name_locate(zip_.get(), (prefix + "byteorder").c_str(), 0);
   if (byteorder >= 0) {
     std::vector<unsigned char> b = read_entry(byteorder, "byteorder");
     if (std::string(b.begin(), b.end()) != "little")
@@ -86,10 +86,10 @@ TorchCheckpoint::TorchCheckpoint(const std::string& path) : path_(path) {
            r.storage_numel, " elements)");
     if (!storage_entry_.count(r.storage_key)) {
       const std::string entry = prefix + "data/" + r.storage_key;
-      const zip_int64_t index = zip_name_locate(zip_, entry.c_str(), 0);
+      const zip_int64_t index = zip_name_locate(zip_.get(), entry.c_str(), 0);
       if (index < 0) fail(bad, "its storage entry ", entry, " is missing from the archive");
       zip_stat_t st;
-      if (zip_stat_index(zip_, index, 0, &st) != 0 || !(st.valid & ZIP_STAT_SIZE))
+      if (zip_stat_index(zip_.get(), index, 0, &st) != 0 || !(st.valid & ZIP_STAT_SIZE))
         fail(bad, "cannot stat ", entry);
       if (st.size / dtype_size(r.dtype) < static_cast<uint64_t>(r.storage_numel))
         fail(bad, "its storage ", entry, " has ", st.size, " bytes, less than ", r.storage_numel,
@@ -101,8 +101,8 @@ TorchCheckpoint::TorchCheckpoint(const std::string& path) : path_(path) {
   }
 }
 
-TorchCheckpoint::~TorchCheckpoint() {
-  if (zip_) zip_discard(zip_);
+void TorchCheckpoint::Discard::operator()(::zip* z) const {
+  zip_discard(z);
 }
 
 std::vector<std::string> TorchCheckpoint::names() const {
@@ -118,12 +118,12 @@ const TorchTensorRecord& TorchCheckpoint::record(const std::string& name) const 
 std::vector<unsigned char> TorchCheckpoint::read_entry(int64_t index,
                                                        const std::string& what) const {
   zip_stat_t st;
-  if (zip_stat_index(zip_, index, 0, &st) != 0 || !(st.valid & ZIP_STAT_SIZE))
+  if (zip_stat_index(zip_.get(), index, 0, &st) != 0 || !(st.valid & ZIP_STAT_SIZE))
     fail(path_, ": cannot stat ", what);
   if (what == "data.pkl" && st.size > kMaxPickleBytes)
     fail(path_, ": data.pkl is ", st.size, " bytes (limit ", kMaxPickleBytes, ")");
-  zip_file_t* f = zip_fopen_index(zip_, index, 0);
-  if (!f) fail(path_, ": cannot open ", what, " (", zip_strerror(zip_), ")");
+  zip_file_t* f = zip_fopen_index(zip_.get(), index, 0);
+  if (!f) fail(path_, ": cannot open ", what, " (", zip_strerror(zip_.get()), ")");
   std::vector<unsigned char> out(st.size);
   const zip_int64_t got = zip_fread(f, out.data(), out.size());
   std::string error = got < 0 ? zip_file_strerror(f) : "";

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -19,9 +20,6 @@ namespace bertrain {
 class TorchCheckpoint : public TensorFile {
  public:
   explicit TorchCheckpoint(const std::string& path);
-  ~TorchCheckpoint() override;
-  TorchCheckpoint(const TorchCheckpoint&) = delete;
-  TorchCheckpoint& operator=(const TorchCheckpoint&) = delete;
 
   const std::string& path() const override { return path_; }
   std::vector<std::string> names() const override;
@@ -36,7 +34,11 @@ class TorchCheckpoint : public TensorFile {
   std::vector<unsigned char> read_entry(int64_t index, const std::string& what) const;
 
   std::string path_;
-  ::zip* zip_ = nullptr;
+  // Closed however the constructor ends: an archive refused halfway must not leak.
+  struct Discard {
+    void operator()(::zip* z) const;
+  };
+  std::unique_ptr<::zip, Discard> zip_;
   std::map<std::string, TorchTensorRecord> tensors_;
   std::vector<std::string> order_;                // the pickle's order
   std::map<std::string, int64_t> storage_entry_;  // storage key -> zip entry index

@@ -200,6 +200,13 @@ void build_model(Run& run) {
   run.model->set_attention_mode(parse_attention_mode(a.attention));
   run.model->set_precision(precision_of(a));
   if (a.fp16) run.scaler = GradScaler{.scale = a.fp16_init_scale};
+  if (a.bf16)
+    std::printf("bf16: encoder GEMMs on %s\n",
+                run.model->memory_options().precision == Precision::BF16 &&
+                        uses_bf16_gemms(run.model->memory_options())
+                    ? run.model->gemm_kernel().c_str()
+                    : "fp32 GEMMs over bf16-rounded values (no bf16 matrix units found by oneDNN "
+                      "on this CPU): memory is saved, time is not");
   init_weights(*run.model, a.seed);
   const std::string loaded = describe(load_weights(*run.model, a.model, /*allow_new_head=*/true));
   std::fputs(loaded.c_str(), stdout);
@@ -461,6 +468,7 @@ static TrainOutcome train(Run& run) {
   metrics["predicted_peak_memory_by_category"] = pred_cat;
   metrics["per_device_train_batch_size"] = run.batch;
   metrics["precision"] = precision_name(precision_of(a));
+  metrics["gemm_kernel"] = run.model->gemm_kernel();
   if (run.scaler) metrics["skipped_steps"] = run.scaler->skipped_steps;
   metrics["gradient_accumulation_steps"] = run.accumulation;
   metrics["train_samples"] = samples;

@@ -7,6 +7,7 @@
 #include "core/parallel.h"
 #include "kernels/cpu/dropout.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/gemm_bf16.h"
 #include "kernels/cpu/vec_math.h"
 
 namespace bertrain::cpu {
@@ -190,6 +191,21 @@ void linear_backward(T* din, T* dW, T* db, const T* dout, const T* in, const T* 
             din, in_f);
   }
   gemm<T>(true, false, out_f, in_f, N, T(1), dout, out_f, in, in_f, T(1), dW, in_f);
+  column_sums_add(db, dout, N, out_f);
+}
+
+void linear_forward_bf16(float* out, const uint16_t* in16, const uint16_t* W16, const float* b,
+                         int N, int in_f, int out_f) {
+  parallel_for(
+      N, [&](int64_t r) { std::copy(b, b + out_f, out + r * out_f); }, out_f);
+  gemm_bf16(false, true, N, out_f, in_f, in16, in_f, W16, in_f, /*accumulate=*/true, out, out_f);
+}
+
+void linear_backward_bf16(float* din, float* dW, float* db, const float* dout,
+                          const uint16_t* dout16, const uint16_t* in16, const uint16_t* W16, int N,
+                          int in_f, int out_f, bool accumulate_din) {
+  if (din) gemm_bf16(false, false, N, in_f, out_f, dout16, out_f, W16, in_f, accumulate_din, din, in_f);
+  gemm_bf16(true, false, out_f, in_f, N, dout16, out_f, in16, in_f, /*accumulate=*/true, dW, in_f);
   column_sums_add(db, dout, N, out_f);
 }
 

@@ -37,6 +37,16 @@ template <typename T>
 void linear_backward(T* din, T* dW, T* db, const T* dout, const T* in, const T* W, int N, int in_f,
                      int out_f, bool accumulate_din = false);
 
+// The same on bf16 inputs (raw uint16_t) with fp32 accumulation and outputs, on the CPU's
+// matrix units (gemm_bf16.h): out = in16 * W16^T + b. Float models only.
+void linear_forward_bf16(float* out, const uint16_t* in16, const uint16_t* W16, const float* b,
+                         int N, int in_f, int out_f);
+// din (=, or += with accumulate_din; skipped when null) = dout16 * W16, dW += dout16^T * in16,
+// db += column sums of dout (fp32, unrounded).
+void linear_backward_bf16(float* din, float* dW, float* db, const float* dout,
+                          const uint16_t* dout16, const uint16_t* in16, const uint16_t* W16, int N,
+                          int in_f, int out_f, bool accumulate_din = false);
+
 // Exact GELU: 0.5 x (1 + erf(x / sqrt 2)).
 template <typename T>
 void gelu_forward(T* out, const T* x, int64_t n);

@@ -1,0 +1,23 @@
+// bf16 GEMMs on the CPU's matrix units: oneDNN's matmul primitive with bf16 inputs and fp32
+// accumulation and output. oneDNN picks the kernel for the CPU it finds (AMX-BF16, else
+// AVX512-BF16, else an emulation that is slower than our fp32 GEMM: bf16_gemm_is_fast() says
+// which, and the model keeps fp32 GEMMs then).
+#pragma once
+
+#include <cstdint>
+
+namespace bertrain::cpu {
+
+// C = op(A) * op(B) (+ C when accumulate), A and B bf16 (raw uint16_t), C fp32. op(A) is
+// M x K, op(B) is K x N; lda/ldb/ldc are row strides of the stored matrices. Primitives are
+// cached by shape, strides, transposes and accumulate.
+void gemm_bf16(bool trans_a, bool trans_b, int M, int N, int K, const uint16_t* A, int lda,
+               const uint16_t* B, int ldb, bool accumulate, float* C, int ldc);
+
+// oneDNN's name for the bf16 kernel it picks here, e.g. "brg:avx512_core_amx_bf16", or "none"
+// when oneDNN is not built in.
+const char* bf16_gemm_isa();
+// Whether that kernel uses bf16 hardware (AMX-BF16 or AVX512-BF16).
+bool bf16_gemm_is_fast();
+
+}  // namespace bertrain::cpu
