@@ -55,6 +55,9 @@ def main():
     p.add_argument("--torch_coretype", default=None,
                    help="OPENBLAS_CORETYPE for the PyTorch peer only (e.g. SKYLAKEX: OpenBLAS's "
                         "AVX-512 kernels, the strongest peer on this CPU; default: inherited)")
+    p.add_argument("--precision", default="fp32", choices=["fp32", "bf16"],
+                   help="bf16: bertrain --bf16 against torch.autocast bf16; MFU against each "
+                        "side's bf16 GEMM peak")
     p.add_argument("--json", help="also write results here")
     a = p.parse_args()
 
@@ -68,11 +71,16 @@ def main():
     if a.torch_coretype:
         torch_env["OPENBLAS_CORETYPE"] = a.torch_coretype
     bench = os.path.join(a.build, "bench")
-    peak = run([os.path.join(bench, "bench_gemm_peak"), "--threads", str(a.threads)], env)
+    if a.precision == "bf16":
+        g = run([os.path.join(bench, "bench_gemm_bf16"), "--threads", str(a.threads)], env)
+        peak = {"gemm": g["shapes"][0]["bf16_impl"],
+                "peak_gflops": max(r["bf16_gflops"] for r in g["shapes"])}
+    else:
+        peak = run([os.path.join(bench, "bench_gemm_peak"), "--threads", str(a.threads)], env)
     torch_peak = run(["/usr/bin/python3", os.path.join(HERE, "torch_gemm_peak.py"), "--threads",
-                      str(a.threads)], torch_env)
+                      str(a.threads), "--dtype", a.precision], torch_env)
     print(f"# {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} cpus, {a.threads} threads; bertrain GEMM {peak['gemm']} peak "
+          f"{os.cpu_count()} cpus, {a.threads} threads, {a.precision}; bertrain GEMM {peak['gemm']} peak "
           f"{peak['peak_gflops']:.1f} GFLOP/s; PyTorch GEMM peak {torch_peak['peak_gflops']:.1f} GFLOP/s "
           f"(OPENBLAS_CORETYPE={torch_env.get('OPENBLAS_CORETYPE', '(auto)')})")
     print("| case | bertrain samples/s | PyTorch samples/s | ratio | bertrain MFU | PyTorch MFU "
@@ -83,7 +91,8 @@ def main():
         mode, shape = case.split(":")
         batch, seq = map(int, shape.split("x"))
         common = ["--preset", a.preset, "--batch", str(batch), "--seq", str(seq), "--steps", str(a.steps),
-                  "--threads", str(a.threads), "--inference", "1" if mode == "inference" else "0"]
+                  "--threads", str(a.threads), "--inference", "1" if mode == "inference" else "0",
+                  "--precision", a.precision]
         ours, theirs = [], []
         for _ in range(a.reps):  # alternate so drift in the machine hits both alike
             ours.append(run([os.path.join(bench, "bench_train_step")] + common, env))

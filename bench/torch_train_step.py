@@ -26,6 +26,8 @@ p.add_argument("--steps", type=int, default=5)
 p.add_argument("--warmup", type=int, default=1)
 p.add_argument("--threads", type=int, default=2)
 p.add_argument("--inference", type=int, default=0)
+p.add_argument("--precision", default="fp32", choices=["fp32", "bf16"],
+               help="bf16: torch.autocast('cpu', dtype=torch.bfloat16) around the forward pass")
 a = p.parse_args()
 
 torch.set_num_threads(a.threads)
@@ -37,18 +39,23 @@ types = torch.zeros_like(ids)
 mask = torch.ones_like(ids)
 labels = torch.randint(0, 5, (a.batch,))
 
+def autocast():
+    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.precision == "bf16")
+
+
 times = []
 for s in range(a.warmup + a.steps):
     t0 = time.perf_counter()
     if a.inference:
         model.eval()
-        with torch.inference_mode():
+        with torch.inference_mode(), autocast():
             _, logits = model(ids, types, mask)
         loss = torch.tensor(0.0)
     else:
         model.train()
         opt.zero_grad(set_to_none=True)
-        loss, _ = model(ids, types, mask, labels)
+        with autocast():
+            loss, _ = model(ids, types, mask, labels)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
@@ -56,7 +63,7 @@ for s in range(a.warmup + a.steps):
         times.append(time.perf_counter() - t0)
 
 med = statistics.median(times)
-print(json.dumps({"impl": "pytorch", "torch": torch.__version__, "mode": "inference" if a.inference else "train",
+print(json.dumps({"impl": "pytorch", "torch": torch.__version__, "precision": a.precision, "mode": "inference" if a.inference else "train",
                   "batch": a.batch, "seq": a.seq, "threads": torch.get_num_threads(), "median_step_s": med,
                   "samples_per_s": a.batch / med, "loss": float(loss),
                   "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,

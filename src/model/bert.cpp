@@ -292,9 +292,19 @@ const T* BertForSequenceClassification<T>::layer_params(int l) {
          options_.precision);
     half_weights_stale_ = false;
   }
-  const size_t n = layout_.layers[l].ln2_b + config_.hidden_size - o.qkv_w;
-  unpack(tmp_.layer_weights, params16_.data() + o.qkv_w, static_cast<int64_t>(n),
-         options_.precision);
+  auto expand = [&](size_t begin, size_t end) {  // layout offsets [begin, end) of layer l
+    unpack(tmp_.layer_weights + (begin - o.qkv_w), params16_.data() + begin,
+           static_cast<int64_t>(end - begin), options_.precision);
+  };
+  const size_t H = config_.hidden_size;
+  if (gemm16_) {  // the GEMMs read params16_ itself: expand only biases and LayerNorm
+    expand(o.qkv_b, o.qkv_b + 3 * H);
+    expand(o.attn_out_b, o.ln1_b + H);
+    expand(o.inter_b, o.inter_b + config_.intermediate_size);
+    expand(o.out_b, o.ln2_b + H);
+  } else {
+    expand(o.qkv_w, o.ln2_b + H);
+  }
   return tmp_.layer_weights;
 }
 
