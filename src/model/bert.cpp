@@ -270,17 +270,37 @@ static void unpack(T* dst, const uint16_t* src, int64_t n, Precision p) {
     map_elements(dst, src, n, [](uint16_t h) { return static_cast<T>(f16_to_float(h)); });
 }
 
+// Rounds x to the 16-bit format in place and, given `store`, writes the 16-bit values there in
+// the same pass (the tensor's saved copy, which the bf16 GEMMs also read).
 template <typename T>
-void BertForSequenceClassification<T>::round_half(T* x, int64_t n) const {
+void BertForSequenceClassification<T>::round_half(T* x, int64_t n, uint16_t* store) const {
   if (!mixed()) return;
-  if (options_.precision == Precision::BF16)
+  const bool bf16 = options_.precision == Precision::BF16;
+  if (store) {
+    // One loop per format, so that each vectorises (as map_elements' do).
+    auto both = [&](auto to_half, auto from_half) {
+      parallel_range(n, [&](int64_t begin, int64_t end) {
+#pragma omp simd
+        for (int64_t i = begin; i < end; ++i) {
+          const uint16_t h = to_half(static_cast<float>(x[i]));
+          store[i] = h;
+          x[i] = static_cast<T>(from_half(h));
+        }
+      });
+    };
+    if (bf16)
+      both([](float v) { return float_to_bf16(v); }, [](uint16_t h) { return bf16_to_float(h); });
+    else
+      both([](float v) { return float_to_f16(v); }, [](uint16_t h) { return f16_to_float(h); });
+  } else if (bf16) {
     map_elements(x, x, n, [](T v) {
       return static_cast<T>(bf16_to_float(float_to_bf16(static_cast<float>(v))));
     });
-  else
+  } else {
     map_elements(x, x, n, [](T v) {
       return static_cast<T>(f16_to_float(float_to_f16(static_cast<float>(v))));
     });
+  }
 }
 
 template <typename T>
@@ -346,12 +366,8 @@ void BertForSequenceClassification<T>::transfer_layer(int l, bool to_store) {
                                {s.mean2, a.mean2, N},
                                {s.rstd2, a.rstd2, N}});
   }
-  for (const Half& h : halves) {
-    if (to_store)
-      pack(h.stored, h.working, h.n, p);
-    else
-      unpack(h.working, h.stored, h.n, p);
-  }
+  if (!to_store)  // to_store: layer_forward stored them as it rounded them
+    for (const Half& h : halves) unpack(h.working, h.stored, h.n, p);
   for (const Full& f : fulls) {
     if (to_store)
       std::copy_n(f.working, f.n, f.stored);
@@ -453,8 +469,13 @@ void BertForSequenceClassification<T>::layer_forward(int l, const T* x, bool tra
   // 16 bits where it is produced, so the forward pass computes with exactly the values that
   // backward will see.
 
-  dense_forward(a.qkv, x, w(o.qkv_w), o.qkv_w, w(o.qkv_b), H, 3 * H);
-  round_half(a.qkv, 3 * NH);
+  // Mixed precision: the saved 16-bit copies, written as each tensor is rounded (null where
+  // checkpointing keeps none); the bf16 GEMMs read their inputs from them.
+  LayerStore* st = mixed() ? &stores_[l] : nullptr;
+  auto store = [&](uint16_t* LayerStore::*field) { return st ? st->*field : nullptr; };
+
+  dense_forward(a.qkv, x, w(o.qkv_w), o.qkv_w, w(o.qkv_b), H, 3 * H, layer_input16(l));
+  round_half(a.qkv, 3 * NH, store(&LayerStore::qkv));
   if (options_.attention == AttentionMode::Standard)
     k::attention_forward(a.ctx, a.probs, a.qkv, head_.mask, B_, S_, config_.num_attention_heads,
                          config_.head_dim(), p_attn, site_seed(1 + 3 * l), tmp_.attn_scratch);
@@ -462,27 +483,35 @@ void BertForSequenceClassification<T>::layer_forward(int l, const T* x, bool tra
     k::attention_forward_blockwise(a.ctx, a.probs, a.qkv, head_.mask, B_, S_,
                                    config_.num_attention_heads, config_.head_dim(), p_attn,
                                    site_seed(1 + 3 * l), tmp_.attn_scratch);
-  round_half(a.ctx, NH);
+  round_half(a.ctx, NH, store(&LayerStore::ctx));
   if (options_.attention == AttentionMode::Standard)
-    round_half(a.probs, static_cast<int64_t>(B_) * config_.num_attention_heads * S_ * S_);
-  dense_forward(tmp_.d2, a.ctx, w(o.attn_out_w), o.attn_out_w, w(o.attn_out_b), H, H);
+    round_half(a.probs, static_cast<int64_t>(B_) * config_.num_attention_heads * S_ * S_,
+               store(&LayerStore::probs));
+  dense_forward(tmp_.d2, a.ctx, w(o.attn_out_w), o.attn_out_w, w(o.attn_out_b), H, H,
+                store(&LayerStore::ctx));
   round_half(tmp_.d2, NH);
   k::dropout_apply(tmp_.d2, NH, p_hidden, site_seed(2 + 3 * l));
   k::add_layernorm_forward(a.h1, a.sum1, a.mean1, a.rstd1, tmp_.d2, x, w(o.ln1_g), w(o.ln1_b), N, H,
                            eps);
-  round_half(a.sum1, NH);
-  round_half(a.h1, NH);
-  dense_forward(a.f, a.h1, w(o.inter_w), o.inter_w, w(o.inter_b), H, I);
-  round_half(a.f, NI);
+  round_half(a.sum1, NH, store(&LayerStore::sum1));
+  round_half(a.h1, NH, store(&LayerStore::h1));
+  dense_forward(a.f, a.h1, w(o.inter_w), o.inter_w, w(o.inter_b), H, I, store(&LayerStore::h1));
+  round_half(a.f, NI, store(&LayerStore::f));
   k::gelu_forward(a.g, a.f, NI);
-  round_half(a.g, NI);
-  dense_forward(tmp_.d2, a.g, w(o.out_w), o.out_w, w(o.out_b), I, H);
+  round_half(a.g, NI, store(&LayerStore::g));
+  dense_forward(tmp_.d2, a.g, w(o.out_w), o.out_w, w(o.out_b), I, H, store(&LayerStore::g));
   round_half(tmp_.d2, NH);
   k::dropout_apply(tmp_.d2, NH, p_hidden, site_seed(3 + 3 * l));
   k::add_layernorm_forward(a.out, a.sum2, a.mean2, a.rstd2, tmp_.d2, a.h1, w(o.ln2_g), w(o.ln2_b),
                            N, H, eps);
-  round_half(a.sum2, NH);
-  round_half(a.out, NH);
+  round_half(a.sum2, NH, store(&LayerStore::sum2));
+  round_half(a.out, NH, store(&LayerStore::out));
+}
+
+// Layer l's input in 16 bits when it is stored (layer l-1's saved output), else null.
+template <typename T>
+const uint16_t* BertForSequenceClassification<T>::layer_input16(int l) const {
+  return mixed() && l > 0 ? stores_[l - 1].out : nullptr;
 }
 
 template <typename T>
@@ -552,14 +581,17 @@ void BertForSequenceClassification<T>::layer_backward(int l, const T* x) {
   k::layernorm_backward(tmp_.d1, G + o.ln2_g, G + o.ln2_b, tmp_.g, a.sum2, a.mean2, a.rstd2,
                         w(o.ln2_g), N, H);
   const T* d_out = through_dropout(tmp_.d1, 3 + 3 * l);
-  dense_backward(tmp_.big, o.out_w, o.out_b, d_out, a.g, w(o.out_w), I, H, false);
+  const LayerStore* st = mixed() ? &stores_[l] : nullptr;
+  dense_backward(tmp_.big, o.out_w, o.out_b, d_out, a.g, st ? st->g : nullptr, w(o.out_w), I, H,
+                 false);
   k::gelu_backward(tmp_.big, a.f, tmp_.big, static_cast<int64_t>(N) * I);
-  dense_backward(tmp_.d1, o.inter_w, o.inter_b, tmp_.big, a.h1, w(o.inter_w), H, I, true);
+  dense_backward(tmp_.d1, o.inter_w, o.inter_b, tmp_.big, a.h1, st ? st->h1 : nullptr,
+                 w(o.inter_w), H, I, true);
   k::layernorm_backward(tmp_.g, G + o.ln1_g, G + o.ln1_b, tmp_.d1, a.sum1, a.mean1, a.rstd1,
                         w(o.ln1_g), N, H);
   const T* d_attn_out = through_dropout(tmp_.g, 2 + 3 * l);
-  dense_backward(tmp_.d1, o.attn_out_w, o.attn_out_b, d_attn_out, a.ctx, w(o.attn_out_w), H, H,
-                 false);
+  dense_backward(tmp_.d1, o.attn_out_w, o.attn_out_b, d_attn_out, a.ctx, st ? st->ctx : nullptr,
+                 w(o.attn_out_w), H, H, false);
   if (options_.attention == AttentionMode::Standard)
     k::attention_backward(tmp_.big, tmp_.d1, a.qkv, a.probs, B_, S_, config_.num_attention_heads,
                           config_.head_dim(), p_attn, site_seed(1 + 3 * l), tmp_.attn_scratch);
@@ -567,17 +599,22 @@ void BertForSequenceClassification<T>::layer_backward(int l, const T* x) {
     k::attention_backward_blockwise(tmp_.big, tmp_.d1, a.qkv, a.probs, head_.mask, B_, S_,
                                     config_.num_attention_heads, config_.head_dim(), p_attn,
                                     site_seed(1 + 3 * l), tmp_.attn_scratch);
-  dense_backward(tmp_.g, o.qkv_w, o.qkv_b, tmp_.big, x, w(o.qkv_w), H, 3 * H, true);
+  dense_backward(tmp_.g, o.qkv_w, o.qkv_b, tmp_.big, x, layer_input16(l), w(o.qkv_w), H, 3 * H,
+                 true);
 }
 
 template <typename T>
 void BertForSequenceClassification<T>::dense_forward(T* out, const T* in, const T* W, size_t w_off,
-                                                     const T* b, int in_f, int out_f) {
+                                                     const T* b, int in_f, int out_f,
+                                                     const uint16_t* in16) {
   const int N = B_ * S_;
   if constexpr (std::is_same_v<T, float>) {
-    if (gemm16_) {  // the input holds bf16 values already: the conversion is exact
-      pack(tmp_.in16, in, static_cast<int64_t>(N) * in_f, Precision::BF16);
-      k::linear_forward_bf16(out, tmp_.in16, params16_.data() + w_off, b, N, in_f, out_f);
+    if (gemm16_) {
+      if (!in16) {  // the input holds bf16 values already: the conversion is exact
+        pack(tmp_.in16, in, static_cast<int64_t>(N) * in_f, Precision::BF16);
+        in16 = tmp_.in16;
+      }
+      k::linear_forward_bf16(out, in16, params16_.data() + w_off, b, N, in_f, out_f);
       return;
     }
   }
@@ -588,15 +625,19 @@ void BertForSequenceClassification<T>::dense_forward(T* out, const T* in, const 
 // gradient sums it unrounded.
 template <typename T>
 void BertForSequenceClassification<T>::dense_backward(T* din, size_t w_off, size_t b_off,
-                                                      const T* dout, const T* in, const T* W,
-                                                      int in_f, int out_f, bool accumulate_din) {
+                                                      const T* dout, const T* in,
+                                                      const uint16_t* in16, const T* W, int in_f,
+                                                      int out_f, bool accumulate_din) {
   const int N = B_ * S_;
   T* G = grads_.data();
   if constexpr (std::is_same_v<T, float>) {
     if (gemm16_) {
       pack(tmp_.dout16, dout, static_cast<int64_t>(N) * out_f, Precision::BF16);
-      pack(tmp_.in16, in, static_cast<int64_t>(N) * in_f, Precision::BF16);
-      k::linear_backward_bf16(din, G + w_off, G + b_off, dout, tmp_.dout16, tmp_.in16,
+      if (!in16) {
+        pack(tmp_.in16, in, static_cast<int64_t>(N) * in_f, Precision::BF16);
+        in16 = tmp_.in16;
+      }
+      k::linear_backward_bf16(din, G + w_off, G + b_off, dout, tmp_.dout16, in16,
                               params16_.data() + w_off, N, in_f, out_f, accumulate_din);
       return;
     }

@@ -125,17 +125,19 @@ class BertForSequenceClassification {
   // The layer's weights: the fp32 master, or (mixed precision) the 16-bit copy expanded.
   // Index with an offset from layout().layers[l] minus that layer's qkv_w.
   const T* layer_params(int l);
-  void round_half(T* x, int64_t n) const;
+  void round_half(T* x, int64_t n, uint16_t* store = nullptr) const;
+  const uint16_t* layer_input16(int l) const;
   // Mixed precision: a layer's saved tensors to (or from) their 16-bit copies.
   void transfer_layer(int l, bool to_store);
   void unpack_input(int l);  // layer l's input (layer l-1's output) into x_work_
   void layer_backward(int l, const T* x);
   // One of a layer's dense layers (weights at layout offset w_off, W their values as
-  // layer_params gives them): on bf16 GEMMs when gemm16_, else in T.
+  // layer_params gives them): on bf16 GEMMs when gemm16_, else in T. in16, when not null, is
+  // the input's saved 16-bit copy, read instead of converting `in` again.
   void dense_forward(T* out, const T* in, const T* W, size_t w_off, const T* b, int in_f,
-                     int out_f);
-  void dense_backward(T* din, size_t w_off, size_t b_off, const T* dout, const T* in, const T* W,
-                      int in_f, int out_f, bool accumulate_din);
+                     int out_f, const uint16_t* in16);
+  void dense_backward(T* din, size_t w_off, size_t b_off, const T* dout, const T* in,
+                      const uint16_t* in16, const T* W, int in_f, int out_f, bool accumulate_din);
   uint64_t site_seed(int site) const;
   int classifier_site() const { return 1 + 3 * config_.num_hidden_layers; }
 
