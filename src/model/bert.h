@@ -60,6 +60,12 @@ class BertForSequenceClassification {
     return params_.data();
   }
   const T* params() const { return params_.data(); }
+  // The bf16 weight copy for an optimizer to refresh as it updates params() (--bf16), or
+  // null; after such an update, half_params_refreshed() says the copy is current.
+  uint16_t* bf16_params() {
+    return options_.precision == Precision::BF16 ? params16_.data() : nullptr;
+  }
+  void half_params_refreshed() { half_weights_stale_ = false; }
   T* grads() { return grads_.data(); }
   const T* grads() const { return grads_.data(); }
   size_t num_params() const { return layout_.total(); }

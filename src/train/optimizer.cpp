@@ -17,7 +17,8 @@ AdamW<T>::AdamW(const ParamLayout& layout, const AdamWConfig& config, Allocator&
       v_(layout.total(), MemCategory::OptimizerState, "AdamW exp_avg_sq", allocator) {}
 
 template <typename T>
-void AdamW<T>::step(T* params, const T* grads, double lr, double grad_scale) {
+void AdamW<T>::step(T* params, const T* grads, double lr, double grad_scale,
+                    uint16_t* params_bf16) {
   ++t_;
   cpu::AdamWStep s{lr, config_.beta1, config_.beta2, config_.eps, 0.0, t_, grad_scale};
   // Runs of adjacent parameters with the same decay setting go in one pass.
@@ -28,7 +29,8 @@ void AdamW<T>::step(T* params, const T* grads, double lr, double grad_scale) {
     size_t begin = specs[i].offset, end = specs[j - 1].offset + specs[j - 1].numel;
     s.weight_decay = specs[i].decay ? config_.weight_decay : 0.0;
     cpu::adamw_update(params + begin, grads + begin, m_.data() + begin, v_.data() + begin,
-                      static_cast<int64_t>(end - begin), s);
+                      static_cast<int64_t>(end - begin), s,
+                      params_bf16 ? params_bf16 + begin : nullptr);
     i = j;
   }
 }

@@ -1,6 +1,7 @@
 #include "train/train_step.h"
 
 #include <cmath>
+#include <type_traits>
 
 #include "core/error.h"
 
@@ -39,8 +40,11 @@ StepResult train_step(BertForSequenceClassification<T>& model, AdamW<T>& optimiz
     r.skipped = true;
     return r;
   }
+  uint16_t* bf16_copy = nullptr;
+  if constexpr (std::is_same_v<T, float>) bf16_copy = model.bf16_params();
   optimizer.step(model.params(), model.grads(), r.lr,
-                 clip_coefficient(r.grad_norm, max_grad_norm) / loss_scale);
+                 clip_coefficient(r.grad_norm, max_grad_norm) / loss_scale, bf16_copy);
+  if (bf16_copy) model.half_params_refreshed();  // written by the same pass
   return r;
 }
 
