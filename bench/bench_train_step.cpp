@@ -56,13 +56,14 @@ int main(int argc, char** argv) {
   double med = bench::median(times);
   std::printf(
       "{\"impl\": \"bertrain\", \"mode\": \"%s\", \"checkpointing\": %d, \"attention\": \"%s\", "
-      "\"precision\": \"%s\", \"gemm_kernel\": \"%s\", \"batch\": %d, \"seq\": %d, \"threads\": %d, "
+      "\"precision\": \"%s\", \"gemm_kernel\": \"%s\", \"batch\": %d, \"seq\": %d, \"threads\": "
+      "%d, "
       "\"median_step_s\": %.6f, \"samples_per_s\": %.3f, \"loss\": %.6f, \"peak_rss_bytes\": %ld, "
       "\"peak_counted_bytes\": %zu, \"step_times\": [",
       eval_only ? "inference" : "train", model.gradient_checkpointing() ? 1 : 0,
       model.memory_options().attention == AttentionMode::Standard ? "standard" : "memory_efficient",
-      precision_name(model.memory_options().precision), model.gemm_kernel().c_str(), B, S, num_threads(), med, B / med, loss,
-      bench::max_rss_bytes(), cpu_allocator().peak());
+      precision_name(model.memory_options().precision), model.gemm_kernel().c_str(), B, S,
+      num_threads(), med, B / med, loss, bench::max_rss_bytes(), cpu_allocator().peak());
   for (size_t i = 0; i < times.size(); ++i) std::printf("%s%.6f", i ? ", " : "", times[i]);
   std::printf("], \"peak_by_category\": {");
   MemByCategory at_peak = cpu_allocator().peak_breakdown();

@@ -67,6 +67,18 @@ TrainingArguments tiny_args(const std::string& model, const std::string& train,
   return a;
 }
 
+// Runs `full` again from its checkpoint-<step>, copied into a fresh directory; returns the
+// resumed run's arguments.
+TrainingArguments resume_copy(const TrainingArguments& full, int step, const std::string& name) {
+  TrainingArguments part = full;
+  part.output_dir = test::temp_dir(name);
+  const std::string ckpt = "/checkpoint-" + std::to_string(step);
+  fs::copy(full.output_dir + ckpt, part.output_dir + ckpt, fs::copy_options::recursive);
+  part.resume_from_checkpoint = "latest";
+  run_training(part);
+  return part;
+}
+
 std::vector<float> weights_of(const std::string& dir) {
   SafetensorsReader r(dir + "/model.safetensors");
   std::vector<float> all;
@@ -185,12 +197,7 @@ TEST(Trainer, ResumeMatchesTheUninterruptedRun) {
   full.dataloader_num_workers = 2;
   run_training(full);
   // Continue from checkpoint-3 in a fresh directory.
-  TrainingArguments part = full;
-  part.output_dir = test::temp_dir("resume_part");
-  fs::copy(full.output_dir + "/checkpoint-3", part.output_dir + "/checkpoint-3",
-           fs::copy_options::recursive);
-  part.resume_from_checkpoint = "latest";
-  run_training(part);
+  TrainingArguments part = resume_copy(full, 3, "resume_part");
   EXPECT_EQ(weights_of(part.output_dir), weights_of(full.output_dir));
   auto losses = [](const std::string& dir) {
     nlohmann::json s = nlohmann::json::parse(std::ifstream(dir + "/trainer_state.json"));
@@ -228,12 +235,7 @@ TEST(Trainer, Fp16SkippedStepKeepsStepCountsApartAndResumes) {
   // After trainer step s, 1 <= s <= 6, the schedule has taken s - 1 steps of 6.
   for (int s = 1; s <= 6; ++s) EXPECT_NEAR(lrs[s - 1], 2e-3 * (6 - (s - 1)) / 6.0, 1e-12) << s;
 
-  TrainingArguments part = full;
-  part.output_dir = test::temp_dir("fp16_skip_part");
-  fs::copy(full.output_dir + "/checkpoint-3", part.output_dir + "/checkpoint-3",
-           fs::copy_options::recursive);
-  part.resume_from_checkpoint = "latest";
-  run_training(part);
+  TrainingArguments part = resume_copy(full, 3, "fp16_skip_part");
   EXPECT_EQ(weights_of(part.output_dir), weights_of(full.output_dir));
 }
 
@@ -266,8 +268,8 @@ TEST(Trainer, CheckpointTrainingArgsHoldEveryField) {
   // It is a --config_file for the same run: the weights come out the same.
   const std::string again = test::temp_dir("args_again");
   const std::string cmd = std::string(BERTRAIN_EXE) + " train --config_file " + a.output_dir +
-                          "/checkpoint-1/training_args.json --output_dir " + again +
-                          " > " + again + ".log 2>&1";
+                          "/checkpoint-1/training_args.json --output_dir " + again + " > " + again +
+                          ".log 2>&1";
   ASSERT_EQ(std::system(cmd.c_str()), 0) << test::read_file(again + ".log");
   EXPECT_EQ(weights_of(again), weights_of(a.output_dir));
 }

@@ -585,8 +585,8 @@ void BertForSequenceClassification<T>::layer_backward(int l, const T* x) {
   dense_backward(tmp_.big, o.out_w, o.out_b, d_out, a.g, st ? st->g : nullptr, w(o.out_w), I, H,
                  false);
   k::gelu_backward(tmp_.big, a.f, tmp_.big, static_cast<int64_t>(N) * I);
-  dense_backward(tmp_.d1, o.inter_w, o.inter_b, tmp_.big, a.h1, st ? st->h1 : nullptr,
-                 w(o.inter_w), H, I, true);
+  dense_backward(tmp_.d1, o.inter_w, o.inter_b, tmp_.big, a.h1, st ? st->h1 : nullptr, w(o.inter_w),
+                 H, I, true);
   k::layernorm_backward(tmp_.g, G + o.ln1_g, G + o.ln1_b, tmp_.d1, a.sum1, a.mean1, a.rstd1,
                         w(o.ln1_g), N, H);
   const T* d_attn_out = through_dropout(tmp_.g, 2 + 3 * l);

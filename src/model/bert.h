@@ -140,8 +140,8 @@ class BertForSequenceClassification {
   // One of a layer's dense layers (weights at layout offset w_off, W their values as
   // layer_params gives them): on bf16 GEMMs when gemm16_, else in T. in16, when not null, is
   // the input's saved 16-bit copy, read instead of converting `in` again.
-  void dense_forward(T* out, const T* in, const T* W, size_t w_off, const T* b, int in_f,
-                     int out_f, const uint16_t* in16);
+  void dense_forward(T* out, const T* in, const T* W, size_t w_off, const T* b, int in_f, int out_f,
+                     const uint16_t* in16);
   void dense_backward(T* din, size_t w_off, size_t b_off, const T* dout, const T* in,
                       const uint16_t* in16, const T* W, int in_f, int out_f, bool accumulate_din);
   uint64_t site_seed(int site) const;

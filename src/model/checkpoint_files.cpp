@@ -37,29 +37,28 @@ CheckpointFiles::CheckpointFiles(const std::string& model_dir_or_file) {
   const fs::path p(model_dir_or_file);
   if (!fs::is_directory(p)) {
     if (!fs::exists(p)) fail(model_dir_or_file, ": no such model directory or weights file");
-    if (p.extension() == ".json") {
-      open_index(p.string());
-    } else {
-      add(open_file(p));
-      description_ = p.string();
-    }
+    open_path(p);
     return;
   }
   for (const char* name : {"model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
                            "pytorch_model.bin.index.json"}) {
-    const fs::path f = p / name;
-    if (!fs::exists(f)) continue;
-    if (f.extension() == ".json") {
-      open_index(f.string());
-    } else {
-      add(open_file(f));
-      description_ = f.string();
+    if (fs::exists(p / name)) {
+      open_path(p / name);
+      return;
     }
-    return;
   }
   fail(model_dir_or_file,
        ": no weights found (looked for model.safetensors, model.safetensors.index.json, "
        "pytorch_model.bin, pytorch_model.bin.index.json)");
+}
+
+void CheckpointFiles::open_path(const std::filesystem::path& p) {
+  if (p.extension() == ".json") {
+    open_index(p.string());
+  } else {
+    add(open_file(p));
+    description_ = p.string();
+  }
 }
 
 void CheckpointFiles::add(std::unique_ptr<TensorFile> file) {

@@ -7,6 +7,7 @@
 // A path to one .safetensors or .bin file is read as that file alone.
 #pragma once
 
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
@@ -30,6 +31,7 @@ class CheckpointFiles {
   const TensorFile& file_of(const std::string& name) const;
 
  private:
+  void open_path(const std::filesystem::path& p);  // a weights file or an index
   void add(std::unique_ptr<TensorFile> file);
   void open_index(const std::string& index_path);
 

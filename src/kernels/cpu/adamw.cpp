@@ -9,8 +9,7 @@
 namespace bertrain::cpu {
 
 template <typename T>
-void adamw_update(T* p, const T* g, T* m, T* v, int64_t n, const AdamWStep& s,
-                  uint16_t* p_bf16) {
+void adamw_update(T* p, const T* g, T* m, T* v, int64_t n, const AdamWStep& s, uint16_t* p_bf16) {
   const T decay = static_cast<T>(1.0 - s.lr * s.weight_decay);
   const T b1 = static_cast<T>(s.beta1), b2 = static_cast<T>(s.beta2);
   const T one_minus_b1 = static_cast<T>(1.0 - s.beta1),

@@ -90,13 +90,14 @@ const char* bf16_gemm_isa() {
 
 bool bf16_gemm_is_fast() {
   const std::string isa = bf16_gemm_isa();
-  return isa.find("amx_bf16") != std::string::npos || isa.find("avx512_core_bf16") != std::string::npos;
+  return isa.find("amx_bf16") != std::string::npos ||
+         isa.find("avx512_core_bf16") != std::string::npos;
 }
 
 #else
 
-void gemm_bf16(bool, bool, int, int, int, const uint16_t*, int, const uint16_t*, int, bool,
-               float*, int) {
+void gemm_bf16(bool, bool, int, int, int, const uint16_t*, int, const uint16_t*, int, bool, float*,
+               int) {
   fail("bf16 GEMMs need oneDNN (bertrain was built without it)");
 }
 

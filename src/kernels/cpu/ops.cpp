@@ -204,7 +204,8 @@ void linear_forward_bf16(float* out, const uint16_t* in16, const uint16_t* W16, 
 void linear_backward_bf16(float* din, float* dW, float* db, const float* dout,
                           const uint16_t* dout16, const uint16_t* in16, const uint16_t* W16, int N,
                           int in_f, int out_f, bool accumulate_din) {
-  if (din) gemm_bf16(false, false, N, in_f, out_f, dout16, out_f, W16, in_f, accumulate_din, din, in_f);
+  if (din)
+    gemm_bf16(false, false, N, in_f, out_f, dout16, out_f, W16, in_f, accumulate_din, din, in_f);
   gemm_bf16(true, false, out_f, in_f, N, dout16, out_f, in16, in_f, /*accumulate=*/true, dW, in_f);
   column_sums_add(db, dout, N, out_f);
 }
