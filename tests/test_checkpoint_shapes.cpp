@@ -458,7 +458,18 @@ TEST(CheckpointShapes, HubLookalikeTrainsAndEvaluatesWithNoFlags) {
                             .c_str()),
             0)
       << read(dir + "/eval.json");
-  EXPECT_EQ(nlohmann::json::parse(read(dir + "/eval.json"))["eval_samples"], 64);
+  const auto fp32 = nlohmann::json::parse(read(dir + "/eval.json"));
+  EXPECT_EQ(fp32["eval_samples"], 64);
+  // Inference in bf16 takes the same path as training (bf16 GEMMs where the CPU has them).
+  ASSERT_EQ(std::system((exe + " evaluate --bf16 --model " + out + " --eval_file " + dir +
+                         "/train.csv --max_seq_length 64 --json > " + dir + "/eval16.json 2>&1")
+                            .c_str()),
+            0)
+      << read(dir + "/eval16.json");
+  const auto bf16 = nlohmann::json::parse(read(dir + "/eval16.json"));
+  EXPECT_EQ(bf16["precision"], "bf16");
+  EXPECT_NEAR(bf16["eval_loss"].get<double>(), fp32["eval_loss"].get<double>(),
+              1e-2 * fp32["eval_loss"].get<double>());
 }
 
 // What bertrain saves loads into the PyTorch reference (modeling_bert.py's module tree) with

@@ -10,6 +10,7 @@
 #include "data/cache.h"
 #include "model/checkpoint.h"
 #include "train/evaluation.h"
+#include "train/memory_model.h"
 
 namespace bertrain::cli {
 
@@ -29,6 +30,8 @@ void run_evaluate(const EvaluateOptions& o) {
   BertConfig config = load_config((std::filesystem::path(a.model) / "config.json").string());
   BertForSequenceClassification<float> model(config, cpu_allocator(), /*with_grads=*/false);
   load_weights(model, a.model);
+  if (a.bf16 && a.fp16) fail("--bf16 and --fp16 exclude each other: pick one precision");
+  model.set_precision(precision_of(a));
   BertTokenizer tok = load_tokenizer(a.tokenizer.empty() ? a.model : a.tokenizer);
   std::string note;
   const int max_length = fit_max_length(tok, a.max_seq_length, &note);
@@ -46,9 +49,14 @@ void run_evaluate(const EvaluateOptions& o) {
   lo.pad_id = tok.pad_id();
   DataLoader loader(data, data.class_ids(map), lo);
   EvalResult r = evaluate_model(model, loader);
-  nlohmann::json j = {{"eval_accuracy", r.accuracy}, {"eval_loss", r.loss},
-                      {"eval_samples", r.examples},  {"eval_runtime", r.seconds},
-                      {"labels", map.labels()},      {"confusion_matrix", r.confusion}};
+  nlohmann::json j = {{"eval_accuracy", r.accuracy},
+                      {"eval_loss", r.loss},
+                      {"eval_samples", r.examples},
+                      {"eval_runtime", r.seconds},
+                      {"labels", map.labels()},
+                      {"confusion_matrix", r.confusion},
+                      {"precision", precision_name(model.memory_options().precision)},
+                      {"gemm_kernel", model.gemm_kernel()}};
   if (o.json) {
     std::cout << j.dump() << "\n";
     return;

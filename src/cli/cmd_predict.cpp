@@ -20,6 +20,7 @@ using nlohmann::json;
 struct PredictOptions {
   std::string model, input, tokenizer;
   int batch_size = 32, max_length = 512, threads = 0;
+  bool bf16 = false;
 };
 
 TextInput parse_input(const std::string& line, const std::string& source, size_t line_no) {
@@ -47,6 +48,7 @@ void run_predict(const PredictOptions& o) {
   BertConfig config = load_config((std::filesystem::path(o.model) / "config.json").string());
   BertForSequenceClassification<float> model(config, cpu_allocator(), /*with_grads=*/false);
   load_weights(model, o.model);
+  if (o.bf16) model.set_precision(Precision::BF16);
   BertTokenizer tok = load_tokenizer(o.tokenizer.empty() ? o.model : o.tokenizer);
   const int max_len = std::min(o.max_length, config.max_position_embeddings);
   InputLines input(o.input);
@@ -84,6 +86,8 @@ void add_predict_command(CLI::App& app) {
   cmd->add_option(flag("max_seq_length"), o->max_length, "Truncate inputs to this many tokens")
       ->capture_default_str();
   cmd->add_option("--threads", o->threads, "Compute threads (0: OpenMP default)");
+  cmd->add_flag("--bf16{true}", o->bf16,
+                "bf16 weights and activations (bf16 GEMMs on AMX/AVX512-BF16)");
   cmd->callback([o] { run_predict(*o); });
 }
 

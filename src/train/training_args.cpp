@@ -68,8 +68,8 @@ const ArgField kFields[] = {
   // Memory knobs.
   {"gradient_checkpointing", [](A& a) -> ArgRef { return &a.gradient_checkpointing; }, "Keep only each layer's input; recompute the layer in backward"},
   {"attention", [](A& a) -> ArgRef { return &a.attention; }, "standard | memory_efficient (no S x S probabilities kept)"},
-  {"bf16", [](A& a) -> ArgRef { return &a.bf16; }, "Mixed precision with bfloat16 activations and weight copy"},
-  {"fp16", [](A& a) -> ArgRef { return &a.fp16; }, "Mixed precision with float16 and dynamic loss scaling"},
+  {"bf16", [](A& a) -> ArgRef { return &a.bf16; }, "Mixed precision with bfloat16 activations and weight copy (bf16 GEMMs on AMX/AVX512-BF16)", true},
+  {"fp16", [](A& a) -> ArgRef { return &a.fp16; }, "Mixed precision with float16 and dynamic loss scaling", true},
   {"fp16_init_scale", [](A& a) -> ArgRef { return &a.fp16_init_scale; }, "fp16: the first loss scale (torch GradScaler's init_scale)"},
   {"auto_find_batch_size", [](A& a) -> ArgRef { return &a.auto_find_batch_size; }, "With --memory_limit: use the largest batch that fits"},
   {"keep_effective_batch_size", [](A& a) -> ArgRef { return &a.keep_effective_batch_size; }, "With --auto_find_batch_size: raise accumulation to keep batch x accumulation"},
