@@ -17,9 +17,6 @@ std::string flag(const std::string& snake_name) {
 
 namespace {
 
-template <typename>
-constexpr bool kUnhandled = false;
-
 void add_field(CLI::App* cmd, const ArgField& f, TrainingArguments& a) {
   std::string names = flag(f.name);
   if (*f.aliases) names += std::string(",") + f.aliases;
@@ -40,12 +37,10 @@ void add_field(CLI::App* cmd, const ArgField& f, TrainingArguments& a) {
                  },
                  f.help)
               ->default_str("fail");
-        } else if constexpr (std::is_same_v<T, std::string>) {
-          cmd->add_option(names, *p, f.help)->capture_default_str();
-        } else if constexpr (std::is_arithmetic_v<T>) {
-          cmd->add_option(names, *p, f.help)->capture_default_str();
         } else {
-          static_assert(kUnhandled<T>, "a field type without a flag");
+          static_assert(std::is_arithmetic_v<T> || std::is_same_v<T, std::string>,
+                        "a field type without a flag");
+          cmd->add_option(names, *p, f.help)->capture_default_str();
         }
       },
       f.ref(a));

@@ -337,43 +337,37 @@ void BertForSequenceClassification<T>::transfer_layer(int l, bool to_store) {
   const int64_t N = static_cast<int64_t>(B_) * S_, H = config_.hidden_size;
   const int64_t I = config_.intermediate_size;
   const int64_t head_rows = static_cast<int64_t>(B_) * config_.num_attention_heads * S_;
-  struct Half {
-    uint16_t* stored;
-    T* working;
-    int64_t n;
+  // The 16-bit tensors were stored by layer_forward as it rounded them: only restored here.
+  auto restore = [&](const uint16_t* stored, T* working, int64_t n) {
+    if (!to_store) unpack(working, stored, n, p);
   };
-  struct Full {
-    T* stored;
-    T* working;
-    int64_t n;
-  };
-  std::vector<Half> halves = {{s.out, a.out, N * H}};
-  std::vector<Full> fulls;
-  if (!options_.checkpointing) {
-    halves.insert(halves.end(), {{s.qkv, a.qkv, 3 * N * H},
-                                 {s.ctx, a.ctx, N * H},
-                                 {s.sum1, a.sum1, N * H},
-                                 {s.h1, a.h1, N * H},
-                                 {s.f, a.f, N * I},
-                                 {s.g, a.g, N * I},
-                                 {s.sum2, a.sum2, N * H}});
-    if (s.probs)
-      halves.push_back({s.probs, a.probs, head_rows * S_});
-    else
-      fulls.push_back({s.lse, a.probs, head_rows});
-    fulls.insert(fulls.end(), {{s.mean1, a.mean1, N},
-                               {s.rstd1, a.rstd1, N},
-                               {s.mean2, a.mean2, N},
-                               {s.rstd2, a.rstd2, N}});
-  }
-  if (!to_store)  // to_store: layer_forward stored them as it rounded them
-    for (const Half& h : halves) unpack(h.working, h.stored, h.n, p);
-  for (const Full& f : fulls) {
+  auto copy_stat = [&](T* stored, T* working, int64_t n) {
     if (to_store)
-      std::copy_n(f.working, f.n, f.stored);
+      std::copy_n(working, n, stored);
     else
-      std::copy_n(f.stored, f.n, f.working);
+      std::copy_n(stored, n, working);
+  };
+  // With bf16 GEMMs, backward reads ctx, h1, g and the output only through the GEMMs, from
+  // their 16-bit copies: those are not restored to fp32.
+  if (!gemm16_) restore(s.out, a.out, N * H);
+  if (options_.checkpointing) return;
+  restore(s.qkv, a.qkv, 3 * N * H);
+  restore(s.sum1, a.sum1, N * H);
+  restore(s.f, a.f, N * I);
+  restore(s.sum2, a.sum2, N * H);
+  if (!gemm16_) {
+    restore(s.ctx, a.ctx, N * H);
+    restore(s.h1, a.h1, N * H);
+    restore(s.g, a.g, N * I);
   }
+  if (s.probs)
+    restore(s.probs, a.probs, head_rows * S_);
+  else
+    copy_stat(s.lse, a.probs, head_rows);
+  copy_stat(s.mean1, a.mean1, N);
+  copy_stat(s.rstd1, a.rstd1, N);
+  copy_stat(s.mean2, a.mean2, N);
+  copy_stat(s.rstd2, a.rstd2, N);
 }
 
 template <typename T>
@@ -538,7 +532,8 @@ void BertForSequenceClassification<T>::backward(double loss_scale) {
   for (int l = last; l >= 0; --l) {
     const T* x = l == 0 ? head_.hidden0 : layers_[l - 1].out;
     if (mixed() && l > 0) {
-      unpack_input(l);
+      // Needed in fp32 by a recomputed forward, or by an fp32 QKV GEMM in backward.
+      if (options_.checkpointing || !gemm16_) unpack_input(l);
       x = x_work_;
     }
     // The working activations hold the last layer's. Checkpointing recomputes the others
