@@ -1,0 +1,85 @@
+// The bf16 GEMM kernels against their fp32/fp64 twins on the same bf16 values: with exact
+// products and fp32 accumulation, they agree to fp32 rounding.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "core/dtype.h"
+#include "kernels/cpu/gemm.h"
+#include "kernels/cpu/gemm_bf16.h"
+#include "kernels/cpu/ops.h"
+#include "test_util.h"
+
+using namespace bertrain;
+
+namespace {
+
+// n values of a seeded normal distribution, rounded to bf16: as floats and as raw bf16.
+struct Bf16Values {
+  std::vector<float> f;
+  std::vector<uint16_t> h;
+  Bf16Values(size_t n, uint64_t seed) {
+    for (double v : test::random_vector(n, seed)) {
+      h.push_back(float_to_bf16(static_cast<float>(v)));
+      f.push_back(bf16_to_float(h.back()));
+    }
+  }
+};
+
+bool have_bf16_gemm() {
+  return std::strcmp(cpu::bf16_gemm_isa(), "none") != 0;
+}
+
+void expect_close(const std::vector<float>& want, const std::vector<float>& got, double rel) {
+  double scale = 0;
+  for (float w : want) scale = std::max(scale, std::abs(double(w)));
+  ASSERT_EQ(want.size(), got.size());
+  for (size_t i = 0; i < want.size(); ++i) ASSERT_NEAR(got[i], want[i], rel * scale) << i;
+}
+
+}  // namespace
+
+TEST(GemmBf16, MatchesTheFp32GemmOnBf16ValuesForEveryTransposeAndAccumulate) {
+  if (!have_bf16_gemm()) GTEST_SKIP() << "built without oneDNN";
+  std::printf("bf16 GEMM kernel: %s\n", cpu::bf16_gemm_isa());
+  const int M = 37, N = 50, K = 67;
+  for (bool ta : {false, true})
+    for (bool tb : {false, true})
+      for (bool acc : {false, true}) {
+        Bf16Values A(size_t(M) * K, 1), B(size_t(K) * N, 2);
+        const int lda = ta ? M : K, ldb = tb ? K : N;
+        std::vector<float> C0(size_t(M) * N, 0.5f);
+        std::vector<float> want = acc ? C0 : std::vector<float>(C0.size(), 0.0f);
+        cpu::gemm<float>(ta, tb, M, N, K, 1.0f, A.f.data(), lda, B.f.data(), ldb, acc ? 1.0f : 0.0f,
+                         want.data(), N);
+        std::vector<float> got = C0;
+        cpu::gemm_bf16(ta, tb, M, N, K, A.h.data(), lda, B.h.data(), ldb, acc, got.data(), N);
+        expect_close(want, got, 1e-5);
+      }
+}
+
+// linear_forward_bf16 / linear_backward_bf16 against the fp32 kernels on the same bf16
+// values (the output gradient already bf16, as the model rounds it).
+TEST(GemmBf16, LinearLayersMatchTheFp32Kernels) {
+  if (!have_bf16_gemm()) GTEST_SKIP() << "built without oneDNN";
+  const int N = 24, in_f = 40, out_f = 56;
+  Bf16Values x(size_t(N) * in_f, 3), W(size_t(out_f) * in_f, 4), dy(size_t(N) * out_f, 5);
+  std::vector<float> b(out_f, 0.25f);
+  std::vector<float> y(size_t(N) * out_f), y16(y.size());
+  cpu::linear_forward<float>(y.data(), x.f.data(), W.f.data(), b.data(), N, in_f, out_f);
+  cpu::linear_forward_bf16(y16.data(), x.h.data(), W.h.data(), b.data(), N, in_f, out_f);
+  expect_close(y, y16, 1e-5);
+  for (bool accumulate : {false, true}) {
+    std::vector<float> dx(size_t(N) * in_f, 1.0f), dW(W.f.size(), 2.0f), db(out_f, 3.0f);
+    std::vector<float> dx16 = dx, dW16 = dW, db16 = db;
+    cpu::linear_backward<float>(dx.data(), dW.data(), db.data(), dy.f.data(), x.f.data(),
+                                W.f.data(), N, in_f, out_f, accumulate);
+    cpu::linear_backward_bf16(dx16.data(), dW16.data(), db16.data(), dy.f.data(), dy.h.data(),
+                              x.h.data(), W.h.data(), N, in_f, out_f, accumulate);
+    expect_close(dx, dx16, 1e-5);
+    expect_close(dW, dW16, 1e-5);
+    expect_close(db, db16, 1e-6);
+  }
+}
