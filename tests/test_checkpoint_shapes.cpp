@@ -126,6 +126,17 @@ void expect_params_equal_fixture(const BertForSequenceClassification<float>& m, 
   }
 }
 
+// transformers' report for a Hub checkpoint: the classifier newly initialised, the MLM head
+// not used.
+void expect_hub_report(const std::string& text) {
+  EXPECT_NE(text.find("newly initialized: [classifier.weight, classifier.bias]"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("were not used when initializing BertForSequenceClassification: "
+                      "[cls.predictions.bias"),
+            std::string::npos)
+      << text;
+}
+
 }  // namespace
 
 // bert-base-uncased as downloaded: legacy gamma/beta names, MLM + NSP heads, the position_ids
@@ -165,13 +176,7 @@ TEST(CheckpointShapes, HubLegacyNamesHeadsAndBuffersLoad) {
   m = load(dir, true, &r);
   EXPECT_EQ(r.newly_initialized,
             (std::vector<std::string>{"classifier.weight", "classifier.bias"}));
-  std::string text = describe(r);
-  EXPECT_NE(text.find("newly initialized: [classifier.weight, classifier.bias]"), std::string::npos)
-      << text;
-  EXPECT_NE(text.find("were not used when initializing BertForSequenceClassification: "
-                      "[cls.predictions.bias"),
-            std::string::npos)
-      << text;
+  expect_hub_report(describe(r));
   expect_golden(*m, false);
   EXPECT_NE(test::error_of([&] { load(dir, false); }).find("\"classifier.weight\" is missing"),
             std::string::npos);
@@ -440,12 +445,7 @@ TEST(CheckpointShapes, HubLookalikeTrainsAndEvaluatesWithNoFlags) {
             0)
       << read(dir + "/train.log");
   const std::string log = read(dir + "/train.log");
-  EXPECT_NE(log.find("newly initialized: [classifier.weight, classifier.bias]"), std::string::npos)
-      << log;
-  EXPECT_NE(log.find("were not used when initializing BertForSequenceClassification: "
-                     "[cls.predictions.bias"),
-            std::string::npos)
-      << log;
+  expect_hub_report(log);
   EXPECT_NE(log.find("legacy or prefix-less names mapped"), std::string::npos) << log;
   // The fine-tuned directory has the current names, the 5 labels, and loads with no report.
   BertForSequenceClassification<float> m(load_config(out + "/config.json"));

@@ -10,7 +10,6 @@
 #include "data/cache.h"
 #include "model/checkpoint.h"
 #include "train/evaluation.h"
-#include "train/memory_model.h"
 
 namespace bertrain::cli {
 
@@ -30,7 +29,6 @@ void run_evaluate(const EvaluateOptions& o) {
   BertConfig config = load_config((std::filesystem::path(a.model) / "config.json").string());
   BertForSequenceClassification<float> model(config, cpu_allocator(), /*with_grads=*/false);
   load_weights(model, a.model);
-  if (a.bf16 && a.fp16) fail("--bf16 and --fp16 exclude each other: pick one precision");
   model.set_precision(precision_of(a));
   BertTokenizer tok = load_tokenizer(a.tokenizer.empty() ? a.model : a.tokenizer);
   std::string note;

@@ -46,7 +46,6 @@ std::vector<std::string> run_labels(const TrainingArguments& a, const BertConfig
 MemoryQuery resolve(MemoryOptions& o) {
   const TrainingArguments& a = o.a;
   if (a.model.empty() == o.config.empty()) fail("give exactly one of --model or --config");
-  if (a.bf16 && a.fp16) fail("--bf16 and --fp16 exclude each other: pick one precision");
   if (!a.memory_limit.empty()) parse_size(a.memory_limit);
   BertConfig config = load_config(
       o.config.empty() ? (std::filesystem::path(a.model) / "config.json").string() : o.config);

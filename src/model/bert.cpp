@@ -463,10 +463,9 @@ void BertForSequenceClassification<T>::layer_forward(int l, const T* x, bool tra
   // 16 bits where it is produced, so the forward pass computes with exactly the values that
   // backward will see.
 
-  // Mixed precision: the saved 16-bit copies, written as each tensor is rounded (null where
-  // checkpointing keeps none); the bf16 GEMMs read their inputs from them.
-  LayerStore* st = mixed() ? &stores_[l] : nullptr;
-  auto store = [&](uint16_t* LayerStore::*field) { return st ? st->*field : nullptr; };
+  // Mixed precision: the saved 16-bit copies, written as each tensor is rounded; the bf16
+  // GEMMs read their inputs from them.
+  auto store = [&](uint16_t* LayerStore::*field) { return stored16(l, field); };
 
   dense_forward(a.qkv, x, w(o.qkv_w), o.qkv_w, w(o.qkv_b), H, 3 * H, layer_input16(l));
   round_half(a.qkv, 3 * NH, store(&LayerStore::qkv));
@@ -502,10 +501,14 @@ void BertForSequenceClassification<T>::layer_forward(int l, const T* x, bool tra
   round_half(a.out, NH, store(&LayerStore::out));
 }
 
-// Layer l's input in 16 bits when it is stored (layer l-1's saved output), else null.
+template <typename T>
+uint16_t* BertForSequenceClassification<T>::stored16(int l, uint16_t* LayerStore::*field) const {
+  return mixed() ? stores_[l].*field : nullptr;
+}
+
 template <typename T>
 const uint16_t* BertForSequenceClassification<T>::layer_input16(int l) const {
-  return mixed() && l > 0 ? stores_[l - 1].out : nullptr;
+  return l > 0 ? stored16(l - 1, &LayerStore::out) : nullptr;
 }
 
 template <typename T>
@@ -576,17 +579,16 @@ void BertForSequenceClassification<T>::layer_backward(int l, const T* x) {
   k::layernorm_backward(tmp_.d1, G + o.ln2_g, G + o.ln2_b, tmp_.g, a.sum2, a.mean2, a.rstd2,
                         w(o.ln2_g), N, H);
   const T* d_out = through_dropout(tmp_.d1, 3 + 3 * l);
-  const LayerStore* st = mixed() ? &stores_[l] : nullptr;
-  dense_backward(tmp_.big, o.out_w, o.out_b, d_out, a.g, st ? st->g : nullptr, w(o.out_w), I, H,
-                 false);
+  dense_backward(tmp_.big, o.out_w, o.out_b, d_out, a.g, stored16(l, &LayerStore::g), w(o.out_w), I,
+                 H, false);
   k::gelu_backward(tmp_.big, a.f, tmp_.big, static_cast<int64_t>(N) * I);
-  dense_backward(tmp_.d1, o.inter_w, o.inter_b, tmp_.big, a.h1, st ? st->h1 : nullptr, w(o.inter_w),
-                 H, I, true);
+  dense_backward(tmp_.d1, o.inter_w, o.inter_b, tmp_.big, a.h1, stored16(l, &LayerStore::h1),
+                 w(o.inter_w), H, I, true);
   k::layernorm_backward(tmp_.g, G + o.ln1_g, G + o.ln1_b, tmp_.d1, a.sum1, a.mean1, a.rstd1,
                         w(o.ln1_g), N, H);
   const T* d_attn_out = through_dropout(tmp_.g, 2 + 3 * l);
-  dense_backward(tmp_.d1, o.attn_out_w, o.attn_out_b, d_attn_out, a.ctx, st ? st->ctx : nullptr,
-                 w(o.attn_out_w), H, H, false);
+  dense_backward(tmp_.d1, o.attn_out_w, o.attn_out_b, d_attn_out, a.ctx,
+                 stored16(l, &LayerStore::ctx), w(o.attn_out_w), H, H, false);
   if (options_.attention == AttentionMode::Standard)
     k::attention_backward(tmp_.big, tmp_.d1, a.qkv, a.probs, B_, S_, config_.num_attention_heads,
                           config_.head_dim(), p_attn, site_seed(1 + 3 * l), tmp_.attn_scratch);
@@ -598,6 +600,16 @@ void BertForSequenceClassification<T>::layer_backward(int l, const T* x) {
                  true);
 }
 
+// A dense layer's input in bf16: its stored copy when there is one, else converted into
+// tmp_.in16 (exact: the input holds bf16 values already).
+template <typename T>
+const uint16_t* BertForSequenceClassification<T>::input_bf16(const T* in, const uint16_t* in16,
+                                                             int64_t n) {
+  if (in16) return in16;
+  pack(tmp_.in16, in, n, Precision::BF16);
+  return tmp_.in16;
+}
+
 template <typename T>
 void BertForSequenceClassification<T>::dense_forward(T* out, const T* in, const T* W, size_t w_off,
                                                      const T* b, int in_f, int out_f,
@@ -605,11 +617,8 @@ void BertForSequenceClassification<T>::dense_forward(T* out, const T* in, const 
   const int N = B_ * S_;
   if constexpr (std::is_same_v<T, float>) {
     if (gemm16_) {
-      if (!in16) {  // the input holds bf16 values already: the conversion is exact
-        pack(tmp_.in16, in, static_cast<int64_t>(N) * in_f, Precision::BF16);
-        in16 = tmp_.in16;
-      }
-      k::linear_forward_bf16(out, in16, params16_.data() + w_off, b, N, in_f, out_f);
+      k::linear_forward_bf16(out, input_bf16(in, in16, static_cast<int64_t>(N) * in_f),
+                             params16_.data() + w_off, b, N, in_f, out_f);
       return;
     }
   }
@@ -628,11 +637,8 @@ void BertForSequenceClassification<T>::dense_backward(T* din, size_t w_off, size
   if constexpr (std::is_same_v<T, float>) {
     if (gemm16_) {
       pack(tmp_.dout16, dout, static_cast<int64_t>(N) * out_f, Precision::BF16);
-      if (!in16) {
-        pack(tmp_.in16, in, static_cast<int64_t>(N) * in_f, Precision::BF16);
-        in16 = tmp_.in16;
-      }
-      k::linear_backward_bf16(din, G + w_off, G + b_off, dout, tmp_.dout16, in16,
+      k::linear_backward_bf16(din, G + w_off, G + b_off, dout, tmp_.dout16,
+                              input_bf16(in, in16, static_cast<int64_t>(N) * in_f),
                               params16_.data() + w_off, N, in_f, out_f, accumulate_din);
       return;
     }

@@ -132,7 +132,11 @@ class BertForSequenceClassification {
   // Index with an offset from layout().layers[l] minus that layer's qkv_w.
   const T* layer_params(int l);
   void round_half(T* x, int64_t n, uint16_t* store = nullptr) const;
+  // Layer l's saved 16-bit copy of a tensor (null without mixed precision, or where
+  // checkpointing keeps none); layer_input16(l) is layer l-1's output's, null for layer 0.
+  uint16_t* stored16(int l, uint16_t* LayerStore::*field) const;
   const uint16_t* layer_input16(int l) const;
+  const uint16_t* input_bf16(const T* in, const uint16_t* in16, int64_t n);
   // Mixed precision: a layer's saved tensors to (or from) their 16-bit copies.
   void transfer_layer(int l, bool to_store);
   void unpack_input(int l);  // layer l's input (layer l-1's output) into x_work_

@@ -71,10 +71,6 @@ int largest_fitting_batch(MemoryQuery q, size_t limit, int max_batch) {
   return lo;
 }
 
-Precision precision_of(const TrainingArguments& a) {
-  return a.bf16 ? Precision::BF16 : a.fp16 ? Precision::FP16 : Precision::FP32;
-}
-
 MemoryQuery memory_query(const TrainingArguments& a, const BertConfig& config) {
   MemoryQuery q;
   q.config = config;

@@ -39,9 +39,6 @@ MemoryEstimate estimate_memory(const MemoryQuery& q);
 // Largest micro-batch whose predicted peak fits `limit` (0 when even batch 1 does not).
 int largest_fitting_batch(MemoryQuery q, size_t limit, int max_batch = 4096);
 
-// --bf16 / --fp16 as a Precision.
-Precision precision_of(const TrainingArguments& a);
-
 // The query for a run of these arguments on a model of `config` (its id2label the run's
 // labels): what train predicts before it allocates, and what `bertrain memory` prints for the
 // same flags. The trainer then sets batch/accumulation (auto_find_batch_size) and seq (cut to

@@ -202,8 +202,7 @@ void build_model(Run& run) {
   if (a.fp16) run.scaler = GradScaler{.scale = a.fp16_init_scale};
   if (a.bf16)
     std::printf("bf16: encoder GEMMs on %s\n",
-                run.model->memory_options().precision == Precision::BF16 &&
-                        uses_bf16_gemms(run.model->memory_options())
+                uses_bf16_gemms(run.model->memory_options())
                     ? run.model->gemm_kernel().c_str()
                     : "fp32 GEMMs over bf16-rounded values (no bf16 matrix units found by oneDNN "
                       "on this CPU): memory is saved, time is not");

@@ -113,6 +113,11 @@ nlohmann::json training_args_json(const TrainingArguments& a) {
   return j;
 }
 
+Precision precision_of(const TrainingArguments& a) {
+  if (a.bf16 && a.fp16) fail("--bf16 and --fp16 exclude each other: pick one precision");
+  return a.bf16 ? Precision::BF16 : a.fp16 ? Precision::FP16 : Precision::FP32;
+}
+
 bool pads_to_max_length(const std::string& padding) {
   if (padding != "max_length" && padding != "longest")
     fail("--padding must be max_length or longest, got \"", padding, "\"");
@@ -189,7 +194,7 @@ void TrainingArguments::validate() const {
   if (dummy && (dummy_size <= 0 || dummy_seq_len <= 1))
     fail("--dummy_size and --dummy_seq_len must be positive");
   if (!memory_limit.empty()) parse_size(memory_limit);
-  if (bf16 && fp16) fail("--bf16 and --fp16 exclude each other: pick one precision");
+  precision_of(*this);
   if (fp16 && !(fp16_init_scale > 0 && std::isfinite(fp16_init_scale)))
     fail("--fp16_init_scale must be a positive number, got ", fp16_init_scale);
   if (attention != "standard" && attention != "memory_efficient")

@@ -11,6 +11,7 @@
 #include <variant>
 
 #include "data/reader.h"
+#include "model/bert.h"
 
 namespace bertrain {
 
@@ -94,6 +95,9 @@ const ArgField* find_training_arg(std::string_view name);
 bool is_boolean(const ArgField& f);
 // Every field by name, as training_args.json holds them.
 nlohmann::json training_args_json(const TrainingArguments& a);
+
+// --bf16 / --fp16 as a Precision; both at once is an error.
+Precision precision_of(const TrainingArguments& a);
 
 // --padding for batches: true for max_length, false for longest (dynamic padding); any other
 // value is an error naming it.

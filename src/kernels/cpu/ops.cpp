@@ -175,11 +175,20 @@ void layernorm_backward(T* dx, T* dgamma, T* dbeta, const T* dout, const T* x, c
       static_cast<int64_t>(N) * kColumnBlock);
 }
 
+namespace {
+
+// The bias in every row of the output, for a GEMM to accumulate onto.
 template <typename T>
-void linear_forward(T* out, const T* in, const T* W, const T* b, int N, int in_f, int out_f) {
-  // Broadcast the bias into the output, then let the GEMM accumulate onto it.
+void broadcast_bias(T* out, const T* b, int N, int out_f) {
   parallel_for(
       N, [&](int64_t r) { std::copy(b, b + out_f, out + r * out_f); }, out_f);
+}
+
+}  // namespace
+
+template <typename T>
+void linear_forward(T* out, const T* in, const T* W, const T* b, int N, int in_f, int out_f) {
+  broadcast_bias(out, b, N, out_f);
   gemm<T>(false, true, N, out_f, in_f, T(1), in, in_f, W, in_f, T(1), out, out_f);
 }
 
@@ -196,8 +205,7 @@ void linear_backward(T* din, T* dW, T* db, const T* dout, const T* in, const T* 
 
 void linear_forward_bf16(float* out, const uint16_t* in16, const uint16_t* W16, const float* b,
                          int N, int in_f, int out_f) {
-  parallel_for(
-      N, [&](int64_t r) { std::copy(b, b + out_f, out + r * out_f); }, out_f);
+  broadcast_bias(out, b, N, out_f);
   gemm_bf16(false, true, N, out_f, in_f, in16, in_f, W16, in_f, /*accumulate=*/true, out, out_f);
 }
 
