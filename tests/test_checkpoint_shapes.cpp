@@ -245,6 +245,9 @@ TEST(CheckpointShapes, TwoShardsWithAnIndexLoad) {
   auto m = load(dir, false, &r);
   EXPECT_NE(r.source.find("(2 shards)"), std::string::npos);
   expect_golden(*m, true);
+  // The index file itself may be given instead of its directory.
+  load(dir + "/model.safetensors.index.json", false, &r);
+  EXPECT_NE(r.source.find("model.safetensors.index.json (2 shards)"), std::string::npos);
 
   // An index that points outside its directory, or at the wrong shard, is refused.
   index["weight_map"][a[0].name] = "../model-00002-of-00002.safetensors";
@@ -289,9 +292,9 @@ std::string write_zip(const std::string& path,
   return path;
 }
 
-// One float tensor "w" [4] over storage "0" of `numel` elements at `offset`, as torch.save
-// writes it (pickle protocol 2).
-std::string tensor_pickle(int numel, int offset) {
+// One float tensor "w" [4] with stride (`stride`,) over storage "0" of `numel` elements at
+// `offset`, as torch.save writes it (pickle protocol 2).
+std::string tensor_pickle(int numel, int offset, int stride = 1) {
   using namespace std::string_literals;
   return "\x80\x02"
          "ccollections\nOrderedDict\n)R(X\x01\x00\x00\x00w"
@@ -299,8 +302,9 @@ std::string tensor_pickle(int numel, int offset) {
          "ctorch\nFloatStorage\nX\x01\x00\x00\x00"
          "0X\x03\x00\x00\x00"
          "cpuK"s +
-         static_cast<char>(numel) + "tQK"s + static_cast<char>(offset) +
-         "K\x04\x85K\x01\x85\x89"
+         static_cast<char>(numel) + "tQK"s + static_cast<char>(offset) + "K\x04\x85K"s +
+         static_cast<char>(stride) +
+         "\x85\x89"
          "ccollections\nOrderedDict\n)RtRu."s;
 }
 
@@ -366,6 +370,26 @@ TEST(CheckpointShapes, HostileTorchFilesAreRefusedWithoutRunningAnything) {
   std::string legacy = test::write_text(dir + "/legacy.bin", "\x80\x02\x8a\x0a");
   e = test::error_of([&] { CheckpointFiles files(legacy); });
   EXPECT_NE(e.find("legacy (pre-1.6) torch.save file"), std::string::npos) << e;
+  // A strided view (every other element) and a big-endian archive.
+  e = error(tensor_pickle(8, 0, 2), "strided", std::string(32, '\0'));
+  EXPECT_NE(e.find("tensor \"w\": not a contiguous row-major tensor"), std::string::npos) << e;
+  std::string big = write_zip(dir + "/big.bin", {{"archive/data.pkl", tensor_pickle(4, 0)},
+                                                 {"archive/byteorder", "big"},
+                                                 {"archive/data/0", std::string(16, '\0')}});
+  e = test::error_of([&] { CheckpointFiles files(big); });
+  EXPECT_NE(e.find("big-endian byte order"), std::string::npos) << e;
+}
+
+// pytorch_model.bin.index.json over .bin shards: found in a model directory and read.
+TEST(CheckpointShapes, TorchBinShardsWithAnIndexLoad) {
+  const std::string sharded = test::temp_dir("bin_shards");
+  write_zip(sharded + "/pytorch_model-00001-of-00001.bin",
+            {{"archive/data.pkl", tensor_pickle(4, 0)}, {"archive/data/0", std::string(16, '\0')}});
+  test::write_text(sharded + "/pytorch_model.bin.index.json",
+                   R"({"weight_map": {"w": "pytorch_model-00001-of-00001.bin"}})");
+  CheckpointFiles files(sharded);
+  EXPECT_EQ(files.names(), std::vector<std::string>{"w"});
+  EXPECT_NE(files.description().find("pytorch_model.bin.index.json (1 shards)"), std::string::npos);
 }
 
 namespace {
