@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/parallel.h"
 #include "kernels/cpu/attention.h"
+#include "kernels/cpu/attention_bf16.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/gemm_bf16.h"
 #include "kernels/cpu/ops.h"
@@ -45,15 +46,16 @@ void BertForSequenceClassification<T>::carve(const BertConfig& c, int B, int S, 
   const size_t L = c.num_labels(), nh = c.num_attention_heads;
   const bool standard = options.attention == AttentionMode::Standard;
   const bool mixed = options.precision != Precision::FP32;
+  // bf16 attention reads and writes the probabilities and context in 16 bits only.
+  const bool attn16 = attention16(options);
   layers.resize(c.num_hidden_layers);
   stores.assign(mixed ? c.num_hidden_layers : 0, LayerStore{});
   x_work = nullptr;
   auto take_layer = [&](LayerActs& a) {
     a.qkv = acts.take<T>(N * 3 * H);
     // Probabilities for backward, or only each row's log-sum-exp (memory-efficient).
-    a.probs =
-        acts.take<T>(options.attention == AttentionMode::Standard ? B * nh * S * S : B * nh * S);
-    a.ctx = acts.take<T>(N * H);
+    a.probs = attn16 ? nullptr : acts.take<T>(standard ? B * nh * S * S : B * nh * S);
+    a.ctx = attn16 ? nullptr : acts.take<T>(N * H);
     a.sum1 = acts.take<T>(N * H);
     a.h1 = acts.take<T>(N * H);
     a.mean1 = acts.take<T>(N);
@@ -64,6 +66,23 @@ void BertForSequenceClassification<T>::carve(const BertConfig& c, int B, int S, 
     a.mean2 = acts.take<T>(N);
     a.rstd2 = acts.take<T>(N);
   };
+  auto take_store = [&](LayerStore& s) {
+    s.qkv = acts.take<uint16_t>(N * 3 * H);
+    if (standard)
+      s.probs = acts.take<uint16_t>(B * nh * S * S);
+    else
+      s.lse = acts.take<T>(B * nh * S);
+    s.ctx = acts.take<uint16_t>(N * H);
+    s.sum1 = acts.take<uint16_t>(N * H);
+    s.h1 = acts.take<uint16_t>(N * H);
+    s.f = acts.take<uint16_t>(N * I);
+    s.g = acts.take<uint16_t>(N * I);
+    s.sum2 = acts.take<uint16_t>(N * H);
+    s.mean1 = acts.take<T>(N);
+    s.rstd1 = acts.take<T>(N);
+    s.mean2 = acts.take<T>(N);
+    s.rstd2 = acts.take<T>(N);
+  };
   if (mixed) {
     // One fp32 working set (the layer being run, recomputed or restored) plus each layer's
     // saved activations in 16 bits.
@@ -71,26 +90,16 @@ void BertForSequenceClassification<T>::carve(const BertConfig& c, int B, int S, 
     take_layer(shared);
     shared.out = acts.take<T>(N * H);
     x_work = acts.take<T>(N * H);
+    LayerStore shared16{};
+    if (options.checkpointing && uses_bf16_gemms(options)) take_store(shared16);
     for (size_t l = 0; l < layers.size(); ++l) {
       layers[l] = shared;
       LayerStore& s = stores[l];
-      s.out = acts.take<uint16_t>(N * H);
-      if (options.checkpointing) continue;
-      s.qkv = acts.take<uint16_t>(N * 3 * H);
-      if (standard)
-        s.probs = acts.take<uint16_t>(B * nh * S * S);
+      if (options.checkpointing)
+        s = shared16;
       else
-        s.lse = acts.take<T>(B * nh * S);
-      s.ctx = acts.take<uint16_t>(N * H);
-      s.sum1 = acts.take<uint16_t>(N * H);
-      s.h1 = acts.take<uint16_t>(N * H);
-      s.f = acts.take<uint16_t>(N * I);
-      s.g = acts.take<uint16_t>(N * I);
-      s.sum2 = acts.take<uint16_t>(N * H);
-      s.mean1 = acts.take<T>(N);
-      s.rstd1 = acts.take<T>(N);
-      s.mean2 = acts.take<T>(N);
-      s.rstd2 = acts.take<T>(N);
+        take_store(s);
+      s.out = acts.take<uint16_t>(N * H);
     }
   } else if (options.checkpointing) {
     // One set of layer activations shared by all layers (the one being run or
@@ -125,9 +134,13 @@ void BertForSequenceClassification<T>::carve(const BertConfig& c, int B, int S, 
   tmp.d1 = temps.take<T>(N * H);
   tmp.d2 = temps.take<T>(N * H);
   tmp.big = temps.take<T>(N * std::max(I, 3 * H));
-  tmp.attn_scratch = temps.take<T>(options.attention == AttentionMode::Standard
-                                       ? k::attention_scratch_size(S, threads)
-                                       : k::attention_blockwise_scratch_size(S, threads));
+  tmp.attn_scratch =
+      attn16 ? nullptr
+             : temps.take<T>(standard ? k::attention_scratch_size(S, threads)
+                                      : k::attention_blockwise_scratch_size(S, threads));
+  tmp.attn16_scratch = attn16 ? temps.take<std::byte>(k::attention_bf16_scratch_bytes(
+                                    S, static_cast<int>(nh), c.head_dim()))
+                              : nullptr;
   tmp.dlogits = temps.take<T>(B * L);
   tmp.dpooled = temps.take<T>(B * H);
   tmp.layer_weights = nullptr;
@@ -351,7 +364,8 @@ void BertForSequenceClassification<T>::transfer_layer(int l, bool to_store) {
   // their 16-bit copies: those are not restored to fp32.
   if (!gemm16_) restore(s.out, a.out, N * H);
   if (options_.checkpointing) return;
-  restore(s.qkv, a.qkv, 3 * N * H);
+  const bool attn16 = attention16(options_);  // reads qkv and probs in bf16 itself
+  if (!attn16) restore(s.qkv, a.qkv, 3 * N * H);
   restore(s.sum1, a.sum1, N * H);
   restore(s.f, a.f, N * I);
   restore(s.sum2, a.sum2, N * H);
@@ -360,10 +374,11 @@ void BertForSequenceClassification<T>::transfer_layer(int l, bool to_store) {
     restore(s.h1, a.h1, N * H);
     restore(s.g, a.g, N * I);
   }
-  if (s.probs)
-    restore(s.probs, a.probs, head_rows * S_);
-  else
+  if (s.probs) {
+    if (!attn16) restore(s.probs, a.probs, head_rows * S_);
+  } else {
     copy_stat(s.lse, a.probs, head_rows);
+  }
   copy_stat(s.mean1, a.mean1, N);
   copy_stat(s.rstd1, a.rstd1, N);
   copy_stat(s.mean2, a.mean2, N);
@@ -468,18 +483,7 @@ void BertForSequenceClassification<T>::layer_forward(int l, const T* x, bool tra
   auto store = [&](uint16_t* LayerStore::*field) { return stored16(l, field); };
 
   dense_forward(a.qkv, x, w(o.qkv_w), o.qkv_w, w(o.qkv_b), H, 3 * H, layer_input16(l));
-  round_half(a.qkv, 3 * NH, store(&LayerStore::qkv));
-  if (options_.attention == AttentionMode::Standard)
-    k::attention_forward(a.ctx, a.probs, a.qkv, head_.mask, B_, S_, config_.num_attention_heads,
-                         config_.head_dim(), p_attn, site_seed(1 + 3 * l), tmp_.attn_scratch);
-  else
-    k::attention_forward_blockwise(a.ctx, a.probs, a.qkv, head_.mask, B_, S_,
-                                   config_.num_attention_heads, config_.head_dim(), p_attn,
-                                   site_seed(1 + 3 * l), tmp_.attn_scratch);
-  round_half(a.ctx, NH, store(&LayerStore::ctx));
-  if (options_.attention == AttentionMode::Standard)
-    round_half(a.probs, static_cast<int64_t>(B_) * config_.num_attention_heads * S_ * S_,
-               store(&LayerStore::probs));
+  attention_forward(l, p_attn);
   dense_forward(tmp_.d2, a.ctx, w(o.attn_out_w), o.attn_out_w, w(o.attn_out_b), H, H,
                 store(&LayerStore::ctx));
   round_half(tmp_.d2, NH);
@@ -499,6 +503,57 @@ void BertForSequenceClassification<T>::layer_forward(int l, const T* x, bool tra
                            N, H, eps);
   round_half(a.sum2, NH, store(&LayerStore::sum2));
   round_half(a.out, NH, store(&LayerStore::out));
+}
+
+// The attention core of layer l, from a.qkv (the QKV GEMM's output) to the context.
+template <typename T>
+void BertForSequenceClassification<T>::attention_forward(int l, double p_attn) {
+  LayerActs& a = layers_[l];
+  const int nh = config_.num_attention_heads, D = config_.head_dim();
+  const uint64_t seed = site_seed(1 + 3 * l);
+  auto store = [&](uint16_t* LayerStore::*field) { return stored16(l, field); };
+  if constexpr (std::is_same_v<T, float>) {
+    if (attention16(options_)) {  // QKV, probabilities and context go straight to bf16
+      k::qkv_to_heads_bf16(store(&LayerStore::qkv), a.qkv, B_, S_, nh, D);
+      k::attention_forward_bf16(store(&LayerStore::ctx), store(&LayerStore::probs),
+                                store(&LayerStore::qkv), head_.mask, B_, S_, nh, D, p_attn, seed,
+                                tmp_.attn16_scratch);
+      return;
+    }
+  }
+  const int64_t NH = static_cast<int64_t>(B_) * S_ * config_.hidden_size;
+  round_half(a.qkv, 3 * NH, store(&LayerStore::qkv));
+  if (options_.attention == AttentionMode::Standard) {
+    k::attention_forward(a.ctx, a.probs, a.qkv, head_.mask, B_, S_, nh, D, p_attn, seed,
+                         tmp_.attn_scratch);
+    round_half(a.probs, static_cast<int64_t>(B_) * nh * S_ * S_, store(&LayerStore::probs));
+  } else {
+    k::attention_forward_blockwise(a.ctx, a.probs, a.qkv, head_.mask, B_, S_, nh, D, p_attn, seed,
+                                   tmp_.attn_scratch);
+  }
+  round_half(a.ctx, NH, store(&LayerStore::ctx));
+}
+
+// d(context) in tmp_.d1 to d(qkv) in tmp_.big.
+template <typename T>
+void BertForSequenceClassification<T>::attention_backward(int l, double p_attn) {
+  const LayerActs& a = layers_[l];
+  const int nh = config_.num_attention_heads, D = config_.head_dim();
+  const uint64_t seed = site_seed(1 + 3 * l);
+  if constexpr (std::is_same_v<T, float>) {
+    if (attention16(options_)) {
+      k::attention_backward_bf16(tmp_.big, tmp_.d1, stored16(l, &LayerStore::qkv),
+                                 stored16(l, &LayerStore::probs), B_, S_, nh, D, p_attn, seed,
+                                 tmp_.attn16_scratch);
+      return;
+    }
+  }
+  if (options_.attention == AttentionMode::Standard)
+    k::attention_backward(tmp_.big, tmp_.d1, a.qkv, a.probs, B_, S_, nh, D, p_attn, seed,
+                          tmp_.attn_scratch);
+  else
+    k::attention_backward_blockwise(tmp_.big, tmp_.d1, a.qkv, a.probs, head_.mask, B_, S_, nh, D,
+                                    p_attn, seed, tmp_.attn_scratch);
 }
 
 template <typename T>
@@ -589,13 +644,7 @@ void BertForSequenceClassification<T>::layer_backward(int l, const T* x) {
   const T* d_attn_out = through_dropout(tmp_.g, 2 + 3 * l);
   dense_backward(tmp_.d1, o.attn_out_w, o.attn_out_b, d_attn_out, a.ctx,
                  stored16(l, &LayerStore::ctx), w(o.attn_out_w), H, H, false);
-  if (options_.attention == AttentionMode::Standard)
-    k::attention_backward(tmp_.big, tmp_.d1, a.qkv, a.probs, B_, S_, config_.num_attention_heads,
-                          config_.head_dim(), p_attn, site_seed(1 + 3 * l), tmp_.attn_scratch);
-  else
-    k::attention_backward_blockwise(tmp_.big, tmp_.d1, a.qkv, a.probs, head_.mask, B_, S_,
-                                    config_.num_attention_heads, config_.head_dim(), p_attn,
-                                    site_seed(1 + 3 * l), tmp_.attn_scratch);
+  attention_backward(l, p_attn);
   dense_backward(tmp_.g, o.qkv_w, o.qkv_b, tmp_.big, x, layer_input16(l), w(o.qkv_w), H, 3 * H,
                  true);
 }

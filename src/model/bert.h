@@ -112,11 +112,15 @@ class BertForSequenceClassification {
   struct Temps {
     T *g, *d1, *d2, *big, *attn_scratch, *dlogits, *dpooled;
     T* layer_weights;  // mixed precision: one layer's weights expanded from 16 bits
-    // bf16 GEMMs: a dense layer's input and output gradient in bf16.
+    // bf16 GEMMs: a dense layer's input and output gradient in bf16; the bf16 attention's
+    // scratch.
     uint16_t *in16, *dout16;
+    std::byte* attn16_scratch;
   };
-  // Mixed precision: each layer's saved activations in 16 bits (only `out` with
-  // checkpointing); statistics stay fp32.
+  // Mixed precision: each layer's saved activations in 16 bits; statistics stay fp32. With
+  // checkpointing only `out` is per layer: the rest is one set all layers share (with bf16
+  // GEMMs, which read their inputs from it) or absent. With bf16 attention, qkv is head-major
+  // (attention_bf16.h).
   struct LayerStore {
     uint16_t *qkv, *probs, *ctx, *sum1, *h1, *f, *g, *sum2, *out;
     T *lse, *mean1, *rstd1, *mean2, *rstd2;
@@ -127,7 +131,14 @@ class BertForSequenceClassification {
                     Carver& acts, Carver& temps, std::vector<LayerActs>& layers, HeadActs& head,
                     Temps& tmp, std::vector<LayerStore>& stores, T*& x_work);
   void layer_forward(int l, const T* x, bool training);
+  void attention_forward(int l, double p_attn);
+  void attention_backward(int l, double p_attn);
   bool mixed() const { return options_.precision != Precision::FP32; }
+  // Standard attention on bf16 GEMMs (attention_bf16.h): under bf16 GEMMs, unless
+  // memory-efficient attention is asked for.
+  static bool attention16(const MemoryOptions& o) {
+    return uses_bf16_gemms(o) && o.attention == AttentionMode::Standard;
+  }
   // The layer's weights: the fp32 master, or (mixed precision) the 16-bit copy expanded.
   // Index with an offset from layout().layers[l] minus that layer's qkv_w.
   const T* layer_params(int l);

@@ -30,13 +30,17 @@ Engine& engine() {
   return e;
 }
 
-// A row-major matrix of `rows` x `cols` with row stride ld, read transposed when `trans`.
-dnnl::memory::desc matrix(int rows, int cols, int ld, bool trans, dt type) {
-  return trans ? dnnl::memory::desc({rows, cols}, type, Dims{1, ld})
-               : dnnl::memory::desc({rows, cols}, type, Dims{ld, 1});
+// `batch` row-major matrices of `rows` x `cols` with row stride ld, one after another, read
+// transposed when `trans`. One matrix is a 2-D descriptor, more a 3-D one.
+dnnl::memory::desc matrix(int batch, int rows, int cols, int ld, bool trans, dt type) {
+  const Dims strides = trans ? Dims{1, ld} : Dims{ld, 1};
+  if (batch == 1) return dnnl::memory::desc({rows, cols}, type, strides);
+  const int64_t stored_rows = trans ? cols : rows;
+  return dnnl::memory::desc({batch, rows, cols}, type,
+                            Dims{stored_rows * ld, strides[0], strides[1]});
 }
 
-using Key = std::tuple<bool, bool, int, int, int, int, int, int, bool>;
+using Key = std::tuple<int, bool, bool, int, int, int, int, int, int, bool>;
 
 struct Matmul {
   dnnl::matmul::primitive_desc pd;
@@ -44,27 +48,23 @@ struct Matmul {
 };
 
 Matmul make(const Key& k) {
-  const auto [ta, tb, M, N, K, lda, ldb, ldc, accumulate] = k;
+  const auto [batch, ta, tb, M, N, K, lda, ldb, ldc, accumulate] = k;
   dnnl::primitive_attr attr;
   if (accumulate) {
     dnnl::post_ops ops;
     ops.append_sum(1.0f);
     attr.set_post_ops(ops);
   }
-  dnnl::matmul::desc d(matrix(M, K, lda, ta, dt::bf16), matrix(K, N, ldb, tb, dt::bf16),
-                       matrix(M, N, ldc, false, dt::f32));
+  dnnl::matmul::desc d(matrix(batch, M, K, lda, ta, dt::bf16),
+                       matrix(batch, K, N, ldb, tb, dt::bf16),
+                       matrix(batch, M, N, ldc, false, dt::f32));
   dnnl::matmul::primitive_desc pd(d, attr, engine().engine);
   return {pd, dnnl::matmul(pd)};
 }
 
-}  // namespace
-
-void gemm_bf16(bool trans_a, bool trans_b, int M, int N, int K, const uint16_t* A, int lda,
-               const uint16_t* B, int ldb, bool accumulate, float* C, int ldc) {
-  if (M <= 0 || N <= 0) return;
+void run(const Key& key, const uint16_t* A, const uint16_t* B, float* C) {
   static std::mutex mu;
   static std::map<Key, Matmul> cache;
-  const Key key{trans_a, trans_b, M, N, K, lda, ldb, ldc, accumulate};
   const Matmul* mm;
   {
     std::lock_guard<std::mutex> lock(mu);
@@ -80,9 +80,23 @@ void gemm_bf16(bool trans_a, bool trans_b, int M, int N, int K, const uint16_t* 
   e.stream.wait();
 }
 
+}  // namespace
+
+void gemm_bf16(bool trans_a, bool trans_b, int M, int N, int K, const uint16_t* A, int lda,
+               const uint16_t* B, int ldb, bool accumulate, float* C, int ldc) {
+  if (M <= 0 || N <= 0) return;
+  run({1, trans_a, trans_b, M, N, K, lda, ldb, ldc, accumulate}, A, B, C);
+}
+
+void gemm_bf16_batched(int batch, bool trans_a, bool trans_b, int M, int N, int K,
+                       const uint16_t* A, const uint16_t* B, float* C) {
+  if (batch <= 0 || M <= 0 || N <= 0) return;
+  run({batch, trans_a, trans_b, M, N, K, trans_a ? M : K, trans_b ? K : N, N, false}, A, B, C);
+}
+
 const char* bf16_gemm_isa() {
   static const std::string isa = [] {
-    const Key probe{false, true, 64, 64, 64, 64, 64, 64, false};
+    const Key probe{1, false, true, 64, 64, 64, 64, 64, 64, false};
     return std::string(make(probe).pd.impl_info_str());
   }();
   return isa.c_str();
@@ -98,6 +112,10 @@ bool bf16_gemm_is_fast() {
 
 void gemm_bf16(bool, bool, int, int, int, const uint16_t*, int, const uint16_t*, int, bool, float*,
                int) {
+  fail("bf16 GEMMs need oneDNN (bertrain was built without it)");
+}
+
+void gemm_bf16_batched(int, bool, bool, int, int, int, const uint16_t*, const uint16_t*, float*) {
   fail("bf16 GEMMs need oneDNN (bertrain was built without it)");
 }
 

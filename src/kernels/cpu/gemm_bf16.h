@@ -14,6 +14,12 @@ namespace bertrain::cpu {
 void gemm_bf16(bool trans_a, bool trans_b, int M, int N, int K, const uint16_t* A, int lda,
                const uint16_t* B, int ldb, bool accumulate, float* C, int ldc);
 
+// C_i = op(A_i) * op(B_i) for i < batch, every matrix dense and the batch back to back: A_i
+// at A + i*M*K, B_i at B + i*K*N, C_i at C + i*M*N. oneDNN's AMX kernels take only dense
+// matrices (with row strides they fall back to a slower path), hence this layout.
+void gemm_bf16_batched(int batch, bool trans_a, bool trans_b, int M, int N, int K,
+                       const uint16_t* A, const uint16_t* B, float* C);
+
 // oneDNN's name for the bf16 kernel it picks here, e.g. "brg:avx512_core_amx_bf16", or "none"
 // when oneDNN is not built in.
 const char* bf16_gemm_isa();

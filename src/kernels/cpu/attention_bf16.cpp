@@ -1,0 +1,191 @@
+#include "kernels/cpu/attention_bf16.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/dtype.h"
+#include "core/parallel.h"
+#include "kernels/cpu/attention.h"
+#include "kernels/cpu/attention_rows.h"
+#include "kernels/cpu/dropout.h"
+#include "kernels/cpu/gemm_bf16.h"
+
+namespace bertrain::cpu {
+
+namespace {
+
+// One batch row's scratch, carved from the caller's block: the scores (or their gradient) in
+// fp32, the dropped probabilities (or the score gradient) in bf16, the per-head context (or
+// dQ | dK | dV) in fp32, and the context gradient in bf16.
+struct Scratch {
+  float* scores;
+  uint16_t* p16;
+  float* heads;
+  uint16_t* dctx16;
+
+  static size_t round_up(size_t bytes) { return (bytes + 63) / 64 * 64; }
+  static size_t bytes(int S, int nh, int D) {
+    const size_t SS = static_cast<size_t>(nh) * S * S, SD = static_cast<size_t>(nh) * S * D;
+    return round_up(SS * 4) + round_up(SS * 2) + round_up(3 * SD * 4) + round_up(SD * 2);
+  }
+  Scratch(std::byte* base, int S, int nh, int D) {
+    const size_t SS = static_cast<size_t>(nh) * S * S, SD = static_cast<size_t>(nh) * S * D;
+    scores = reinterpret_cast<float*>(base);
+    base += round_up(SS * 4);
+    p16 = reinterpret_cast<uint16_t*>(base);
+    base += round_up(SS * 2);
+    heads = reinterpret_cast<float*>(base);
+    base += round_up(3 * SD * 4);
+    dctx16 = reinterpret_cast<uint16_t*>(base);
+  }
+};
+
+// The dropped probabilities of one row: keep(i*S + j) ? bf16(p * scale) : 0, the same draws as
+// attention.cpp's (element index within the head).
+inline void dropped_row(uint16_t* out, const uint16_t* p16, int S, DropoutMask keep, int64_t first,
+                        float scale) {
+#pragma omp simd
+  for (int j = 0; j < S; ++j)
+    out[j] = keep.keep(first + j) ? float_to_bf16(bf16_to_float(p16[j]) * scale) : uint16_t(0);
+}
+
+// The S x D matrix of head h of a [S, H]-row tensor (row stride ld) <-> the dense head-major
+// block [nh, S, D]: to_heads gathers (rounding to bf16), from_heads scatters (fp32).
+void to_heads(uint16_t* heads, const float* rows, int ld, int S, int nh, int D) {
+  parallel_for(
+      S,
+      [&](int64_t s) {
+        for (int h = 0; h < nh; ++h) {
+          const float* src = rows + s * ld + h * D;
+          uint16_t* dst = heads + (static_cast<int64_t>(h) * S + s) * D;
+#pragma omp simd
+          for (int d = 0; d < D; ++d) dst[d] = float_to_bf16(src[d]);
+        }
+      },
+      static_cast<int64_t>(nh) * D);
+}
+
+}  // namespace
+
+void qkv_to_heads_bf16(uint16_t* qkv16, const float* qkv, int B, int S, int nh, int D) {
+  const int H = nh * D;
+  const int64_t part = static_cast<int64_t>(B) * nh * S * D;  // Q, K or V of every row
+  for (int b = 0; b < B; ++b)
+    for (int which = 0; which < 3; ++which)
+      to_heads(qkv16 + which * part + static_cast<int64_t>(b) * nh * S * D,
+               qkv + static_cast<int64_t>(b) * S * 3 * H + which * H, 3 * H, S, nh, D);
+}
+
+size_t attention_bf16_scratch_bytes(int S, int nh, int D) {
+  return Scratch::bytes(S, nh, D);
+}
+
+void attention_forward_bf16(uint16_t* ctx16, uint16_t* probs16, const uint16_t* qkv16,
+                            const int32_t* mask, int B, int S, int nh, int D, double dropout_p,
+                            uint64_t seed, std::byte* scratch) {
+  const int H = nh * D;
+  const int64_t SS = static_cast<int64_t>(S) * S, SD = static_cast<int64_t>(S) * D;
+  const int64_t part = B * nh * SD;
+  const float sqrt_d = std::sqrt(static_cast<float>(D));
+  const float keep_scale = static_cast<float>(1.0 / (1.0 - dropout_p));
+  Scratch w(scratch, S, nh, D);
+  for (int b = 0; b < B; ++b) {
+    const uint16_t* q = qkv16 + b * nh * SD;
+    const uint16_t *k = q + part, *v = q + 2 * part;
+    uint16_t* p16 = probs16 + b * nh * SS;
+    const int32_t* m = mask + static_cast<int64_t>(b) * S;
+    gemm_bf16_batched(nh, false, true, S, S, D, q, k, w.scores);
+    parallel_for(
+        static_cast<int64_t>(nh) * S,
+        [&](int64_t r) {  // r = h * S + i
+          float* row = w.scores + r * S;
+          scale_mask_row(row, m, S, sqrt_d);
+          softmax_row(row, S);
+          uint16_t* saved = p16 + r * S;
+#pragma omp simd
+          for (int j = 0; j < S; ++j) saved[j] = float_to_bf16(row[j]);
+          if (dropout_p > 0) {
+            const int64_t h = r / S, i = r % S;
+            dropped_row(w.p16 + r * S, saved, S,
+                        DropoutMask(attention_head_seed(seed, b * nh + h), dropout_p), i * S,
+                        keep_scale);
+          }
+        },
+        4 * S);
+    gemm_bf16_batched(nh, false, false, S, D, S, dropout_p > 0 ? w.p16 : p16, v, w.heads);
+    parallel_for(
+        S,
+        [&](int64_t s) {
+          uint16_t* out = ctx16 + (b * static_cast<int64_t>(S) + s) * H;
+          for (int h = 0; h < nh; ++h) {
+            const float* src = w.heads + (h * static_cast<int64_t>(S) + s) * D;
+#pragma omp simd
+            for (int d = 0; d < D; ++d) out[h * D + d] = float_to_bf16(src[d]);
+          }
+        },
+        H);
+  }
+}
+
+void attention_backward_bf16(float* dqkv, const float* dctx, const uint16_t* qkv16,
+                             const uint16_t* probs16, int B, int S, int nh, int D, double dropout_p,
+                             uint64_t seed, std::byte* scratch) {
+  const int H = nh * D;
+  const int64_t SS = static_cast<int64_t>(S) * S, SD = static_cast<int64_t>(S) * D;
+  const int64_t part = B * nh * SD;
+  const float inv_sqrt_d = 1.0f / std::sqrt(static_cast<float>(D));
+  const float keep_scale = static_cast<float>(1.0 / (1.0 - dropout_p));
+  Scratch w(scratch, S, nh, D);
+  float *dq = w.heads, *dk = dq + nh * SD, *dv = dk + nh * SD;
+  for (int b = 0; b < B; ++b) {
+    const uint16_t* q = qkv16 + b * nh * SD;
+    const uint16_t *k = q + part, *v = q + 2 * part;
+    const uint16_t* p16 = probs16 + b * nh * SS;
+    auto keep = [&](int64_t h) {
+      return DropoutMask(attention_head_seed(seed, b * nh + h), dropout_p);
+    };
+    to_heads(w.dctx16, dctx + static_cast<int64_t>(b) * S * H, H, S, nh, D);
+    if (dropout_p > 0)
+      parallel_for(
+          static_cast<int64_t>(nh) * S,
+          [&](int64_t r) {
+            dropped_row(w.p16 + r * S, p16 + r * S, S, keep(r / S), (r % S) * S, keep_scale);
+          },
+          2 * S);
+    // dV = P'^T dctx ; dP' = dctx V^T
+    gemm_bf16_batched(nh, true, false, S, D, S, dropout_p > 0 ? w.p16 : p16, w.dctx16, dv);
+    gemm_bf16_batched(nh, false, true, S, S, D, w.dctx16, v, w.scores);
+    // dS = softmax backward of dP (through dropout) / sqrt(D), in bf16 for the GEMMs.
+    parallel_for(
+        static_cast<int64_t>(nh) * S,
+        [&](int64_t r) {
+          float* dp = w.scores + r * S;
+          const uint16_t* p = p16 + r * S;
+          if (dropout_p > 0) dropout_span(dp, dp, S, keep(r / S), (r % S) * S, keep_scale);
+          float dot = 0;
+#pragma omp simd reduction(+ : dot)
+          for (int j = 0; j < S; ++j) dot += dp[j] * bf16_to_float(p[j]);
+          uint16_t* ds = w.p16 + r * S;
+#pragma omp simd
+          for (int j = 0; j < S; ++j)
+            ds[j] = float_to_bf16(bf16_to_float(p[j]) * (dp[j] - dot) * inv_sqrt_d);
+        },
+        4 * S);
+    // dQ = dS K ; dK = dS^T Q
+    gemm_bf16_batched(nh, false, false, S, D, S, w.p16, k, dq);
+    gemm_bf16_batched(nh, true, false, S, D, S, w.p16, q, dk);
+    parallel_for(
+        S,
+        [&](int64_t s) {
+          float* out = dqkv + (b * static_cast<int64_t>(S) + s) * 3 * H;
+          for (int which = 0; which < 3; ++which)
+            for (int h = 0; h < nh; ++h) {
+              const float* src = w.heads + ((which * nh + h) * static_cast<int64_t>(S) + s) * D;
+              std::copy_n(src, D, out + which * H + h * D);
+            }
+        },
+        3 * H);
+  }
+}
+
+}  // namespace bertrain::cpu

@@ -1,0 +1,91 @@
+// The bf16 attention kernels against the fp64 attention kernels on the same bf16 inputs: the
+// only differences are bf16 roundings of what enters the GEMMs (probabilities, score
+// gradient) and of the context, each at most 2^-9 relative, so the results agree to about
+// 1% of their scale. A wrong head, mask, layout, dropout draw or scale is off by O(1).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "core/dtype.h"
+#include "core/parallel.h"
+#include "kernels/cpu/attention.h"
+#include "kernels/cpu/attention_bf16.h"
+#include "kernels/cpu/gemm_bf16.h"
+#include "test_util.h"
+
+using namespace bertrain;
+
+namespace {
+
+// Values rounded to bf16, as doubles for the reference.
+std::vector<double> bf16_values(size_t n, uint64_t seed, double scale) {
+  std::vector<double> v = test::random_vector(n, seed, scale);
+  for (double& x : v) x = bf16_to_float(float_to_bf16(static_cast<float>(x)));
+  return v;
+}
+
+double max_abs(const std::vector<double>& v) {
+  double m = 0;
+  for (double x : v) m = std::max(m, std::abs(x));
+  return m;
+}
+
+void check(double dropout_p) {
+  const int B = 2, S = 19, nh = 3, D = 16, H = nh * D;
+  const uint64_t seed = 1234;
+  // Scores of order 1-3, so the softmax is neither flat nor one-hot.
+  const std::vector<double> qkv = bf16_values(size_t(B) * S * 3 * H, 1, 1.5);
+  const std::vector<double> dctx = bf16_values(size_t(B) * S * H, 2, 1.0);
+  std::vector<int32_t> mask(size_t(B) * S, 1);
+  for (int s = 14; s < S; ++s) mask[S + s] = 0;  // row 1 is padded
+
+  std::vector<double> ctx(dctx.size()), probs(size_t(B) * nh * S * S), dqkv(qkv.size());
+  std::vector<double> scratch(cpu::attention_scratch_size(S, num_threads()));
+  cpu::attention_forward(ctx.data(), probs.data(), qkv.data(), mask.data(), B, S, nh, D, dropout_p,
+                         seed, scratch.data());
+  cpu::attention_backward(dqkv.data(), dctx.data(), qkv.data(), probs.data(), B, S, nh, D,
+                          dropout_p, seed, scratch.data());
+
+  std::vector<float> qkv32(qkv.begin(), qkv.end()), dctx32(dctx.begin(), dctx.end());
+  std::vector<uint16_t> qkv16(qkv.size()), ctx16(ctx.size()), probs16(probs.size());
+  std::vector<float> dqkv32(qkv.size());
+  std::vector<std::byte> scratch16(cpu::attention_bf16_scratch_bytes(S, nh, D));
+  cpu::qkv_to_heads_bf16(qkv16.data(), qkv32.data(), B, S, nh, D);
+  cpu::attention_forward_bf16(ctx16.data(), probs16.data(), qkv16.data(), mask.data(), B, S, nh, D,
+                              dropout_p, seed, scratch16.data());
+  cpu::attention_backward_bf16(dqkv32.data(), dctx32.data(), qkv16.data(), probs16.data(), B, S, nh,
+                               D, dropout_p, seed, scratch16.data());
+
+  // Probabilities: the reference rounded to bf16, within one bf16 step.
+  for (size_t i = 0; i < probs.size(); ++i)
+    ASSERT_NEAR(bf16_to_float(probs16[i]), probs[i], std::abs(probs[i]) / 128 + 1e-7) << i;
+  for (int b = 0; b < B; ++b)  // masked keys get exactly zero
+    for (int r = 0; r < nh * S; ++r)
+      for (int s = 0; s < S; ++s) {
+        if (mask[size_t(b) * S + s]) continue;
+        ASSERT_EQ(probs16[(size_t(b) * nh * S + r) * S + s], 0);
+      }
+  const double ctx_tol = 1e-2 * max_abs(ctx), dqkv_tol = 1e-2 * max_abs(dqkv);
+  for (size_t i = 0; i < ctx.size(); ++i)
+    ASSERT_NEAR(bf16_to_float(ctx16[i]), ctx[i], ctx_tol) << i;
+  for (size_t i = 0; i < dqkv.size(); ++i) ASSERT_NEAR(dqkv32[i], dqkv[i], dqkv_tol) << i;
+}
+
+bool have_bf16_gemm() {
+  return std::strcmp(cpu::bf16_gemm_isa(), "none") != 0;
+}
+
+}  // namespace
+
+TEST(AttentionBf16, MatchesTheFp64KernelsOnBf16Inputs) {
+  if (!have_bf16_gemm()) GTEST_SKIP() << "built without oneDNN";
+  check(0.0);
+}
+
+TEST(AttentionBf16, DrawsTheSameDropoutMasksAsTheFp32Kernels) {
+  if (!have_bf16_gemm()) GTEST_SKIP() << "built without oneDNN";
+  check(0.3);
+}
