@@ -1,5 +1,6 @@
-// The bf16 GEMM kernels against their fp32/fp64 twins on the same bf16 values: with exact
-// products and fp32 accumulation, they agree to fp32 rounding.
+// The bf16 kernels (GEMMs, linear layers, GELU and LayerNorm backward reading bf16 inputs)
+// against their fp32 twins on the same bf16 values: with exact products and fp32
+// accumulation, they agree to fp32 rounding.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -82,4 +83,37 @@ TEST(GemmBf16, LinearLayersMatchTheFp32Kernels) {
     expect_close(dW, dW16, 1e-5);
     expect_close(db, db16, 1e-6);
   }
+}
+
+// GELU backward from the bf16 copy of its input: the fp32 kernel's result, and that result
+// rounded to bf16, in one pass.
+TEST(Bf16Kernels, GeluBackwardReadsBf16AndWritesBothPrecisions) {
+  const int64_t n = 1000;
+  Bf16Values x(n, 6), dy(n, 7);
+  std::vector<float> want(n), got(dy.f);
+  std::vector<uint16_t> got16(n);
+  cpu::gelu_backward<float>(want.data(), x.f.data(), dy.f.data(), n);
+  cpu::gelu_backward_bf16(got.data(), got16.data(), x.h.data(), got.data(), n);  // in place
+  for (int64_t i = 0; i < n; ++i) {
+    ASSERT_EQ(got[i], want[i]) << i;
+    ASSERT_EQ(got16[i], float_to_bf16(want[i])) << i;
+  }
+}
+
+TEST(Bf16Kernels, LayerNormBackwardReadsItsInputFromBf16) {
+  const int N = 7, C = 40;
+  Bf16Values x(size_t(N) * C, 8), dy(size_t(N) * C, 9), gamma(C, 10), beta(C, 11);
+  std::vector<float> y(x.f.size()), mean(N), rstd(N);
+  cpu::layernorm_forward<float>(y.data(), mean.data(), rstd.data(), x.f.data(), gamma.f.data(),
+                                beta.f.data(), N, C, 1e-12);
+  std::vector<float> dx(x.f.size()), dg(C, 0.5f), db(C, 0.25f);
+  std::vector<float> dx16(x.f.size()), dg16 = dg, db16 = db;
+  cpu::layernorm_backward<float>(dx.data(), dg.data(), db.data(), dy.f.data(), x.f.data(),
+                                 mean.data(), rstd.data(), gamma.f.data(), N, C);
+  cpu::layernorm_backward_bf16(dx16.data(), dg16.data(), db16.data(), dy.f.data(), x.h.data(),
+                               mean.data(), rstd.data(), gamma.f.data(), N, C);
+  // Equal but for the compiler's contraction of the two instantiations into FMAs.
+  expect_close(dx, dx16, 1e-6);
+  expect_close(dg, dg16, 1e-6);
+  expect_close(db, db16, 1e-6);
 }

@@ -360,16 +360,16 @@ void BertForSequenceClassification<T>::transfer_layer(int l, bool to_store) {
     else
       std::copy_n(stored, n, working);
   };
-  // With bf16 GEMMs, backward reads ctx, h1, g and the output only through the GEMMs, from
-  // their 16-bit copies: those are not restored to fp32.
+  // With bf16 GEMMs, backward reads every 16-bit tensor from its copy itself (the GEMMs,
+  // the bf16 attention, LayerNorm and GELU backward): only the statistics are restored.
   if (!gemm16_) restore(s.out, a.out, N * H);
   if (options_.checkpointing) return;
   const bool attn16 = attention16(options_);  // reads qkv and probs in bf16 itself
   if (!attn16) restore(s.qkv, a.qkv, 3 * N * H);
-  restore(s.sum1, a.sum1, N * H);
-  restore(s.f, a.f, N * I);
-  restore(s.sum2, a.sum2, N * H);
   if (!gemm16_) {
+    restore(s.sum1, a.sum1, N * H);
+    restore(s.f, a.f, N * I);
+    restore(s.sum2, a.sum2, N * H);
     restore(s.ctx, a.ctx, N * H);
     restore(s.h1, a.h1, N * H);
     restore(s.g, a.g, N * I);
@@ -618,7 +618,6 @@ void BertForSequenceClassification<T>::layer_backward(int l, const T* x) {
   const LayerOffsets& o = layout_.layers[l];
   const T* W = layer_params(l);
   auto w = [&](size_t offset) { return W + (offset - o.qkv_w); };
-  T* G = grads_.data();
   const int N = B_ * S_, H = config_.hidden_size, I = config_.intermediate_size;
   const int64_t NH = static_cast<int64_t>(N) * H;
   const double p_hidden = training_ ? config_.hidden_dropout_prob : 0.0;
@@ -631,22 +630,57 @@ void BertForSequenceClassification<T>::layer_backward(int l, const T* x) {
     return tmp_.d2;
   };
 
-  k::layernorm_backward(tmp_.d1, G + o.ln2_g, G + o.ln2_b, tmp_.g, a.sum2, a.mean2, a.rstd2,
-                        w(o.ln2_g), N, H);
+  layernorm_backward(l, tmp_.d1, o.ln2_g, o.ln2_b, tmp_.g, a.sum2, &LayerStore::sum2, a.mean2,
+                     a.rstd2, w(o.ln2_g));
   const T* d_out = through_dropout(tmp_.d1, 3 + 3 * l);
   dense_backward(tmp_.big, o.out_w, o.out_b, d_out, a.g, stored16(l, &LayerStore::g), w(o.out_w), I,
                  H, false);
-  k::gelu_backward(tmp_.big, a.f, tmp_.big, static_cast<int64_t>(N) * I);
+  const uint16_t* dgelu16 = gelu_backward(l, tmp_.big, a.f);
   dense_backward(tmp_.d1, o.inter_w, o.inter_b, tmp_.big, a.h1, stored16(l, &LayerStore::h1),
-                 w(o.inter_w), H, I, true);
-  k::layernorm_backward(tmp_.g, G + o.ln1_g, G + o.ln1_b, tmp_.d1, a.sum1, a.mean1, a.rstd1,
-                        w(o.ln1_g), N, H);
+                 w(o.inter_w), H, I, true, dgelu16);
+  layernorm_backward(l, tmp_.g, o.ln1_g, o.ln1_b, tmp_.d1, a.sum1, &LayerStore::sum1, a.mean1,
+                     a.rstd1, w(o.ln1_g));
   const T* d_attn_out = through_dropout(tmp_.g, 2 + 3 * l);
   dense_backward(tmp_.d1, o.attn_out_w, o.attn_out_b, d_attn_out, a.ctx,
                  stored16(l, &LayerStore::ctx), w(o.attn_out_w), H, H, false);
   attention_backward(l, p_attn);
   dense_backward(tmp_.g, o.qkv_w, o.qkv_b, tmp_.big, x, layer_input16(l), w(o.qkv_w), H, 3 * H,
                  true);
+}
+
+// LayerNorm backward of layer l's LayerNorm (gamma, beta at layout offsets g_off, b_off),
+// reading its saved input from the bf16 copy under bf16 GEMMs (not restored to fp32 then).
+template <typename T>
+void BertForSequenceClassification<T>::layernorm_backward(int l, T* dx, size_t g_off, size_t b_off,
+                                                          const T* dout, const T* sum,
+                                                          uint16_t* LayerStore::*sum16,
+                                                          const T* mean, const T* rstd,
+                                                          const T* gamma) {
+  T* G = grads_.data();
+  const int N = B_ * S_, H = config_.hidden_size;
+  if constexpr (std::is_same_v<T, float>) {
+    if (gemm16_) {
+      k::layernorm_backward_bf16(dx, G + g_off, G + b_off, dout, stored16(l, sum16), mean, rstd,
+                                 gamma, N, H);
+      return;
+    }
+  }
+  k::layernorm_backward(dx, G + g_off, G + b_off, dout, sum, mean, rstd, gamma, N, H);
+}
+
+// GELU backward in place on tmp_.big; under bf16 GEMMs it reads the saved bf16 input and
+// also writes the result in bf16 for the next GEMMs (returned; null otherwise).
+template <typename T>
+const uint16_t* BertForSequenceClassification<T>::gelu_backward(int l, T* d, const T* f) {
+  const int64_t n = static_cast<int64_t>(B_) * S_ * config_.intermediate_size;
+  if constexpr (std::is_same_v<T, float>) {
+    if (gemm16_) {
+      k::gelu_backward_bf16(d, tmp_.dout16, stored16(l, &LayerStore::f), d, n);
+      return tmp_.dout16;
+    }
+  }
+  k::gelu_backward(d, f, d, n);
+  return nullptr;
 }
 
 // A dense layer's input in bf16: its stored copy when there is one, else converted into
@@ -680,13 +714,17 @@ template <typename T>
 void BertForSequenceClassification<T>::dense_backward(T* din, size_t w_off, size_t b_off,
                                                       const T* dout, const T* in,
                                                       const uint16_t* in16, const T* W, int in_f,
-                                                      int out_f, bool accumulate_din) {
+                                                      int out_f, bool accumulate_din,
+                                                      const uint16_t* dout16) {
   const int N = B_ * S_;
   T* G = grads_.data();
   if constexpr (std::is_same_v<T, float>) {
     if (gemm16_) {
-      pack(tmp_.dout16, dout, static_cast<int64_t>(N) * out_f, Precision::BF16);
-      k::linear_backward_bf16(din, G + w_off, G + b_off, dout, tmp_.dout16,
+      if (!dout16) {
+        pack(tmp_.dout16, dout, static_cast<int64_t>(N) * out_f, Precision::BF16);
+        dout16 = tmp_.dout16;
+      }
+      k::linear_backward_bf16(din, G + w_off, G + b_off, dout, dout16,
                               input_bf16(in, in16, static_cast<int64_t>(N) * in_f),
                               params16_.data() + w_off, N, in_f, out_f, accumulate_din);
       return;

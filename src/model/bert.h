@@ -157,8 +157,14 @@ class BertForSequenceClassification {
   // the input's saved 16-bit copy, read instead of converting `in` again.
   void dense_forward(T* out, const T* in, const T* W, size_t w_off, const T* b, int in_f, int out_f,
                      const uint16_t* in16);
+  // dout16, when not null, is dout already in bf16.
   void dense_backward(T* din, size_t w_off, size_t b_off, const T* dout, const T* in,
-                      const uint16_t* in16, const T* W, int in_f, int out_f, bool accumulate_din);
+                      const uint16_t* in16, const T* W, int in_f, int out_f, bool accumulate_din,
+                      const uint16_t* dout16 = nullptr);
+  void layernorm_backward(int l, T* dx, size_t g_off, size_t b_off, const T* dout, const T* sum,
+                          uint16_t* LayerStore::*sum16, const T* mean, const T* rstd,
+                          const T* gamma);
+  const uint16_t* gelu_backward(int l, T* d, const T* f);
   uint64_t site_seed(int site) const;
   int classifier_site() const { return 1 + 3 * config_.num_hidden_layers; }
 

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "core/dtype.h"
 #include "core/parallel.h"
 #include "kernels/cpu/dropout.h"
 #include "kernels/cpu/gemm.h"
@@ -126,19 +127,29 @@ void add_layernorm_forward(T* out, T* sum, T* mean, T* rstd, const T* a, const T
       C);
 }
 
+// An element of a saved tensor in the arithmetic type: bf16 storage (raw uint16_t) widens.
 template <typename T>
-void layernorm_backward(T* dx, T* dgamma, T* dbeta, const T* dout, const T* x, const T* mean,
-                        const T* rstd, const T* gamma, int N, int C) {
+inline T widen(T v) {
+  return v;
+}
+inline float widen(uint16_t h) {
+  return bf16_to_float(h);
+}
+
+// LayerNorm backward reading its saved input x in type X (T itself, or bf16).
+template <typename T, typename X>
+static void layernorm_backward_x(T* dx, T* dgamma, T* dbeta, const T* dout, const X* x,
+                                 const T* mean, const T* rstd, const T* gamma, int N, int C) {
   parallel_for(
       N,
       [&](int64_t r) {
-        const T* xr = x + r * C;
+        const X* xr = x + r * C;
         const T* g = dout + r * C;
         T m = mean[r], s = rstd[r];
         // dxhat = g * gamma; dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat))
         T sum_dxhat = 0, sum_dxhat_xhat = 0;
         for (int c = 0; c < C; ++c) {
-          T xhat = (xr[c] - m) * s;
+          T xhat = (widen(xr[c]) - m) * s;
           T dxhat = g[c] * gamma[c];
           sum_dxhat += dxhat;
           sum_dxhat_xhat += dxhat * xhat;
@@ -146,7 +157,7 @@ void layernorm_backward(T* dx, T* dgamma, T* dbeta, const T* dout, const T* x, c
         T mean_dxhat = sum_dxhat / C, mean_dxhat_xhat = sum_dxhat_xhat / C;
         T* d = dx + r * C;
         for (int c = 0; c < C; ++c) {
-          T xhat = (xr[c] - m) * s;
+          T xhat = (widen(xr[c]) - m) * s;
           d[c] = s * (g[c] * gamma[c] - mean_dxhat - xhat * mean_dxhat_xhat);
         }
       },
@@ -159,11 +170,11 @@ void layernorm_backward(T* dx, T* dgamma, T* dbeta, const T* dout, const T* x, c
         int c1 = std::min(C, c0 + kColumnBlock);
         T lg[kColumnBlock] = {}, lb[kColumnBlock] = {};
         for (int r = 0; r < N; ++r) {
-          const T* xr = x + static_cast<int64_t>(r) * C;
+          const X* xr = x + static_cast<int64_t>(r) * C;
           const T* g = dout + static_cast<int64_t>(r) * C;
           T m = mean[r], s = rstd[r];
           for (int c = c0; c < c1; ++c) {
-            lg[c - c0] += g[c] * ((xr[c] - m) * s);
+            lg[c - c0] += g[c] * ((widen(xr[c]) - m) * s);
             lb[c - c0] += g[c];
           }
         }
@@ -173,6 +184,18 @@ void layernorm_backward(T* dx, T* dgamma, T* dbeta, const T* dout, const T* x, c
         }
       },
       static_cast<int64_t>(N) * kColumnBlock);
+}
+
+template <typename T>
+void layernorm_backward(T* dx, T* dgamma, T* dbeta, const T* dout, const T* x, const T* mean,
+                        const T* rstd, const T* gamma, int N, int C) {
+  layernorm_backward_x(dx, dgamma, dbeta, dout, x, mean, rstd, gamma, N, C);
+}
+
+void layernorm_backward_bf16(float* dx, float* dgamma, float* dbeta, const float* dout,
+                             const uint16_t* x16, const float* mean, const float* rstd,
+                             const float* gamma, int N, int C) {
+  layernorm_backward_x(dx, dgamma, dbeta, dout, x16, mean, rstd, gamma, N, C);
 }
 
 namespace {
@@ -228,17 +251,32 @@ void gelu_forward(T* out, const T* x, int64_t n) {
   });
 }
 
+// d GELU(v) / dv = Phi(v) + v phi(v).
 template <typename T>
-void gelu_backward(T* dx, const T* x, const T* dout, int64_t n) {
+inline T gelu_grad(T v) {
   const T inv_sqrt2 = T(0.70710678118654752440);
   const T inv_sqrt_2pi = T(0.39894228040143267794);
+  const T cdf = T(0.5) * (T(1) + erf_fast(v * inv_sqrt2));
+  const T pdf = inv_sqrt_2pi * exp_fast(T(-0.5) * v * v);
+  return cdf + v * pdf;
+}
+
+template <typename T>
+void gelu_backward(T* dx, const T* x, const T* dout, int64_t n) {
+  parallel_range(n, [&](int64_t begin, int64_t end) {
+#pragma omp simd
+    for (int64_t i = begin; i < end; ++i) dx[i] = dout[i] * gelu_grad(x[i]);
+  });
+}
+
+void gelu_backward_bf16(float* dx, uint16_t* dx16, const uint16_t* x16, const float* dout,
+                        int64_t n) {
   parallel_range(n, [&](int64_t begin, int64_t end) {
 #pragma omp simd
     for (int64_t i = begin; i < end; ++i) {
-      T v = x[i];
-      T cdf = T(0.5) * (T(1) + erf_fast(v * inv_sqrt2));
-      T pdf = inv_sqrt_2pi * exp_fast(T(-0.5) * v * v);
-      dx[i] = dout[i] * (cdf + v * pdf);
+      const float d = dout[i] * gelu_grad(bf16_to_float(x16[i]));
+      dx[i] = d;
+      dx16[i] = float_to_bf16(d);
     }
   });
 }

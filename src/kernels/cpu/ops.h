@@ -27,6 +27,10 @@ void add_layernorm_forward(T* out, T* sum, T* mean, T* rstd, const T* a, const T
 template <typename T>
 void layernorm_backward(T* dx, T* dgamma, T* dbeta, const T* dout, const T* x, const T* mean,
                         const T* rstd, const T* gamma, int N, int C);
+// The same reading x from its bf16 copy (raw uint16_t).
+void layernorm_backward_bf16(float* dx, float* dgamma, float* dbeta, const float* dout,
+                             const uint16_t* x16, const float* mean, const float* rstd,
+                             const float* gamma, int N, int C);
 
 // out = in * W^T + b with W [out_f, in_f].
 template <typename T>
@@ -52,6 +56,10 @@ template <typename T>
 void gelu_forward(T* out, const T* x, int64_t n);
 template <typename T>
 void gelu_backward(T* dx, const T* x, const T* dout, int64_t n);
+// The same reading x from its bf16 copy and writing dx both in fp32 (for the bias gradient)
+// and rounded to bf16 (for the bf16 GEMMs), in one pass. dx may be dout.
+void gelu_backward_bf16(float* dx, uint16_t* dx16, const uint16_t* x16, const float* dout,
+                        int64_t n);
 
 template <typename T>
 void tanh_forward(T* out, const T* x, int64_t n);
