@@ -33,7 +33,10 @@ BertForSequenceClassification<T>::BertForSequenceClassification(const BertConfig
 
 template <typename T>
 void BertForSequenceClassification<T>::zero_grads() {
-  std::memset(static_cast<void*>(grads_.data()), 0, grads_.size() * sizeof(T));
+  T* g = grads_.data();
+  parallel_range(static_cast<int64_t>(grads_.size()), [&](int64_t begin, int64_t end) {
+    std::memset(static_cast<void*>(g + begin), 0, (end - begin) * sizeof(T));
+  });
 }
 
 template <typename T>
@@ -442,7 +445,7 @@ double BertForSequenceClassification<T>::forward(const Batch& batch, bool traini
   const T* x = head_.hidden0;
   for (int l = 0; l < config_.num_hidden_layers; ++l) {
     if (mixed() && l > 0) {  // the working set's output becomes this layer's input
-      std::copy_n(layers_[l - 1].out, static_cast<size_t>(N) * H, x_work_);
+      k::copy(x_work_, layers_[l - 1].out, static_cast<int64_t>(N) * H);
       x = x_work_;
     }
     layer_forward(l, x, training);
@@ -625,8 +628,7 @@ void BertForSequenceClassification<T>::layer_backward(int l, const T* x) {
   // d(dense output) = dropout mask applied to d(residual sum); a copy only when dropout is on.
   auto through_dropout = [&](const T* dsum, int site) -> const T* {
     if (p_hidden <= 0) return dsum;
-    std::copy_n(dsum, NH, tmp_.d2);
-    k::dropout_apply(tmp_.d2, NH, p_hidden, site_seed(site));
+    k::dropout_apply(tmp_.d2, dsum, NH, p_hidden, site_seed(site));
     return tmp_.d2;
   };
 

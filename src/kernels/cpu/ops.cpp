@@ -331,12 +331,20 @@ void cross_entropy_backward(T* dlogits, const T* probs, const int32_t* labels, i
 }
 
 template <typename T>
-void dropout_apply(T* x, int64_t n, double p, uint64_t seed) {
-  if (p <= 0) return;
+void copy(T* dst, const T* src, int64_t n) {
+  parallel_range(n, [&](int64_t b, int64_t e) { std::copy(src + b, src + e, dst + b); });
+}
+
+template <typename T>
+void dropout_apply(T* out, const T* x, int64_t n, double p, uint64_t seed) {
+  if (p <= 0) {
+    if (out != x) copy(out, x, n);
+    return;
+  }
   const T scale = static_cast<T>(1.0 / (1.0 - p));
   const DropoutMask mask(seed, p);
   parallel_range(n, [&](int64_t begin, int64_t end) {
-    dropout_span(x + begin, x + begin, end - begin, mask, begin, scale);
+    dropout_span(out + begin, x + begin, end - begin, mask, begin, scale);
   });
 }
 
@@ -366,7 +374,8 @@ double sum_squares(const T* x, int64_t n) {
   template void tanh_backward<T>(T*, const T*, const T*, int64_t);                                 \
   template double cross_entropy_forward<T>(T*, const T*, const int32_t*, int, int);                \
   template void cross_entropy_backward<T>(T*, const T*, const int32_t*, int, int, double);         \
-  template void dropout_apply<T>(T*, int64_t, double, uint64_t);                                   \
+  template void copy<T>(T*, const T*, int64_t);                                                    \
+  template void dropout_apply<T>(T*, const T*, int64_t, double, uint64_t);                         \
   template double sum_squares<T>(const T*, int64_t);
 
 BERTRAIN_INSTANTIATE(float)

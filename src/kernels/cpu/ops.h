@@ -77,10 +77,18 @@ template <typename T>
 void cross_entropy_backward(T* dlogits, const T* probs, const int32_t* labels, int N, int L,
                             double scale);
 
-// Inverted dropout in place: x[i] = keep(i) ? x[i] / (1 - p) : 0, with DropoutMask(seed, p)
-// (dropout.h): backward regenerates the mask instead of storing it.
+// dst = src over the pool (a serial memcpy of a large tensor leaves the other cores idle).
 template <typename T>
-void dropout_apply(T* x, int64_t n, double p, uint64_t seed);
+void copy(T* dst, const T* src, int64_t n);
+
+// Inverted dropout: out[i] = keep(i) ? x[i] / (1 - p) : 0, with DropoutMask(seed, p)
+// (dropout.h): backward regenerates the mask instead of storing it. out may be x.
+template <typename T>
+void dropout_apply(T* out, const T* x, int64_t n, double p, uint64_t seed);
+template <typename T>
+void dropout_apply(T* x, int64_t n, double p, uint64_t seed) {
+  dropout_apply(x, x, n, p, seed);
+}
 
 // Sum of squares (accumulated in double) of n values.
 template <typename T>
