@@ -117,3 +117,47 @@ TEST(Bf16Kernels, LayerNormBackwardReadsItsInputFromBf16) {
   expect_close(dg, dg16, 1e-6);
   expect_close(db, db16, 1e-6);
 }
+
+// The fused forward kernels against the unfused sequence they replace (round, dropout, add,
+// LayerNorm, round; round, GELU, round): the same values.
+TEST(Bf16Kernels, FusedResidualLayerNormEqualsTheUnfusedSequence) {
+  const int N = 9, C = 48;
+  const double p = 0.25, eps = 1e-12;
+  const uint64_t seed = 99;
+  std::vector<double> dense_d = test::random_vector(size_t(N) * C, 12);
+  std::vector<float> dense(dense_d.begin(), dense_d.end());  // fp32, not yet rounded
+  Bf16Values residual(size_t(N) * C, 13), gamma(C, 14), beta(C, 15);
+  // Unfused: what the fp16 / fp32-GEMM path runs.
+  std::vector<float> d = dense;
+  for (float& v : d) v = bf16_to_float(float_to_bf16(v));
+  cpu::dropout_apply(d.data(), int64_t(d.size()), p, seed);
+  std::vector<float> out(d.size()), sum(d.size()), mean(N), rstd(N);
+  cpu::add_layernorm_forward<float>(out.data(), sum.data(), mean.data(), rstd.data(), d.data(),
+                                    residual.f.data(), gamma.f.data(), beta.f.data(), N, C, eps);
+  std::vector<float> out2(d.size()), mean2(N), rstd2(N);
+  std::vector<uint16_t> out16(d.size()), sum16(d.size());
+  cpu::add_layernorm_forward_bf16(out2.data(), out16.data(), sum16.data(), mean2.data(),
+                                  rstd2.data(), dense.data(), p, seed, residual.f.data(),
+                                  gamma.f.data(), beta.f.data(), N, C, eps);
+  expect_close(mean, mean2, 1e-6);
+  expect_close(rstd, rstd2, 1e-6);
+  for (size_t i = 0; i < out.size(); ++i) {
+    ASSERT_EQ(sum16[i], float_to_bf16(sum[i])) << i;
+    ASSERT_NEAR(out2[i], bf16_to_float(float_to_bf16(out[i])), 1e-2 * std::abs(out[i]) + 1e-6) << i;
+    ASSERT_EQ(out16[i], float_to_bf16(out2[i])) << i;
+  }
+}
+
+TEST(Bf16Kernels, FusedGeluForwardEqualsTheUnfusedSequence) {
+  const int64_t n = 1000;
+  std::vector<double> xd = test::random_vector(n, 16, 3.0);
+  std::vector<float> x(xd.begin(), xd.end()), xr(n), g(n);
+  for (int64_t i = 0; i < n; ++i) xr[i] = bf16_to_float(float_to_bf16(x[i]));
+  cpu::gelu_forward<float>(g.data(), xr.data(), n);
+  std::vector<uint16_t> x16(n), g16(n);
+  cpu::gelu_forward_bf16(x16.data(), g16.data(), x.data(), n);
+  for (int64_t i = 0; i < n; ++i) {
+    ASSERT_EQ(x16[i], float_to_bf16(x[i])) << i;
+    ASSERT_EQ(g16[i], float_to_bf16(g[i])) << i;
+  }
+}

@@ -475,8 +475,7 @@ void BertForSequenceClassification<T>::layer_forward(int l, const T* x, bool tra
   const int N = B_ * S_, H = config_.hidden_size, I = config_.intermediate_size;
   const double p_hidden = training ? config_.hidden_dropout_prob : 0.0;
   const double p_attn = training ? config_.attention_probs_dropout_prob : 0.0;
-  const double eps = config_.layer_norm_eps;
-  const int64_t NH = static_cast<int64_t>(N) * H, NI = static_cast<int64_t>(N) * I;
+  const int64_t NI = static_cast<int64_t>(N) * I;
   // Mixed precision: every tensor kept for backward, and every GEMM output, is rounded to
   // 16 bits where it is produced, so the forward pass computes with exactly the values that
   // backward will see.
@@ -489,23 +488,46 @@ void BertForSequenceClassification<T>::layer_forward(int l, const T* x, bool tra
   attention_forward(l, p_attn);
   dense_forward(tmp_.d2, a.ctx, w(o.attn_out_w), o.attn_out_w, w(o.attn_out_b), H, H,
                 store(&LayerStore::ctx));
-  round_half(tmp_.d2, NH);
-  k::dropout_apply(tmp_.d2, NH, p_hidden, site_seed(2 + 3 * l));
-  k::add_layernorm_forward(a.h1, a.sum1, a.mean1, a.rstd1, tmp_.d2, x, w(o.ln1_g), w(o.ln1_b), N, H,
-                           eps);
-  round_half(a.sum1, NH, store(&LayerStore::sum1));
-  round_half(a.h1, NH, store(&LayerStore::h1));
+  residual_layernorm(l, a.h1, &LayerStore::h1, a.sum1, &LayerStore::sum1, a.mean1, a.rstd1, x,
+                     p_hidden, 2 + 3 * l, w(o.ln1_g), w(o.ln1_b));
   dense_forward(a.f, a.h1, w(o.inter_w), o.inter_w, w(o.inter_b), H, I, store(&LayerStore::h1));
-  round_half(a.f, NI, store(&LayerStore::f));
-  k::gelu_forward(a.g, a.f, NI);
-  round_half(a.g, NI, store(&LayerStore::g));
+  if (gemm16_) {
+    if constexpr (std::is_same_v<T, float>)
+      k::gelu_forward_bf16(store(&LayerStore::f), store(&LayerStore::g), a.f, NI);
+  } else {
+    round_half(a.f, NI, store(&LayerStore::f));
+    k::gelu_forward(a.g, a.f, NI);
+    round_half(a.g, NI, store(&LayerStore::g));
+  }
   dense_forward(tmp_.d2, a.g, w(o.out_w), o.out_w, w(o.out_b), I, H, store(&LayerStore::g));
+  residual_layernorm(l, a.out, &LayerStore::out, a.sum2, &LayerStore::sum2, a.mean2, a.rstd2, a.h1,
+                     p_hidden, 3 + 3 * l, w(o.ln2_g), w(o.ln2_b));
+}
+
+// out = LayerNorm(dropout(dense output in tmp_.d2) + residual), sum the residual sum: each
+// rounded to 16 bits and stored under mixed precision, in one fused pass under bf16 GEMMs
+// (where the fp32 sum is not kept: backward reads its bf16 copy).
+template <typename T>
+void BertForSequenceClassification<T>::residual_layernorm(int l, T* out,
+                                                          uint16_t* LayerStore::*out16, T* sum,
+                                                          uint16_t* LayerStore::*sum16, T* mean,
+                                                          T* rstd, const T* residual, double p,
+                                                          int site, const T* gamma, const T* beta) {
+  const int N = B_ * S_, H = config_.hidden_size;
+  const int64_t NH = static_cast<int64_t>(N) * H;
+  const double eps = config_.layer_norm_eps;
+  if constexpr (std::is_same_v<T, float>) {
+    if (gemm16_) {
+      k::add_layernorm_forward_bf16(out, stored16(l, out16), stored16(l, sum16), mean, rstd,
+                                    tmp_.d2, p, site_seed(site), residual, gamma, beta, N, H, eps);
+      return;
+    }
+  }
   round_half(tmp_.d2, NH);
-  k::dropout_apply(tmp_.d2, NH, p_hidden, site_seed(3 + 3 * l));
-  k::add_layernorm_forward(a.out, a.sum2, a.mean2, a.rstd2, tmp_.d2, a.h1, w(o.ln2_g), w(o.ln2_b),
-                           N, H, eps);
-  round_half(a.sum2, NH, store(&LayerStore::sum2));
-  round_half(a.out, NH, store(&LayerStore::out));
+  k::dropout_apply(tmp_.d2, NH, p, site_seed(site));
+  k::add_layernorm_forward(out, sum, mean, rstd, tmp_.d2, residual, gamma, beta, N, H, eps);
+  round_half(sum, NH, stored16(l, sum16));
+  round_half(out, NH, stored16(l, out16));
 }
 
 // The attention core of layer l, from a.qkv (the QKV GEMM's output) to the context.

@@ -132,6 +132,9 @@ class BertForSequenceClassification {
                     Temps& tmp, std::vector<LayerStore>& stores, T*& x_work);
   void layer_forward(int l, const T* x, bool training);
   void attention_forward(int l, double p_attn);
+  void residual_layernorm(int l, T* out, uint16_t* LayerStore::*out16, T* sum,
+                          uint16_t* LayerStore::*sum16, T* mean, T* rstd, const T* residual,
+                          double p, int site, const T* gamma, const T* beta);
   void attention_backward(int l, double p_attn);
   bool mixed() const { return options_.precision != Precision::FP32; }
   // Standard attention on bf16 GEMMs (attention_bf16.h): under bf16 GEMMs, unless

@@ -127,6 +127,38 @@ void add_layernorm_forward(T* out, T* sum, T* mean, T* rstd, const T* a, const T
       C);
 }
 
+void add_layernorm_forward_bf16(float* out, uint16_t* out16, uint16_t* sum16, float* mean,
+                                float* rstd, const float* dense, double dropout_p, uint64_t seed,
+                                const float* residual, const float* gamma, const float* beta, int N,
+                                int C, double eps) {
+  const float keep_scale = static_cast<float>(1.0 / (1.0 - dropout_p));
+  const DropoutMask mask(seed, dropout_p);
+  const bool dropout = dropout_p > 0;
+  parallel_for(
+      N,
+      [&](int64_t r) {
+        float* o = out + r * C;
+        const float* d = dense + r * C;
+        const float* x = residual + r * C;
+        uint16_t* s16 = sum16 + r * C;
+#pragma omp simd
+        for (int c = 0; c < C; ++c) {
+          float v = bf16_to_float(float_to_bf16(d[c]));
+          if (dropout) v = mask.keep(r * C + c) ? v * keep_scale : 0.0f;
+          o[c] = v + x[c];
+          s16[c] = float_to_bf16(o[c]);
+        }
+        layernorm_row(o, mean + r, rstd + r, o, gamma, beta, C, eps);  // in place
+        uint16_t* o16 = out16 + r * C;
+#pragma omp simd
+        for (int c = 0; c < C; ++c) {
+          o16[c] = float_to_bf16(o[c]);
+          o[c] = bf16_to_float(o16[c]);
+        }
+      },
+      C);
+}
+
 // An element of a saved tensor in the arithmetic type: bf16 storage (raw uint16_t) widens.
 template <typename T>
 inline T widen(T v) {
@@ -277,6 +309,18 @@ void gelu_backward_bf16(float* dx, uint16_t* dx16, const uint16_t* x16, const fl
       const float d = dout[i] * gelu_grad(bf16_to_float(x16[i]));
       dx[i] = d;
       dx16[i] = float_to_bf16(d);
+    }
+  });
+}
+
+void gelu_forward_bf16(uint16_t* x16, uint16_t* out16, const float* x, int64_t n) {
+  const float inv_sqrt2 = 0.70710678118654752440f;
+  parallel_range(n, [&](int64_t begin, int64_t end) {
+#pragma omp simd
+    for (int64_t i = begin; i < end; ++i) {
+      x16[i] = float_to_bf16(x[i]);
+      const float v = bf16_to_float(x16[i]);
+      out16[i] = float_to_bf16(0.5f * v * (1.0f + erf_fast(v * inv_sqrt2)));
     }
   });
 }

@@ -24,6 +24,14 @@ void layernorm_forward(T* out, T* mean, T* rstd, const T* x, const T* gamma, con
 template <typename T>
 void add_layernorm_forward(T* out, T* sum, T* mean, T* rstd, const T* a, const T* b, const T* gamma,
                            const T* beta, int N, int C, double eps);
+// The residual block's LayerNorm under bf16 GEMMs, fused with what precedes it: the dense
+// output rounded to bf16, inverted dropout, the residual sum (kept only as its bf16 copy,
+// sum16; the statistics come from the unrounded sum, as add_layernorm_forward's), and the
+// output rounded to bf16 in place and copied to out16.
+void add_layernorm_forward_bf16(float* out, uint16_t* out16, uint16_t* sum16, float* mean,
+                                float* rstd, const float* dense, double dropout_p, uint64_t seed,
+                                const float* residual, const float* gamma, const float* beta, int N,
+                                int C, double eps);
 template <typename T>
 void layernorm_backward(T* dx, T* dgamma, T* dbeta, const T* dout, const T* x, const T* mean,
                         const T* rstd, const T* gamma, int N, int C);
@@ -54,6 +62,9 @@ void linear_backward_bf16(float* din, float* dW, float* db, const float* dout,
 // Exact GELU: 0.5 x (1 + erf(x / sqrt 2)).
 template <typename T>
 void gelu_forward(T* out, const T* x, int64_t n);
+// Under bf16 GEMMs: x rounded to bf16 (its copy x16, what backward reads), the GELU of that,
+// rounded to bf16 (out16, what the next GEMM reads), in one pass.
+void gelu_forward_bf16(uint16_t* x16, uint16_t* out16, const float* x, int64_t n);
 template <typename T>
 void gelu_backward(T* dx, const T* x, const T* dout, int64_t n);
 // The same reading x from its bf16 copy and writing dx both in fp32 (for the bias gradient)
