@@ -39,84 +39,99 @@ void BertForSequenceClassification<T>::zero_grads() {
   });
 }
 
+namespace {
+
+// Which of a layer's tensors exist with these options: the probabilities, or only their
+// log-sum-exp.
+bool present(saved::Id t, const MemoryOptions& o) {
+  if (t == saved::probs) return o.attention == AttentionMode::Standard;
+  if (t == saved::lse) return o.attention == AttentionMode::MemoryEfficient;
+  return true;
+}
+
+// With mixed precision, whether the shared working set holds tensor t in fp32. Under bf16
+// GEMMs the fused bf16 kernels write the residual sums and the GELU output only as their
+// bf16 copies, and the bf16 attention writes the probabilities and the context so.
+bool in_working_set(saved::Id t, const MemoryOptions& o) {
+  if (!uses_bf16_gemms(o)) return true;
+  switch (t) {
+    case saved::probs:
+    case saved::ctx:
+      return !uses_bf16_attention(o);
+    case saved::sum1:
+    case saved::sum2:
+    case saved::g:
+      return false;
+    default:
+      return true;
+  }
+}
+
+// With mixed precision, whether backward reads tensor t in fp32, so that its 16-bit copy is
+// restored into the working set first. With fp32 GEMMs every kernel does (the layer output
+// is not read); under bf16 GEMMs only the fp32 memory-efficient attention (qkv).
+bool restored_for_backward(saved::Id t, const MemoryOptions& o) {
+  if (!uses_bf16_gemms(o)) return t != saved::out;
+  return t == saved::qkv && !uses_bf16_attention(o);
+}
+
+}  // namespace
+
 template <typename T>
 void BertForSequenceClassification<T>::carve(const BertConfig& c, int B, int S, int threads,
                                              const MemoryOptions& options, Carver& acts,
-                                             Carver& temps, std::vector<LayerActs>& layers,
-                                             HeadActs& head, Temps& tmp,
-                                             std::vector<LayerStore>& stores, T*& x_work) {
+                                             Carver& temps, std::vector<LayerTensors>& layers,
+                                             HeadActs& head, Temps& tmp, T*& x_work) {
   const size_t N = static_cast<size_t>(B) * S, H = c.hidden_size, I = c.intermediate_size;
   const size_t L = c.num_labels(), nh = c.num_attention_heads;
   const bool standard = options.attention == AttentionMode::Standard;
-  const bool mixed = options.precision != Precision::FP32;
-  // bf16 attention reads and writes the probabilities and context in 16 bits only.
-  const bool attn16 = attention16(options);
-  layers.resize(c.num_hidden_layers);
-  stores.assign(mixed ? c.num_hidden_layers : 0, LayerStore{});
+  const bool attn16 = uses_bf16_attention(options);
+  const bool ckpt = options.checkpointing;
+  layers.assign(c.num_hidden_layers, LayerTensors{});
   x_work = nullptr;
-  auto take_layer = [&](LayerActs& a) {
-    a.qkv = acts.take<T>(N * 3 * H);
-    // Probabilities for backward, or only each row's log-sum-exp (memory-efficient).
-    a.probs = attn16 ? nullptr : acts.take<T>(standard ? B * nh * S * S : B * nh * S);
-    a.ctx = attn16 ? nullptr : acts.take<T>(N * H);
-    a.sum1 = acts.take<T>(N * H);
-    a.h1 = acts.take<T>(N * H);
-    a.mean1 = acts.take<T>(N);
-    a.rstd1 = acts.take<T>(N);
-    a.f = acts.take<T>(N * I);
-    a.g = acts.take<T>(N * I);
-    a.sum2 = acts.take<T>(N * H);
-    a.mean2 = acts.take<T>(N);
-    a.rstd2 = acts.take<T>(N);
-  };
-  auto take_store = [&](LayerStore& s) {
-    s.qkv = acts.take<uint16_t>(N * 3 * H);
-    if (standard)
-      s.probs = acts.take<uint16_t>(B * nh * S * S);
-    else
-      s.lse = acts.take<T>(B * nh * S);
-    s.ctx = acts.take<uint16_t>(N * H);
-    s.sum1 = acts.take<uint16_t>(N * H);
-    s.h1 = acts.take<uint16_t>(N * H);
-    s.f = acts.take<uint16_t>(N * I);
-    s.g = acts.take<uint16_t>(N * I);
-    s.sum2 = acts.take<uint16_t>(N * H);
-    s.mean1 = acts.take<T>(N);
-    s.rstd1 = acts.take<T>(N);
-    s.mean2 = acts.take<T>(N);
-    s.rstd2 = acts.take<T>(N);
-  };
-  if (mixed) {
-    // One fp32 working set (the layer being run, recomputed or restored) plus each layer's
-    // saved activations in 16 bits.
-    LayerActs shared;
-    take_layer(shared);
-    shared.out = acts.take<T>(N * H);
-    x_work = acts.take<T>(N * H);
-    LayerStore shared16{};
-    if (options.checkpointing && uses_bf16_gemms(options)) take_store(shared16);
-    for (size_t l = 0; l < layers.size(); ++l) {
-      layers[l] = shared;
-      LayerStore& s = stores[l];
-      if (options.checkpointing)
-        s = shared16;
-      else
-        take_store(s);
-      s.out = acts.take<uint16_t>(N * H);
+  // f(t, elements) for each of a layer's tensors, in saved.h's order.
+  auto each = [&](auto f) {
+    for (int i = 0; i < saved::count; ++i) {
+      const auto t = static_cast<saved::Id>(i);
+      if (present(t, options)) f(t, saved::elements(t, c, B, S));
     }
-  } else if (options.checkpointing) {
-    // One set of layer activations shared by all layers (the one being run or
-    // recomputed); only each layer's output is kept.
-    LayerActs shared;
-    take_layer(shared);
-    for (LayerActs& a : layers) {
-      a = shared;
-      a.out = acts.take<T>(N * H);
+  };
+  LayerTensors shared;  // what all layers share
+  if (options.precision == Precision::FP32) {
+    // Each layer its own tensors; with checkpointing one set for the layer being run or
+    // recomputed, and only each layer's output of its own.
+    each([&](saved::Id t, size_t n) {
+      if (ckpt && t != saved::out) shared.work[t] = acts.take<T>(n);
+    });
+    for (LayerTensors& lt : layers) {
+      lt = shared;
+      each([&](saved::Id t, size_t n) {
+        if (!ckpt || t == saved::out) lt.work[t] = acts.take<T>(n);
+      });
     }
   } else {
-    for (LayerActs& a : layers) {
-      take_layer(a);
-      a.out = acts.take<T>(N * H);
+    // One fp32 working set (the layer being run, recomputed or restored) plus what each layer
+    // keeps: its 16-bit copies and its statistics. With checkpointing only the output is kept
+    // per layer; under bf16 GEMMs, which read their inputs from the copies, the others get one
+    // set all layers share.
+    each([&](saved::Id t, size_t n) {
+      if (in_working_set(t, options)) shared.work[t] = acts.take<T>(n);
+    });
+    x_work = acts.take<T>(N * H);
+    auto keep = [&](LayerTensors& lt, saved::Id t, size_t n) {
+      lt.kept[t] = saved::kSpecs[t].half ? static_cast<void*>(acts.take<uint16_t>(n))
+                                         : static_cast<void*>(acts.take<T>(n));
+    };
+    if (ckpt && uses_bf16_gemms(options)) {
+      each([&](saved::Id t, size_t n) {
+        if (t != saved::out) keep(shared, t, n);
+      });
+    }
+    for (LayerTensors& lt : layers) {
+      lt = shared;
+      each([&](saved::Id t, size_t n) {
+        if (!ckpt || t == saved::out) keep(lt, t, n);
+      });
     }
   }
   head.emb_sum = acts.take<T>(N * H);
@@ -152,7 +167,7 @@ void BertForSequenceClassification<T>::carve(const BertConfig& c, int B, int S, 
     tmp.in16 = temps.take<uint16_t>(N * std::max(H, I));
     tmp.dout16 = temps.take<uint16_t>(N * std::max(I, 3 * H));
   }
-  if (mixed) {
+  if (options.precision != Precision::FP32) {
     const size_t per_layer = 4 * H * H + 2 * H * I + 9 * H + I;  // qkv_w .. ln2_b
     tmp.layer_weights = temps.take<T>(per_layer);
   }
@@ -162,17 +177,20 @@ template <typename T>
 ActivationPlan BertForSequenceClassification<T>::plan(const BertConfig& c, int B, int S,
                                                       int threads, const MemoryOptions& options) {
   Carver acts, temps;
-  std::vector<LayerActs> layers;
+  std::vector<LayerTensors> layers;
   HeadActs head;
   Temps tmp;
-  std::vector<LayerStore> stores;
   T* x_work;
-  carve(c, B, S, threads, options, acts, temps, layers, head, tmp, stores, x_work);
+  carve(c, B, S, threads, options, acts, temps, layers, head, tmp, x_work);
   return {acts.used(), temps.used()};
 }
 
 bool uses_bf16_gemms(const MemoryOptions& options) {
   return options.precision == Precision::BF16 && k::bf16_gemm_is_fast();
+}
+
+bool uses_bf16_attention(const MemoryOptions& options) {
+  return uses_bf16_gemms(options) && options.attention == AttentionMode::Standard;
 }
 
 AttentionMode parse_attention_mode(const std::string& name) {
@@ -210,7 +228,7 @@ void BertForSequenceClassification<T>::reserve(int B, int S) {
   temps_block_ = Buffer<std::byte>(p.temporaries, MemCategory::Temporaries, "backward temporaries",
                                    *allocator_);
   Carver acts(acts_block_.data()), temps(temps_block_.data());
-  carve(config_, B, S, threads, options_, acts, temps, layers_, head_, tmp_, stores_, x_work_);
+  carve(config_, B, S, threads, options_, acts, temps, layers_, head_, tmp_, x_work_);
   cap_B_ = B;
   cap_S_ = S;
   cap_threads_ = threads;
@@ -225,7 +243,7 @@ template <typename T>
 const T* BertForSequenceClassification<T>::hidden_state(int k) const {
   if (mixed() && k != 0 && k != config_.num_hidden_layers)
     fail("hidden_state(", k, ") is not kept in fp32 under mixed precision");
-  return k == 0 ? head_.hidden0 : layers_.at(k - 1).out;
+  return k == 0 ? head_.hidden0 : layers_.at(k - 1).work[saved::out];
 }
 
 Precision parse_precision(const std::string& name) {
@@ -344,53 +362,30 @@ const T* BertForSequenceClassification<T>::layer_params(int l) {
   return tmp_.layer_weights;
 }
 
-// One list of what a layer saves in 16 bits (and in fp32), walked in either direction.
+// Walks saved.h's list. With checkpointing nothing but the output (written as it was
+// produced) is kept: the layer is recomputed instead.
 template <typename T>
 void BertForSequenceClassification<T>::transfer_layer(int l, bool to_store) {
-  const LayerActs& a = layers_[l];
-  LayerStore& s = stores_[l];
-  const Precision p = options_.precision;
-  const int64_t N = static_cast<int64_t>(B_) * S_, H = config_.hidden_size;
-  const int64_t I = config_.intermediate_size;
-  const int64_t head_rows = static_cast<int64_t>(B_) * config_.num_attention_heads * S_;
-  // The 16-bit tensors were stored by layer_forward as it rounded them: only restored here.
-  auto restore = [&](const uint16_t* stored, T* working, int64_t n) {
-    if (!to_store) unpack(working, stored, n, p);
-  };
-  auto copy_stat = [&](T* stored, T* working, int64_t n) {
-    if (to_store)
-      std::copy_n(working, n, stored);
-    else
-      std::copy_n(stored, n, working);
-  };
-  // With bf16 GEMMs, backward reads every 16-bit tensor from its copy itself (the GEMMs,
-  // the bf16 attention, LayerNorm and GELU backward): only the statistics are restored.
-  if (!gemm16_) restore(s.out, a.out, N * H);
   if (options_.checkpointing) return;
-  const bool attn16 = attention16(options_);  // reads qkv and probs in bf16 itself
-  if (!attn16) restore(s.qkv, a.qkv, 3 * N * H);
-  if (!gemm16_) {
-    restore(s.sum1, a.sum1, N * H);
-    restore(s.f, a.f, N * I);
-    restore(s.sum2, a.sum2, N * H);
-    restore(s.ctx, a.ctx, N * H);
-    restore(s.h1, a.h1, N * H);
-    restore(s.g, a.g, N * I);
+  LayerTensors& lt = layers_[l];
+  for (int i = 0; i < saved::count; ++i) {
+    const auto t = static_cast<saved::Id>(i);
+    if (!lt.kept[t]) continue;
+    const int64_t n = static_cast<int64_t>(saved::elements(t, config_, B_, S_));
+    if (saved::kSpecs[t].half) {
+      if (!to_store && restored_for_backward(t, options_))
+        unpack(lt.work[t], static_cast<const uint16_t*>(lt.kept[t]), n, options_.precision);
+    } else if (to_store) {
+      std::copy_n(lt.work[t], n, static_cast<T*>(lt.kept[t]));
+    } else {
+      std::copy_n(static_cast<const T*>(lt.kept[t]), n, lt.work[t]);
+    }
   }
-  if (s.probs) {
-    if (!attn16) restore(s.probs, a.probs, head_rows * S_);
-  } else {
-    copy_stat(s.lse, a.probs, head_rows);
-  }
-  copy_stat(s.mean1, a.mean1, N);
-  copy_stat(s.rstd1, a.rstd1, N);
-  copy_stat(s.mean2, a.mean2, N);
-  copy_stat(s.rstd2, a.rstd2, N);
 }
 
 template <typename T>
 void BertForSequenceClassification<T>::unpack_input(int l) {
-  unpack(x_work_, stores_[l - 1].out, static_cast<int64_t>(B_) * S_ * config_.hidden_size,
+  unpack(x_work_, stored16(l - 1, saved::out), static_cast<int64_t>(B_) * S_ * config_.hidden_size,
          options_.precision);
 }
 
@@ -445,12 +440,12 @@ double BertForSequenceClassification<T>::forward(const Batch& batch, bool traini
   const T* x = head_.hidden0;
   for (int l = 0; l < config_.num_hidden_layers; ++l) {
     if (mixed() && l > 0) {  // the working set's output becomes this layer's input
-      k::copy(x_work_, layers_[l - 1].out, static_cast<int64_t>(N) * H);
+      k::copy(x_work_, layers_[l - 1].work[saved::out], static_cast<int64_t>(N) * H);
       x = x_work_;
     }
     layer_forward(l, x, training);
     if (mixed()) transfer_layer(l, /*to_store=*/true);
-    x = layers_[l].out;
+    x = layers_[l].work[saved::out];
   }
   for (int b = 0; b < B_; ++b)
     std::copy_n(x + static_cast<size_t>(b) * S_ * H, H, head_.cls + b * H);
@@ -468,7 +463,7 @@ double BertForSequenceClassification<T>::forward(const Batch& batch, bool traini
 
 template <typename T>
 void BertForSequenceClassification<T>::layer_forward(int l, const T* x, bool training) {
-  LayerActs& a = layers_[l];
+  auto& a = layers_[l].work;
   const LayerOffsets& o = layout_.layers[l];
   const T* W = layer_params(l);
   auto w = [&](size_t offset) { return W + (offset - o.qkv_w); };
@@ -482,113 +477,114 @@ void BertForSequenceClassification<T>::layer_forward(int l, const T* x, bool tra
 
   // Mixed precision: the saved 16-bit copies, written as each tensor is rounded; the bf16
   // GEMMs read their inputs from them.
-  auto store = [&](uint16_t* LayerStore::*field) { return stored16(l, field); };
+  auto store = [&](saved::Id t) { return stored16(l, t); };
 
-  dense_forward(a.qkv, x, w(o.qkv_w), o.qkv_w, w(o.qkv_b), H, 3 * H, layer_input16(l));
+  dense_forward(a[saved::qkv], x, w(o.qkv_w), o.qkv_w, w(o.qkv_b), H, 3 * H, layer_input16(l));
   attention_forward(l, p_attn);
-  dense_forward(tmp_.d2, a.ctx, w(o.attn_out_w), o.attn_out_w, w(o.attn_out_b), H, H,
-                store(&LayerStore::ctx));
-  residual_layernorm(l, a.h1, &LayerStore::h1, a.sum1, &LayerStore::sum1, a.mean1, a.rstd1, x,
-                     p_hidden, 2 + 3 * l, w(o.ln1_g), w(o.ln1_b));
-  dense_forward(a.f, a.h1, w(o.inter_w), o.inter_w, w(o.inter_b), H, I, store(&LayerStore::h1));
+  dense_forward(tmp_.d2, a[saved::ctx], w(o.attn_out_w), o.attn_out_w, w(o.attn_out_b), H, H,
+                store(saved::ctx));
+  residual_layernorm(l, saved::h1, saved::sum1, saved::mean1, saved::rstd1, x, p_hidden, 2 + 3 * l,
+                     w(o.ln1_g), w(o.ln1_b));
+  dense_forward(a[saved::f], a[saved::h1], w(o.inter_w), o.inter_w, w(o.inter_b), H, I,
+                store(saved::h1));
   if (gemm16_) {
     if constexpr (std::is_same_v<T, float>)
-      k::gelu_forward_bf16(store(&LayerStore::f), store(&LayerStore::g), a.f, NI);
+      k::gelu_forward_bf16(store(saved::f), store(saved::g), a[saved::f], NI);
   } else {
-    round_half(a.f, NI, store(&LayerStore::f));
-    k::gelu_forward(a.g, a.f, NI);
-    round_half(a.g, NI, store(&LayerStore::g));
+    round_half(a[saved::f], NI, store(saved::f));
+    k::gelu_forward(a[saved::g], a[saved::f], NI);
+    round_half(a[saved::g], NI, store(saved::g));
   }
-  dense_forward(tmp_.d2, a.g, w(o.out_w), o.out_w, w(o.out_b), I, H, store(&LayerStore::g));
-  residual_layernorm(l, a.out, &LayerStore::out, a.sum2, &LayerStore::sum2, a.mean2, a.rstd2, a.h1,
-                     p_hidden, 3 + 3 * l, w(o.ln2_g), w(o.ln2_b));
+  dense_forward(tmp_.d2, a[saved::g], w(o.out_w), o.out_w, w(o.out_b), I, H, store(saved::g));
+  residual_layernorm(l, saved::out, saved::sum2, saved::mean2, saved::rstd2, a[saved::h1], p_hidden,
+                     3 + 3 * l, w(o.ln2_g), w(o.ln2_b));
 }
 
 // out = LayerNorm(dropout(dense output in tmp_.d2) + residual), sum the residual sum: each
 // rounded to 16 bits and stored under mixed precision, in one fused pass under bf16 GEMMs
 // (where the fp32 sum is not kept: backward reads its bf16 copy).
 template <typename T>
-void BertForSequenceClassification<T>::residual_layernorm(int l, T* out,
-                                                          uint16_t* LayerStore::*out16, T* sum,
-                                                          uint16_t* LayerStore::*sum16, T* mean,
-                                                          T* rstd, const T* residual, double p,
-                                                          int site, const T* gamma, const T* beta) {
+void BertForSequenceClassification<T>::residual_layernorm(int l, saved::Id out, saved::Id sum,
+                                                          saved::Id mean, saved::Id rstd,
+                                                          const T* residual, double p, int site,
+                                                          const T* gamma, const T* beta) {
+  auto& a = layers_[l].work;
   const int N = B_ * S_, H = config_.hidden_size;
   const int64_t NH = static_cast<int64_t>(N) * H;
   const double eps = config_.layer_norm_eps;
   if constexpr (std::is_same_v<T, float>) {
     if (gemm16_) {
-      k::add_layernorm_forward_bf16(out, stored16(l, out16), stored16(l, sum16), mean, rstd,
+      k::add_layernorm_forward_bf16(a[out], stored16(l, out), stored16(l, sum), a[mean], a[rstd],
                                     tmp_.d2, p, site_seed(site), residual, gamma, beta, N, H, eps);
       return;
     }
   }
   round_half(tmp_.d2, NH);
   k::dropout_apply(tmp_.d2, NH, p, site_seed(site));
-  k::add_layernorm_forward(out, sum, mean, rstd, tmp_.d2, residual, gamma, beta, N, H, eps);
-  round_half(sum, NH, stored16(l, sum16));
-  round_half(out, NH, stored16(l, out16));
+  k::add_layernorm_forward(a[out], a[sum], a[mean], a[rstd], tmp_.d2, residual, gamma, beta, N, H,
+                           eps);
+  round_half(a[sum], NH, stored16(l, sum));
+  round_half(a[out], NH, stored16(l, out));
 }
 
-// The attention core of layer l, from a.qkv (the QKV GEMM's output) to the context.
+// The attention core of layer l, from the qkv (the QKV GEMM's output) to the context.
 template <typename T>
 void BertForSequenceClassification<T>::attention_forward(int l, double p_attn) {
-  LayerActs& a = layers_[l];
+  auto& a = layers_[l].work;
   const int nh = config_.num_attention_heads, D = config_.head_dim();
   const uint64_t seed = site_seed(1 + 3 * l);
-  auto store = [&](uint16_t* LayerStore::*field) { return stored16(l, field); };
+  auto store = [&](saved::Id t) { return stored16(l, t); };
   if constexpr (std::is_same_v<T, float>) {
-    if (attention16(options_)) {  // QKV, probabilities and context go straight to bf16
-      k::qkv_to_heads_bf16(store(&LayerStore::qkv), a.qkv, B_, S_, nh, D);
-      k::attention_forward_bf16(store(&LayerStore::ctx), store(&LayerStore::probs),
-                                store(&LayerStore::qkv), head_.mask, B_, S_, nh, D, p_attn, seed,
-                                tmp_.attn16_scratch);
+    if (uses_bf16_attention(options_)) {  // QKV, probabilities and context go straight to bf16
+      k::qkv_to_heads_bf16(store(saved::qkv), a[saved::qkv], B_, S_, nh, D);
+      k::attention_forward_bf16(store(saved::ctx), store(saved::probs), store(saved::qkv),
+                                head_.mask, B_, S_, nh, D, p_attn, seed, tmp_.attn16_scratch);
       return;
     }
   }
   const int64_t NH = static_cast<int64_t>(B_) * S_ * config_.hidden_size;
-  round_half(a.qkv, 3 * NH, store(&LayerStore::qkv));
+  round_half(a[saved::qkv], 3 * NH, store(saved::qkv));
   if (options_.attention == AttentionMode::Standard) {
-    k::attention_forward(a.ctx, a.probs, a.qkv, head_.mask, B_, S_, nh, D, p_attn, seed,
-                         tmp_.attn_scratch);
-    round_half(a.probs, static_cast<int64_t>(B_) * nh * S_ * S_, store(&LayerStore::probs));
+    k::attention_forward(a[saved::ctx], a[saved::probs], a[saved::qkv], head_.mask, B_, S_, nh, D,
+                         p_attn, seed, tmp_.attn_scratch);
+    round_half(a[saved::probs], static_cast<int64_t>(B_) * nh * S_ * S_, store(saved::probs));
   } else {
-    k::attention_forward_blockwise(a.ctx, a.probs, a.qkv, head_.mask, B_, S_, nh, D, p_attn, seed,
-                                   tmp_.attn_scratch);
+    k::attention_forward_blockwise(a[saved::ctx], a[saved::lse], a[saved::qkv], head_.mask, B_, S_,
+                                   nh, D, p_attn, seed, tmp_.attn_scratch);
   }
-  round_half(a.ctx, NH, store(&LayerStore::ctx));
+  round_half(a[saved::ctx], NH, store(saved::ctx));
 }
 
 // d(context) in tmp_.d1 to d(qkv) in tmp_.big.
 template <typename T>
 void BertForSequenceClassification<T>::attention_backward(int l, double p_attn) {
-  const LayerActs& a = layers_[l];
+  const auto& a = layers_[l].work;
   const int nh = config_.num_attention_heads, D = config_.head_dim();
   const uint64_t seed = site_seed(1 + 3 * l);
   if constexpr (std::is_same_v<T, float>) {
-    if (attention16(options_)) {
-      k::attention_backward_bf16(tmp_.big, tmp_.d1, stored16(l, &LayerStore::qkv),
-                                 stored16(l, &LayerStore::probs), B_, S_, nh, D, p_attn, seed,
+    if (uses_bf16_attention(options_)) {
+      k::attention_backward_bf16(tmp_.big, tmp_.d1, stored16(l, saved::qkv),
+                                 stored16(l, saved::probs), B_, S_, nh, D, p_attn, seed,
                                  tmp_.attn16_scratch);
       return;
     }
   }
   if (options_.attention == AttentionMode::Standard)
-    k::attention_backward(tmp_.big, tmp_.d1, a.qkv, a.probs, B_, S_, nh, D, p_attn, seed,
-                          tmp_.attn_scratch);
+    k::attention_backward(tmp_.big, tmp_.d1, a[saved::qkv], a[saved::probs], B_, S_, nh, D, p_attn,
+                          seed, tmp_.attn_scratch);
   else
-    k::attention_backward_blockwise(tmp_.big, tmp_.d1, a.qkv, a.probs, head_.mask, B_, S_, nh, D,
-                                    p_attn, seed, tmp_.attn_scratch);
+    k::attention_backward_blockwise(tmp_.big, tmp_.d1, a[saved::qkv], a[saved::lse], head_.mask, B_,
+                                    S_, nh, D, p_attn, seed, tmp_.attn_scratch);
 }
 
 template <typename T>
-uint16_t* BertForSequenceClassification<T>::stored16(int l, uint16_t* LayerStore::*field) const {
-  return mixed() ? stores_[l].*field : nullptr;
+uint16_t* BertForSequenceClassification<T>::stored16(int l, saved::Id t) const {
+  return mixed() && saved::kSpecs[t].half ? static_cast<uint16_t*>(layers_[l].kept[t]) : nullptr;
 }
 
 template <typename T>
 const uint16_t* BertForSequenceClassification<T>::layer_input16(int l) const {
-  return l > 0 ? stored16(l - 1, &LayerStore::out) : nullptr;
+  return l > 0 ? stored16(l - 1, saved::out) : nullptr;
 }
 
 template <typename T>
@@ -613,7 +609,7 @@ void BertForSequenceClassification<T>::backward(double loss_scale) {
     std::copy_n(tmp_.d2 + static_cast<size_t>(b) * H, H, tmp_.g + static_cast<size_t>(b) * S_ * H);
   const int last = config_.num_hidden_layers - 1;
   for (int l = last; l >= 0; --l) {
-    const T* x = l == 0 ? head_.hidden0 : layers_[l - 1].out;
+    const T* x = l == 0 ? head_.hidden0 : layers_[l - 1].work[saved::out];
     if (mixed() && l > 0) {
       // Needed in fp32 by a recomputed forward, or by an fp32 QKV GEMM in backward.
       if (options_.checkpointing || !gemm16_) unpack_input(l);
@@ -639,7 +635,7 @@ void BertForSequenceClassification<T>::backward(double loss_scale) {
 // tmp_.g holds d(layer output) on entry and d(layer input) on exit.
 template <typename T>
 void BertForSequenceClassification<T>::layer_backward(int l, const T* x) {
-  const LayerActs& a = layers_[l];
+  const auto& a = layers_[l].work;
   const LayerOffsets& o = layout_.layers[l];
   const T* W = layer_params(l);
   auto w = [&](size_t offset) { return W + (offset - o.qkv_w); };
@@ -654,19 +650,19 @@ void BertForSequenceClassification<T>::layer_backward(int l, const T* x) {
     return tmp_.d2;
   };
 
-  layernorm_backward(l, tmp_.d1, o.ln2_g, o.ln2_b, tmp_.g, a.sum2, &LayerStore::sum2, a.mean2,
-                     a.rstd2, w(o.ln2_g));
+  layernorm_backward(l, tmp_.d1, o.ln2_g, o.ln2_b, tmp_.g, saved::sum2, saved::mean2, saved::rstd2,
+                     w(o.ln2_g));
   const T* d_out = through_dropout(tmp_.d1, 3 + 3 * l);
-  dense_backward(tmp_.big, o.out_w, o.out_b, d_out, a.g, stored16(l, &LayerStore::g), w(o.out_w), I,
-                 H, false);
-  const uint16_t* dgelu16 = gelu_backward(l, tmp_.big, a.f);
-  dense_backward(tmp_.d1, o.inter_w, o.inter_b, tmp_.big, a.h1, stored16(l, &LayerStore::h1),
+  dense_backward(tmp_.big, o.out_w, o.out_b, d_out, a[saved::g], stored16(l, saved::g), w(o.out_w),
+                 I, H, false);
+  const uint16_t* dgelu16 = gelu_backward(l, tmp_.big, a[saved::f]);
+  dense_backward(tmp_.d1, o.inter_w, o.inter_b, tmp_.big, a[saved::h1], stored16(l, saved::h1),
                  w(o.inter_w), H, I, true, dgelu16);
-  layernorm_backward(l, tmp_.g, o.ln1_g, o.ln1_b, tmp_.d1, a.sum1, &LayerStore::sum1, a.mean1,
-                     a.rstd1, w(o.ln1_g));
+  layernorm_backward(l, tmp_.g, o.ln1_g, o.ln1_b, tmp_.d1, saved::sum1, saved::mean1, saved::rstd1,
+                     w(o.ln1_g));
   const T* d_attn_out = through_dropout(tmp_.g, 2 + 3 * l);
-  dense_backward(tmp_.d1, o.attn_out_w, o.attn_out_b, d_attn_out, a.ctx,
-                 stored16(l, &LayerStore::ctx), w(o.attn_out_w), H, H, false);
+  dense_backward(tmp_.d1, o.attn_out_w, o.attn_out_b, d_attn_out, a[saved::ctx],
+                 stored16(l, saved::ctx), w(o.attn_out_w), H, H, false);
   attention_backward(l, p_attn);
   dense_backward(tmp_.g, o.qkv_w, o.qkv_b, tmp_.big, x, layer_input16(l), w(o.qkv_w), H, 3 * H,
                  true);
@@ -676,20 +672,20 @@ void BertForSequenceClassification<T>::layer_backward(int l, const T* x) {
 // reading its saved input from the bf16 copy under bf16 GEMMs (not restored to fp32 then).
 template <typename T>
 void BertForSequenceClassification<T>::layernorm_backward(int l, T* dx, size_t g_off, size_t b_off,
-                                                          const T* dout, const T* sum,
-                                                          uint16_t* LayerStore::*sum16,
-                                                          const T* mean, const T* rstd,
+                                                          const T* dout, saved::Id sum,
+                                                          saved::Id mean, saved::Id rstd,
                                                           const T* gamma) {
+  const auto& a = layers_[l].work;
   T* G = grads_.data();
   const int N = B_ * S_, H = config_.hidden_size;
   if constexpr (std::is_same_v<T, float>) {
     if (gemm16_) {
-      k::layernorm_backward_bf16(dx, G + g_off, G + b_off, dout, stored16(l, sum16), mean, rstd,
+      k::layernorm_backward_bf16(dx, G + g_off, G + b_off, dout, stored16(l, sum), a[mean], a[rstd],
                                  gamma, N, H);
       return;
     }
   }
-  k::layernorm_backward(dx, G + g_off, G + b_off, dout, sum, mean, rstd, gamma, N, H);
+  k::layernorm_backward(dx, G + g_off, G + b_off, dout, a[sum], a[mean], a[rstd], gamma, N, H);
 }
 
 // GELU backward in place on tmp_.big; under bf16 GEMMs it reads the saved bf16 input and
@@ -699,7 +695,7 @@ const uint16_t* BertForSequenceClassification<T>::gelu_backward(int l, T* d, con
   const int64_t n = static_cast<int64_t>(B_) * S_ * config_.intermediate_size;
   if constexpr (std::is_same_v<T, float>) {
     if (gemm16_) {
-      k::gelu_backward_bf16(d, tmp_.dout16, stored16(l, &LayerStore::f), d, n);
+      k::gelu_backward_bf16(d, tmp_.dout16, stored16(l, saved::f), d, n);
       return tmp_.dout16;
     }
   }

@@ -3,6 +3,7 @@
 // finite-difference gradient checks.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "core/buffer.h"
 #include "model/bert_config.h"
 #include "model/param_layout.h"
+#include "model/saved.h"
 
 namespace bertrain {
 
@@ -36,6 +38,9 @@ struct MemoryOptions {
 // kernel for this CPU (AMX-BF16 or AVX512-BF16). Otherwise --bf16 keeps fp32 GEMMs on
 // bf16-rounded values.
 bool uses_bf16_gemms(const MemoryOptions& options);
+// Whether the attention core runs on bf16 GEMMs too (attention_bf16.h): under bf16 GEMMs,
+// unless memory-efficient attention is asked for.
+bool uses_bf16_attention(const MemoryOptions& options);
 
 // Bytes of activations and backward temporaries for a B x S micro-batch.
 struct ActivationPlan {
@@ -102,8 +107,13 @@ class BertForSequenceClassification {
   const T* probabilities() const { return head_.probs; }
 
  private:
-  struct LayerActs {
-    T *qkv, *probs, *ctx, *sum1, *h1, *mean1, *rstd1, *f, *g, *sum2, *out, *mean2, *rstd2;
+  // A layer's saved tensors (saved.h lists them): `work` is what the kernels compute in (in
+  // T; with mixed precision one working set all layers share, holding only what fp32
+  // kernels read or write), `kept` what mixed precision keeps per layer for backward (the
+  // 16-bit copy, or T for statistics). Without mixed precision `work` is what is kept.
+  struct LayerTensors {
+    std::array<T*, saved::count> work{};
+    std::array<void*, saved::count> kept{};
   };
   struct HeadActs {
     T *emb_sum, *emb_mean, *emb_rstd, *hidden0, *cls, *pooled, *pooled_drop, *logits, *probs;
@@ -117,41 +127,28 @@ class BertForSequenceClassification {
     uint16_t *in16, *dout16;
     std::byte* attn16_scratch;
   };
-  // Mixed precision: each layer's saved activations in 16 bits; statistics stay fp32. With
-  // checkpointing only `out` is per layer: the rest is one set all layers share (with bf16
-  // GEMMs, which read their inputs from it) or absent. With bf16 attention, qkv is head-major
-  // (attention_bf16.h).
-  struct LayerStore {
-    uint16_t *qkv, *probs, *ctx, *sum1, *h1, *f, *g, *sum2, *out;
-    T *lse, *mean1, *rstd1, *mean2, *rstd2;
-  };
-
   // Carves activation and temporary buffers for B x S; sizing only when the carvers have no base.
   static void carve(const BertConfig& c, int B, int S, int threads, const MemoryOptions& options,
-                    Carver& acts, Carver& temps, std::vector<LayerActs>& layers, HeadActs& head,
-                    Temps& tmp, std::vector<LayerStore>& stores, T*& x_work);
+                    Carver& acts, Carver& temps, std::vector<LayerTensors>& layers, HeadActs& head,
+                    Temps& tmp, T*& x_work);
   void layer_forward(int l, const T* x, bool training);
   void attention_forward(int l, double p_attn);
-  void residual_layernorm(int l, T* out, uint16_t* LayerStore::*out16, T* sum,
-                          uint16_t* LayerStore::*sum16, T* mean, T* rstd, const T* residual,
-                          double p, int site, const T* gamma, const T* beta);
+  void residual_layernorm(int l, saved::Id out, saved::Id sum, saved::Id mean, saved::Id rstd,
+                          const T* residual, double p, int site, const T* gamma, const T* beta);
   void attention_backward(int l, double p_attn);
   bool mixed() const { return options_.precision != Precision::FP32; }
-  // Standard attention on bf16 GEMMs (attention_bf16.h): under bf16 GEMMs, unless
-  // memory-efficient attention is asked for.
-  static bool attention16(const MemoryOptions& o) {
-    return uses_bf16_gemms(o) && o.attention == AttentionMode::Standard;
-  }
   // The layer's weights: the fp32 master, or (mixed precision) the 16-bit copy expanded.
   // Index with an offset from layout().layers[l] minus that layer's qkv_w.
   const T* layer_params(int l);
   void round_half(T* x, int64_t n, uint16_t* store = nullptr) const;
   // Layer l's saved 16-bit copy of a tensor (null without mixed precision, or where
   // checkpointing keeps none); layer_input16(l) is layer l-1's output's, null for layer 0.
-  uint16_t* stored16(int l, uint16_t* LayerStore::*field) const;
+  uint16_t* stored16(int l, saved::Id t) const;
   const uint16_t* layer_input16(int l) const;
   const uint16_t* input_bf16(const T* in, const uint16_t* in16, int64_t n);
-  // Mixed precision: a layer's saved tensors to (or from) their 16-bit copies.
+  // Mixed precision: after forward, keep the layer's statistics (its 16-bit copies were
+  // written as each tensor was produced); before backward, bring back to the working set
+  // what an fp32 kernel of backward reads.
   void transfer_layer(int l, bool to_store);
   void unpack_input(int l);  // layer l's input (layer l-1's output) into x_work_
   void layer_backward(int l, const T* x);
@@ -164,9 +161,8 @@ class BertForSequenceClassification {
   void dense_backward(T* din, size_t w_off, size_t b_off, const T* dout, const T* in,
                       const uint16_t* in16, const T* W, int in_f, int out_f, bool accumulate_din,
                       const uint16_t* dout16 = nullptr);
-  void layernorm_backward(int l, T* dx, size_t g_off, size_t b_off, const T* dout, const T* sum,
-                          uint16_t* LayerStore::*sum16, const T* mean, const T* rstd,
-                          const T* gamma);
+  void layernorm_backward(int l, T* dx, size_t g_off, size_t b_off, const T* dout, saved::Id sum,
+                          saved::Id mean, saved::Id rstd, const T* gamma);
   const uint16_t* gelu_backward(int l, T* d, const T* f);
   uint64_t site_seed(int site) const;
   int classifier_site() const { return 1 + 3 * config_.num_hidden_layers; }
@@ -180,8 +176,7 @@ class BertForSequenceClassification {
   Buffer<std::byte> acts_block_, temps_block_;
   int cap_B_ = 0, cap_S_ = 0, cap_threads_ = 0;
   MemoryOptions options_;
-  std::vector<LayerActs> layers_;
-  std::vector<LayerStore> stores_;
+  std::vector<LayerTensors> layers_;
   T* x_work_ = nullptr;
   Buffer<uint16_t> params16_;
   bool half_weights_stale_ = true;
