@@ -3,6 +3,7 @@
 
 #include "bert_tiny_fixture.h"
 #include "core/parallel.h"
+#include "kernels/cpu/gemm_bf16.h"
 #include "model/checkpoint.h"
 #include "model/safetensors.h"
 #include "test_util.h"
@@ -118,9 +119,12 @@ TEST(MixedPrecision, HalvesStoredActivationsAndPredictionStaysExact) {
         q.precision = p;
         q.checkpointing = ckpt;
         q.attention = mode;
+        const int64_t unplanned = cpu::gemm_bf16_unplanned_runs();
         BatchTrial t = try_batch(q, 0, 1);
         ASSERT_TRUE(t.fits);
         EXPECT_EQ(t.measured_peak_bytes, t.predicted_bytes);
+        // Every bf16 GEMM ran on scratch the plan counted, none on oneDNN's own.
+        EXPECT_EQ(cpu::gemm_bf16_unplanned_runs(), unplanned);
       }
   MemoryQuery q;
   q.config = preset_config("bert-base-uncased");

@@ -163,9 +163,16 @@ void BertForSequenceClassification<T>::carve(const BertConfig& c, int B, int S, 
   tmp.dpooled = temps.take<T>(B * H);
   tmp.layer_weights = nullptr;
   tmp.in16 = tmp.dout16 = nullptr;
+  tmp.gemm_scratch = nullptr;
+  tmp.gemm_scratch_bytes = 0;
   if (uses_bf16_gemms(options)) {
     tmp.in16 = temps.take<uint16_t>(N * std::max(H, I));
     tmp.dout16 = temps.take<uint16_t>(N * std::max(I, 3 * H));
+    const int n = static_cast<int>(N), h = static_cast<int>(H), i = static_cast<int>(I);
+    tmp.gemm_scratch_bytes =
+        std::max({k::linear_bf16_scratch_bytes(n, h, 3 * h), k::linear_bf16_scratch_bytes(n, h, h),
+                  k::linear_bf16_scratch_bytes(n, h, i), k::linear_bf16_scratch_bytes(n, i, h)});
+    tmp.gemm_scratch = temps.take<std::byte>(tmp.gemm_scratch_bytes);
   }
   if (options.precision != Precision::FP32) {
     const size_t per_layer = 4 * H * H + 2 * H * I + 9 * H + I;  // qkv_w .. ln2_b
@@ -721,7 +728,8 @@ void BertForSequenceClassification<T>::dense_forward(T* out, const T* in, const 
   if constexpr (std::is_same_v<T, float>) {
     if (gemm16_) {
       k::linear_forward_bf16(out, input_bf16(in, in16, static_cast<int64_t>(N) * in_f),
-                             params16_.data() + w_off, b, N, in_f, out_f);
+                             params16_.data() + w_off, b, N, in_f, out_f,
+                             k::GemmScratch{tmp_.gemm_scratch, tmp_.gemm_scratch_bytes});
       return;
     }
   }
@@ -746,7 +754,8 @@ void BertForSequenceClassification<T>::dense_backward(T* din, size_t w_off, size
       }
       k::linear_backward_bf16(din, G + w_off, G + b_off, dout, dout16,
                               input_bf16(in, in16, static_cast<int64_t>(N) * in_f),
-                              params16_.data() + w_off, N, in_f, out_f, accumulate_din);
+                              params16_.data() + w_off, N, in_f, out_f, accumulate_din,
+                              k::GemmScratch{tmp_.gemm_scratch, tmp_.gemm_scratch_bytes});
       return;
     }
   }

@@ -126,6 +126,9 @@ class BertForSequenceClassification {
     // scratch.
     uint16_t *in16, *dout16;
     std::byte* attn16_scratch;
+    // oneDNN's scratch for the dense layers' bf16 GEMMs (gemm_bf16.h).
+    std::byte* gemm_scratch;
+    size_t gemm_scratch_bytes;
   };
   // Carves activation and temporary buffers for B x S; sizing only when the carvers have no base.
   static void carve(const BertConfig& c, int B, int S, int threads, const MemoryOptions& options,

@@ -1,6 +1,7 @@
 #include "kernels/cpu/attention_bf16.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 #include "core/dtype.h"
@@ -14,19 +15,37 @@ namespace bertrain::cpu {
 
 namespace {
 
+// The shapes of one batch row's batched GEMMs, as (trans_a, trans_b, M, N, K): Q K^T and
+// dC V^T; P V and dS K; P'^T dC and dS^T Q.
+struct HeadGemm {
+  bool ta, tb;
+  int M, N, K;
+};
+std::array<HeadGemm, 3> head_gemms(int S, int D) {
+  return {{{false, true, S, S, D}, {false, false, S, D, S}, {true, false, S, D, S}}};
+}
+
 // One batch row's scratch, carved from the caller's block: the scores (or their gradient) in
 // fp32, the dropped probabilities (or the score gradient) in bf16, the per-head context (or
-// dQ | dK | dV) in fp32, and the context gradient in bf16.
+// dQ | dK | dV) in fp32, the context gradient in bf16, and the GEMMs' own scratch.
 struct Scratch {
   float* scores;
   uint16_t* p16;
   float* heads;
   uint16_t* dctx16;
+  GemmScratch gemm;
 
   static size_t round_up(size_t bytes) { return (bytes + 63) / 64 * 64; }
+  static size_t gemm_bytes(int S, int nh, int D) {
+    size_t most = 0;
+    for (const HeadGemm& g : head_gemms(S, D))
+      most = std::max(most, gemm_bf16_batched_scratch_bytes(nh, g.ta, g.tb, g.M, g.N, g.K));
+    return most;
+  }
   static size_t bytes(int S, int nh, int D) {
     const size_t SS = static_cast<size_t>(nh) * S * S, SD = static_cast<size_t>(nh) * S * D;
-    return round_up(SS * 4) + round_up(SS * 2) + round_up(3 * SD * 4) + round_up(SD * 2);
+    return round_up(SS * 4) + round_up(SS * 2) + round_up(3 * SD * 4) + round_up(SD * 2) +
+           gemm_bytes(S, nh, D);
   }
   Scratch(std::byte* base, int S, int nh, int D) {
     const size_t SS = static_cast<size_t>(nh) * S * S, SD = static_cast<size_t>(nh) * S * D;
@@ -37,6 +56,8 @@ struct Scratch {
     heads = reinterpret_cast<float*>(base);
     base += round_up(3 * SD * 4);
     dctx16 = reinterpret_cast<uint16_t*>(base);
+    base += round_up(SD * 2);
+    gemm = {base, gemm_bytes(S, nh, D)};
   }
 };
 
@@ -94,7 +115,7 @@ void attention_forward_bf16(uint16_t* ctx16, uint16_t* probs16, const uint16_t* 
     const uint16_t *k = q + part, *v = q + 2 * part;
     uint16_t* p16 = probs16 + b * nh * SS;
     const int32_t* m = mask + static_cast<int64_t>(b) * S;
-    gemm_bf16_batched(nh, false, true, S, S, D, q, k, w.scores);
+    gemm_bf16_batched(nh, false, true, S, S, D, q, k, w.scores, w.gemm);
     parallel_for(
         static_cast<int64_t>(nh) * S,
         [&](int64_t r) {  // r = h * S + i
@@ -112,7 +133,7 @@ void attention_forward_bf16(uint16_t* ctx16, uint16_t* probs16, const uint16_t* 
           }
         },
         4 * S);
-    gemm_bf16_batched(nh, false, false, S, D, S, dropout_p > 0 ? w.p16 : p16, v, w.heads);
+    gemm_bf16_batched(nh, false, false, S, D, S, dropout_p > 0 ? w.p16 : p16, v, w.heads, w.gemm);
     parallel_for(
         S,
         [&](int64_t s) {
@@ -153,8 +174,8 @@ void attention_backward_bf16(float* dqkv, const float* dctx, const uint16_t* qkv
           },
           2 * S);
     // dV = P'^T dctx ; dP' = dctx V^T
-    gemm_bf16_batched(nh, true, false, S, D, S, dropout_p > 0 ? w.p16 : p16, w.dctx16, dv);
-    gemm_bf16_batched(nh, false, true, S, S, D, w.dctx16, v, w.scores);
+    gemm_bf16_batched(nh, true, false, S, D, S, dropout_p > 0 ? w.p16 : p16, w.dctx16, dv, w.gemm);
+    gemm_bf16_batched(nh, false, true, S, S, D, w.dctx16, v, w.scores, w.gemm);
     // dS = softmax backward of dP (through dropout) / sqrt(D), in bf16 for the GEMMs.
     parallel_for(
         static_cast<int64_t>(nh) * S,
@@ -172,8 +193,8 @@ void attention_backward_bf16(float* dqkv, const float* dctx, const uint16_t* qkv
         },
         4 * S);
     // dQ = dS K ; dK = dS^T Q
-    gemm_bf16_batched(nh, false, false, S, D, S, w.p16, k, dq);
-    gemm_bf16_batched(nh, true, false, S, D, S, w.p16, q, dk);
+    gemm_bf16_batched(nh, false, false, S, D, S, w.p16, k, dq, w.gemm);
+    gemm_bf16_batched(nh, true, false, S, D, S, w.p16, q, dk, w.gemm);
     parallel_for(
         S,
         [&](int64_t s) {

@@ -1,9 +1,11 @@
 #include "kernels/cpu/gemm_bf16.h"
 
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <string>
 #include <tuple>
+#include <unordered_map>
 
 #include "core/error.h"
 
@@ -40,7 +42,8 @@ dnnl::memory::desc matrix(int batch, int rows, int cols, int ld, bool trans, dt 
                             Dims{stored_rows * ld, strides[0], strides[1]});
 }
 
-using Key = std::tuple<int, bool, bool, int, int, int, int, int, int, bool>;
+// batch, trans_a, trans_b, M, N, K, lda, ldb, ldc, accumulate, user scratchpad
+using Key = std::tuple<int, bool, bool, int, int, int, int, int, int, bool, bool>;
 
 struct Matmul {
   dnnl::matmul::primitive_desc pd;
@@ -48,8 +51,9 @@ struct Matmul {
 };
 
 Matmul make(const Key& k) {
-  const auto [batch, ta, tb, M, N, K, lda, ldb, ldc, accumulate] = k;
+  const auto [batch, ta, tb, M, N, K, lda, ldb, ldc, accumulate, user_scratch] = k;
   dnnl::primitive_attr attr;
+  if (user_scratch) attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   if (accumulate) {
     dnnl::post_ops ops;
     ops.append_sum(1.0f);
@@ -62,41 +66,83 @@ Matmul make(const Key& k) {
   return {pd, dnnl::matmul(pd)};
 }
 
-void run(const Key& key, const uint16_t* A, const uint16_t* B, float* C) {
+std::atomic<int64_t> unplanned_runs{0};
+
+const Matmul& cached(const Key& key) {
   static std::mutex mu;
   static std::map<Key, Matmul> cache;
-  const Matmul* mm;
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    auto it = cache.find(key);
-    if (it == cache.end()) it = cache.emplace(key, make(key)).first;
-    mm = &it->second;
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = cache.find(key);
+  if (it == cache.end()) it = cache.emplace(key, make(key)).first;
+  return it->second;
+}
+
+Key with_user_scratch(Key key, bool user) {
+  std::get<10>(key) = user;
+  return key;
+}
+
+size_t scratch_bytes(const Key& key) {
+  return cached(with_user_scratch(key, true)).pd.scratchpad_desc().get_size();
+}
+
+void run(const Key& key, const uint16_t* A, const uint16_t* B, float* C, GemmScratch scratch) {
+  const Matmul* mm = &cached(with_user_scratch(key, true));
+  const size_t need = mm->pd.scratchpad_desc().get_size();
+  if (need > scratch.bytes) {  // not planned for
+    mm = &cached(with_user_scratch(key, false));
+    ++unplanned_runs;
   }
   Engine& e = engine();
   dnnl::memory a(mm->pd.src_desc(), e.engine, const_cast<uint16_t*>(A));
   dnnl::memory b(mm->pd.weights_desc(), e.engine, const_cast<uint16_t*>(B));
   dnnl::memory c(mm->pd.dst_desc(), e.engine, C);
-  mm->primitive.execute(e.stream, {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}});
+  std::unordered_map<int, dnnl::memory> args{
+      {DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}};
+  if (need <= scratch.bytes && need > 0)
+    args.emplace(DNNL_ARG_SCRATCHPAD,
+                 dnnl::memory(mm->pd.scratchpad_desc(), e.engine, scratch.data));
+  mm->primitive.execute(e.stream, args);
   e.stream.wait();
+}
+
+Key batched_key(int batch, bool ta, bool tb, int M, int N, int K) {
+  return {batch, ta, tb, M, N, K, ta ? M : K, tb ? K : N, N, false, true};
 }
 
 }  // namespace
 
 void gemm_bf16(bool trans_a, bool trans_b, int M, int N, int K, const uint16_t* A, int lda,
-               const uint16_t* B, int ldb, bool accumulate, float* C, int ldc) {
+               const uint16_t* B, int ldb, bool accumulate, float* C, int ldc,
+               GemmScratch scratch) {
   if (M <= 0 || N <= 0) return;
-  run({1, trans_a, trans_b, M, N, K, lda, ldb, ldc, accumulate}, A, B, C);
+  run({1, trans_a, trans_b, M, N, K, lda, ldb, ldc, accumulate, true}, A, B, C, scratch);
 }
 
 void gemm_bf16_batched(int batch, bool trans_a, bool trans_b, int M, int N, int K,
-                       const uint16_t* A, const uint16_t* B, float* C) {
+                       const uint16_t* A, const uint16_t* B, float* C, GemmScratch scratch) {
   if (batch <= 0 || M <= 0 || N <= 0) return;
-  run({batch, trans_a, trans_b, M, N, K, trans_a ? M : K, trans_b ? K : N, N, false}, A, B, C);
+  run(batched_key(batch, trans_a, trans_b, M, N, K), A, B, C, scratch);
+}
+
+size_t gemm_bf16_scratch_bytes(bool trans_a, bool trans_b, int M, int N, int K, int lda, int ldb,
+                               bool accumulate, int ldc) {
+  if (M <= 0 || N <= 0) return 0;
+  return scratch_bytes({1, trans_a, trans_b, M, N, K, lda, ldb, ldc, accumulate, true});
+}
+
+size_t gemm_bf16_batched_scratch_bytes(int batch, bool trans_a, bool trans_b, int M, int N, int K) {
+  if (batch <= 0 || M <= 0 || N <= 0) return 0;
+  return scratch_bytes(batched_key(batch, trans_a, trans_b, M, N, K));
+}
+
+int64_t gemm_bf16_unplanned_runs() {
+  return unplanned_runs;
 }
 
 const char* bf16_gemm_isa() {
   static const std::string isa = [] {
-    const Key probe{1, false, true, 64, 64, 64, 64, 64, 64, false};
+    const Key probe{1, false, true, 64, 64, 64, 64, 64, 64, false, false};
     return std::string(make(probe).pd.impl_info_str());
   }();
   return isa.c_str();
@@ -111,12 +157,25 @@ bool bf16_gemm_is_fast() {
 #else
 
 void gemm_bf16(bool, bool, int, int, int, const uint16_t*, int, const uint16_t*, int, bool, float*,
-               int) {
+               int, GemmScratch) {
   fail("bf16 GEMMs need oneDNN (bertrain was built without it)");
 }
 
-void gemm_bf16_batched(int, bool, bool, int, int, int, const uint16_t*, const uint16_t*, float*) {
+void gemm_bf16_batched(int, bool, bool, int, int, int, const uint16_t*, const uint16_t*, float*,
+                       GemmScratch) {
   fail("bf16 GEMMs need oneDNN (bertrain was built without it)");
+}
+
+size_t gemm_bf16_scratch_bytes(bool, bool, int, int, int, int, int, bool, int) {
+  return 0;
+}
+
+size_t gemm_bf16_batched_scratch_bytes(int, bool, bool, int, int, int) {
+  return 0;
+}
+
+int64_t gemm_bf16_unplanned_runs() {
+  return 0;
 }
 
 const char* bf16_gemm_isa() {

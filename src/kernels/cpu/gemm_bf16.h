@@ -4,21 +4,42 @@
 // which, and the model keeps fp32 GEMMs then).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace bertrain::cpu {
+
+// Memory oneDNN's kernels use during one GEMM (packed panels, per-thread buffers), given by
+// the caller, so that it is planned and counted like every other buffer. A GEMM whose
+// shape needs more than it is given (a shape its caller did not plan for) runs on a
+// primitive that takes oneDNN's own scratchpad instead.
+struct GemmScratch {
+  std::byte* data = nullptr;
+  size_t bytes = 0;
+};
 
 // C = op(A) * op(B) (+ C when accumulate), A and B bf16 (raw uint16_t), C fp32. op(A) is
 // M x K, op(B) is K x N; lda/ldb/ldc are row strides of the stored matrices. Primitives are
 // cached by shape, strides, transposes and accumulate.
 void gemm_bf16(bool trans_a, bool trans_b, int M, int N, int K, const uint16_t* A, int lda,
-               const uint16_t* B, int ldb, bool accumulate, float* C, int ldc);
+               const uint16_t* B, int ldb, bool accumulate, float* C, int ldc,
+               GemmScratch scratch = {});
 
 // C_i = op(A_i) * op(B_i) for i < batch, every matrix dense and the batch back to back: A_i
 // at A + i*M*K, B_i at B + i*K*N, C_i at C + i*M*N. oneDNN's AMX kernels take only dense
 // matrices (with row strides they fall back to a slower path), hence this layout.
 void gemm_bf16_batched(int batch, bool trans_a, bool trans_b, int M, int N, int K,
-                       const uint16_t* A, const uint16_t* B, float* C);
+                       const uint16_t* A, const uint16_t* B, float* C, GemmScratch scratch = {});
+
+// Scratch bytes those GEMMs need at a shape (lda/ldb/ldc as gemm_bf16 takes them; the batched
+// form's are dense); 0 without oneDNN.
+size_t gemm_bf16_scratch_bytes(bool trans_a, bool trans_b, int M, int N, int K, int lda, int ldb,
+                               bool accumulate, int ldc);
+size_t gemm_bf16_batched_scratch_bytes(int batch, bool trans_a, bool trans_b, int M, int N, int K);
+
+// How many bf16 GEMMs so far ran on oneDNN's own scratchpad because their caller's was too
+// small (or absent): memory the allocator did not count. A model's step makes none.
+int64_t gemm_bf16_unplanned_runs();
 
 // oneDNN's name for the bf16 kernel it picks here, e.g. "brg:avx512_core_amx_bf16", or "none"
 // when oneDNN is not built in.

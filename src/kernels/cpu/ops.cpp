@@ -258,19 +258,49 @@ void linear_backward(T* din, T* dW, T* db, const T* dout, const T* in, const T* 
   column_sums_add(db, dout, N, out_f);
 }
 
+// The three GEMMs of a bf16 linear layer, one declaration for running them and for sizing
+// their scratch: out (+)= in16 W16^T, din (+)= dout16 W16, dW += dout16^T in16.
+namespace {
+struct LinearGemm {
+  bool ta, tb;
+  int M, N, K, lda, ldb, ldc;
+};
+LinearGemm forward_gemm(int N, int in_f, int out_f) {
+  return {false, true, N, out_f, in_f, in_f, in_f, out_f};
+}
+LinearGemm din_gemm(int N, int in_f, int out_f) {
+  return {false, false, N, in_f, out_f, out_f, in_f, in_f};
+}
+LinearGemm dw_gemm(int N, int in_f, int out_f) {
+  return {true, false, out_f, in_f, N, out_f, in_f, in_f};
+}
+void run(const LinearGemm& g, const uint16_t* A, const uint16_t* B, bool accumulate, float* C,
+         GemmScratch scratch) {
+  gemm_bf16(g.ta, g.tb, g.M, g.N, g.K, A, g.lda, B, g.ldb, accumulate, C, g.ldc, scratch);
+}
+size_t scratch_of(const LinearGemm& g, bool accumulate) {
+  return gemm_bf16_scratch_bytes(g.ta, g.tb, g.M, g.N, g.K, g.lda, g.ldb, accumulate, g.ldc);
+}
+}  // namespace
+
 void linear_forward_bf16(float* out, const uint16_t* in16, const uint16_t* W16, const float* b,
-                         int N, int in_f, int out_f) {
+                         int N, int in_f, int out_f, GemmScratch scratch) {
   broadcast_bias(out, b, N, out_f);
-  gemm_bf16(false, true, N, out_f, in_f, in16, in_f, W16, in_f, /*accumulate=*/true, out, out_f);
+  run(forward_gemm(N, in_f, out_f), in16, W16, /*accumulate=*/true, out, scratch);
 }
 
 void linear_backward_bf16(float* din, float* dW, float* db, const float* dout,
                           const uint16_t* dout16, const uint16_t* in16, const uint16_t* W16, int N,
-                          int in_f, int out_f, bool accumulate_din) {
-  if (din)
-    gemm_bf16(false, false, N, in_f, out_f, dout16, out_f, W16, in_f, accumulate_din, din, in_f);
-  gemm_bf16(true, false, out_f, in_f, N, dout16, out_f, in16, in_f, /*accumulate=*/true, dW, in_f);
+                          int in_f, int out_f, bool accumulate_din, GemmScratch scratch) {
+  if (din) run(din_gemm(N, in_f, out_f), dout16, W16, accumulate_din, din, scratch);
+  run(dw_gemm(N, in_f, out_f), dout16, in16, /*accumulate=*/true, dW, scratch);
   column_sums_add(db, dout, N, out_f);
+}
+
+size_t linear_bf16_scratch_bytes(int N, int in_f, int out_f) {
+  return std::max(
+      {scratch_of(forward_gemm(N, in_f, out_f), true), scratch_of(din_gemm(N, in_f, out_f), false),
+       scratch_of(din_gemm(N, in_f, out_f), true), scratch_of(dw_gemm(N, in_f, out_f), true)});
 }
 
 template <typename T>

@@ -3,7 +3,10 @@
 // gradients are accumulated (+=) so micro-batches add up. Rows are [N, C] row-major.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+
+#include "kernels/cpu/gemm_bf16.h"
 
 namespace bertrain::cpu {
 
@@ -52,12 +55,15 @@ void linear_backward(T* din, T* dW, T* db, const T* dout, const T* in, const T* 
 // The same on bf16 inputs (raw uint16_t) with fp32 accumulation and outputs, on the CPU's
 // matrix units (gemm_bf16.h): out = in16 * W16^T + b. Float models only.
 void linear_forward_bf16(float* out, const uint16_t* in16, const uint16_t* W16, const float* b,
-                         int N, int in_f, int out_f);
+                         int N, int in_f, int out_f, GemmScratch scratch = {});
 // din (=, or += with accumulate_din; skipped when null) = dout16 * W16, dW += dout16^T * in16,
 // db += column sums of dout (fp32, unrounded).
 void linear_backward_bf16(float* din, float* dW, float* db, const float* dout,
                           const uint16_t* dout16, const uint16_t* in16, const uint16_t* W16, int N,
-                          int in_f, int out_f, bool accumulate_din = false);
+                          int in_f, int out_f, bool accumulate_din = false,
+                          GemmScratch scratch = {});
+// The scratch bytes those two take at most for a shape (gemm_bf16.h).
+size_t linear_bf16_scratch_bytes(int N, int in_f, int out_f);
 
 // Exact GELU: 0.5 x (1 + erf(x / sqrt 2)).
 template <typename T>
