@@ -58,6 +58,9 @@ def main():
     p.add_argument("--precision", default="fp32", choices=["fp32", "bf16"],
                    help="bf16: bertrain --bf16 against torch.autocast bf16; MFU against each "
                         "side's bf16 GEMM peak")
+    p.add_argument("--with_fp32", action="store_true",
+                   help="with --precision bf16: also run bertrain fp32 in the same alternation and "
+                        "report bf16 / fp32 (the issue-14 speedup, free of the machine's drift)")
     p.add_argument("--json", help="also write results here")
     a = p.parse_args()
 
@@ -83,9 +86,11 @@ def main():
           f"{os.cpu_count()} cpus, {a.threads} threads, {a.precision}; bertrain GEMM {peak['gemm']} peak "
           f"{peak['peak_gflops']:.1f} GFLOP/s; PyTorch GEMM peak {torch_peak['peak_gflops']:.1f} GFLOP/s "
           f"(OPENBLAS_CORETYPE={torch_env.get('OPENBLAS_CORETYPE', '(auto)')})")
+    with_fp32 = a.with_fp32 and a.precision == "bf16"
+    extra = " bertrain fp32 samples/s | bf16 / fp32 |" if with_fp32 else ""
     print("| case | bertrain samples/s | PyTorch samples/s | ratio | bertrain MFU | PyTorch MFU "
-          "| bertrain max RSS | PyTorch max RSS |")
-    print("|---|---|---|---|---|---|---|---|")
+          "| bertrain max RSS | PyTorch max RSS |" + extra)
+    print("|---|---|---|---|---|---|---|---|" + ("---|---|" if with_fp32 else ""))
     results = []
     for case in a.cases.split(","):
         mode, shape = case.split(":")
@@ -93,10 +98,12 @@ def main():
         common = ["--preset", a.preset, "--batch", str(batch), "--seq", str(seq), "--steps", str(a.steps),
                   "--threads", str(a.threads), "--inference", "1" if mode == "inference" else "0",
                   "--precision", a.precision]
-        ours, theirs = [], []
-        for _ in range(a.reps):  # alternate so drift in the machine hits both alike
+        ours, theirs, ours_fp32 = [], [], []
+        for _ in range(a.reps):  # alternate so drift in the machine hits all alike
             ours.append(run([os.path.join(bench, "bench_train_step")] + common, env))
             theirs.append(run(["/usr/bin/python3", os.path.join(HERE, "torch_train_step.py")] + common, torch_env))
+            if with_fp32:
+                ours_fp32.append(run([os.path.join(bench, "bench_train_step")] + common[:-1] + ["fp32"], env))
         t_ours = statistics.median(r["median_step_s"] for r in ours)
         t_theirs = statistics.median(r["median_step_s"] for r in theirs)
         flops = step_flops(a.preset, batch, seq, mode == "train")
@@ -110,10 +117,17 @@ def main():
             "step_flops": flops, "gemm_peak_gflops": peak["peak_gflops"],
             "torch_gemm_peak_gflops": torch_peak["peak_gflops"],
         }
+        cells = ""
+        if with_fp32:
+            t_fp32 = statistics.median(r["median_step_s"] for r in ours_fp32)
+            row["bertrain_fp32_samples_per_s"] = batch / t_fp32
+            row["bf16_over_fp32"] = t_fp32 / t_ours
+            cells = f" {batch / t_fp32:.2f} | {t_fp32 / t_ours:.2f}x |"
         results.append(row)
         print(f"| {case} | {row['bertrain_samples_per_s']:.2f} | {row['pytorch_samples_per_s']:.2f} | "
               f"{row['ratio']:.2f}x | {100 * row['bertrain_mfu']:.0f}% | {100 * row['pytorch_mfu']:.0f}% | "
-              f"{row['bertrain_max_rss'] / 2**30:.2f} GiB | {row['pytorch_max_rss'] / 2**30:.2f} GiB |", flush=True)
+              f"{row['bertrain_max_rss'] / 2**30:.2f} GiB | {row['pytorch_max_rss'] / 2**30:.2f} GiB |" + cells,
+              flush=True)
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"gemm_peak": peak, "torch_gemm_peak": torch_peak, "results": results}, f, indent=1)
