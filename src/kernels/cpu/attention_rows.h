@@ -11,10 +11,18 @@
 
 namespace bertrain::cpu {
 
-// row = row / sqrt(D) + (mask ? 0 : finfo.min), as HF adds its extended mask.
+// row = row / sqrt(D) + (mask ? 0 : finfo.min), as HF adds its extended mask. When sqrt(D) is a
+// power of two (D = 64: 8) dividing is multiplying by its exact inverse, which is faster.
 template <typename T>
 inline void scale_mask_row(T* row, const int32_t* mask, int S, T sqrt_d) {
   const T masked = static_cast<T>(std::numeric_limits<float>::lowest());
+  int exponent;
+  if (std::frexp(sqrt_d, &exponent) == T(0.5)) {
+    const T inv = T(1) / sqrt_d;
+#pragma omp simd
+    for (int j = 0; j < S; ++j) row[j] = row[j] * inv + (mask[j] ? T(0) : masked);
+    return;
+  }
 #pragma omp simd
   for (int j = 0; j < S; ++j) row[j] = row[j] / sqrt_d + (mask[j] ? T(0) : masked);
 }
