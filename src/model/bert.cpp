@@ -479,11 +479,9 @@ void BertForSequenceClassification<T>::layer_forward(int l, const T* x, bool tra
   const double p_attn = training ? config_.attention_probs_dropout_prob : 0.0;
   const int64_t NI = static_cast<int64_t>(N) * I;
   // Mixed precision: every tensor kept for backward, and every GEMM output, is rounded to
-  // 16 bits where it is produced, so the forward pass computes with exactly the values that
-  // backward will see.
-
-  // Mixed precision: the saved 16-bit copies, written as each tensor is rounded; the bf16
-  // GEMMs read their inputs from them.
+  // 16 bits where it is produced (its saved copy written in the same pass), so the forward
+  // pass computes with exactly the values that backward will see; the bf16 GEMMs read their
+  // inputs from those copies.
   auto store = [&](saved::Id t) { return stored16(l, t); };
 
   dense_forward(a[saved::qkv], x, w(o.qkv_w), o.qkv_w, w(o.qkv_b), H, 3 * H, layer_input16(l));
