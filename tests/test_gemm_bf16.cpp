@@ -161,3 +161,18 @@ TEST(Bf16Kernels, FusedGeluForwardEqualsTheUnfusedSequence) {
     ASSERT_EQ(g16[i], float_to_bf16(g[i])) << i;
   }
 }
+
+// The bf16 output gradient and its bias gradient in one pass: the rounding of every element,
+// and the fp32 column sums added onto what the bias gradient held.
+TEST(Bf16Kernels, PackWithColumnSumsEqualsRoundingAndSummingApart) {
+  const int N = 37, C = 150;  // C not a multiple of the column block
+  std::vector<double> xd = test::random_vector(size_t(N) * C, 17);
+  std::vector<float> x(xd.begin(), xd.end());
+  std::vector<float> want(C, 0.5f), got(C, 0.5f);
+  for (int r = 0; r < N; ++r)
+    for (int c = 0; c < C; ++c) want[c] += x[size_t(r) * C + c];
+  std::vector<uint16_t> x16(x.size());
+  cpu::pack_bf16_column_sums(x16.data(), got.data(), x.data(), N, C);
+  for (size_t i = 0; i < x.size(); ++i) ASSERT_EQ(x16[i], float_to_bf16(x[i])) << i;
+  expect_close(want, got, 1e-6);
+}

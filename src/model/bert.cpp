@@ -746,11 +746,13 @@ void BertForSequenceClassification<T>::dense_backward(T* din, size_t w_off, size
   T* G = grads_.data();
   if constexpr (std::is_same_v<T, float>) {
     if (gemm16_) {
-      if (!dout16) {
-        pack(tmp_.dout16, dout, static_cast<int64_t>(N) * out_f, Precision::BF16);
+      float* db = G + b_off;
+      if (!dout16) {  // round the output gradient for the GEMMs and sum it for the bias at once
+        k::pack_bf16_column_sums(tmp_.dout16, db, dout, N, out_f);
         dout16 = tmp_.dout16;
+        db = nullptr;
       }
-      k::linear_backward_bf16(din, G + w_off, G + b_off, dout, dout16,
+      k::linear_backward_bf16(din, G + w_off, db, dout, dout16,
                               input_bf16(in, in16, static_cast<int64_t>(N) * in_f),
                               params16_.data() + w_off, N, in_f, out_f, accumulate_din,
                               k::GemmScratch{tmp_.gemm_scratch, tmp_.gemm_scratch_bytes});

@@ -294,7 +294,29 @@ void linear_backward_bf16(float* din, float* dW, float* db, const float* dout,
                           int in_f, int out_f, bool accumulate_din, GemmScratch scratch) {
   if (din) run(din_gemm(N, in_f, out_f), dout16, W16, accumulate_din, din, scratch);
   run(dw_gemm(N, in_f, out_f), dout16, in16, /*accumulate=*/true, dW, scratch);
-  column_sums_add(db, dout, N, out_f);
+  if (db) column_sums_add(db, dout, N, out_f);
+}
+
+void pack_bf16_column_sums(uint16_t* x16, float* sums, const float* x, int N, int C) {
+  const int blocks = (C + kColumnBlock - 1) / kColumnBlock;
+  parallel_for(
+      blocks,
+      [&](int64_t blk) {
+        const int c0 = static_cast<int>(blk) * kColumnBlock;
+        const int c1 = std::min(C, c0 + kColumnBlock);
+        float local[kColumnBlock] = {};
+        for (int r = 0; r < N; ++r) {
+          const float* row = x + static_cast<int64_t>(r) * C;
+          uint16_t* row16 = x16 + static_cast<int64_t>(r) * C;
+#pragma omp simd
+          for (int c = c0; c < c1; ++c) {
+            local[c - c0] += row[c];
+            row16[c] = float_to_bf16(row[c]);
+          }
+        }
+        for (int c = c0; c < c1; ++c) sums[c] += local[c - c0];
+      },
+      static_cast<int64_t>(N) * kColumnBlock);
 }
 
 size_t linear_bf16_scratch_bytes(int N, int in_f, int out_f) {
