@@ -4,6 +4,7 @@
 #include <array>
 #include <cmath>
 
+#include "core/arena.h"
 #include "core/dtype.h"
 #include "core/parallel.h"
 #include "kernels/cpu/attention.h"
@@ -25,39 +26,31 @@ std::array<HeadGemm, 3> head_gemms(int S, int D) {
   return {{{false, true, S, S, D}, {false, false, S, D, S}, {true, false, S, D, S}}};
 }
 
-// One batch row's scratch, carved from the caller's block: the scores (or their gradient) in
-// fp32, the dropped probabilities (or the score gradient) in bf16, the per-head context (or
-// dQ | dK | dV) in fp32, the context gradient in bf16, and the GEMMs' own scratch.
+// One batch row's scratch, carved from the caller's block (or, without one, only sized): the
+// scores (or their gradient) in fp32, the dropped probabilities (or the score gradient) in
+// bf16, the per-head context (or dQ | dK | dV) in fp32, the context gradient in bf16, and the
+// GEMMs' own scratch.
 struct Scratch {
   float* scores;
   uint16_t* p16;
   float* heads;
   uint16_t* dctx16;
   GemmScratch gemm;
+  size_t bytes;
 
-  static size_t round_up(size_t bytes) { return (bytes + 63) / 64 * 64; }
-  static size_t gemm_bytes(int S, int nh, int D) {
-    size_t most = 0;
-    for (const HeadGemm& g : head_gemms(S, D))
-      most = std::max(most, gemm_bf16_batched_scratch_bytes(nh, g.ta, g.tb, g.M, g.N, g.K));
-    return most;
-  }
-  static size_t bytes(int S, int nh, int D) {
-    const size_t SS = static_cast<size_t>(nh) * S * S, SD = static_cast<size_t>(nh) * S * D;
-    return round_up(SS * 4) + round_up(SS * 2) + round_up(3 * SD * 4) + round_up(SD * 2) +
-           gemm_bytes(S, nh, D);
-  }
   Scratch(std::byte* base, int S, int nh, int D) {
     const size_t SS = static_cast<size_t>(nh) * S * S, SD = static_cast<size_t>(nh) * S * D;
-    scores = reinterpret_cast<float*>(base);
-    base += round_up(SS * 4);
-    p16 = reinterpret_cast<uint16_t*>(base);
-    base += round_up(SS * 2);
-    heads = reinterpret_cast<float*>(base);
-    base += round_up(3 * SD * 4);
-    dctx16 = reinterpret_cast<uint16_t*>(base);
-    base += round_up(SD * 2);
-    gemm = {base, gemm_bytes(S, nh, D)};
+    size_t gemm_bytes = 0;
+    for (const HeadGemm& g : head_gemms(S, D))
+      gemm_bytes =
+          std::max(gemm_bytes, gemm_bf16_batched_scratch_bytes(nh, g.ta, g.tb, g.M, g.N, g.K));
+    Carver c(base);
+    scores = c.take<float>(SS);
+    p16 = c.take<uint16_t>(SS);
+    heads = c.take<float>(3 * SD);
+    dctx16 = c.take<uint16_t>(SD);
+    gemm = {c.take<std::byte>(gemm_bytes), gemm_bytes};
+    bytes = c.used();
   }
 };
 
@@ -70,8 +63,8 @@ inline void dropped_row(uint16_t* out, const uint16_t* p16, int S, DropoutMask k
     out[j] = keep.keep(first + j) ? float_to_bf16(bf16_to_float(p16[j]) * scale) : uint16_t(0);
 }
 
-// The S x D matrix of head h of a [S, H]-row tensor (row stride ld) <-> the dense head-major
-// block [nh, S, D]: to_heads gathers (rounding to bf16), from_heads scatters (fp32).
+// Gathers the S x D matrix of every head h of a [S, H]-row tensor (row stride ld) into the
+// dense head-major block [nh, S, D], rounding to bf16.
 void to_heads(uint16_t* heads, const float* rows, int ld, int S, int nh, int D) {
   parallel_for(
       S,
@@ -98,7 +91,7 @@ void qkv_to_heads_bf16(uint16_t* qkv16, const float* qkv, int B, int S, int nh, 
 }
 
 size_t attention_bf16_scratch_bytes(int S, int nh, int D) {
-  return Scratch::bytes(S, nh, D);
+  return Scratch(nullptr, S, nh, D).bytes;
 }
 
 void attention_forward_bf16(uint16_t* ctx16, uint16_t* probs16, const uint16_t* qkv16,
