@@ -77,20 +77,25 @@ const Matmul& cached(const Key& key) {
   return it->second;
 }
 
-Key with_user_scratch(Key key, bool user) {
-  std::get<10>(key) = user;
-  return key;
+// The keys of the GEMMs callers run: on their scratch (user scratchpad mode).
+Key plain_key(bool ta, bool tb, int M, int N, int K, int lda, int ldb, bool accumulate, int ldc) {
+  return {1, ta, tb, M, N, K, lda, ldb, ldc, accumulate, true};
+}
+
+Key batched_key(int batch, bool ta, bool tb, int M, int N, int K) {
+  return {batch, ta, tb, M, N, K, ta ? M : K, tb ? K : N, N, false, true};
 }
 
 size_t scratch_bytes(const Key& key) {
-  return cached(with_user_scratch(key, true)).pd.scratchpad_desc().get_size();
+  return cached(key).pd.scratchpad_desc().get_size();
 }
 
-void run(const Key& key, const uint16_t* A, const uint16_t* B, float* C, GemmScratch scratch) {
-  const Matmul* mm = &cached(with_user_scratch(key, true));
+void run(Key key, const uint16_t* A, const uint16_t* B, float* C, GemmScratch scratch) {
+  const Matmul* mm = &cached(key);
   const size_t need = mm->pd.scratchpad_desc().get_size();
-  if (need > scratch.bytes) {  // not planned for
-    mm = &cached(with_user_scratch(key, false));
+  if (need > scratch.bytes) {  // not planned for: the same GEMM on oneDNN's own scratchpad
+    std::get<10>(key) = false;
+    mm = &cached(key);
     ++unplanned_runs;
   }
   Engine& e = engine();
@@ -99,15 +104,11 @@ void run(const Key& key, const uint16_t* A, const uint16_t* B, float* C, GemmScr
   dnnl::memory c(mm->pd.dst_desc(), e.engine, C);
   std::unordered_map<int, dnnl::memory> args{
       {DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}};
-  if (need <= scratch.bytes && need > 0)
+  if (std::get<10>(key) && need > 0)  // on the caller's scratch
     args.emplace(DNNL_ARG_SCRATCHPAD,
                  dnnl::memory(mm->pd.scratchpad_desc(), e.engine, scratch.data));
   mm->primitive.execute(e.stream, args);
   e.stream.wait();
-}
-
-Key batched_key(int batch, bool ta, bool tb, int M, int N, int K) {
-  return {batch, ta, tb, M, N, K, ta ? M : K, tb ? K : N, N, false, true};
 }
 
 }  // namespace
@@ -116,7 +117,7 @@ void gemm_bf16(bool trans_a, bool trans_b, int M, int N, int K, const uint16_t* 
                const uint16_t* B, int ldb, bool accumulate, float* C, int ldc,
                GemmScratch scratch) {
   if (M <= 0 || N <= 0) return;
-  run({1, trans_a, trans_b, M, N, K, lda, ldb, ldc, accumulate, true}, A, B, C, scratch);
+  run(plain_key(trans_a, trans_b, M, N, K, lda, ldb, accumulate, ldc), A, B, C, scratch);
 }
 
 void gemm_bf16_batched(int batch, bool trans_a, bool trans_b, int M, int N, int K,
@@ -128,7 +129,7 @@ void gemm_bf16_batched(int batch, bool trans_a, bool trans_b, int M, int N, int 
 size_t gemm_bf16_scratch_bytes(bool trans_a, bool trans_b, int M, int N, int K, int lda, int ldb,
                                bool accumulate, int ldc) {
   if (M <= 0 || N <= 0) return 0;
-  return scratch_bytes({1, trans_a, trans_b, M, N, K, lda, ldb, ldc, accumulate, true});
+  return scratch_bytes(plain_key(trans_a, trans_b, M, N, K, lda, ldb, accumulate, ldc));
 }
 
 size_t gemm_bf16_batched_scratch_bytes(int batch, bool trans_a, bool trans_b, int M, int N, int K) {

@@ -18,9 +18,10 @@ namespace {
 constexpr int kColumnBlock = 64;
 
 // acc[c] += sum over rows of x[r, c]; parallel over blocks of columns so no two threads
-// write the same accumulator.
-template <typename T>
-void column_sums_add(T* acc, const T* x, int N, int C) {
+// write the same accumulator. each(r, c) runs on every element as it is read (the pass that
+// also rounds x to bf16 uses it).
+template <typename T, typename Each>
+void column_sums_add(T* acc, const T* x, int N, int C, Each each) {
   int blocks = (C + kColumnBlock - 1) / kColumnBlock;
   parallel_for(
       blocks,
@@ -30,11 +31,20 @@ void column_sums_add(T* acc, const T* x, int N, int C) {
         T local[kColumnBlock] = {};
         for (int r = 0; r < N; ++r) {
           const T* row = x + static_cast<int64_t>(r) * C;
-          for (int c = c0; c < c1; ++c) local[c - c0] += row[c];
+#pragma omp simd
+          for (int c = c0; c < c1; ++c) {
+            local[c - c0] += row[c];
+            each(r, c);
+          }
         }
         for (int c = c0; c < c1; ++c) acc[c] += local[c - c0];
       },
       static_cast<int64_t>(N) * kColumnBlock);
+}
+
+template <typename T>
+void column_sums_add(T* acc, const T* x, int N, int C) {
+  column_sums_add(acc, x, N, C, [](int, int) {});
 }
 
 // One row of LayerNorm: statistics in the working precision (fp32 for float, as torch does).
@@ -298,25 +308,10 @@ void linear_backward_bf16(float* din, float* dW, float* db, const float* dout,
 }
 
 void pack_bf16_column_sums(uint16_t* x16, float* sums, const float* x, int N, int C) {
-  const int blocks = (C + kColumnBlock - 1) / kColumnBlock;
-  parallel_for(
-      blocks,
-      [&](int64_t blk) {
-        const int c0 = static_cast<int>(blk) * kColumnBlock;
-        const int c1 = std::min(C, c0 + kColumnBlock);
-        float local[kColumnBlock] = {};
-        for (int r = 0; r < N; ++r) {
-          const float* row = x + static_cast<int64_t>(r) * C;
-          uint16_t* row16 = x16 + static_cast<int64_t>(r) * C;
-#pragma omp simd
-          for (int c = c0; c < c1; ++c) {
-            local[c - c0] += row[c];
-            row16[c] = float_to_bf16(row[c]);
-          }
-        }
-        for (int c = c0; c < c1; ++c) sums[c] += local[c - c0];
-      },
-      static_cast<int64_t>(N) * kColumnBlock);
+  column_sums_add(sums, x, N, C, [&](int r, int c) {
+    const int64_t i = static_cast<int64_t>(r) * C + c;
+    x16[i] = float_to_bf16(x[i]);
+  });
 }
 
 size_t linear_bf16_scratch_bytes(int N, int in_f, int out_f) {
@@ -325,13 +320,18 @@ size_t linear_bf16_scratch_bytes(int N, int in_f, int out_f) {
        scratch_of(din_gemm(N, in_f, out_f), true), scratch_of(dw_gemm(N, in_f, out_f), true)});
 }
 
+// GELU(v) = v Phi(v) = 0.5 v (1 + erf(v / sqrt 2)).
+template <typename T>
+inline T gelu_value(T v) {
+  const T inv_sqrt2 = T(0.70710678118654752440);
+  return T(0.5) * v * (T(1) + erf_fast(v * inv_sqrt2));
+}
+
 template <typename T>
 void gelu_forward(T* out, const T* x, int64_t n) {
-  const T inv_sqrt2 = T(0.70710678118654752440);
   parallel_range(n, [&](int64_t begin, int64_t end) {
 #pragma omp simd
-    for (int64_t i = begin; i < end; ++i)
-      out[i] = T(0.5) * x[i] * (T(1) + erf_fast(x[i] * inv_sqrt2));
+    for (int64_t i = begin; i < end; ++i) out[i] = gelu_value(x[i]);
   });
 }
 
@@ -366,13 +366,11 @@ void gelu_backward_bf16(float* dx, uint16_t* dx16, const uint16_t* x16, const fl
 }
 
 void gelu_forward_bf16(uint16_t* x16, uint16_t* out16, const float* x, int64_t n) {
-  const float inv_sqrt2 = 0.70710678118654752440f;
   parallel_range(n, [&](int64_t begin, int64_t end) {
 #pragma omp simd
     for (int64_t i = begin; i < end; ++i) {
       x16[i] = float_to_bf16(x[i]);
-      const float v = bf16_to_float(x16[i]);
-      out16[i] = float_to_bf16(0.5f * v * (1.0f + erf_fast(v * inv_sqrt2)));
+      out16[i] = float_to_bf16(gelu_value(bf16_to_float(x16[i])));
     }
   });
 }
