@@ -176,3 +176,21 @@ TEST(Bf16Kernels, PackWithColumnSumsEqualsRoundingAndSummingApart) {
   for (size_t i = 0; i < x.size(); ++i) ASSERT_EQ(x16[i], float_to_bf16(x[i])) << i;
   expect_close(want, got, 1e-6);
 }
+
+// A GEMM given the scratch its shape needs runs on it; one given none (a shape its caller did
+// not plan for) still computes the same result, on oneDNN's own scratchpad, and is counted.
+TEST(GemmBf16, RunsOnTheCallersScratchAndCountsTheUnplanned) {
+  if (!have_bf16_gemm()) GTEST_SKIP() << "built without oneDNN";
+  const int M = 64, N = 96, K = 128;
+  Bf16Values A(size_t(M) * K, 18), B(size_t(K) * N, 19);
+  std::vector<float> planned(size_t(M) * N), unplanned(planned.size());
+  const size_t need = cpu::gemm_bf16_scratch_bytes(false, false, M, N, K, K, N, false, N);
+  std::vector<std::byte> scratch(need);
+  const int64_t before = cpu::gemm_bf16_unplanned_runs();
+  cpu::gemm_bf16(false, false, M, N, K, A.h.data(), K, B.h.data(), N, false, planned.data(), N,
+                 {scratch.data(), scratch.size()});
+  EXPECT_EQ(cpu::gemm_bf16_unplanned_runs(), before);
+  cpu::gemm_bf16(false, false, M, N, K, A.h.data(), K, B.h.data(), N, false, unplanned.data(), N);
+  EXPECT_EQ(cpu::gemm_bf16_unplanned_runs(), before + (need > 0 ? 1 : 0));
+  EXPECT_EQ(planned, unplanned);
+}
