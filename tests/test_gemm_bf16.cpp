@@ -42,23 +42,29 @@ void expect_close(const std::vector<float>& want, const std::vector<float>& got,
 
 }  // namespace
 
-TEST(GemmBf16, MatchesTheFp32GemmOnBf16ValuesForEveryTransposeAndAccumulate) {
+TEST(GemmBf16, MatchesTheFp32GemmOnBf16ValuesForEveryTransposeAccumulateAndBias) {
   if (!have_bf16_gemm()) GTEST_SKIP() << "built without oneDNN";
   std::printf("bf16 GEMM kernel: %s\n", cpu::bf16_gemm_isa());
   const int M = 37, N = 50, K = 67;
+  std::vector<float> bias(N);
+  for (int j = 0; j < N; ++j) bias[j] = 0.03f * static_cast<float>(j) - 0.7f;
   for (bool ta : {false, true})
     for (bool tb : {false, true})
-      for (bool acc : {false, true}) {
-        Bf16Values A(size_t(M) * K, 1), B(size_t(K) * N, 2);
-        const int lda = ta ? M : K, ldb = tb ? K : N;
-        std::vector<float> C0(size_t(M) * N, 0.5f);
-        std::vector<float> want = acc ? C0 : std::vector<float>(C0.size(), 0.0f);
-        cpu::gemm<float>(ta, tb, M, N, K, 1.0f, A.f.data(), lda, B.f.data(), ldb, acc ? 1.0f : 0.0f,
-                         want.data(), N);
-        std::vector<float> got = C0;
-        cpu::gemm_bf16(ta, tb, M, N, K, A.h.data(), lda, B.h.data(), ldb, acc, got.data(), N);
-        expect_close(want, got, 1e-5);
-      }
+      for (bool acc : {false, true})
+        for (bool with_bias : {false, true}) {
+          Bf16Values A(size_t(M) * K, 1), B(size_t(K) * N, 2);
+          const int lda = ta ? M : K, ldb = tb ? K : N;
+          std::vector<float> C0(size_t(M) * N, 0.5f);
+          std::vector<float> want = acc ? C0 : std::vector<float>(C0.size(), 0.0f);
+          cpu::gemm<float>(ta, tb, M, N, K, 1.0f, A.f.data(), lda, B.f.data(), ldb,
+                           acc ? 1.0f : 0.0f, want.data(), N);
+          if (with_bias)
+            for (size_t i = 0; i < want.size(); ++i) want[i] += bias[i % N];
+          std::vector<float> got = C0;
+          cpu::gemm_bf16(ta, tb, M, N, K, A.h.data(), lda, B.h.data(), ldb, acc, got.data(), N, {},
+                         with_bias ? bias.data() : nullptr);
+          expect_close(want, got, 1e-5);
+        }
 }
 
 // linear_forward_bf16 / linear_backward_bf16 against the fp32 kernels on the same bf16
@@ -67,7 +73,8 @@ TEST(GemmBf16, LinearLayersMatchTheFp32Kernels) {
   if (!have_bf16_gemm()) GTEST_SKIP() << "built without oneDNN";
   const int N = 24, in_f = 40, out_f = 56;
   Bf16Values x(size_t(N) * in_f, 3), W(size_t(out_f) * in_f, 4), dy(size_t(N) * out_f, 5);
-  std::vector<float> b(out_f, 0.25f);
+  std::vector<float> b(out_f);
+  for (int j = 0; j < out_f; ++j) b[j] = 0.02f * static_cast<float>(j) - 0.5f;
   std::vector<float> y(size_t(N) * out_f), y16(y.size());
   cpu::linear_forward<float>(y.data(), x.f.data(), W.f.data(), b.data(), N, in_f, out_f);
   cpu::linear_forward_bf16(y16.data(), x.h.data(), W.h.data(), b.data(), N, in_f, out_f);

@@ -7,15 +7,18 @@
 
 using namespace bertrain;
 
-TEST(AdamW, MatchesTorchFormulaOverSteps) {
+TEST(AdamW, MatchesTorchFormulaOverStepsAndLeavesGradientsZero) {
   BertConfig c = preset_config("tiny");
   ParamLayout layout(c);
   AdamW<double> opt(layout, {0.1, 0.9, 0.999, 1e-8, 0.0});
   std::vector<double> p(layout.total(), 1.0), g(layout.total(), 0.0);
-  g[0] = 0.5;
   double ref_p = 1.0, m = 0, v = 0;
   for (int t = 1; t <= 3; ++t) {
+    g[0] = 0.5;
+    g.back() = 0.25;
     opt.step(p.data(), g.data(), 0.1, 0.5);  // grad_scale halves the gradient (clipping)
+    EXPECT_EQ(g[0], 0.0);
+    EXPECT_EQ(g.back(), 0.0);
     double gr = 0.25;
     m = 0.9 * m + 0.1 * gr;
     v = 0.999 * v + 0.001 * gr * gr;

@@ -33,6 +33,8 @@ BertForSequenceClassification<T>::BertForSequenceClassification(const BertConfig
 
 template <typename T>
 void BertForSequenceClassification<T>::zero_grads() {
+  if (grads_zero_) return;
+  grads_zero_ = true;
   T* g = grads_.data();
   parallel_range(static_cast<int64_t>(grads_.size()), [&](int64_t begin, int64_t end) {
     std::memset(static_cast<void*>(g + begin), 0, (end - begin) * sizeof(T));
@@ -598,7 +600,7 @@ void BertForSequenceClassification<T>::backward(double loss_scale) {
   if (grads_.size() == 0) fail("backward on a model built without gradients");
   const int N = B_ * S_, H = config_.hidden_size, L = config_.num_labels();
   const T* P = params_.data();
-  T* G = grads_.data();
+  T* G = grads();
   k::cross_entropy_backward(tmp_.dlogits, head_.probs, head_.labels, B_, L, loss_scale);
   k::linear_backward(tmp_.dpooled, G + layout_.cls_w, G + layout_.cls_b, tmp_.dlogits,
                      head_.pooled_drop, P + layout_.cls_w, B_, H, L);

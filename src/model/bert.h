@@ -71,8 +71,14 @@ class BertForSequenceClassification {
     return options_.precision == Precision::BF16 ? params16_.data() : nullptr;
   }
   void half_params_refreshed() { half_weights_stale_ = false; }
-  T* grads() { return grads_.data(); }
+  // Non-const access forgets that the gradients are zero; an optimizer that leaves them zero
+  // says so with grads_zeroed(), and the next zero_grads() has nothing to do.
+  T* grads() {
+    grads_zero_ = false;
+    return grads_.data();
+  }
   const T* grads() const { return grads_.data(); }
+  void grads_zeroed() { grads_zero_ = true; }
   size_t num_params() const { return layout_.total(); }
   void zero_grads();
 
@@ -175,6 +181,7 @@ class BertForSequenceClassification {
   Allocator* allocator_;
   Buffer<T> params_;
   Buffer<T> grads_;
+  bool grads_zero_ = false;  // known to be all zero (zero_grads() or grads_zeroed())
 
   Buffer<std::byte> acts_block_, temps_block_;
   int cap_B_ = 0, cap_S_ = 0, cap_threads_ = 0;

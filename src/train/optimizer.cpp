@@ -17,8 +17,7 @@ AdamW<T>::AdamW(const ParamLayout& layout, const AdamWConfig& config, Allocator&
       v_(layout.total(), MemCategory::OptimizerState, "AdamW exp_avg_sq", allocator) {}
 
 template <typename T>
-void AdamW<T>::step(T* params, const T* grads, double lr, double grad_scale,
-                    uint16_t* params_bf16) {
+void AdamW<T>::step(T* params, T* grads, double lr, double grad_scale, uint16_t* params_bf16) {
   ++t_;
   cpu::AdamWStep s{lr, config_.beta1, config_.beta2, config_.eps, 0.0, t_, grad_scale};
   // Runs of adjacent parameters with the same decay setting go in one pass.

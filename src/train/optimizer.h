@@ -22,8 +22,9 @@ class AdamW {
   AdamW(const ParamLayout& layout, const AdamWConfig& config,
         Allocator& allocator = cpu_allocator());
   // One update with learning rate lr; gradients are multiplied by grad_scale first. With
-  // params_bf16, the parameters' bf16 copy is refreshed in the same pass.
-  void step(T* params, const T* grads, double lr, double grad_scale = 1.0,
+  // params_bf16, the parameters' bf16 copy is refreshed in the same pass. Leaves the gradients
+  // zero.
+  void step(T* params, T* grads, double lr, double grad_scale = 1.0,
             uint16_t* params_bf16 = nullptr);
   int64_t steps() const { return t_; }
   void set_steps(int64_t t) { t_ = t; }

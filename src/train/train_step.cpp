@@ -45,6 +45,7 @@ StepResult train_step(BertForSequenceClassification<T>& model, AdamW<T>& optimiz
   optimizer.step(model.params(), model.grads(), r.lr,
                  clip_coefficient(r.grad_norm, max_grad_norm) / loss_scale, bf16_copy);
   if (bf16_copy) model.half_params_refreshed();  // written by the same pass
+  model.grads_zeroed();                          // and the gradients zeroed as they were read
   return r;
 }
 

@@ -9,7 +9,7 @@
 namespace bertrain::cpu {
 
 template <typename T>
-void adamw_update(T* p, const T* g, T* m, T* v, int64_t n, const AdamWStep& s, uint16_t* p_bf16) {
+void adamw_update(T* p, T* g, T* m, T* v, int64_t n, const AdamWStep& s, uint16_t* p_bf16) {
   const T decay = static_cast<T>(1.0 - s.lr * s.weight_decay);
   const T b1 = static_cast<T>(s.beta1), b2 = static_cast<T>(s.beta2);
   const T one_minus_b1 = static_cast<T>(1.0 - s.beta1),
@@ -19,6 +19,7 @@ void adamw_update(T* p, const T* g, T* m, T* v, int64_t n, const AdamWStep& s, u
   const T eps = static_cast<T>(s.eps), scale = static_cast<T>(s.grad_scale);
   auto update = [&](int64_t i) {
     T grad = g[i] * scale;
+    g[i] = T(0);
     T param = p[i] * decay;
     T mi = m[i] * b1 + grad * one_minus_b1;
     T vi = v[i] * b2 + grad * grad * one_minus_b2;
@@ -42,9 +43,9 @@ void adamw_update(T* p, const T* g, T* m, T* v, int64_t n, const AdamWStep& s, u
   });
 }
 
-template void adamw_update<float>(float*, const float*, float*, float*, int64_t, const AdamWStep&,
+template void adamw_update<float>(float*, float*, float*, float*, int64_t, const AdamWStep&,
                                   uint16_t*);
-template void adamw_update<double>(double*, const double*, double*, double*, int64_t,
-                                   const AdamWStep&, uint16_t*);
+template void adamw_update<double>(double*, double*, double*, double*, int64_t, const AdamWStep&,
+                                   uint16_t*);
 
 }  // namespace bertrain::cpu

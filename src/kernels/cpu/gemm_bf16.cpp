@@ -4,7 +4,6 @@
 #include <map>
 #include <mutex>
 #include <string>
-#include <tuple>
 #include <unordered_map>
 
 #include "core/error.h"
@@ -42,8 +41,16 @@ dnnl::memory::desc matrix(int batch, int rows, int cols, int ld, bool trans, dt 
                             Dims{stored_rows * ld, strides[0], strides[1]});
 }
 
-// batch, trans_a, trans_b, M, N, K, lda, ldb, ldc, accumulate, user scratchpad
-using Key = std::tuple<int, bool, bool, int, int, int, int, int, int, bool, bool>;
+// Everything a primitive depends on.
+struct Key {
+  int batch;
+  bool ta, tb;
+  int M, N, K, lda, ldb, ldc;
+  bool accumulate;    // C += A B (a sum post-op)
+  bool bias;          // C = A B + bias (one fp32 value per column, oneDNN's bias argument)
+  bool user_scratch;  // on the caller's scratch, else oneDNN's own scratchpad
+  auto operator<=>(const Key&) const = default;
+};
 
 struct Matmul {
   dnnl::matmul::primitive_desc pd;
@@ -51,17 +58,18 @@ struct Matmul {
 };
 
 Matmul make(const Key& k) {
-  const auto [batch, ta, tb, M, N, K, lda, ldb, ldc, accumulate, user_scratch] = k;
   dnnl::primitive_attr attr;
-  if (user_scratch) attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-  if (accumulate) {
+  if (k.user_scratch) attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  if (k.accumulate) {
     dnnl::post_ops ops;
     ops.append_sum(1.0f);
     attr.set_post_ops(ops);
   }
-  dnnl::matmul::desc d(matrix(batch, M, K, lda, ta, dt::bf16),
-                       matrix(batch, K, N, ldb, tb, dt::bf16),
-                       matrix(batch, M, N, ldc, false, dt::f32));
+  const auto a = matrix(k.batch, k.M, k.K, k.lda, k.ta, dt::bf16);
+  const auto b = matrix(k.batch, k.K, k.N, k.ldb, k.tb, dt::bf16);
+  const auto c = matrix(k.batch, k.M, k.N, k.ldc, false, dt::f32);
+  const auto d = k.bias ? dnnl::matmul::desc(a, b, matrix(k.batch, 1, k.N, k.N, false, dt::f32), c)
+                        : dnnl::matmul::desc(a, b, c);
   dnnl::matmul::primitive_desc pd(d, attr, engine().engine);
   return {pd, dnnl::matmul(pd)};
 }
@@ -78,23 +86,25 @@ const Matmul& cached(const Key& key) {
 }
 
 // The keys of the GEMMs callers run: on their scratch (user scratchpad mode).
-Key plain_key(bool ta, bool tb, int M, int N, int K, int lda, int ldb, bool accumulate, int ldc) {
-  return {1, ta, tb, M, N, K, lda, ldb, ldc, accumulate, true};
+Key plain_key(bool ta, bool tb, int M, int N, int K, int lda, int ldb, bool accumulate, int ldc,
+              bool bias) {
+  return {1, ta, tb, M, N, K, lda, ldb, ldc, accumulate, bias, true};
 }
 
 Key batched_key(int batch, bool ta, bool tb, int M, int N, int K) {
-  return {batch, ta, tb, M, N, K, ta ? M : K, tb ? K : N, N, false, true};
+  return {batch, ta, tb, M, N, K, ta ? M : K, tb ? K : N, N, false, false, true};
 }
 
 size_t scratch_bytes(const Key& key) {
   return cached(key).pd.scratchpad_desc().get_size();
 }
 
-void run(Key key, const uint16_t* A, const uint16_t* B, float* C, GemmScratch scratch) {
+void run(Key key, const uint16_t* A, const uint16_t* B, float* C, GemmScratch scratch,
+         const float* bias = nullptr) {
   const Matmul* mm = &cached(key);
   const size_t need = mm->pd.scratchpad_desc().get_size();
   if (need > scratch.bytes) {  // not planned for: the same GEMM on oneDNN's own scratchpad
-    std::get<10>(key) = false;
+    key.user_scratch = false;
     mm = &cached(key);
     ++unplanned_runs;
   }
@@ -104,7 +114,10 @@ void run(Key key, const uint16_t* A, const uint16_t* B, float* C, GemmScratch sc
   dnnl::memory c(mm->pd.dst_desc(), e.engine, C);
   std::unordered_map<int, dnnl::memory> args{
       {DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}};
-  if (std::get<10>(key) && need > 0)  // on the caller's scratch
+  if (key.bias)
+    args.emplace(DNNL_ARG_BIAS,
+                 dnnl::memory(mm->pd.bias_desc(), e.engine, const_cast<float*>(bias)));
+  if (key.user_scratch && need > 0)  // on the caller's scratch
     args.emplace(DNNL_ARG_SCRATCHPAD,
                  dnnl::memory(mm->pd.scratchpad_desc(), e.engine, scratch.data));
   mm->primitive.execute(e.stream, args);
@@ -114,10 +127,11 @@ void run(Key key, const uint16_t* A, const uint16_t* B, float* C, GemmScratch sc
 }  // namespace
 
 void gemm_bf16(bool trans_a, bool trans_b, int M, int N, int K, const uint16_t* A, int lda,
-               const uint16_t* B, int ldb, bool accumulate, float* C, int ldc,
-               GemmScratch scratch) {
+               const uint16_t* B, int ldb, bool accumulate, float* C, int ldc, GemmScratch scratch,
+               const float* bias) {
   if (M <= 0 || N <= 0) return;
-  run(plain_key(trans_a, trans_b, M, N, K, lda, ldb, accumulate, ldc), A, B, C, scratch);
+  run(plain_key(trans_a, trans_b, M, N, K, lda, ldb, accumulate, ldc, bias != nullptr), A, B, C,
+      scratch, bias);
 }
 
 void gemm_bf16_batched(int batch, bool trans_a, bool trans_b, int M, int N, int K,
@@ -127,9 +141,9 @@ void gemm_bf16_batched(int batch, bool trans_a, bool trans_b, int M, int N, int 
 }
 
 size_t gemm_bf16_scratch_bytes(bool trans_a, bool trans_b, int M, int N, int K, int lda, int ldb,
-                               bool accumulate, int ldc) {
+                               bool accumulate, int ldc, bool bias) {
   if (M <= 0 || N <= 0) return 0;
-  return scratch_bytes(plain_key(trans_a, trans_b, M, N, K, lda, ldb, accumulate, ldc));
+  return scratch_bytes(plain_key(trans_a, trans_b, M, N, K, lda, ldb, accumulate, ldc, bias));
 }
 
 size_t gemm_bf16_batched_scratch_bytes(int batch, bool trans_a, bool trans_b, int M, int N, int K) {
@@ -143,7 +157,7 @@ int64_t gemm_bf16_unplanned_runs() {
 
 const char* bf16_gemm_isa() {
   static const std::string isa = [] {
-    const Key probe{1, false, true, 64, 64, 64, 64, 64, 64, false, false};
+    const Key probe{1, false, true, 64, 64, 64, 64, 64, 64, false, false, false};
     return std::string(make(probe).pd.impl_info_str());
   }();
   return isa.c_str();
@@ -158,7 +172,7 @@ bool bf16_gemm_is_fast() {
 #else
 
 void gemm_bf16(bool, bool, int, int, int, const uint16_t*, int, const uint16_t*, int, bool, float*,
-               int, GemmScratch) {
+               int, GemmScratch, const float*) {
   fail("bf16 GEMMs need oneDNN (bertrain was built without it)");
 }
 
@@ -167,7 +181,7 @@ void gemm_bf16_batched(int, bool, bool, int, int, int, const uint16_t*, const ui
   fail("bf16 GEMMs need oneDNN (bertrain was built without it)");
 }
 
-size_t gemm_bf16_scratch_bytes(bool, bool, int, int, int, int, int, bool, int) {
+size_t gemm_bf16_scratch_bytes(bool, bool, int, int, int, int, int, bool, int, bool) {
   return 0;
 }
 

@@ -18,12 +18,13 @@ struct GemmScratch {
   size_t bytes = 0;
 };
 
-// C = op(A) * op(B) (+ C when accumulate), A and B bf16 (raw uint16_t), C fp32. op(A) is
-// M x K, op(B) is K x N; lda/ldb/ldc are row strides of the stored matrices. Primitives are
-// cached by shape, strides, transposes and accumulate.
+// C = op(A) * op(B) (+ C when accumulate) (+ bias[j] in column j when bias is given), A and
+// B bf16 (raw uint16_t), C and the bias fp32. op(A) is M x K, op(B) is K x N; lda/ldb/ldc are
+// row strides of the stored matrices. Primitives are cached by shape, strides, transposes,
+// accumulate and bias.
 void gemm_bf16(bool trans_a, bool trans_b, int M, int N, int K, const uint16_t* A, int lda,
                const uint16_t* B, int ldb, bool accumulate, float* C, int ldc,
-               GemmScratch scratch = {});
+               GemmScratch scratch = {}, const float* bias = nullptr);
 
 // C_i = op(A_i) * op(B_i) for i < batch, every matrix dense and the batch back to back: A_i
 // at A + i*M*K, B_i at B + i*K*N, C_i at C + i*M*N. oneDNN's AMX kernels take only dense
@@ -34,7 +35,7 @@ void gemm_bf16_batched(int batch, bool trans_a, bool trans_b, int M, int N, int 
 // Scratch bytes those GEMMs need at a shape (lda/ldb/ldc as gemm_bf16 takes them; the batched
 // form's are dense); 0 without oneDNN.
 size_t gemm_bf16_scratch_bytes(bool trans_a, bool trans_b, int M, int N, int K, int lda, int ldb,
-                               bool accumulate, int ldc);
+                               bool accumulate, int ldc, bool bias = false);
 size_t gemm_bf16_batched_scratch_bytes(int batch, bool trans_a, bool trans_b, int M, int N, int K);
 
 // How many bf16 GEMMs so far ran on oneDNN's own scratchpad because their caller's was too

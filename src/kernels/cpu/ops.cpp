@@ -269,7 +269,7 @@ void linear_backward(T* din, T* dW, T* db, const T* dout, const T* in, const T* 
 }
 
 // The three GEMMs of a bf16 linear layer, one declaration for running them and for sizing
-// their scratch: out (+)= in16 W16^T, din (+)= dout16 W16, dW += dout16^T in16.
+// their scratch: out = in16 W16^T + b, din (+)= dout16 W16, dW += dout16^T in16.
 namespace {
 struct LinearGemm {
   bool ta, tb;
@@ -285,18 +285,17 @@ LinearGemm dw_gemm(int N, int in_f, int out_f) {
   return {true, false, out_f, in_f, N, out_f, in_f, in_f};
 }
 void run(const LinearGemm& g, const uint16_t* A, const uint16_t* B, bool accumulate, float* C,
-         GemmScratch scratch) {
-  gemm_bf16(g.ta, g.tb, g.M, g.N, g.K, A, g.lda, B, g.ldb, accumulate, C, g.ldc, scratch);
+         GemmScratch scratch, const float* bias = nullptr) {
+  gemm_bf16(g.ta, g.tb, g.M, g.N, g.K, A, g.lda, B, g.ldb, accumulate, C, g.ldc, scratch, bias);
 }
-size_t scratch_of(const LinearGemm& g, bool accumulate) {
-  return gemm_bf16_scratch_bytes(g.ta, g.tb, g.M, g.N, g.K, g.lda, g.ldb, accumulate, g.ldc);
+size_t scratch_of(const LinearGemm& g, bool accumulate, bool bias = false) {
+  return gemm_bf16_scratch_bytes(g.ta, g.tb, g.M, g.N, g.K, g.lda, g.ldb, accumulate, g.ldc, bias);
 }
 }  // namespace
 
 void linear_forward_bf16(float* out, const uint16_t* in16, const uint16_t* W16, const float* b,
                          int N, int in_f, int out_f, GemmScratch scratch) {
-  broadcast_bias(out, b, N, out_f);
-  run(forward_gemm(N, in_f, out_f), in16, W16, /*accumulate=*/true, out, scratch);
+  run(forward_gemm(N, in_f, out_f), in16, W16, /*accumulate=*/false, out, scratch, b);
 }
 
 void linear_backward_bf16(float* din, float* dW, float* db, const float* dout,
@@ -315,9 +314,10 @@ void pack_bf16_column_sums(uint16_t* x16, float* sums, const float* x, int N, in
 }
 
 size_t linear_bf16_scratch_bytes(int N, int in_f, int out_f) {
-  return std::max(
-      {scratch_of(forward_gemm(N, in_f, out_f), true), scratch_of(din_gemm(N, in_f, out_f), false),
-       scratch_of(din_gemm(N, in_f, out_f), true), scratch_of(dw_gemm(N, in_f, out_f), true)});
+  return std::max({scratch_of(forward_gemm(N, in_f, out_f), false, true),
+                   scratch_of(din_gemm(N, in_f, out_f), false),
+                   scratch_of(din_gemm(N, in_f, out_f), true),
+                   scratch_of(dw_gemm(N, in_f, out_f), true)});
 }
 
 // GELU(v) = v Phi(v) = 0.5 v (1 + erf(v / sqrt 2)).
