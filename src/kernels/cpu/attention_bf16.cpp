@@ -169,13 +169,20 @@ void attention_backward_bf16(float* dqkv, const float* dctx, const uint16_t* qkv
     // dV = P'^T dctx ; dP' = dctx V^T
     gemm_bf16_batched(nh, true, false, S, D, S, dropout_p > 0 ? w.p16 : p16, w.dctx16, dv, w.gemm);
     gemm_bf16_batched(nh, false, true, S, S, D, w.dctx16, v, w.scores, w.gemm);
-    // dS = softmax backward of dP (through dropout) / sqrt(D), in bf16 for the GEMMs.
+    // dS = softmax backward of dP (through dropout) / sqrt(D), in bf16 for the GEMMs. The
+    // dropout mask is read off the dropped probabilities instead of drawn again: P' = 0 exactly
+    // where an element was dropped or p = 0 (a nonzero bf16 p times scale > 1 stays nonzero),
+    // and where p = 0 neither dS nor the dot product depends on dP.
     parallel_for(
         static_cast<int64_t>(nh) * S,
         [&](int64_t r) {
           float* dp = w.scores + r * S;
           const uint16_t* p = p16 + r * S;
-          if (dropout_p > 0) dropout_span(dp, dp, S, keep(r / S), (r % S) * S, keep_scale);
+          if (dropout_p > 0) {
+            const uint16_t* kept = w.p16 + r * S;
+#pragma omp simd
+            for (int j = 0; j < S; ++j) dp[j] = kept[j] != 0 ? dp[j] * keep_scale : 0.0f;
+          }
           float dot = 0;
 #pragma omp simd reduction(+ : dot)
           for (int j = 0; j < S; ++j) dot += dp[j] * bf16_to_float(p[j]);
