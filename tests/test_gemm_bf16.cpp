@@ -8,9 +8,12 @@
 #include <vector>
 
 #include "core/dtype.h"
+#include "kernels/cpu/activations.h"
+#include "kernels/cpu/dropout.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/gemm_bf16.h"
-#include "kernels/cpu/ops.h"
+#include "kernels/cpu/layernorm.h"
+#include "kernels/cpu/linear.h"
 #include "test_util.h"
 
 using namespace bertrain;

@@ -4,8 +4,14 @@
 #include <numeric>
 
 #include "core/parallel.h"
+#include "kernels/cpu/activations.h"
 #include "kernels/cpu/attention.h"
-#include "kernels/cpu/ops.h"
+#include "kernels/cpu/cross_entropy.h"
+#include "kernels/cpu/dropout.h"
+#include "kernels/cpu/embedding.h"
+#include "kernels/cpu/layernorm.h"
+#include "kernels/cpu/linear.h"
+#include "kernels/cpu/reductions.h"
 #include "test_util.h"
 
 using namespace bertrain;

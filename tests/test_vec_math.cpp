@@ -5,8 +5,13 @@
 #include <limits>
 #include <vector>
 
+#include "kernels/cpu/activations.h"
+#include "kernels/cpu/cross_entropy.h"
 #include "kernels/cpu/dropout.h"
-#include "kernels/cpu/ops.h"
+#include "kernels/cpu/embedding.h"
+#include "kernels/cpu/layernorm.h"
+#include "kernels/cpu/linear.h"
+#include "kernels/cpu/reductions.h"
 #include "kernels/cpu/vec_math.h"
 
 using namespace bertrain::cpu;

@@ -19,6 +19,10 @@ void set_num_threads(int n);
 #endif
 constexpr int64_t kMinParallelWork = BERTRAIN_MIN_PARALLEL_WORK;
 
+// Columns per task where a kernel splits its work by columns (parameter-gradient sums over
+// rows), so that no two threads add into one accumulator.
+constexpr int kColumnBlock = 64;
+
 // Runs f(i) for i in [0, n), split statically over the pool's threads; `cost` is the work
 // of one item.
 template <typename F>

@@ -5,7 +5,7 @@
 
 #include "core/error.h"
 #include "kernels/cpu/adamw.h"
-#include "kernels/cpu/ops.h"
+#include "kernels/cpu/reductions.h"
 
 namespace bertrain {
 

@@ -1,4 +1,4 @@
-// Counter-based dropout masks: keep(i) is a pure function of (seed, i), so backward (and a
+// Dropout from counter-based masks: keep(i) is a pure function of (seed, i), so backward (and a
 // recomputing forward) regenerates the mask instead of storing it. Inline and branch-free so
 // the loops that use it vectorise.
 #pragma once
@@ -35,6 +35,15 @@ template <typename T>
 inline void dropout_span(T* out, const T* in, int64_t n, DropoutMask mask, int64_t first, T scale) {
 #pragma omp simd
   for (int64_t j = 0; j < n; ++j) out[j] = mask.keep(first + j) ? in[j] * scale : T(0);
+}
+
+// Inverted dropout over a buffer: out[i] = keep(i) ? x[i] / (1 - p) : 0, with
+// DropoutMask(seed, p): backward regenerates the mask instead of storing it. out may be x.
+template <typename T>
+void dropout_apply(T* out, const T* x, int64_t n, double p, uint64_t seed);
+template <typename T>
+void dropout_apply(T* x, int64_t n, double p, uint64_t seed) {
+  dropout_apply(x, x, n, p, seed);
 }
 
 }  // namespace bertrain::cpu

@@ -1,0 +1,29 @@
+// Pointwise activations: exact GELU (and its bf16-fused forms) and tanh.
+// Conventions as in docs/ARCHITECTURE.md: activation gradients written (=), parameter
+// gradients accumulated (+=), rows [N, C] row-major.
+#pragma once
+
+#include <cstdint>
+
+namespace bertrain::cpu {
+
+// Exact GELU: 0.5 x (1 + erf(x / sqrt 2)).
+template <typename T>
+void gelu_forward(T* out, const T* x, int64_t n);
+// Under bf16 GEMMs: x rounded to bf16 (its copy x16, what backward reads), the GELU of that,
+// rounded to bf16 (out16, what the next GEMM reads), in one pass.
+void gelu_forward_bf16(uint16_t* x16, uint16_t* out16, const float* x, int64_t n);
+template <typename T>
+void gelu_backward(T* dx, const T* x, const T* dout, int64_t n);
+// The same reading x from its bf16 copy and writing dx both in fp32 (for the bias gradient)
+// and rounded to bf16 (for the bf16 GEMMs), in one pass. dx may be dout.
+void gelu_backward_bf16(float* dx, uint16_t* dx16, const uint16_t* x16, const float* dout,
+                        int64_t n);
+
+template <typename T>
+void tanh_forward(T* out, const T* x, int64_t n);
+// Uses the saved output: d tanh = 1 - y^2.
+template <typename T>
+void tanh_backward(T* dx, const T* y, const T* dout, int64_t n);
+
+}  // namespace bertrain::cpu

@@ -1,0 +1,55 @@
+#include "kernels/cpu/cross_entropy.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace bertrain::cpu {
+
+template <typename T>
+double cross_entropy_forward(T* probs, const T* logits, const int32_t* labels, int N, int L) {
+  double total = 0;
+  int count = 0;
+  for (int r = 0; r < N; ++r) {
+    const T* z = logits + static_cast<int64_t>(r) * L;
+    T* p = probs + static_cast<int64_t>(r) * L;
+    T mx = *std::max_element(z, z + L);
+    T sum = 0;
+    for (int c = 0; c < L; ++c) {
+      p[c] = std::exp(z[c] - mx);
+      sum += p[c];
+    }
+    for (int c = 0; c < L; ++c) p[c] /= sum;
+    if (!labels || labels[r] == -100) continue;
+    // -log softmax = log(sum) - (z - max), computed without forming log(p).
+    total += static_cast<double>(std::log(sum) - (z[labels[r]] - mx));
+    ++count;
+  }
+  return count ? total / count : 0.0;
+}
+
+template <typename T>
+void cross_entropy_backward(T* dlogits, const T* probs, const int32_t* labels, int N, int L,
+                            double scale) {
+  int count = 0;
+  for (int r = 0; r < N; ++r) count += labels[r] != -100;
+  T k = count ? static_cast<T>(scale / count) : T(0);
+  for (int r = 0; r < N; ++r) {
+    T* d = dlogits + static_cast<int64_t>(r) * L;
+    const T* p = probs + static_cast<int64_t>(r) * L;
+    if (labels[r] == -100) {
+      std::fill(d, d + L, T(0));
+      continue;
+    }
+    for (int c = 0; c < L; ++c) d[c] = (p[c] - (c == labels[r] ? T(1) : T(0))) * k;
+  }
+}
+
+#define BERTRAIN_INSTANTIATE(T)                                                     \
+  template double cross_entropy_forward<T>(T*, const T*, const int32_t*, int, int); \
+  template void cross_entropy_backward<T>(T*, const T*, const int32_t*, int, int, double);
+BERTRAIN_INSTANTIATE(float)
+BERTRAIN_INSTANTIATE(double)
+#undef BERTRAIN_INSTANTIATE
+
+}  // namespace bertrain::cpu

@@ -1,0 +1,20 @@
+// The classification loss: softmax cross-entropy over rows of logits.
+// Conventions as in docs/ARCHITECTURE.md: activation gradients written (=), parameter
+// gradients accumulated (+=), rows [N, C] row-major.
+#pragma once
+
+#include <cstdint>
+
+namespace bertrain::cpu {
+
+// Cross-entropy over N rows of L logits. Labels equal to -100 are ignored (as torch does);
+// null labels compute only the probabilities.
+// Writes softmax probabilities; returns the mean loss over counted rows (0 when none).
+template <typename T>
+double cross_entropy_forward(T* probs, const T* logits, const int32_t* labels, int N, int L);
+// dlogits = (probs - onehot(label)) * scale / count.
+template <typename T>
+void cross_entropy_backward(T* dlogits, const T* probs, const int32_t* labels, int N, int L,
+                            double scale);
+
+}  // namespace bertrain::cpu

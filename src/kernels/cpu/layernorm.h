@@ -1,0 +1,35 @@
+// LayerNorm forward and backward, plain and fused with the residual add (and, under bf16
+// GEMMs, with the rounding and dropout before it).
+// Conventions as in docs/ARCHITECTURE.md: activation gradients written (=), parameter
+// gradients accumulated (+=), rows [N, C] row-major.
+#pragma once
+
+#include <cstdint>
+
+namespace bertrain::cpu {
+
+// out = LN(x) * gamma + beta; saves mean and rstd per row for backward.
+template <typename T>
+void layernorm_forward(T* out, T* mean, T* rstd, const T* x, const T* gamma, const T* beta, int N,
+                       int C, double eps);
+// sum = a + b, then out = LN(sum): the residual add fused with the norm.
+template <typename T>
+void add_layernorm_forward(T* out, T* sum, T* mean, T* rstd, const T* a, const T* b, const T* gamma,
+                           const T* beta, int N, int C, double eps);
+// The residual block's LayerNorm under bf16 GEMMs, fused with what precedes it: the dense
+// output rounded to bf16, inverted dropout, the residual sum (kept only as its bf16 copy,
+// sum16; the statistics come from the unrounded sum, as add_layernorm_forward's), and the
+// output rounded to bf16 in place and copied to out16.
+void add_layernorm_forward_bf16(float* out, uint16_t* out16, uint16_t* sum16, float* mean,
+                                float* rstd, const float* dense, double dropout_p, uint64_t seed,
+                                const float* residual, const float* gamma, const float* beta, int N,
+                                int C, double eps);
+template <typename T>
+void layernorm_backward(T* dx, T* dgamma, T* dbeta, const T* dout, const T* x, const T* mean,
+                        const T* rstd, const T* gamma, int N, int C);
+// The same reading x from its bf16 copy (raw uint16_t).
+void layernorm_backward_bf16(float* dx, float* dgamma, float* dbeta, const float* dout,
+                             const uint16_t* x16, const float* mean, const float* rstd,
+                             const float* gamma, int N, int C);
+
+}  // namespace bertrain::cpu
