@@ -7,21 +7,9 @@
 #include "core/dtype.h"
 #include "core/error.h"
 #include "core/parallel.h"
-#include "kernels/cpu/activations.h"
-#include "kernels/cpu/attention.h"
-#include "kernels/cpu/attention_bf16.h"
-#include "kernels/cpu/cross_entropy.h"
-#include "kernels/cpu/dropout.h"
-#include "kernels/cpu/embedding.h"
-#include "kernels/cpu/gemm.h"
-#include "kernels/cpu/gemm_bf16.h"
-#include "kernels/cpu/layernorm.h"
-#include "kernels/cpu/linear.h"
-#include "kernels/cpu/reductions.h"
+#include "device/ops.h"
 
 namespace bertrain {
-
-namespace k = cpu;
 
 template <typename T>
 BertForSequenceClassification<T>::BertForSequenceClassification(const BertConfig& config,
@@ -95,6 +83,10 @@ void BertForSequenceClassification<T>::carve(const BertConfig& c, int B, int S, 
   const bool standard = options.attention == AttentionMode::Standard;
   const bool attn16 = uses_bf16_attention(options);
   const bool ckpt = options.checkpointing;
+  // The plan is static (the memory model runs it without a model), so it asks the CPU
+  // backend's kernels for their scratch sizes.
+  const Ops<T>& ops = cpu_ops<T>();
+  const Bf16Ops& bf16 = cpu_bf16_ops();
   layers.assign(c.num_hidden_layers, LayerTensors{});
   x_work = nullptr;
   // f(t, elements) for each of a layer's tensors, in saved.h's order.
@@ -162,9 +154,9 @@ void BertForSequenceClassification<T>::carve(const BertConfig& c, int B, int S, 
   tmp.big = temps.take<T>(N * std::max(I, 3 * H));
   tmp.attn_scratch =
       attn16 ? nullptr
-             : temps.take<T>(standard ? k::attention_scratch_size(S, threads)
-                                      : k::attention_blockwise_scratch_size(S, threads));
-  tmp.attn16_scratch = attn16 ? temps.take<std::byte>(k::attention_bf16_scratch_bytes(
+             : temps.take<T>(standard ? ops.attention_scratch_size(S, threads)
+                                      : ops.attention_blockwise_scratch_size(S, threads));
+  tmp.attn16_scratch = attn16 ? temps.take<std::byte>(bf16.attention_scratch_bytes(
                                     S, static_cast<int>(nh), c.head_dim()))
                               : nullptr;
   tmp.dlogits = temps.take<T>(B * L);
@@ -178,8 +170,8 @@ void BertForSequenceClassification<T>::carve(const BertConfig& c, int B, int S, 
     tmp.dout16 = temps.take<uint16_t>(N * std::max(I, 3 * H));
     const int n = static_cast<int>(N), h = static_cast<int>(H), i = static_cast<int>(I);
     tmp.gemm_scratch_bytes =
-        std::max({k::linear_bf16_scratch_bytes(n, h, 3 * h), k::linear_bf16_scratch_bytes(n, h, h),
-                  k::linear_bf16_scratch_bytes(n, h, i), k::linear_bf16_scratch_bytes(n, i, h)});
+        std::max({bf16.linear_scratch_bytes(n, h, 3 * h), bf16.linear_scratch_bytes(n, h, h),
+                  bf16.linear_scratch_bytes(n, h, i), bf16.linear_scratch_bytes(n, i, h)});
     tmp.gemm_scratch = temps.take<std::byte>(tmp.gemm_scratch_bytes);
   }
   if (options.precision != Precision::FP32) {
@@ -201,7 +193,7 @@ ActivationPlan BertForSequenceClassification<T>::plan(const BertConfig& c, int B
 }
 
 bool uses_bf16_gemms(const MemoryOptions& options) {
-  return options.precision == Precision::BF16 && k::bf16_gemm_is_fast();
+  return options.precision == Precision::BF16 && cpu_bf16_ops().gemm_is_fast();
 }
 
 bool uses_bf16_attention(const MemoryOptions& options) {
@@ -274,8 +266,8 @@ const char* precision_name(Precision p) {
 
 template <typename T>
 std::string BertForSequenceClassification<T>::gemm_kernel() const {
-  if (gemm16_) return std::string("bf16 ") + k::bf16_gemm_isa() + " (oneDNN matmul)";
-  return std::string(std::is_same_v<T, float> ? "fp32 " : "fp64 ") + k::gemm_backend();
+  if (gemm16_) return std::string("bf16 ") + bf16_->gemm_isa() + " (oneDNN matmul)";
+  return std::string(std::is_same_v<T, float> ? "fp32 " : "fp64 ") + ops_->gemm_backend();
 }
 
 template <typename T>
@@ -446,16 +438,17 @@ double BertForSequenceClassification<T>::forward(const Batch& batch, bool traini
   const T* P = params_.data();
   const double p_hidden = training ? config_.hidden_dropout_prob : 0.0;
 
-  k::embedding_forward(head_.emb_sum, head_.ids, head_.types, P + layout_.word_emb,
-                       P + layout_.pos_emb, P + layout_.type_emb, B_, S_, H);
-  k::layernorm_forward(head_.hidden0, head_.emb_mean, head_.emb_rstd, head_.emb_sum,
-                       P + layout_.emb_ln_g, P + layout_.emb_ln_b, N, H, config_.layer_norm_eps);
-  k::dropout_apply(head_.hidden0, static_cast<int64_t>(N) * H, p_hidden, site_seed(0));
+  ops_->embedding_forward(head_.emb_sum, head_.ids, head_.types, P + layout_.word_emb,
+                          P + layout_.pos_emb, P + layout_.type_emb, B_, S_, H);
+  ops_->layernorm_forward(head_.hidden0, head_.emb_mean, head_.emb_rstd, head_.emb_sum,
+                          P + layout_.emb_ln_g, P + layout_.emb_ln_b, N, H, config_.layer_norm_eps);
+  ops_->dropout_apply(head_.hidden0, head_.hidden0, static_cast<int64_t>(N) * H, p_hidden,
+                      site_seed(0));
   round_half(head_.hidden0, static_cast<int64_t>(N) * H);
   const T* x = head_.hidden0;
   for (int l = 0; l < config_.num_hidden_layers; ++l) {
     if (mixed() && l > 0) {  // the working set's output becomes this layer's input
-      k::copy(x_work_, layers_[l - 1].work[saved::out], static_cast<int64_t>(N) * H);
+      ops_->copy(x_work_, layers_[l - 1].work[saved::out], static_cast<int64_t>(N) * H);
       x = x_work_;
     }
     layer_forward(l, x, training);
@@ -464,16 +457,17 @@ double BertForSequenceClassification<T>::forward(const Batch& batch, bool traini
   }
   for (int b = 0; b < B_; ++b)
     std::copy_n(x + static_cast<size_t>(b) * S_ * H, H, head_.cls + b * H);
-  k::linear_forward(head_.pooled, head_.cls, P + layout_.pooler_w, P + layout_.pooler_b, B_, H, H);
-  k::tanh_forward(head_.pooled, head_.pooled, static_cast<int64_t>(B_) * H);
+  ops_->linear_forward(head_.pooled, head_.cls, P + layout_.pooler_w, P + layout_.pooler_b, B_, H,
+                       H);
+  ops_->tanh_forward(head_.pooled, head_.pooled, static_cast<int64_t>(B_) * H);
   std::copy_n(head_.pooled, B_ * H, head_.pooled_drop);
-  k::dropout_apply(head_.pooled_drop, static_cast<int64_t>(B_) * H,
-                   training ? config_.classifier_dropout_prob() : 0.0,
-                   site_seed(classifier_site()));
-  k::linear_forward(head_.logits, head_.pooled_drop, P + layout_.cls_w, P + layout_.cls_b, B_, H,
-                    L);
-  return k::cross_entropy_forward(head_.probs, head_.logits, has_labels_ ? head_.labels : nullptr,
-                                  B_, L);
+  ops_->dropout_apply(head_.pooled_drop, head_.pooled_drop, static_cast<int64_t>(B_) * H,
+                      training ? config_.classifier_dropout_prob() : 0.0,
+                      site_seed(classifier_site()));
+  ops_->linear_forward(head_.logits, head_.pooled_drop, P + layout_.cls_w, P + layout_.cls_b, B_, H,
+                       L);
+  return ops_->cross_entropy_forward(head_.probs, head_.logits,
+                                     has_labels_ ? head_.labels : nullptr, B_, L);
 }
 
 template <typename T>
@@ -502,10 +496,10 @@ void BertForSequenceClassification<T>::layer_forward(int l, const T* x, bool tra
                 store(saved::h1));
   if (gemm16_) {
     if constexpr (std::is_same_v<T, float>)
-      k::gelu_forward_bf16(store(saved::f), store(saved::g), a[saved::f], NI);
+      bf16_->gelu_forward(store(saved::f), store(saved::g), a[saved::f], NI);
   } else {
     round_half(a[saved::f], NI, store(saved::f));
-    k::gelu_forward(a[saved::g], a[saved::f], NI);
+    ops_->gelu_forward(a[saved::g], a[saved::f], NI);
     round_half(a[saved::g], NI, store(saved::g));
   }
   dense_forward(tmp_.d2, a[saved::g], w(o.out_w), o.out_w, w(o.out_b), I, H, store(saved::g));
@@ -527,15 +521,15 @@ void BertForSequenceClassification<T>::residual_layernorm(int l, saved::Id out, 
   const double eps = config_.layer_norm_eps;
   if constexpr (std::is_same_v<T, float>) {
     if (gemm16_) {
-      k::add_layernorm_forward_bf16(a[out], stored16(l, out), stored16(l, sum), a[mean], a[rstd],
-                                    tmp_.d2, p, site_seed(site), residual, gamma, beta, N, H, eps);
+      bf16_->add_layernorm_forward(a[out], stored16(l, out), stored16(l, sum), a[mean], a[rstd],
+                                   tmp_.d2, p, site_seed(site), residual, gamma, beta, N, H, eps);
       return;
     }
   }
   round_half(tmp_.d2, NH);
-  k::dropout_apply(tmp_.d2, NH, p, site_seed(site));
-  k::add_layernorm_forward(a[out], a[sum], a[mean], a[rstd], tmp_.d2, residual, gamma, beta, N, H,
-                           eps);
+  ops_->dropout_apply(tmp_.d2, tmp_.d2, NH, p, site_seed(site));
+  ops_->add_layernorm_forward(a[out], a[sum], a[mean], a[rstd], tmp_.d2, residual, gamma, beta, N,
+                              H, eps);
   round_half(a[sum], NH, stored16(l, sum));
   round_half(a[out], NH, stored16(l, out));
 }
@@ -549,21 +543,21 @@ void BertForSequenceClassification<T>::attention_forward(int l, double p_attn) {
   auto store = [&](saved::Id t) { return stored16(l, t); };
   if constexpr (std::is_same_v<T, float>) {
     if (uses_bf16_attention(options_)) {  // QKV, probabilities and context go straight to bf16
-      k::qkv_to_heads_bf16(store(saved::qkv), a[saved::qkv], B_, S_, nh, D);
-      k::attention_forward_bf16(store(saved::ctx), store(saved::probs), store(saved::qkv),
-                                head_.mask, B_, S_, nh, D, p_attn, seed, tmp_.attn16_scratch);
+      bf16_->qkv_to_heads(store(saved::qkv), a[saved::qkv], B_, S_, nh, D);
+      bf16_->attention_forward(store(saved::ctx), store(saved::probs), store(saved::qkv),
+                               head_.mask, B_, S_, nh, D, p_attn, seed, tmp_.attn16_scratch);
       return;
     }
   }
   const int64_t NH = static_cast<int64_t>(B_) * S_ * config_.hidden_size;
   round_half(a[saved::qkv], 3 * NH, store(saved::qkv));
   if (options_.attention == AttentionMode::Standard) {
-    k::attention_forward(a[saved::ctx], a[saved::probs], a[saved::qkv], head_.mask, B_, S_, nh, D,
-                         p_attn, seed, tmp_.attn_scratch);
+    ops_->attention_forward(a[saved::ctx], a[saved::probs], a[saved::qkv], head_.mask, B_, S_, nh,
+                            D, p_attn, seed, tmp_.attn_scratch);
     round_half(a[saved::probs], static_cast<int64_t>(B_) * nh * S_ * S_, store(saved::probs));
   } else {
-    k::attention_forward_blockwise(a[saved::ctx], a[saved::lse], a[saved::qkv], head_.mask, B_, S_,
-                                   nh, D, p_attn, seed, tmp_.attn_scratch);
+    ops_->attention_forward_blockwise(a[saved::ctx], a[saved::lse], a[saved::qkv], head_.mask, B_,
+                                      S_, nh, D, p_attn, seed, tmp_.attn_scratch);
   }
   round_half(a[saved::ctx], NH, store(saved::ctx));
 }
@@ -576,18 +570,18 @@ void BertForSequenceClassification<T>::attention_backward(int l, double p_attn) 
   const uint64_t seed = site_seed(1 + 3 * l);
   if constexpr (std::is_same_v<T, float>) {
     if (uses_bf16_attention(options_)) {
-      k::attention_backward_bf16(tmp_.big, tmp_.d1, stored16(l, saved::qkv),
-                                 stored16(l, saved::probs), B_, S_, nh, D, p_attn, seed,
-                                 tmp_.attn16_scratch);
+      bf16_->attention_backward(tmp_.big, tmp_.d1, stored16(l, saved::qkv),
+                                stored16(l, saved::probs), B_, S_, nh, D, p_attn, seed,
+                                tmp_.attn16_scratch);
       return;
     }
   }
   if (options_.attention == AttentionMode::Standard)
-    k::attention_backward(tmp_.big, tmp_.d1, a[saved::qkv], a[saved::probs], B_, S_, nh, D, p_attn,
-                          seed, tmp_.attn_scratch);
+    ops_->attention_backward(tmp_.big, tmp_.d1, a[saved::qkv], a[saved::probs], B_, S_, nh, D,
+                             p_attn, seed, tmp_.attn_scratch);
   else
-    k::attention_backward_blockwise(tmp_.big, tmp_.d1, a[saved::qkv], a[saved::lse], head_.mask, B_,
-                                    S_, nh, D, p_attn, seed, tmp_.attn_scratch);
+    ops_->attention_backward_blockwise(tmp_.big, tmp_.d1, a[saved::qkv], a[saved::lse], head_.mask,
+                                       B_, S_, nh, D, p_attn, seed, tmp_.attn_scratch);
 }
 
 template <typename T>
@@ -607,15 +601,15 @@ void BertForSequenceClassification<T>::backward(double loss_scale) {
   const int N = B_ * S_, H = config_.hidden_size, L = config_.num_labels();
   const T* P = params_.data();
   T* G = grads();
-  k::cross_entropy_backward(tmp_.dlogits, head_.probs, head_.labels, B_, L, loss_scale);
-  k::linear_backward(tmp_.dpooled, G + layout_.cls_w, G + layout_.cls_b, tmp_.dlogits,
-                     head_.pooled_drop, P + layout_.cls_w, B_, H, L);
-  k::dropout_apply(tmp_.dpooled, static_cast<int64_t>(B_) * H,
-                   training_ ? config_.classifier_dropout_prob() : 0.0,
-                   site_seed(classifier_site()));
-  k::tanh_backward(tmp_.dpooled, head_.pooled, tmp_.dpooled, static_cast<int64_t>(B_) * H);
-  k::linear_backward(tmp_.d2, G + layout_.pooler_w, G + layout_.pooler_b, tmp_.dpooled, head_.cls,
-                     P + layout_.pooler_w, B_, H, H);
+  ops_->cross_entropy_backward(tmp_.dlogits, head_.probs, head_.labels, B_, L, loss_scale);
+  ops_->linear_backward(tmp_.dpooled, G + layout_.cls_w, G + layout_.cls_b, tmp_.dlogits,
+                        head_.pooled_drop, P + layout_.cls_w, B_, H, L, false);
+  ops_->dropout_apply(tmp_.dpooled, tmp_.dpooled, static_cast<int64_t>(B_) * H,
+                      training_ ? config_.classifier_dropout_prob() : 0.0,
+                      site_seed(classifier_site()));
+  ops_->tanh_backward(tmp_.dpooled, head_.pooled, tmp_.dpooled, static_cast<int64_t>(B_) * H);
+  ops_->linear_backward(tmp_.d2, G + layout_.pooler_w, G + layout_.pooler_b, tmp_.dpooled,
+                        head_.cls, P + layout_.pooler_w, B_, H, H, false);
   // Only the [CLS] rows of the last layer reach the pooler.
   std::fill_n(tmp_.g, static_cast<size_t>(N) * H, T(0));
   for (int b = 0; b < B_; ++b)
@@ -637,12 +631,13 @@ void BertForSequenceClassification<T>::backward(double loss_scale) {
       transfer_layer(l, /*to_store=*/false);
     layer_backward(l, x);
   }
-  k::dropout_apply(tmp_.g, static_cast<int64_t>(N) * H,
-                   training_ ? config_.hidden_dropout_prob : 0.0, site_seed(0));
-  k::layernorm_backward(tmp_.d1, G + layout_.emb_ln_g, G + layout_.emb_ln_b, tmp_.g, head_.emb_sum,
-                        head_.emb_mean, head_.emb_rstd, P + layout_.emb_ln_g, N, H);
-  k::embedding_backward(G + layout_.word_emb, G + layout_.pos_emb, G + layout_.type_emb, tmp_.d1,
-                        head_.ids, head_.types, B_, S_, H, config_.pad_token_id);
+  ops_->dropout_apply(tmp_.g, tmp_.g, static_cast<int64_t>(N) * H,
+                      training_ ? config_.hidden_dropout_prob : 0.0, site_seed(0));
+  ops_->layernorm_backward(tmp_.d1, G + layout_.emb_ln_g, G + layout_.emb_ln_b, tmp_.g,
+                           head_.emb_sum, head_.emb_mean, head_.emb_rstd, P + layout_.emb_ln_g, N,
+                           H);
+  ops_->embedding_backward(G + layout_.word_emb, G + layout_.pos_emb, G + layout_.type_emb, tmp_.d1,
+                           head_.ids, head_.types, B_, S_, H, config_.pad_token_id);
 }
 
 // tmp_.g holds d(layer output) on entry and d(layer input) on exit.
@@ -659,7 +654,7 @@ void BertForSequenceClassification<T>::layer_backward(int l, const T* x) {
   // d(dense output) = dropout mask applied to d(residual sum); a copy only when dropout is on.
   auto through_dropout = [&](const T* dsum, int site) -> const T* {
     if (p_hidden <= 0) return dsum;
-    k::dropout_apply(tmp_.d2, dsum, NH, p_hidden, site_seed(site));
+    ops_->dropout_apply(tmp_.d2, dsum, NH, p_hidden, site_seed(site));
     return tmp_.d2;
   };
 
@@ -693,12 +688,12 @@ void BertForSequenceClassification<T>::layernorm_backward(int l, T* dx, size_t g
   const int N = B_ * S_, H = config_.hidden_size;
   if constexpr (std::is_same_v<T, float>) {
     if (gemm16_) {
-      k::layernorm_backward_bf16(dx, G + g_off, G + b_off, dout, stored16(l, sum), a[mean], a[rstd],
-                                 gamma, N, H);
+      bf16_->layernorm_backward(dx, G + g_off, G + b_off, dout, stored16(l, sum), a[mean], a[rstd],
+                                gamma, N, H);
       return;
     }
   }
-  k::layernorm_backward(dx, G + g_off, G + b_off, dout, a[sum], a[mean], a[rstd], gamma, N, H);
+  ops_->layernorm_backward(dx, G + g_off, G + b_off, dout, a[sum], a[mean], a[rstd], gamma, N, H);
 }
 
 // GELU backward in place on tmp_.big; under bf16 GEMMs it reads the saved bf16 input and
@@ -708,11 +703,11 @@ const uint16_t* BertForSequenceClassification<T>::gelu_backward(int l, T* d, con
   const int64_t n = static_cast<int64_t>(B_) * S_ * config_.intermediate_size;
   if constexpr (std::is_same_v<T, float>) {
     if (gemm16_) {
-      k::gelu_backward_bf16(d, tmp_.dout16, stored16(l, saved::f), d, n);
+      bf16_->gelu_backward(d, tmp_.dout16, stored16(l, saved::f), d, n);
       return tmp_.dout16;
     }
   }
-  k::gelu_backward(d, f, d, n);
+  ops_->gelu_backward(d, f, d, n);
   return nullptr;
 }
 
@@ -733,13 +728,13 @@ void BertForSequenceClassification<T>::dense_forward(T* out, const T* in, const 
   const int N = B_ * S_;
   if constexpr (std::is_same_v<T, float>) {
     if (gemm16_) {
-      k::linear_forward_bf16(out, input_bf16(in, in16, static_cast<int64_t>(N) * in_f),
-                             params16_.data() + w_off, b, N, in_f, out_f,
-                             k::GemmScratch{tmp_.gemm_scratch, tmp_.gemm_scratch_bytes});
+      bf16_->linear_forward(out, input_bf16(in, in16, static_cast<int64_t>(N) * in_f),
+                            params16_.data() + w_off, b, N, in_f, out_f,
+                            GemmScratch{tmp_.gemm_scratch, tmp_.gemm_scratch_bytes});
       return;
     }
   }
-  k::linear_forward(out, in, W, b, N, in_f, out_f);
+  ops_->linear_forward(out, in, W, b, N, in_f, out_f);
 }
 
 // As torch autocast does, the bf16 GEMMs take the output gradient rounded to bf16; the bias
@@ -756,18 +751,18 @@ void BertForSequenceClassification<T>::dense_backward(T* din, size_t w_off, size
     if (gemm16_) {
       float* db = G + b_off;
       if (!dout16) {  // round the output gradient for the GEMMs and sum it for the bias at once
-        k::pack_bf16_column_sums(tmp_.dout16, db, dout, N, out_f);
+        bf16_->pack_column_sums(tmp_.dout16, db, dout, N, out_f);
         dout16 = tmp_.dout16;
         db = nullptr;
       }
-      k::linear_backward_bf16(din, G + w_off, db, dout, dout16,
-                              input_bf16(in, in16, static_cast<int64_t>(N) * in_f),
-                              params16_.data() + w_off, N, in_f, out_f, accumulate_din,
-                              k::GemmScratch{tmp_.gemm_scratch, tmp_.gemm_scratch_bytes});
+      bf16_->linear_backward(din, G + w_off, db, dout, dout16,
+                             input_bf16(in, in16, static_cast<int64_t>(N) * in_f),
+                             params16_.data() + w_off, N, in_f, out_f, accumulate_din,
+                             GemmScratch{tmp_.gemm_scratch, tmp_.gemm_scratch_bytes});
       return;
     }
   }
-  k::linear_backward(din, G + w_off, G + b_off, dout, in, W, N, in_f, out_f, accumulate_din);
+  ops_->linear_backward(din, G + w_off, G + b_off, dout, in, W, N, in_f, out_f, accumulate_din);
 }
 
 template class BertForSequenceClassification<float>;

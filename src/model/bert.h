@@ -11,6 +11,7 @@
 #include "core/arena.h"
 #include "core/batch.h"
 #include "core/buffer.h"
+#include "device/ops.h"
 #include "model/bert_config.h"
 #include "model/param_layout.h"
 #include "model/saved.h"
@@ -179,6 +180,8 @@ class BertForSequenceClassification {
   BertConfig config_;
   ParamLayout layout_;
   Allocator* allocator_;
+  const Ops<T>* ops_ = &cpu_ops<T>();
+  const Bf16Ops* bf16_ = &cpu_bf16_ops();
   Buffer<T> params_;
   Buffer<T> grads_;
   bool grads_zero_ = false;  // known to be all zero (zero_grads() or grads_zeroed())

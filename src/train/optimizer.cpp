@@ -4,8 +4,7 @@
 #include <cmath>
 
 #include "core/error.h"
-#include "kernels/cpu/adamw.h"
-#include "kernels/cpu/reductions.h"
+#include "device/ops.h"
 
 namespace bertrain {
 
@@ -19,7 +18,7 @@ AdamW<T>::AdamW(const ParamLayout& layout, const AdamWConfig& config, Allocator&
 template <typename T>
 void AdamW<T>::step(T* params, T* grads, double lr, double grad_scale, uint16_t* params_bf16) {
   ++t_;
-  cpu::AdamWStep s{lr, config_.beta1, config_.beta2, config_.eps, 0.0, t_, grad_scale};
+  AdamWStep s{lr, config_.beta1, config_.beta2, config_.eps, 0.0, t_, grad_scale};
   // Runs of adjacent parameters with the same decay setting go in one pass.
   const auto& specs = layout_->params();
   for (size_t i = 0; i < specs.size();) {
@@ -27,16 +26,16 @@ void AdamW<T>::step(T* params, T* grads, double lr, double grad_scale, uint16_t*
     while (j < specs.size() && specs[j].decay == specs[i].decay) ++j;
     size_t begin = specs[i].offset, end = specs[j - 1].offset + specs[j - 1].numel;
     s.weight_decay = specs[i].decay ? config_.weight_decay : 0.0;
-    cpu::adamw_update(params + begin, grads + begin, m_.data() + begin, v_.data() + begin,
-                      static_cast<int64_t>(end - begin), s,
-                      params_bf16 ? params_bf16 + begin : nullptr);
+    cpu_ops<T>().adamw_update(params + begin, grads + begin, m_.data() + begin, v_.data() + begin,
+                              static_cast<int64_t>(end - begin), s,
+                              params_bf16 ? params_bf16 + begin : nullptr);
     i = j;
   }
 }
 
 template <typename T>
 double global_grad_norm(const T* grads, size_t n) {
-  return std::sqrt(cpu::sum_squares(grads, static_cast<int64_t>(n)));
+  return std::sqrt(cpu_ops<T>().sum_squares(grads, static_cast<int64_t>(n)));
 }
 
 double clip_coefficient(double total_norm, double max_norm) {

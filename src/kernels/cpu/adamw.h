@@ -3,15 +3,9 @@
 
 #include <cstdint>
 
-namespace bertrain::cpu {
+#include "kernels/types.h"
 
-struct AdamWStep {
-  double lr;
-  double beta1, beta2, eps;
-  double weight_decay;
-  int64_t t;          // 1-based step count (for bias correction)
-  double grad_scale;  // gradients are multiplied by this first (the clip coefficient)
-};
+namespace bertrain::cpu {
 
 // p *= 1 - lr * wd; m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
 // p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps).

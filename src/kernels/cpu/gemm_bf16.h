@@ -7,16 +7,13 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/types.h"
+
 namespace bertrain::cpu {
 
-// Memory oneDNN's kernels use during one GEMM (packed panels, per-thread buffers), given by
-// the caller, so that it is planned and counted like every other buffer. A GEMM whose
-// shape needs more than it is given (a shape its caller did not plan for) runs on a
-// primitive that takes oneDNN's own scratchpad instead.
-struct GemmScratch {
-  std::byte* data = nullptr;
-  size_t bytes = 0;
-};
+// The GEMMs take oneDNN's scratch memory from the caller (GemmScratch, kernels/types.h); one
+// given too little (a shape its caller did not plan for) runs on a primitive that takes
+// oneDNN's own scratchpad instead, and is counted.
 
 // C = op(A) * op(B) (+ C when accumulate) (+ bias[j] in column j when bias is given), A and
 // B bf16 (raw uint16_t), C and the bias fp32. op(A) is M x K, op(B) is K x N; lda/ldb/ldc are

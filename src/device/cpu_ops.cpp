@@ -1,0 +1,71 @@
+#include "device/ops.h"
+#include "kernels/cpu/activations.h"
+#include "kernels/cpu/adamw.h"
+#include "kernels/cpu/attention.h"
+#include "kernels/cpu/attention_bf16.h"
+#include "kernels/cpu/cross_entropy.h"
+#include "kernels/cpu/dropout.h"
+#include "kernels/cpu/embedding.h"
+#include "kernels/cpu/gemm.h"
+#include "kernels/cpu/gemm_bf16.h"
+#include "kernels/cpu/layernorm.h"
+#include "kernels/cpu/linear.h"
+#include "kernels/cpu/reductions.h"
+
+namespace bertrain {
+
+template <typename T>
+const Ops<T>& cpu_ops() {
+  static const Ops<T> ops{
+      .embedding_forward = cpu::embedding_forward<T>,
+      .embedding_backward = cpu::embedding_backward<T>,
+      .layernorm_forward = cpu::layernorm_forward<T>,
+      .add_layernorm_forward = cpu::add_layernorm_forward<T>,
+      .layernorm_backward = cpu::layernorm_backward<T>,
+      .linear_forward = cpu::linear_forward<T>,
+      .linear_backward = cpu::linear_backward<T>,
+      .gelu_forward = cpu::gelu_forward<T>,
+      .gelu_backward = cpu::gelu_backward<T>,
+      .tanh_forward = cpu::tanh_forward<T>,
+      .tanh_backward = cpu::tanh_backward<T>,
+      .cross_entropy_forward = cpu::cross_entropy_forward<T>,
+      .cross_entropy_backward = cpu::cross_entropy_backward<T>,
+      .dropout_apply = cpu::dropout_apply<T>,
+      .copy = cpu::copy<T>,
+      .sum_squares = cpu::sum_squares<T>,
+      .attention_forward = cpu::attention_forward<T>,
+      .attention_backward = cpu::attention_backward<T>,
+      .attention_forward_blockwise = cpu::attention_forward_blockwise<T>,
+      .attention_backward_blockwise = cpu::attention_backward_blockwise<T>,
+      .attention_scratch_size = cpu::attention_scratch_size,
+      .attention_blockwise_scratch_size = cpu::attention_blockwise_scratch_size,
+      .adamw_update = cpu::adamw_update<T>,
+      .gemm_backend = cpu::gemm_backend,
+  };
+  return ops;
+}
+
+const Bf16Ops& cpu_bf16_ops() {
+  static const Bf16Ops ops{
+      .gemm_isa = cpu::bf16_gemm_isa,
+      .gemm_is_fast = cpu::bf16_gemm_is_fast,
+      .add_layernorm_forward = cpu::add_layernorm_forward_bf16,
+      .layernorm_backward = cpu::layernorm_backward_bf16,
+      .linear_forward = cpu::linear_forward_bf16,
+      .linear_backward = cpu::linear_backward_bf16,
+      .pack_column_sums = cpu::pack_bf16_column_sums,
+      .linear_scratch_bytes = cpu::linear_bf16_scratch_bytes,
+      .gelu_forward = cpu::gelu_forward_bf16,
+      .gelu_backward = cpu::gelu_backward_bf16,
+      .qkv_to_heads = cpu::qkv_to_heads_bf16,
+      .attention_scratch_bytes = cpu::attention_bf16_scratch_bytes,
+      .attention_forward = cpu::attention_forward_bf16,
+      .attention_backward = cpu::attention_backward_bf16,
+  };
+  return ops;
+}
+
+template const Ops<float>& cpu_ops<float>();
+template const Ops<double>& cpu_ops<double>();
+
+}  // namespace bertrain
