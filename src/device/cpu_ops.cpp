@@ -3,6 +3,7 @@
 #include "kernels/cpu/adamw.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/attention_bf16.h"
+#include "kernels/cpu/convert.h"
 #include "kernels/cpu/cross_entropy.h"
 #include "kernels/cpu/dropout.h"
 #include "kernels/cpu/embedding.h"
@@ -10,6 +11,7 @@
 #include "kernels/cpu/gemm_bf16.h"
 #include "kernels/cpu/layernorm.h"
 #include "kernels/cpu/linear.h"
+#include "kernels/cpu/memory.h"
 #include "kernels/cpu/reductions.h"
 
 namespace bertrain {
@@ -30,8 +32,14 @@ const Ops<T>& cpu_ops() {
       .tanh_backward = cpu::tanh_backward<T>,
       .cross_entropy_forward = cpu::cross_entropy_forward<T>,
       .cross_entropy_backward = cpu::cross_entropy_backward<T>,
-      .dropout_apply = cpu::dropout_apply<T>,
+      .upload = cpu::upload,
       .copy = cpu::copy<T>,
+      .fill_zero = cpu::fill_zero<T>,
+      .copy_rows = cpu::copy_rows<T>,
+      .to_half = cpu::to_half<T>,
+      .from_half = cpu::from_half<T>,
+      .round_half = cpu::round_half<T>,
+      .dropout_apply = cpu::dropout_apply<T>,
       .sum_squares = cpu::sum_squares<T>,
       .attention_forward = cpu::attention_forward<T>,
       .attention_backward = cpu::attention_backward<T>,

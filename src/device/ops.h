@@ -39,9 +39,17 @@ struct Ops {
   double (*cross_entropy_forward)(T* probs, const T* logits, const int32_t* labels, int N, int L);
   void (*cross_entropy_backward)(T* dlogits, const T* probs, const int32_t* labels, int N, int L,
                                  double scale);
+  // memory.h
+  void (*upload)(void* dst, const void* host_src, size_t bytes);
+  void (*copy)(T* dst, const T* src, int64_t n);
+  void (*fill_zero)(T* x, int64_t n);
+  void (*copy_rows)(T* dst, int64_t dst_ld, const T* src, int64_t src_ld, int rows, int cols);
+  // convert.h
+  void (*to_half)(uint16_t* dst, const T* x, int64_t n, HalfFormat f);
+  void (*from_half)(T* dst, const uint16_t* x16, int64_t n, HalfFormat f);
+  void (*round_half)(T* x, int64_t n, HalfFormat f, uint16_t* store);
   // dropout.h, reductions.h
   void (*dropout_apply)(T* out, const T* x, int64_t n, double p, uint64_t seed);
-  void (*copy)(T* dst, const T* src, int64_t n);
   double (*sum_squares)(const T* x, int64_t n);
   // attention.h: standard (probabilities kept) and memory-efficient (blockwise, log-sum-exp
   // kept), with the scratch each needs (in elements of T)

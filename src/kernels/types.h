@@ -16,6 +16,9 @@ struct GemmScratch {
   size_t bytes = 0;
 };
 
+// The 16-bit storage formats of mixed precision.
+enum class HalfFormat { BF16, FP16 };
+
 // One AdamW update's hyper-parameters.
 struct AdamWStep {
   double lr;

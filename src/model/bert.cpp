@@ -1,10 +1,8 @@
 #include "model/bert.h"
 
 #include <algorithm>
-#include <cstring>
 #include <type_traits>
 
-#include "core/dtype.h"
 #include "core/error.h"
 #include "core/parallel.h"
 #include "device/ops.h"
@@ -29,10 +27,7 @@ template <typename T>
 void BertForSequenceClassification<T>::zero_grads() {
   if (grads_zero_) return;
   grads_zero_ = true;
-  T* g = grads_.data();
-  parallel_range(static_cast<int64_t>(grads_.size()), [&](int64_t begin, int64_t end) {
-    std::memset(static_cast<void*>(g + begin), 0, (end - begin) * sizeof(T));
-  });
+  ops_->fill_zero(grads_.data(), static_cast<int64_t>(grads_.size()));
 }
 
 namespace {
@@ -284,64 +279,11 @@ void BertForSequenceClassification<T>::set_precision(Precision p) {
   cap_B_ = cap_S_ = cap_threads_ = 0;  // re-plan at the next reserve
 }
 
-// dst[i] = f(src[i]) over the pool, each thread a plain loop: with the 16-bit format chosen
-// once per call (not per element) and the conversions inline, the loops vectorise.
-template <typename Dst, typename Src, typename F>
-static void map_elements(Dst* dst, const Src* src, int64_t n, F f) {
-  parallel_range(n, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) dst[i] = f(src[i]);
-  });
-}
-
-// A tensor to its 16-bit copy (round to nearest even; exact for the activations, which are
-// rounded where they are produced), or back (always exact).
-template <typename T>
-static void pack(uint16_t* dst, const T* src, int64_t n, Precision p) {
-  if (p == Precision::BF16)
-    map_elements(dst, src, n, [](T v) { return float_to_bf16(static_cast<float>(v)); });
-  else
-    map_elements(dst, src, n, [](T v) { return float_to_f16(static_cast<float>(v)); });
-}
-
-template <typename T>
-static void unpack(T* dst, const uint16_t* src, int64_t n, Precision p) {
-  if (p == Precision::BF16)
-    map_elements(dst, src, n, [](uint16_t h) { return static_cast<T>(bf16_to_float(h)); });
-  else
-    map_elements(dst, src, n, [](uint16_t h) { return static_cast<T>(f16_to_float(h)); });
-}
-
 // Rounds x to the 16-bit format in place and, given `store`, writes the 16-bit values there in
 // the same pass (the tensor's saved copy, which the bf16 GEMMs also read).
 template <typename T>
 void BertForSequenceClassification<T>::round_half(T* x, int64_t n, uint16_t* store) const {
-  if (!mixed()) return;
-  const bool bf16 = options_.precision == Precision::BF16;
-  if (store) {
-    // One loop per format, so that each vectorises (as map_elements' do).
-    auto both = [&](auto to_half, auto from_half) {
-      parallel_range(n, [&](int64_t begin, int64_t end) {
-#pragma omp simd
-        for (int64_t i = begin; i < end; ++i) {
-          const uint16_t h = to_half(static_cast<float>(x[i]));
-          store[i] = h;
-          x[i] = static_cast<T>(from_half(h));
-        }
-      });
-    };
-    if (bf16)
-      both([](float v) { return float_to_bf16(v); }, [](uint16_t h) { return bf16_to_float(h); });
-    else
-      both([](float v) { return float_to_f16(v); }, [](uint16_t h) { return f16_to_float(h); });
-  } else if (bf16) {
-    map_elements(x, x, n, [](T v) {
-      return static_cast<T>(bf16_to_float(float_to_bf16(static_cast<float>(v))));
-    });
-  } else {
-    map_elements(x, x, n, [](T v) {
-      return static_cast<T>(f16_to_float(float_to_f16(static_cast<float>(v))));
-    });
-  }
+  if (mixed()) ops_->round_half(x, n, half_format(), store);
 }
 
 template <typename T>
@@ -349,13 +291,13 @@ const T* BertForSequenceClassification<T>::layer_params(int l) {
   const LayerOffsets& o = layout_.layers[l];
   if (!mixed()) return params_.data() + o.qkv_w;
   if (half_weights_stale_) {  // the master weights changed since the last copy
-    pack(params16_.data(), params_.data(), static_cast<int64_t>(layout_.total()),
-         options_.precision);
+    ops_->to_half(params16_.data(), params_.data(), static_cast<int64_t>(layout_.total()),
+                  half_format());
     half_weights_stale_ = false;
   }
   auto expand = [&](size_t begin, size_t end) {  // layout offsets [begin, end) of layer l
-    unpack(tmp_.layer_weights + (begin - o.qkv_w), params16_.data() + begin,
-           static_cast<int64_t>(end - begin), options_.precision);
+    ops_->from_half(tmp_.layer_weights + (begin - o.qkv_w), params16_.data() + begin,
+                    static_cast<int64_t>(end - begin), half_format());
   };
   const size_t H = config_.hidden_size;
   if (gemm16_) {  // the GEMMs read params16_ itself: expand only biases and LayerNorm
@@ -381,19 +323,19 @@ void BertForSequenceClassification<T>::transfer_layer(int l, bool to_store) {
     const int64_t n = static_cast<int64_t>(saved::elements(t, config_, B_, S_));
     if (saved::kSpecs[t].half) {
       if (!to_store && restored_for_backward(t, options_))
-        unpack(lt.work[t], static_cast<const uint16_t*>(lt.kept[t]), n, options_.precision);
+        ops_->from_half(lt.work[t], static_cast<const uint16_t*>(lt.kept[t]), n, half_format());
     } else if (to_store) {
-      std::copy_n(lt.work[t], n, static_cast<T*>(lt.kept[t]));
+      ops_->copy(static_cast<T*>(lt.kept[t]), lt.work[t], n);
     } else {
-      std::copy_n(static_cast<const T*>(lt.kept[t]), n, lt.work[t]);
+      ops_->copy(lt.work[t], static_cast<const T*>(lt.kept[t]), n);
     }
   }
 }
 
 template <typename T>
 void BertForSequenceClassification<T>::unpack_input(int l) {
-  unpack(x_work_, stored16(l - 1, saved::out), static_cast<int64_t>(B_) * S_ * config_.hidden_size,
-         options_.precision);
+  ops_->from_half(x_work_, stored16(l - 1, saved::out),
+                  static_cast<int64_t>(B_) * S_ * config_.hidden_size, half_format());
 }
 
 // Checks every id against the config so a bad input is an error, never an out-of-bounds read.
@@ -431,10 +373,12 @@ double BertForSequenceClassification<T>::forward(const Batch& batch, bool traini
   seed_ = dropout_seed;
   has_labels_ = batch.labels != nullptr;
   const int N = B_ * S_, H = config_.hidden_size, L = config_.num_labels();
-  std::copy_n(batch.input_ids, N, head_.ids);
-  std::copy_n(batch.token_type_ids, N, head_.types);
-  std::copy_n(batch.attention_mask, N, head_.mask);
-  if (has_labels_) std::copy_n(batch.labels, B_, head_.labels);
+  // The batch was validated on the host; the kernels read the device's copy.
+  const size_t ids_bytes = static_cast<size_t>(N) * sizeof(int32_t);
+  ops_->upload(head_.ids, batch.input_ids, ids_bytes);
+  ops_->upload(head_.types, batch.token_type_ids, ids_bytes);
+  ops_->upload(head_.mask, batch.attention_mask, ids_bytes);
+  if (has_labels_) ops_->upload(head_.labels, batch.labels, B_ * sizeof(int32_t));
   const T* P = params_.data();
   const double p_hidden = training ? config_.hidden_dropout_prob : 0.0;
 
@@ -455,12 +399,11 @@ double BertForSequenceClassification<T>::forward(const Batch& batch, bool traini
     if (mixed()) transfer_layer(l, /*to_store=*/true);
     x = layers_[l].work[saved::out];
   }
-  for (int b = 0; b < B_; ++b)
-    std::copy_n(x + static_cast<size_t>(b) * S_ * H, H, head_.cls + b * H);
+  ops_->copy_rows(head_.cls, H, x, static_cast<int64_t>(S_) * H, B_, H);  // the [CLS] rows
   ops_->linear_forward(head_.pooled, head_.cls, P + layout_.pooler_w, P + layout_.pooler_b, B_, H,
                        H);
   ops_->tanh_forward(head_.pooled, head_.pooled, static_cast<int64_t>(B_) * H);
-  std::copy_n(head_.pooled, B_ * H, head_.pooled_drop);
+  ops_->copy(head_.pooled_drop, head_.pooled, static_cast<int64_t>(B_) * H);
   ops_->dropout_apply(head_.pooled_drop, head_.pooled_drop, static_cast<int64_t>(B_) * H,
                       training ? config_.classifier_dropout_prob() : 0.0,
                       site_seed(classifier_site()));
@@ -611,9 +554,8 @@ void BertForSequenceClassification<T>::backward(double loss_scale) {
   ops_->linear_backward(tmp_.d2, G + layout_.pooler_w, G + layout_.pooler_b, tmp_.dpooled,
                         head_.cls, P + layout_.pooler_w, B_, H, H, false);
   // Only the [CLS] rows of the last layer reach the pooler.
-  std::fill_n(tmp_.g, static_cast<size_t>(N) * H, T(0));
-  for (int b = 0; b < B_; ++b)
-    std::copy_n(tmp_.d2 + static_cast<size_t>(b) * H, H, tmp_.g + static_cast<size_t>(b) * S_ * H);
+  ops_->fill_zero(tmp_.g, static_cast<int64_t>(N) * H);
+  ops_->copy_rows(tmp_.g, static_cast<int64_t>(S_) * H, tmp_.d2, H, B_, H);  // into the [CLS] rows
   const int last = config_.num_hidden_layers - 1;
   for (int l = last; l >= 0; --l) {
     const T* x = l == 0 ? head_.hidden0 : layers_[l - 1].work[saved::out];
@@ -717,7 +659,7 @@ template <typename T>
 const uint16_t* BertForSequenceClassification<T>::input_bf16(const T* in, const uint16_t* in16,
                                                              int64_t n) {
   if (in16) return in16;
-  pack(tmp_.in16, in, n, Precision::BF16);
+  ops_->to_half(tmp_.in16, in, n, HalfFormat::BF16);
   return tmp_.in16;
 }
 

@@ -147,6 +147,9 @@ class BertForSequenceClassification {
                           const T* residual, double p, int site, const T* gamma, const T* beta);
   void attention_backward(int l, double p_attn);
   bool mixed() const { return options_.precision != Precision::FP32; }
+  HalfFormat half_format() const {
+    return options_.precision == Precision::BF16 ? HalfFormat::BF16 : HalfFormat::FP16;
+  }
   // The layer's weights: the fp32 master, or (mixed precision) the 16-bit copy expanded.
   // Index with an offset from layout().layers[l] minus that layer's qkv_w.
   const T* layer_params(int l);

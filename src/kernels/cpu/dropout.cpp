@@ -1,7 +1,7 @@
 #include "kernels/cpu/dropout.h"
 
 #include "core/parallel.h"
-#include "kernels/cpu/reductions.h"
+#include "kernels/cpu/memory.h"
 
 namespace bertrain::cpu {
 

@@ -1,15 +1,8 @@
 #include "kernels/cpu/reductions.h"
 
-#include <algorithm>
-
 #include "core/parallel.h"
 
 namespace bertrain::cpu {
-
-template <typename T>
-void copy(T* dst, const T* src, int64_t n) {
-  parallel_range(n, [&](int64_t b, int64_t e) { std::copy(src + b, src + e, dst + b); });
-}
 
 template <typename T>
 double sum_squares(const T* x, int64_t n) {
@@ -19,11 +12,7 @@ double sum_squares(const T* x, int64_t n) {
   return total;
 }
 
-#define BERTRAIN_INSTANTIATE(T)                 \
-  template void copy<T>(T*, const T*, int64_t); \
-  template double sum_squares<T>(const T*, int64_t);
-BERTRAIN_INSTANTIATE(float)
-BERTRAIN_INSTANTIATE(double)
-#undef BERTRAIN_INSTANTIATE
+template double sum_squares<float>(const float*, int64_t);
+template double sum_squares<double>(const double*, int64_t);
 
 }  // namespace bertrain::cpu

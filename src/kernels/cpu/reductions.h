@@ -1,4 +1,4 @@
-// Whole-buffer passes: the sum of squares (the gradient norm) and a parallel copy.
+// Reductions over a whole buffer: the sum of squares (the gradient norm).
 // Conventions as in docs/ARCHITECTURE.md: activation gradients written (=), parameter
 // gradients accumulated (+=), rows [N, C] row-major.
 #pragma once
@@ -6,10 +6,6 @@
 #include <cstdint>
 
 namespace bertrain::cpu {
-
-// dst = src over the pool (a serial memcpy of a large tensor leaves the other cores idle).
-template <typename T>
-void copy(T* dst, const T* src, int64_t n);
 
 // Sum of squares (accumulated in double) of n values.
 template <typename T>

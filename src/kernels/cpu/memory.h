@@ -1,0 +1,26 @@
+// Moving and clearing device memory (on the CPU backend, host memory): copies, zero fills,
+// row gathers, and uploads from host buffers.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace bertrain::cpu {
+
+// dst = src over the pool (a serial memcpy of a large tensor leaves the other cores idle).
+template <typename T>
+void copy(T* dst, const T* src, int64_t n);
+
+// x = 0 over the pool.
+template <typename T>
+void fill_zero(T* x, int64_t n);
+
+// dst row r (row stride dst_ld) = src row r (row stride src_ld), cols values, r < rows: the
+// [CLS] rows gathered from the encoder output, or their gradient scattered back.
+template <typename T>
+void copy_rows(T* dst, int64_t dst_ld, const T* src, int64_t src_ld, int rows, int cols);
+
+// bytes from host memory (a batch as the loader built it) to device memory.
+void upload(void* dst, const void* host_src, size_t bytes);
+
+}  // namespace bertrain::cpu
