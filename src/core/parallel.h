@@ -46,4 +46,18 @@ void parallel_range(int64_t n, F&& f, int64_t cost = 1) {
   }
 }
 
+// Runs f(c0, c1) for each block [c0, c1) of kColumnBlock columns of C, over the pool; `rows`
+// is the work per column (for the parallel threshold).
+template <typename F>
+void parallel_column_blocks(int C, int64_t rows, F&& f) {
+  const int blocks = (C + kColumnBlock - 1) / kColumnBlock;
+  parallel_for(
+      blocks,
+      [&](int64_t blk) {
+        const int c0 = static_cast<int>(blk) * kColumnBlock;
+        f(c0, c0 + kColumnBlock < C ? c0 + kColumnBlock : C);
+      },
+      rows * kColumnBlock);
+}
+
 }  // namespace bertrain

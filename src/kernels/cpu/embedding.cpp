@@ -1,7 +1,5 @@
 #include "kernels/cpu/embedding.h"
 
-#include <algorithm>
-
 #include "core/parallel.h"
 
 namespace bertrain::cpu {
@@ -25,26 +23,20 @@ template <typename T>
 void embedding_backward(T* dword, T* dpos, T* dtype, const T* dout, const int32_t* ids,
                         const int32_t* types, int B, int S, int H, int padding_idx) {
   // Rows may share an id, so split the work by columns instead of rows.
-  int blocks = (H + kColumnBlock - 1) / kColumnBlock;
-  parallel_for(
-      blocks,
-      [&](int64_t blk) {
-        int c0 = static_cast<int>(blk) * kColumnBlock;
-        int c1 = std::min(H, c0 + kColumnBlock);
-        for (int64_t r = 0; r < static_cast<int64_t>(B) * S; ++r) {
-          const T* g = dout + r * H;
-          T* dp = dpos + (r % S) * H;
-          T* dt = dtype + static_cast<int64_t>(types[r]) * H;
-          for (int c = c0; c < c1; ++c) {
-            dp[c] += g[c];
-            dt[c] += g[c];
-          }
-          if (ids[r] == padding_idx) continue;
-          T* dw = dword + static_cast<int64_t>(ids[r]) * H;
-          for (int c = c0; c < c1; ++c) dw[c] += g[c];
-        }
-      },
-      static_cast<int64_t>(B) * S * kColumnBlock);
+  parallel_column_blocks(H, static_cast<int64_t>(B) * S, [&](int c0, int c1) {
+    for (int64_t r = 0; r < static_cast<int64_t>(B) * S; ++r) {
+      const T* g = dout + r * H;
+      T* dp = dpos + (r % S) * H;
+      T* dt = dtype + static_cast<int64_t>(types[r]) * H;
+      for (int c = c0; c < c1; ++c) {
+        dp[c] += g[c];
+        dt[c] += g[c];
+      }
+      if (ids[r] == padding_idx) continue;
+      T* dw = dword + static_cast<int64_t>(ids[r]) * H;
+      for (int c = c0; c < c1; ++c) dw[c] += g[c];
+    }
+  });
 }
 
 #define BERTRAIN_INSTANTIATE(T)                                                                  \

@@ -126,28 +126,22 @@ static void layernorm_backward_x(T* dx, T* dgamma, T* dbeta, const T* dout, cons
         }
       },
       C);
-  int blocks = (C + kColumnBlock - 1) / kColumnBlock;
-  parallel_for(
-      blocks,
-      [&](int64_t blk) {
-        int c0 = static_cast<int>(blk) * kColumnBlock;
-        int c1 = std::min(C, c0 + kColumnBlock);
-        T lg[kColumnBlock] = {}, lb[kColumnBlock] = {};
-        for (int r = 0; r < N; ++r) {
-          const X* xr = x + static_cast<int64_t>(r) * C;
-          const T* g = dout + static_cast<int64_t>(r) * C;
-          T m = mean[r], s = rstd[r];
-          for (int c = c0; c < c1; ++c) {
-            lg[c - c0] += g[c] * ((widen(xr[c]) - m) * s);
-            lb[c - c0] += g[c];
-          }
-        }
-        for (int c = c0; c < c1; ++c) {
-          dgamma[c] += lg[c - c0];
-          dbeta[c] += lb[c - c0];
-        }
-      },
-      static_cast<int64_t>(N) * kColumnBlock);
+  parallel_column_blocks(C, N, [&](int c0, int c1) {
+    T lg[kColumnBlock] = {}, lb[kColumnBlock] = {};
+    for (int r = 0; r < N; ++r) {
+      const X* xr = x + static_cast<int64_t>(r) * C;
+      const T* g = dout + static_cast<int64_t>(r) * C;
+      T m = mean[r], s = rstd[r];
+      for (int c = c0; c < c1; ++c) {
+        lg[c - c0] += g[c] * ((widen(xr[c]) - m) * s);
+        lb[c - c0] += g[c];
+      }
+    }
+    for (int c = c0; c < c1; ++c) {
+      dgamma[c] += lg[c - c0];
+      dbeta[c] += lb[c - c0];
+    }
+  });
 }
 
 template <typename T>

@@ -15,24 +15,18 @@ namespace {
 // also rounds x to bf16 uses it).
 template <typename T, typename Each>
 void column_sums_add(T* acc, const T* x, int N, int C, Each each) {
-  int blocks = (C + kColumnBlock - 1) / kColumnBlock;
-  parallel_for(
-      blocks,
-      [&](int64_t blk) {
-        int c0 = static_cast<int>(blk) * kColumnBlock;
-        int c1 = std::min(C, c0 + kColumnBlock);
-        T local[kColumnBlock] = {};
-        for (int r = 0; r < N; ++r) {
-          const T* row = x + static_cast<int64_t>(r) * C;
+  parallel_column_blocks(C, N, [&](int c0, int c1) {
+    T local[kColumnBlock] = {};
+    for (int r = 0; r < N; ++r) {
+      const T* row = x + static_cast<int64_t>(r) * C;
 #pragma omp simd
-          for (int c = c0; c < c1; ++c) {
-            local[c - c0] += row[c];
-            each(r, c);
-          }
-        }
-        for (int c = c0; c < c1; ++c) acc[c] += local[c - c0];
-      },
-      static_cast<int64_t>(N) * kColumnBlock);
+      for (int c = c0; c < c1; ++c) {
+        local[c - c0] += row[c];
+        each(r, c);
+      }
+    }
+    for (int c = c0; c < c1; ++c) acc[c] += local[c - c0];
+  });
 }
 
 template <typename T>
