@@ -11,7 +11,6 @@
 #include "kernels/cpu/embedding.h"
 #include "kernels/cpu/layernorm.h"
 #include "kernels/cpu/linear.h"
-#include "kernels/cpu/reductions.h"
 #include "test_util.h"
 
 using namespace bertrain;

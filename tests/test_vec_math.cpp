@@ -6,12 +6,7 @@
 #include <vector>
 
 #include "kernels/cpu/activations.h"
-#include "kernels/cpu/cross_entropy.h"
 #include "kernels/cpu/dropout.h"
-#include "kernels/cpu/embedding.h"
-#include "kernels/cpu/layernorm.h"
-#include "kernels/cpu/linear.h"
-#include "kernels/cpu/reductions.h"
 #include "kernels/cpu/vec_math.h"
 
 using namespace bertrain::cpu;

@@ -403,8 +403,7 @@ double BertForSequenceClassification<T>::forward(const Batch& batch, bool traini
   ops_->linear_forward(head_.pooled, head_.cls, P + layout_.pooler_w, P + layout_.pooler_b, B_, H,
                        H);
   ops_->tanh_forward(head_.pooled, head_.pooled, static_cast<int64_t>(B_) * H);
-  ops_->copy(head_.pooled_drop, head_.pooled, static_cast<int64_t>(B_) * H);
-  ops_->dropout_apply(head_.pooled_drop, head_.pooled_drop, static_cast<int64_t>(B_) * H,
+  ops_->dropout_apply(head_.pooled_drop, head_.pooled, static_cast<int64_t>(B_) * H,
                       training ? config_.classifier_dropout_prob() : 0.0,
                       site_seed(classifier_site()));
   ops_->linear_forward(head_.logits, head_.pooled_drop, P + layout_.cls_w, P + layout_.cls_b, B_, H,
