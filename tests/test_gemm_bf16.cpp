@@ -70,6 +70,29 @@ TEST(GemmBf16, MatchesTheFp32GemmOnBf16ValuesForEveryTransposeAccumulateAndBias)
         }
 }
 
+// The batched GEMM with fp32 and with bf16 output, for every transpose, against the fp32
+// GEMM of each matrix: the bf16 output is the fp32 result rounded, within one bf16 step.
+TEST(GemmBf16, BatchedMatchesTheFp32GemmPerMatrixInBothOutputPrecisions) {
+  if (!have_bf16_gemm()) GTEST_SKIP() << "built without oneDNN";
+  const int batch = 3, M = 21, N = 34, K = 19;
+  for (bool ta : {false, true})
+    for (bool tb : {false, true}) {
+      Bf16Values A(size_t(batch) * M * K, 3), B(size_t(batch) * K * N, 4);
+      std::vector<float> want(size_t(batch) * M * N);
+      for (int i = 0; i < batch; ++i)
+        cpu::gemm<float>(ta, tb, M, N, K, 1.0f, A.f.data() + size_t(i) * M * K, ta ? M : K,
+                         B.f.data() + size_t(i) * K * N, tb ? K : N, 0.0f,
+                         want.data() + size_t(i) * M * N, N);
+      std::vector<float> got(want.size());
+      std::vector<uint16_t> got16(want.size());
+      cpu::gemm_bf16_batched(batch, ta, tb, M, N, K, A.h.data(), B.h.data(), got.data());
+      cpu::gemm_bf16_batched(batch, ta, tb, M, N, K, A.h.data(), B.h.data(), got16.data());
+      expect_close(want, got, 1e-5);
+      for (size_t i = 0; i < want.size(); ++i)
+        ASSERT_NEAR(bf16_to_float(got16[i]), want[i], std::abs(want[i]) / 256 + 1e-6) << i;
+    }
+}
+
 // linear_forward_bf16 / linear_backward_bf16 against the fp32 kernels on the same bf16
 // values (the output gradient already bf16, as the model rounds it).
 TEST(GemmBf16, LinearLayersMatchTheFp32Kernels) {

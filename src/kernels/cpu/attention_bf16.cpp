@@ -3,35 +3,41 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <limits>
 
 #include "core/arena.h"
 #include "core/dtype.h"
 #include "core/parallel.h"
 #include "kernels/cpu/attention.h"
-#include "kernels/cpu/attention_rows.h"
 #include "kernels/cpu/dropout.h"
 #include "kernels/cpu/gemm_bf16.h"
+#include "kernels/cpu/vec_math.h"
 
 namespace bertrain::cpu {
 
 namespace {
 
-// The shapes of one batch row's batched GEMMs, as (trans_a, trans_b, M, N, K): Q K^T and
-// dC V^T; P V and dS K; P'^T dC and dS^T Q.
+// The shapes of one batch row's batched GEMMs, as (trans_a, trans_b, M, N, K, bf16 output):
+// Q K^T (written in bf16); P V and dS K; P'^T dC and dS^T Q; dC V^T.
 struct HeadGemm {
   bool ta, tb;
   int M, N, K;
+  bool out16;
 };
-std::array<HeadGemm, 3> head_gemms(int S, int D) {
-  return {{{false, true, S, S, D}, {false, false, S, D, S}, {true, false, S, D, S}}};
+std::array<HeadGemm, 4> head_gemms(int S, int D) {
+  return {{{false, true, S, S, D, true},
+           {false, false, S, D, S, false},
+           {true, false, S, D, S, false},
+           {false, true, S, S, D, false}}};
 }
 
 // One batch row's scratch, carved from the caller's block (or, without one, only sized): the
-// scores (or their gradient) in fp32, the dropped probabilities (or the score gradient) in
-// bf16, the per-head context (or dQ | dK | dV) in fp32, the context gradient in bf16, and the
-// GEMMs' own scratch.
+// scores in bf16 (forward) or their gradient in fp32 (backward) in one block, the dropped
+// probabilities (or the score gradient) in bf16, the per-head context (or dQ | dK | dV) in fp32,
+// the context gradient in bf16, and the GEMMs' own scratch.
 struct Scratch {
-  float* scores;
+  uint16_t* scores16;
+  float* dp;
   uint16_t* p16;
   float* heads;
   uint16_t* dctx16;
@@ -42,10 +48,11 @@ struct Scratch {
     const size_t SS = static_cast<size_t>(nh) * S * S, SD = static_cast<size_t>(nh) * S * D;
     size_t gemm_bytes = 0;
     for (const HeadGemm& g : head_gemms(S, D))
-      gemm_bytes =
-          std::max(gemm_bytes, gemm_bf16_batched_scratch_bytes(nh, g.ta, g.tb, g.M, g.N, g.K));
+      gemm_bytes = std::max(
+          gemm_bytes, gemm_bf16_batched_scratch_bytes(nh, g.ta, g.tb, g.M, g.N, g.K, g.out16));
     Carver c(base);
-    scores = c.take<float>(SS);
+    dp = c.take<float>(SS);
+    scores16 = reinterpret_cast<uint16_t*>(dp);  // forward's use of the same block
     p16 = c.take<uint16_t>(SS);
     heads = c.take<float>(3 * SD);
     dctx16 = c.take<uint16_t>(SD);
@@ -53,6 +60,39 @@ struct Scratch {
     bytes = c.used();
   }
 };
+
+// Softmax of one row of bf16 scores, s / sqrt(D) + (mask ? 0 : finfo.min) (multiplied by
+// 1 / sqrt(D): next to the scores' bf16 rounding the last bit of the division does not matter),
+// into bf16 probabilities p. The scaled scores are formed from the bf16 row in each pass (max,
+// exponentials, normalised write) rather than stored in fp32; the exponentials stay in a
+// buffer on the stack up to kStackRow keys and are computed again beyond.
+constexpr int kStackRow = 1024;
+inline void softmax_row_bf16(uint16_t* p, const uint16_t* s, const int32_t* mask, int S,
+                             float inv_sqrt_d) {
+  const float masked = std::numeric_limits<float>::lowest();
+  auto x = [&](int j) { return bf16_to_float(s[j]) * inv_sqrt_d + (mask[j] ? 0.0f : masked); };
+  float mx = -std::numeric_limits<float>::infinity();
+#pragma omp simd reduction(max : mx)
+  for (int j = 0; j < S; ++j) mx = std::max(mx, x(j));
+  float sum = 0;
+  if (S <= kStackRow) {  // keep the exponentials: one exp per element
+    alignas(64) float e[kStackRow];
+#pragma omp simd reduction(+ : sum)
+    for (int j = 0; j < S; ++j) {
+      e[j] = exp_fast(x(j) - mx);
+      sum += e[j];
+    }
+    const float inv = 1.0f / sum;
+#pragma omp simd
+    for (int j = 0; j < S; ++j) p[j] = float_to_bf16(e[j] * inv);
+    return;
+  }
+#pragma omp simd reduction(+ : sum)
+  for (int j = 0; j < S; ++j) sum += exp_fast(x(j) - mx);
+  const float inv = 1.0f / sum;
+#pragma omp simd
+  for (int j = 0; j < S; ++j) p[j] = float_to_bf16(exp_fast(x(j) - mx) * inv);
+}
 
 // The dropped probabilities of one row: keep(i*S + j) ? bf16(p * scale) : 0, the same draws as
 // attention.cpp's (element index within the head).
@@ -79,6 +119,37 @@ void to_heads(uint16_t* heads, const float* rows, int ld, int S, int nh, int D) 
       static_cast<int64_t>(nh) * D);
 }
 
+// ds = p * (dp - sum(dp * p)) / sqrt(D) over one row, p and ds in bf16.
+inline void softmax_backward_row_bf16(uint16_t* ds, const float* dp, const uint16_t* p, int S,
+                                      float inv_sqrt_d) {
+  float dot = 0;
+#pragma omp simd reduction(+ : dot)
+  for (int j = 0; j < S; ++j) dot += dp[j] * bf16_to_float(p[j]);
+#pragma omp simd
+  for (int j = 0; j < S; ++j)
+    ds[j] = float_to_bf16(bf16_to_float(p[j]) * (dp[j] - dot) * inv_sqrt_d);
+}
+
+// The same through dropout, over the row's dropped probabilities, which it overwrites (each
+// element read before it is written): dp is the gradient of the dropped probabilities, so
+// d(p) = kept ? dp * scale : 0.
+inline void softmax_backward_dropped_row_bf16(uint16_t* dropped_then_ds, const float* dp,
+                                              const uint16_t* p, int S, float keep_scale,
+                                              float inv_sqrt_d) {
+  uint16_t* ds = dropped_then_ds;
+  float dot = 0;
+#pragma omp simd reduction(+ : dot)
+  for (int j = 0; j < S; ++j) {
+    const float g = ds[j] != 0 ? dp[j] * keep_scale : 0.0f;
+    dot += g * bf16_to_float(p[j]);
+  }
+#pragma omp simd
+  for (int j = 0; j < S; ++j) {
+    const float g = ds[j] != 0 ? dp[j] * keep_scale : 0.0f;
+    ds[j] = float_to_bf16(bf16_to_float(p[j]) * (g - dot) * inv_sqrt_d);
+  }
+}
+
 }  // namespace
 
 void qkv_to_heads_bf16(uint16_t* qkv16, const float* qkv, int B, int S, int nh, int D) {
@@ -100,7 +171,7 @@ void attention_forward_bf16(uint16_t* ctx16, uint16_t* probs16, const uint16_t* 
   const int H = nh * D;
   const int64_t SS = static_cast<int64_t>(S) * S, SD = static_cast<int64_t>(S) * D;
   const int64_t part = B * nh * SD;
-  const float sqrt_d = std::sqrt(static_cast<float>(D));
+  const float inv_sqrt_d = 1.0f / std::sqrt(static_cast<float>(D));
   const float keep_scale = static_cast<float>(1.0 / (1.0 - dropout_p));
   Scratch w(scratch, S, nh, D);
   for (int b = 0; b < B; ++b) {
@@ -108,16 +179,12 @@ void attention_forward_bf16(uint16_t* ctx16, uint16_t* probs16, const uint16_t* 
     const uint16_t *k = q + part, *v = q + 2 * part;
     uint16_t* p16 = probs16 + b * nh * SS;
     const int32_t* m = mask + static_cast<int64_t>(b) * S;
-    gemm_bf16_batched(nh, false, true, S, S, D, q, k, w.scores, w.gemm);
+    gemm_bf16_batched(nh, false, true, S, S, D, q, k, w.scores16, w.gemm);
     parallel_for(
         static_cast<int64_t>(nh) * S,
         [&](int64_t r) {  // r = h * S + i
-          float* row = w.scores + r * S;
-          scale_mask_row(row, m, S, sqrt_d);
-          softmax_row(row, S);
           uint16_t* saved = p16 + r * S;
-#pragma omp simd
-          for (int j = 0; j < S; ++j) saved[j] = float_to_bf16(row[j]);
+          softmax_row_bf16(saved, w.scores16 + r * S, m, S, inv_sqrt_d);
           if (dropout_p > 0) {
             const int64_t h = r / S, i = r % S;
             dropped_row(w.p16 + r * S, saved, S,
@@ -168,28 +235,22 @@ void attention_backward_bf16(float* dqkv, const float* dctx, const uint16_t* qkv
           2 * S);
     // dV = P'^T dctx ; dP' = dctx V^T
     gemm_bf16_batched(nh, true, false, S, D, S, dropout_p > 0 ? w.p16 : p16, w.dctx16, dv, w.gemm);
-    gemm_bf16_batched(nh, false, true, S, S, D, w.dctx16, v, w.scores, w.gemm);
-    // dS = softmax backward of dP (through dropout) / sqrt(D), in bf16 for the GEMMs. The
-    // dropout mask is read off the dropped probabilities instead of drawn again: P' = 0 exactly
-    // where an element was dropped or p = 0 (a nonzero bf16 p times scale > 1 stays nonzero),
-    // and where p = 0 neither dS nor the dot product depends on dP.
+    gemm_bf16_batched(nh, false, true, S, S, D, w.dctx16, v, w.dp, w.gemm);
+    // dS = softmax backward of dP (through dropout) / sqrt(D), in bf16 for the GEMMs, written
+    // over the dropped probabilities (each element read before it is written). The dropout
+    // mask is read off those instead of drawn again: P' = 0 exactly where an element was
+    // dropped or p = 0 (a nonzero bf16 p times scale > 1 stays nonzero), and where p = 0
+    // neither dS nor the dot product depends on dP.
     parallel_for(
         static_cast<int64_t>(nh) * S,
         [&](int64_t r) {
-          float* dp = w.scores + r * S;
+          const float* dp = w.dp + r * S;
           const uint16_t* p = p16 + r * S;
-          if (dropout_p > 0) {
-            const uint16_t* kept = w.p16 + r * S;
-#pragma omp simd
-            for (int j = 0; j < S; ++j) dp[j] = kept[j] != 0 ? dp[j] * keep_scale : 0.0f;
-          }
-          float dot = 0;
-#pragma omp simd reduction(+ : dot)
-          for (int j = 0; j < S; ++j) dot += dp[j] * bf16_to_float(p[j]);
           uint16_t* ds = w.p16 + r * S;
-#pragma omp simd
-          for (int j = 0; j < S; ++j)
-            ds[j] = float_to_bf16(bf16_to_float(p[j]) * (dp[j] - dot) * inv_sqrt_d);
+          if (dropout_p > 0)
+            softmax_backward_dropped_row_bf16(ds, dp, p, S, keep_scale, inv_sqrt_d);
+          else
+            softmax_backward_row_bf16(ds, dp, p, S, inv_sqrt_d);
         },
         4 * S);
     // dQ = dS K ; dK = dS^T Q

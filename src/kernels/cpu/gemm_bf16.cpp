@@ -49,6 +49,7 @@ struct Key {
   bool accumulate;    // C += A B (a sum post-op)
   bool bias;          // C = A B + bias (one fp32 value per column, oneDNN's bias argument)
   bool user_scratch;  // on the caller's scratch, else oneDNN's own scratchpad
+  bool out16;         // C in bf16 (rounded to nearest even), else fp32
   auto operator<=>(const Key&) const = default;
 };
 
@@ -67,7 +68,7 @@ Matmul make(const Key& k) {
   }
   const auto a = matrix(k.batch, k.M, k.K, k.lda, k.ta, dt::bf16);
   const auto b = matrix(k.batch, k.K, k.N, k.ldb, k.tb, dt::bf16);
-  const auto c = matrix(k.batch, k.M, k.N, k.ldc, false, dt::f32);
+  const auto c = matrix(k.batch, k.M, k.N, k.ldc, false, k.out16 ? dt::bf16 : dt::f32);
   const auto d = k.bias ? dnnl::matmul::desc(a, b, matrix(k.batch, 1, k.N, k.N, false, dt::f32), c)
                         : dnnl::matmul::desc(a, b, c);
   dnnl::matmul::primitive_desc pd(d, attr, engine().engine);
@@ -88,18 +89,18 @@ const Matmul& cached(const Key& key) {
 // The keys of the GEMMs callers run: on their scratch (user scratchpad mode).
 Key plain_key(bool ta, bool tb, int M, int N, int K, int lda, int ldb, bool accumulate, int ldc,
               bool bias) {
-  return {1, ta, tb, M, N, K, lda, ldb, ldc, accumulate, bias, true};
+  return {1, ta, tb, M, N, K, lda, ldb, ldc, accumulate, bias, true, false};
 }
 
-Key batched_key(int batch, bool ta, bool tb, int M, int N, int K) {
-  return {batch, ta, tb, M, N, K, ta ? M : K, tb ? K : N, N, false, false, true};
+Key batched_key(int batch, bool ta, bool tb, int M, int N, int K, bool out16) {
+  return {batch, ta, tb, M, N, K, ta ? M : K, tb ? K : N, N, false, false, true, out16};
 }
 
 size_t scratch_bytes(const Key& key) {
   return cached(key).pd.scratchpad_desc().get_size();
 }
 
-void run(Key key, const uint16_t* A, const uint16_t* B, float* C, GemmScratch scratch,
+void run(Key key, const uint16_t* A, const uint16_t* B, void* C, GemmScratch scratch,
          const float* bias = nullptr) {
   const Matmul* mm = &cached(key);
   const size_t need = mm->pd.scratchpad_desc().get_size();
@@ -137,7 +138,13 @@ void gemm_bf16(bool trans_a, bool trans_b, int M, int N, int K, const uint16_t* 
 void gemm_bf16_batched(int batch, bool trans_a, bool trans_b, int M, int N, int K,
                        const uint16_t* A, const uint16_t* B, float* C, GemmScratch scratch) {
   if (batch <= 0 || M <= 0 || N <= 0) return;
-  run(batched_key(batch, trans_a, trans_b, M, N, K), A, B, C, scratch);
+  run(batched_key(batch, trans_a, trans_b, M, N, K, false), A, B, C, scratch);
+}
+
+void gemm_bf16_batched(int batch, bool trans_a, bool trans_b, int M, int N, int K,
+                       const uint16_t* A, const uint16_t* B, uint16_t* C, GemmScratch scratch) {
+  if (batch <= 0 || M <= 0 || N <= 0) return;
+  run(batched_key(batch, trans_a, trans_b, M, N, K, true), A, B, C, scratch);
 }
 
 size_t gemm_bf16_scratch_bytes(bool trans_a, bool trans_b, int M, int N, int K, int lda, int ldb,
@@ -146,9 +153,10 @@ size_t gemm_bf16_scratch_bytes(bool trans_a, bool trans_b, int M, int N, int K, 
   return scratch_bytes(plain_key(trans_a, trans_b, M, N, K, lda, ldb, accumulate, ldc, bias));
 }
 
-size_t gemm_bf16_batched_scratch_bytes(int batch, bool trans_a, bool trans_b, int M, int N, int K) {
+size_t gemm_bf16_batched_scratch_bytes(int batch, bool trans_a, bool trans_b, int M, int N, int K,
+                                       bool out16) {
   if (batch <= 0 || M <= 0 || N <= 0) return 0;
-  return scratch_bytes(batched_key(batch, trans_a, trans_b, M, N, K));
+  return scratch_bytes(batched_key(batch, trans_a, trans_b, M, N, K, out16));
 }
 
 int64_t gemm_bf16_unplanned_runs() {
@@ -157,7 +165,7 @@ int64_t gemm_bf16_unplanned_runs() {
 
 const char* bf16_gemm_isa() {
   static const std::string isa = [] {
-    const Key probe{1, false, true, 64, 64, 64, 64, 64, 64, false, false, false};
+    const Key probe{1, false, true, 64, 64, 64, 64, 64, 64, false, false, false, false};
     return std::string(make(probe).pd.impl_info_str());
   }();
   return isa.c_str();
@@ -181,11 +189,16 @@ void gemm_bf16_batched(int, bool, bool, int, int, int, const uint16_t*, const ui
   fail("bf16 GEMMs need oneDNN (bertrain was built without it)");
 }
 
+void gemm_bf16_batched(int, bool, bool, int, int, int, const uint16_t*, const uint16_t*, uint16_t*,
+                       GemmScratch) {
+  fail("bf16 GEMMs need oneDNN (bertrain was built without it)");
+}
+
 size_t gemm_bf16_scratch_bytes(bool, bool, int, int, int, int, int, bool, int, bool) {
   return 0;
 }
 
-size_t gemm_bf16_batched_scratch_bytes(int, bool, bool, int, int, int) {
+size_t gemm_bf16_batched_scratch_bytes(int, bool, bool, int, int, int, bool) {
   return 0;
 }
 

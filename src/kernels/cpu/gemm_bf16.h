@@ -28,12 +28,17 @@ void gemm_bf16(bool trans_a, bool trans_b, int M, int N, int K, const uint16_t* 
 // matrices (with row strides they fall back to a slower path), hence this layout.
 void gemm_bf16_batched(int batch, bool trans_a, bool trans_b, int M, int N, int K,
                        const uint16_t* A, const uint16_t* B, float* C, GemmScratch scratch = {});
+// The same with C in bf16 (each fp32 sum rounded to nearest even): half the bytes written,
+// which is what limits products with a short K (Q K^T at S = 512, D = 64: 1.7x faster).
+void gemm_bf16_batched(int batch, bool trans_a, bool trans_b, int M, int N, int K,
+                       const uint16_t* A, const uint16_t* B, uint16_t* C, GemmScratch scratch = {});
 
 // Scratch bytes those GEMMs need at a shape (lda/ldb/ldc as gemm_bf16 takes them; the batched
 // form's are dense); 0 without oneDNN.
 size_t gemm_bf16_scratch_bytes(bool trans_a, bool trans_b, int M, int N, int K, int lda, int ldb,
                                bool accumulate, int ldc, bool bias = false);
-size_t gemm_bf16_batched_scratch_bytes(int batch, bool trans_a, bool trans_b, int M, int N, int K);
+size_t gemm_bf16_batched_scratch_bytes(int batch, bool trans_a, bool trans_b, int M, int N, int K,
+                                       bool out16 = false);
 
 // How many bf16 GEMMs so far ran on oneDNN's own scratchpad because their caller's was too
 // small (or absent): memory the allocator did not count. A model's step makes none.
