@@ -56,7 +56,9 @@ void check(double dropout_p, int S = 19) {
   std::vector<uint16_t> qkv16(qkv.size()), ctx16(ctx.size()), probs16(probs.size());
   std::vector<float> dqkv32(qkv.size());
   std::vector<std::byte> scratch16(cpu::attention_bf16_scratch_bytes(S, nh, D));
-  cpu::qkv_to_heads_bf16(qkv16.data(), qkv32.data(), B, S, nh, D);
+  std::vector<uint16_t> rows16(qkv.size());  // the QKV GEMM's bf16 output
+  for (size_t i = 0; i < qkv.size(); ++i) rows16[i] = float_to_bf16(qkv32[i]);
+  cpu::qkv_to_heads_bf16(qkv16.data(), rows16.data(), B, S, nh, D);
   cpu::attention_forward_bf16(ctx16.data(), probs16.data(), qkv16.data(), mask.data(), B, S, nh, D,
                               dropout_p, seed, scratch16.data());
   cpu::attention_backward_bf16(dqkv32.data(), dctx32.data(), qkv16.data(), probs16.data(), B, S, nh,

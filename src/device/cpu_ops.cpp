@@ -60,6 +60,7 @@ const Bf16Ops& cpu_bf16_ops() {
       .add_layernorm_forward = cpu::add_layernorm_forward_bf16,
       .layernorm_backward = cpu::layernorm_backward_bf16,
       .linear_forward = cpu::linear_forward_bf16,
+      .linear_forward16 = cpu::linear_forward_bf16,
       .linear_backward = cpu::linear_backward_bf16,
       .pack_column_sums = cpu::pack_bf16_column_sums,
       .linear_scratch_bytes = cpu::linear_bf16_scratch_bytes,

@@ -79,26 +79,28 @@ struct Bf16Ops {
   bool (*gemm_is_fast)();
   // layernorm.h
   void (*add_layernorm_forward)(float* out, uint16_t* out16, uint16_t* sum16, float* mean,
-                                float* rstd, const float* dense, double dropout_p, uint64_t seed,
-                                const float* residual, const float* gamma, const float* beta, int N,
-                                int C, double eps);
+                                float* rstd, const uint16_t* dense16, double dropout_p,
+                                uint64_t seed, const float* residual, const float* gamma,
+                                const float* beta, int N, int C, double eps);
   void (*layernorm_backward)(float* dx, float* dgamma, float* dbeta, const float* dout,
                              const uint16_t* x16, const float* mean, const float* rstd,
                              const float* gamma, int N, int C);
   // linear.h
   void (*linear_forward)(float* out, const uint16_t* in16, const uint16_t* W16, const float* b,
                          int N, int in_f, int out_f, GemmScratch scratch);
+  void (*linear_forward16)(uint16_t* out16, const uint16_t* in16, const uint16_t* W16,
+                           const float* b, int N, int in_f, int out_f, GemmScratch scratch);
   void (*linear_backward)(float* din, float* dW, float* db, const float* dout,
                           const uint16_t* dout16, const uint16_t* in16, const uint16_t* W16, int N,
                           int in_f, int out_f, bool accumulate_din, GemmScratch scratch);
   void (*pack_column_sums)(uint16_t* x16, float* sums, const float* x, int N, int C);
   size_t (*linear_scratch_bytes)(int N, int in_f, int out_f);
   // activations.h
-  void (*gelu_forward)(uint16_t* x16, uint16_t* out16, const float* x, int64_t n);
+  void (*gelu_forward)(uint16_t* out16, const uint16_t* x16, int64_t n);
   void (*gelu_backward)(float* dx, uint16_t* dx16, const uint16_t* x16, const float* dout,
                         int64_t n);
   // attention_bf16.h
-  void (*qkv_to_heads)(uint16_t* qkv16, const float* qkv, int B, int S, int nh, int D);
+  void (*qkv_to_heads)(uint16_t* qkv16, const uint16_t* rows16, int B, int S, int nh, int D);
   size_t (*attention_scratch_bytes)(int S, int nh, int D);
   void (*attention_forward)(uint16_t* ctx16, uint16_t* probs16, const uint16_t* qkv16,
                             const int32_t* mask, int B, int S, int nh, int D, double dropout_p,

@@ -42,15 +42,18 @@ bool present(saved::Id t, const MemoryOptions& o) {
 
 // With mixed precision, whether the shared working set holds tensor t in fp32. Under bf16
 // GEMMs the fused bf16 kernels write the residual sums and the GELU output only as their
-// bf16 copies, and the bf16 attention writes the probabilities and the context so.
+// bf16 copies, the FFN's first GEMM its output, and the bf16 attention the probabilities and
+// the context so (its QKV GEMM writes bf16 rows into a temporary).
 bool in_working_set(saved::Id t, const MemoryOptions& o) {
   if (!uses_bf16_gemms(o)) return true;
   switch (t) {
+    case saved::qkv:
     case saved::probs:
     case saved::ctx:
       return !uses_bf16_attention(o);
     case saved::sum1:
     case saved::sum2:
+    case saved::f:
     case saved::g:
       return false;
     default:
@@ -157,11 +160,12 @@ void BertForSequenceClassification<T>::carve(const BertConfig& c, int B, int S, 
   tmp.dlogits = temps.take<T>(B * L);
   tmp.dpooled = temps.take<T>(B * H);
   tmp.layer_weights = nullptr;
-  tmp.in16 = tmp.dout16 = nullptr;
+  tmp.in16 = tmp.out16 = tmp.dout16 = nullptr;
   tmp.gemm_scratch = nullptr;
   tmp.gemm_scratch_bytes = 0;
   if (uses_bf16_gemms(options)) {
     tmp.in16 = temps.take<uint16_t>(N * std::max(H, I));
+    tmp.out16 = temps.take<uint16_t>(N * 3 * H);
     tmp.dout16 = temps.take<uint16_t>(N * std::max(I, 3 * H));
     const int n = static_cast<int>(N), h = static_cast<int>(H), i = static_cast<int>(I);
     tmp.gemm_scratch_bytes =
@@ -428,30 +432,35 @@ void BertForSequenceClassification<T>::layer_forward(int l, const T* x, bool tra
   // inputs from those copies.
   auto store = [&](saved::Id t) { return stored16(l, t); };
 
-  dense_forward(a[saved::qkv], x, w(o.qkv_w), o.qkv_w, w(o.qkv_b), H, 3 * H, layer_input16(l));
+  if (uses_bf16_attention(options_))  // the attention reads the QKV in bf16
+    dense_forward16(tmp_.out16, x, o.qkv_w, w(o.qkv_b), H, 3 * H, layer_input16(l));
+  else
+    dense_forward(a[saved::qkv], x, w(o.qkv_w), o.qkv_w, w(o.qkv_b), H, 3 * H, layer_input16(l));
   attention_forward(l, p_attn);
-  dense_forward(tmp_.d2, a[saved::ctx], w(o.attn_out_w), o.attn_out_w, w(o.attn_out_b), H, H,
-                store(saved::ctx));
+  residual_dense(a[saved::ctx], o.attn_out_w, w(o.attn_out_w), w(o.attn_out_b), H, H,
+                 store(saved::ctx));
   residual_layernorm(l, saved::h1, saved::sum1, saved::mean1, saved::rstd1, x, p_hidden, 2 + 3 * l,
                      w(o.ln1_g), w(o.ln1_b));
-  dense_forward(a[saved::f], a[saved::h1], w(o.inter_w), o.inter_w, w(o.inter_b), H, I,
-                store(saved::h1));
-  if (gemm16_) {
+  if (gemm16_) {  // the GEMM writes the bf16 copy of its output, which GELU reads
+    dense_forward16(store(saved::f), a[saved::h1], o.inter_w, w(o.inter_b), H, I, store(saved::h1));
     if constexpr (std::is_same_v<T, float>)
-      bf16_->gelu_forward(store(saved::f), store(saved::g), a[saved::f], NI);
+      bf16_->gelu_forward(store(saved::g), store(saved::f), NI);
   } else {
+    dense_forward(a[saved::f], a[saved::h1], w(o.inter_w), o.inter_w, w(o.inter_b), H, I,
+                  store(saved::h1));
     round_half(a[saved::f], NI, store(saved::f));
     ops_->gelu_forward(a[saved::g], a[saved::f], NI);
     round_half(a[saved::g], NI, store(saved::g));
   }
-  dense_forward(tmp_.d2, a[saved::g], w(o.out_w), o.out_w, w(o.out_b), I, H, store(saved::g));
+  residual_dense(a[saved::g], o.out_w, w(o.out_w), w(o.out_b), I, H, store(saved::g));
   residual_layernorm(l, saved::out, saved::sum2, saved::mean2, saved::rstd2, a[saved::h1], p_hidden,
                      3 + 3 * l, w(o.ln2_g), w(o.ln2_b));
 }
 
-// out = LayerNorm(dropout(dense output in tmp_.d2) + residual), sum the residual sum: each
-// rounded to 16 bits and stored under mixed precision, in one fused pass under bf16 GEMMs
-// (where the fp32 sum is not kept: backward reads its bf16 copy).
+// out = LayerNorm(dropout(dense output) + residual), sum the residual sum: each rounded to 16
+// bits and stored under mixed precision. The dense output is residual_dense's: in tmp_.d2, or
+// under bf16 GEMMs in bf16 in tmp_.out16, taken in one fused pass (where the fp32 sum is not
+// kept: backward reads its bf16 copy).
 template <typename T>
 void BertForSequenceClassification<T>::residual_layernorm(int l, saved::Id out, saved::Id sum,
                                                           saved::Id mean, saved::Id rstd,
@@ -464,7 +473,8 @@ void BertForSequenceClassification<T>::residual_layernorm(int l, saved::Id out, 
   if constexpr (std::is_same_v<T, float>) {
     if (gemm16_) {
       bf16_->add_layernorm_forward(a[out], stored16(l, out), stored16(l, sum), a[mean], a[rstd],
-                                   tmp_.d2, p, site_seed(site), residual, gamma, beta, N, H, eps);
+                                   tmp_.out16, p, site_seed(site), residual, gamma, beta, N, H,
+                                   eps);
       return;
     }
   }
@@ -485,7 +495,7 @@ void BertForSequenceClassification<T>::attention_forward(int l, double p_attn) {
   auto store = [&](saved::Id t) { return stored16(l, t); };
   if constexpr (std::is_same_v<T, float>) {
     if (uses_bf16_attention(options_)) {  // QKV, probabilities and context go straight to bf16
-      bf16_->qkv_to_heads(store(saved::qkv), a[saved::qkv], B_, S_, nh, D);
+      bf16_->qkv_to_heads(store(saved::qkv), tmp_.out16, B_, S_, nh, D);
       bf16_->attention_forward(store(saved::ctx), store(saved::probs), store(saved::qkv),
                                head_.mask, B_, S_, nh, D, p_attn, seed, tmp_.attn16_scratch);
       return;
@@ -676,6 +686,34 @@ void BertForSequenceClassification<T>::dense_forward(T* out, const T* in, const 
     }
   }
   ops_->linear_forward(out, in, W, b, N, in_f, out_f);
+}
+
+// A dense layer under bf16 GEMMs whose output the next kernel reads in bf16: the GEMM rounds
+// it (bias included) as it writes it.
+template <typename T>
+void BertForSequenceClassification<T>::dense_forward16(uint16_t* out16, const T* in, size_t w_off,
+                                                       const T* b, int in_f, int out_f,
+                                                       const uint16_t* in16) {
+  if constexpr (std::is_same_v<T, float>) {
+    const int N = B_ * S_;
+    bf16_->linear_forward16(out16, input_bf16(in, in16, static_cast<int64_t>(N) * in_f),
+                            params16_.data() + w_off, b, N, in_f, out_f,
+                            GemmScratch{tmp_.gemm_scratch, tmp_.gemm_scratch_bytes});
+  } else {
+    fail("bf16 GEMMs run only in float models");
+  }
+}
+
+// A dense layer whose output the residual LayerNorm takes: in bf16 in tmp_.out16 under bf16
+// GEMMs, else in fp32 in tmp_.d2.
+template <typename T>
+void BertForSequenceClassification<T>::residual_dense(const T* in, size_t w_off, const T* W,
+                                                      const T* b, int in_f, int out_f,
+                                                      const uint16_t* in16) {
+  if (gemm16_)
+    dense_forward16(tmp_.out16, in, w_off, b, in_f, out_f, in16);
+  else
+    dense_forward(tmp_.d2, in, W, w_off, b, in_f, out_f, in16);
 }
 
 // As torch autocast does, the bf16 GEMMs take the output gradient rounded to bf16; the bias

@@ -129,9 +129,9 @@ class BertForSequenceClassification {
   struct Temps {
     T *g, *d1, *d2, *big, *attn_scratch, *dlogits, *dpooled;
     T* layer_weights;  // mixed precision: one layer's weights expanded from 16 bits
-    // bf16 GEMMs: a dense layer's input and output gradient in bf16; the bf16 attention's
-    // scratch.
-    uint16_t *in16, *dout16;
+    // bf16 GEMMs: a dense layer's input, output (QKV, and those the residual LayerNorms
+    // take) and output gradient in bf16; the bf16 attention's scratch.
+    uint16_t *in16, *out16, *dout16;
     std::byte* attn16_scratch;
     // oneDNN's scratch for the dense layers' bf16 GEMMs (gemm_bf16.h).
     std::byte* gemm_scratch;
@@ -170,6 +170,10 @@ class BertForSequenceClassification {
   // the input's saved 16-bit copy, read instead of converting `in` again.
   void dense_forward(T* out, const T* in, const T* W, size_t w_off, const T* b, int in_f, int out_f,
                      const uint16_t* in16);
+  void dense_forward16(uint16_t* out16, const T* in, size_t w_off, const T* b, int in_f, int out_f,
+                       const uint16_t* in16);
+  void residual_dense(const T* in, size_t w_off, const T* W, const T* b, int in_f, int out_f,
+                      const uint16_t* in16);
   // dout16, when not null, is dout already in bf16.
   void dense_backward(T* din, size_t w_off, size_t b_off, const T* dout, const T* in,
                       const uint16_t* in16, const T* W, int in_f, int out_f, bool accumulate_din,

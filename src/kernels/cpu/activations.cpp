@@ -53,13 +53,11 @@ void gelu_backward_bf16(float* dx, uint16_t* dx16, const uint16_t* x16, const fl
   });
 }
 
-void gelu_forward_bf16(uint16_t* x16, uint16_t* out16, const float* x, int64_t n) {
+void gelu_forward_bf16(uint16_t* out16, const uint16_t* x16, int64_t n) {
   parallel_range(n, [&](int64_t begin, int64_t end) {
 #pragma omp simd
-    for (int64_t i = begin; i < end; ++i) {
-      x16[i] = float_to_bf16(x[i]);
+    for (int64_t i = begin; i < end; ++i)
       out16[i] = float_to_bf16(gelu_value(bf16_to_float(x16[i])));
-    }
   });
 }
 

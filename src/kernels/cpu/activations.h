@@ -10,9 +10,9 @@ namespace bertrain::cpu {
 // Exact GELU: 0.5 x (1 + erf(x / sqrt 2)).
 template <typename T>
 void gelu_forward(T* out, const T* x, int64_t n);
-// Under bf16 GEMMs: x rounded to bf16 (its copy x16, what backward reads), the GELU of that,
-// rounded to bf16 (out16, what the next GEMM reads), in one pass.
-void gelu_forward_bf16(uint16_t* x16, uint16_t* out16, const float* x, int64_t n);
+// Under bf16 GEMMs: the GELU of x16 (in bf16, as the GEMM before wrote it; backward reads it
+// too), rounded to bf16 (out16, what the next GEMM reads).
+void gelu_forward_bf16(uint16_t* out16, const uint16_t* x16, int64_t n);
 template <typename T>
 void gelu_backward(T* dx, const T* x, const T* dout, int64_t n);
 // The same reading x from its bf16 copy and writing dx both in fp32 (for the bias gradient)

@@ -104,16 +104,23 @@ inline void dropped_row(uint16_t* out, const uint16_t* p16, int S, DropoutMask k
 }
 
 // Gathers the S x D matrix of every head h of a [S, H]-row tensor (row stride ld) into the
-// dense head-major block [nh, S, D], rounding to bf16.
-void to_heads(uint16_t* heads, const float* rows, int ld, int S, int nh, int D) {
+// dense head-major block [nh, S, D], in bf16 (rounding fp32 rows).
+inline uint16_t as_bf16(float v) {
+  return float_to_bf16(v);
+}
+inline uint16_t as_bf16(uint16_t v) {
+  return v;
+}
+template <typename Row>
+void to_heads(uint16_t* heads, const Row* rows, int ld, int S, int nh, int D) {
   parallel_for(
       S,
       [&](int64_t s) {
         for (int h = 0; h < nh; ++h) {
-          const float* src = rows + s * ld + h * D;
+          const Row* src = rows + s * ld + h * D;
           uint16_t* dst = heads + (static_cast<int64_t>(h) * S + s) * D;
 #pragma omp simd
-          for (int d = 0; d < D; ++d) dst[d] = float_to_bf16(src[d]);
+          for (int d = 0; d < D; ++d) dst[d] = as_bf16(src[d]);
         }
       },
       static_cast<int64_t>(nh) * D);
@@ -152,13 +159,13 @@ inline void softmax_backward_dropped_row_bf16(uint16_t* dropped_then_ds, const f
 
 }  // namespace
 
-void qkv_to_heads_bf16(uint16_t* qkv16, const float* qkv, int B, int S, int nh, int D) {
+void qkv_to_heads_bf16(uint16_t* qkv16, const uint16_t* rows16, int B, int S, int nh, int D) {
   const int H = nh * D;
   const int64_t part = static_cast<int64_t>(B) * nh * S * D;  // Q, K or V of every row
   for (int b = 0; b < B; ++b)
     for (int which = 0; which < 3; ++which)
       to_heads(qkv16 + which * part + static_cast<int64_t>(b) * nh * S * D,
-               qkv + static_cast<int64_t>(b) * S * 3 * H + which * H, 3 * H, S, nh, D);
+               rows16 + static_cast<int64_t>(b) * S * 3 * H + which * H, 3 * H, S, nh, D);
 }
 
 size_t attention_bf16_scratch_bytes(int S, int nh, int D) {

@@ -22,8 +22,8 @@
 
 namespace bertrain::cpu {
 
-// qkv [B, S, 3H] in fp32 (bf16 values) to head-major bf16.
-void qkv_to_heads_bf16(uint16_t* qkv16, const float* qkv, int B, int S, int nh, int D);
+// The QKV GEMM's bf16 output [B, S, 3H] to head-major.
+void qkv_to_heads_bf16(uint16_t* qkv16, const uint16_t* rows16, int B, int S, int nh, int D);
 
 // Bytes of scratch attention_forward_bf16 / attention_backward_bf16 need.
 size_t attention_bf16_scratch_bytes(int S, int nh, int D);

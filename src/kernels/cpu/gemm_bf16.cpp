@@ -88,8 +88,8 @@ const Matmul& cached(const Key& key) {
 
 // The keys of the GEMMs callers run: on their scratch (user scratchpad mode).
 Key plain_key(bool ta, bool tb, int M, int N, int K, int lda, int ldb, bool accumulate, int ldc,
-              bool bias) {
-  return {1, ta, tb, M, N, K, lda, ldb, ldc, accumulate, bias, true, false};
+              bool bias, bool out16) {
+  return {1, ta, tb, M, N, K, lda, ldb, ldc, accumulate, bias, true, out16};
 }
 
 Key batched_key(int batch, bool ta, bool tb, int M, int N, int K, bool out16) {
@@ -131,7 +131,15 @@ void gemm_bf16(bool trans_a, bool trans_b, int M, int N, int K, const uint16_t* 
                const uint16_t* B, int ldb, bool accumulate, float* C, int ldc, GemmScratch scratch,
                const float* bias) {
   if (M <= 0 || N <= 0) return;
-  run(plain_key(trans_a, trans_b, M, N, K, lda, ldb, accumulate, ldc, bias != nullptr), A, B, C,
+  run(plain_key(trans_a, trans_b, M, N, K, lda, ldb, accumulate, ldc, bias != nullptr, false), A, B,
+      C, scratch, bias);
+}
+
+void gemm_bf16(bool trans_a, bool trans_b, int M, int N, int K, const uint16_t* A, int lda,
+               const uint16_t* B, int ldb, uint16_t* C, int ldc, GemmScratch scratch,
+               const float* bias) {
+  if (M <= 0 || N <= 0) return;
+  run(plain_key(trans_a, trans_b, M, N, K, lda, ldb, false, ldc, bias != nullptr, true), A, B, C,
       scratch, bias);
 }
 
@@ -148,9 +156,10 @@ void gemm_bf16_batched(int batch, bool trans_a, bool trans_b, int M, int N, int 
 }
 
 size_t gemm_bf16_scratch_bytes(bool trans_a, bool trans_b, int M, int N, int K, int lda, int ldb,
-                               bool accumulate, int ldc, bool bias) {
+                               bool accumulate, int ldc, bool bias, bool out16) {
   if (M <= 0 || N <= 0) return 0;
-  return scratch_bytes(plain_key(trans_a, trans_b, M, N, K, lda, ldb, accumulate, ldc, bias));
+  return scratch_bytes(
+      plain_key(trans_a, trans_b, M, N, K, lda, ldb, accumulate, ldc, bias, out16));
 }
 
 size_t gemm_bf16_batched_scratch_bytes(int batch, bool trans_a, bool trans_b, int M, int N, int K,
@@ -184,6 +193,11 @@ void gemm_bf16(bool, bool, int, int, int, const uint16_t*, int, const uint16_t*,
   fail("bf16 GEMMs need oneDNN (bertrain was built without it)");
 }
 
+void gemm_bf16(bool, bool, int, int, int, const uint16_t*, int, const uint16_t*, int, uint16_t*,
+               int, GemmScratch, const float*) {
+  fail("bf16 GEMMs need oneDNN (bertrain was built without it)");
+}
+
 void gemm_bf16_batched(int, bool, bool, int, int, int, const uint16_t*, const uint16_t*, float*,
                        GemmScratch) {
   fail("bf16 GEMMs need oneDNN (bertrain was built without it)");
@@ -194,7 +208,7 @@ void gemm_bf16_batched(int, bool, bool, int, int, int, const uint16_t*, const ui
   fail("bf16 GEMMs need oneDNN (bertrain was built without it)");
 }
 
-size_t gemm_bf16_scratch_bytes(bool, bool, int, int, int, int, int, bool, int, bool) {
+size_t gemm_bf16_scratch_bytes(bool, bool, int, int, int, int, int, bool, int, bool, bool) {
   return 0;
 }
 

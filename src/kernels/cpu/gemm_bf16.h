@@ -22,6 +22,11 @@ namespace bertrain::cpu {
 void gemm_bf16(bool trans_a, bool trans_b, int M, int N, int K, const uint16_t* A, int lda,
                const uint16_t* B, int ldb, bool accumulate, float* C, int ldc,
                GemmScratch scratch = {}, const float* bias = nullptr);
+// The same with C in bf16: the fp32 result (bias included) rounded to nearest even, as
+// float_to_bf16 rounds it.
+void gemm_bf16(bool trans_a, bool trans_b, int M, int N, int K, const uint16_t* A, int lda,
+               const uint16_t* B, int ldb, uint16_t* C, int ldc, GemmScratch scratch = {},
+               const float* bias = nullptr);
 
 // C_i = op(A_i) * op(B_i) for i < batch, every matrix dense and the batch back to back: A_i
 // at A + i*M*K, B_i at B + i*K*N, C_i at C + i*M*N. oneDNN's AMX kernels take only dense
@@ -36,7 +41,7 @@ void gemm_bf16_batched(int batch, bool trans_a, bool trans_b, int M, int N, int 
 // Scratch bytes those GEMMs need at a shape (lda/ldb/ldc as gemm_bf16 takes them; the batched
 // form's are dense); 0 without oneDNN.
 size_t gemm_bf16_scratch_bytes(bool trans_a, bool trans_b, int M, int N, int K, int lda, int ldb,
-                               bool accumulate, int ldc, bool bias = false);
+                               bool accumulate, int ldc, bool bias = false, bool out16 = false);
 size_t gemm_bf16_batched_scratch_bytes(int batch, bool trans_a, bool trans_b, int M, int N, int K,
                                        bool out16 = false);
 

@@ -16,14 +16,14 @@ void layernorm_forward(T* out, T* mean, T* rstd, const T* x, const T* gamma, con
 template <typename T>
 void add_layernorm_forward(T* out, T* sum, T* mean, T* rstd, const T* a, const T* b, const T* gamma,
                            const T* beta, int N, int C, double eps);
-// The residual block's LayerNorm under bf16 GEMMs, fused with what precedes it: the dense
-// output rounded to bf16, inverted dropout, the residual sum (kept only as its bf16 copy,
-// sum16; the statistics come from the unrounded sum, as add_layernorm_forward's), and the
-// output rounded to bf16 in place and copied to out16.
+// The residual block's LayerNorm under bf16 GEMMs, fused with what precedes it: inverted
+// dropout of the dense output (in bf16, as its GEMM wrote it), the residual sum (kept only as
+// its bf16 copy, sum16; the statistics come from the unrounded sum, as add_layernorm_forward's),
+// and the output rounded to bf16 in place and copied to out16.
 void add_layernorm_forward_bf16(float* out, uint16_t* out16, uint16_t* sum16, float* mean,
-                                float* rstd, const float* dense, double dropout_p, uint64_t seed,
-                                const float* residual, const float* gamma, const float* beta, int N,
-                                int C, double eps);
+                                float* rstd, const uint16_t* dense16, double dropout_p,
+                                uint64_t seed, const float* residual, const float* gamma,
+                                const float* beta, int N, int C, double eps);
 template <typename T>
 void layernorm_backward(T* dx, T* dgamma, T* dbeta, const T* dout, const T* x, const T* mean,
                         const T* rstd, const T* gamma, int N, int C);

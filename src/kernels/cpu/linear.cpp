@@ -84,14 +84,21 @@ void run(const LinearGemm& g, const uint16_t* A, const uint16_t* B, bool accumul
          GemmScratch scratch, const float* bias = nullptr) {
   gemm_bf16(g.ta, g.tb, g.M, g.N, g.K, A, g.lda, B, g.ldb, accumulate, C, g.ldc, scratch, bias);
 }
-size_t scratch_of(const LinearGemm& g, bool accumulate, bool bias = false) {
-  return gemm_bf16_scratch_bytes(g.ta, g.tb, g.M, g.N, g.K, g.lda, g.ldb, accumulate, g.ldc, bias);
+size_t scratch_of(const LinearGemm& g, bool accumulate, bool bias = false, bool out16 = false) {
+  return gemm_bf16_scratch_bytes(g.ta, g.tb, g.M, g.N, g.K, g.lda, g.ldb, accumulate, g.ldc, bias,
+                                 out16);
 }
 }  // namespace
 
 void linear_forward_bf16(float* out, const uint16_t* in16, const uint16_t* W16, const float* b,
                          int N, int in_f, int out_f, GemmScratch scratch) {
   run(forward_gemm(N, in_f, out_f), in16, W16, /*accumulate=*/false, out, scratch, b);
+}
+
+void linear_forward_bf16(uint16_t* out16, const uint16_t* in16, const uint16_t* W16, const float* b,
+                         int N, int in_f, int out_f, GemmScratch scratch) {
+  const LinearGemm g = forward_gemm(N, in_f, out_f);
+  gemm_bf16(g.ta, g.tb, g.M, g.N, g.K, in16, g.lda, W16, g.ldb, out16, g.ldc, scratch, b);
 }
 
 void linear_backward_bf16(float* din, float* dW, float* db, const float* dout,
@@ -111,6 +118,7 @@ void pack_bf16_column_sums(uint16_t* x16, float* sums, const float* x, int N, in
 
 size_t linear_bf16_scratch_bytes(int N, int in_f, int out_f) {
   return std::max({scratch_of(forward_gemm(N, in_f, out_f), false, true),
+                   scratch_of(forward_gemm(N, in_f, out_f), false, true, true),
                    scratch_of(din_gemm(N, in_f, out_f), false),
                    scratch_of(din_gemm(N, in_f, out_f), true),
                    scratch_of(dw_gemm(N, in_f, out_f), true)});

@@ -24,6 +24,10 @@ void linear_backward(T* din, T* dW, T* db, const T* dout, const T* in, const T* 
 // matrix units (gemm_bf16.h): out = in16 * W16^T + b. Float models only.
 void linear_forward_bf16(float* out, const uint16_t* in16, const uint16_t* W16, const float* b,
                          int N, int in_f, int out_f, GemmScratch scratch = {});
+// The same with the output rounded to bf16 by the GEMM (what autocast's linear returns), for
+// the kernels that read it in bf16.
+void linear_forward_bf16(uint16_t* out16, const uint16_t* in16, const uint16_t* W16, const float* b,
+                         int N, int in_f, int out_f, GemmScratch scratch = {});
 // din (=, or += with accumulate_din; skipped when null) = dout16 * W16, dW += dout16^T * in16,
 // db += column sums of dout (fp32, unrounded; skipped when db is null).
 void linear_backward_bf16(float* din, float* dW, float* db, const float* dout,
