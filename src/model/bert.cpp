@@ -109,16 +109,23 @@ void BertForSequenceClassification<T>::carve(const BertConfig& c, int B, int S, 
     }
   } else {
     // One fp32 working set (the layer being run, recomputed or restored) plus what each layer
-    // keeps: its 16-bit copies and its statistics. With checkpointing only the output is kept
-    // per layer; under bf16 GEMMs, which read their inputs from the copies, the others get one
-    // set all layers share.
+    // keeps: its 16-bit copies and its statistics. The kernels write each layer's statistics
+    // where they are kept (nothing to copy). With checkpointing only the output is kept per
+    // layer; under bf16 GEMMs, which read their inputs from the copies, the others get one set
+    // all layers share.
+    auto in_place = [&](saved::Id t) { return !ckpt && !saved::kSpecs[t].half; };
     each([&](saved::Id t, size_t n) {
-      if (in_working_set(t, options)) shared.work[t] = acts.take<T>(n);
+      if (in_working_set(t, options) && !in_place(t)) shared.work[t] = acts.take<T>(n);
     });
     x_work = acts.take<T>(N * H);
     auto keep = [&](LayerTensors& lt, saved::Id t, size_t n) {
-      lt.kept[t] = saved::kSpecs[t].half ? static_cast<void*>(acts.take<uint16_t>(n))
-                                         : static_cast<void*>(acts.take<T>(n));
+      if (saved::kSpecs[t].half) {
+        lt.kept[t] = acts.take<uint16_t>(n);
+        return;
+      }
+      T* kept = acts.take<T>(n);
+      lt.kept[t] = kept;
+      if (in_place(t)) lt.work[t] = kept;
     };
     if (ckpt && uses_bf16_gemms(options)) {
       each([&](saved::Id t, size_t n) {
@@ -316,23 +323,20 @@ const T* BertForSequenceClassification<T>::layer_params(int l) {
 }
 
 // Walks saved.h's list. With checkpointing nothing but the output (written as it was
-// produced) is kept: the layer is recomputed instead.
+// produced) is kept: the layer is recomputed instead. Statistics are written where they are
+// kept (carve), the 16-bit copies where they are produced; what is left is widening the copies
+// an fp32 kernel of backward reads (none under bf16 GEMMs but the fp32 memory-efficient
+// attention's QKV).
 template <typename T>
-void BertForSequenceClassification<T>::transfer_layer(int l, bool to_store) {
+void BertForSequenceClassification<T>::restore_layer(int l) {
   if (options_.checkpointing) return;
   LayerTensors& lt = layers_[l];
   for (int i = 0; i < saved::count; ++i) {
     const auto t = static_cast<saved::Id>(i);
     if (!lt.kept[t]) continue;
     const int64_t n = static_cast<int64_t>(saved::elements(t, config_, B_, S_));
-    if (saved::kSpecs[t].half) {
-      if (!to_store && restored_for_backward(t, options_))
-        ops_->from_half(lt.work[t], static_cast<const uint16_t*>(lt.kept[t]), n, half_format());
-    } else if (to_store) {
-      ops_->copy(static_cast<T*>(lt.kept[t]), lt.work[t], n);
-    } else {
-      ops_->copy(lt.work[t], static_cast<const T*>(lt.kept[t]), n);
-    }
+    if (saved::kSpecs[t].half && restored_for_backward(t, options_))
+      ops_->from_half(lt.work[t], static_cast<const uint16_t*>(lt.kept[t]), n, half_format());
   }
 }
 
@@ -400,7 +404,6 @@ double BertForSequenceClassification<T>::forward(const Batch& batch, bool traini
       x = x_work_;
     }
     layer_forward(l, x, training);
-    if (mixed()) transfer_layer(l, /*to_store=*/true);
     x = layers_[l].work[saved::out];
   }
   ops_->copy_rows(head_.cls, H, x, static_cast<int64_t>(S_) * H, B_, H);  // the [CLS] rows
@@ -579,7 +582,7 @@ void BertForSequenceClassification<T>::backward(double loss_scale) {
     if (options_.checkpointing && l != last)
       layer_forward(l, x, training_);
     else if (mixed() && l != last)
-      transfer_layer(l, /*to_store=*/false);
+      restore_layer(l);
     layer_backward(l, x);
   }
   ops_->dropout_apply(tmp_.g, tmp_.g, static_cast<int64_t>(N) * H,

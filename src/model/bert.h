@@ -159,10 +159,9 @@ class BertForSequenceClassification {
   uint16_t* stored16(int l, saved::Id t) const;
   const uint16_t* layer_input16(int l) const;
   const uint16_t* input_bf16(const T* in, const uint16_t* in16, int64_t n);
-  // Mixed precision: after forward, keep the layer's statistics (its 16-bit copies were
-  // written as each tensor was produced); before backward, bring back to the working set
-  // what an fp32 kernel of backward reads.
-  void transfer_layer(int l, bool to_store);
+  // Mixed precision, before backward: bring back to the working set what an fp32 kernel of
+  // backward reads (everything else was written where it is kept).
+  void restore_layer(int l);
   void unpack_input(int l);  // layer l's input (layer l-1's output) into x_work_
   void layer_backward(int l, const T* x);
   // One of a layer's dense layers (weights at layout offset w_off, W their values as
