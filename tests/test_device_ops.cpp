@@ -27,7 +27,7 @@ TEST(DeviceOps, CopyRowsGathersAndScattersStridedRows) {
     ASSERT_EQ(scattered[i], i % ld < cols ? src[i] : 7.0f) << i;  // the rest untouched
 }
 
-TEST(DeviceOps, UploadCopyAndFillZero) {
+TEST(DeviceOps, UploadDownloadCopyAndFillZero) {
   const Ops<double>& ops = cpu_ops<double>();
   const int64_t n = 100003;  // above the parallel threshold, not a multiple of the threads
   std::vector<double> a(n), b(n, 1.0);
@@ -40,6 +40,9 @@ TEST(DeviceOps, UploadCopyAndFillZero) {
   std::vector<int32_t> host{3, -1, 7}, device(3, 0);
   ops.upload(device.data(), host.data(), host.size() * sizeof(int32_t));
   EXPECT_EQ(device, host);
+  std::vector<int32_t> back(3, 0);
+  ops.download(back.data(), device.data(), device.size() * sizeof(int32_t));
+  EXPECT_EQ(back, host);
 }
 
 TEST(DeviceOps, HalfConversionsRoundToNearestEvenAndWidenExactly) {

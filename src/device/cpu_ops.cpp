@@ -33,6 +33,7 @@ const Ops<T>& cpu_ops() {
       .cross_entropy_forward = cpu::cross_entropy_forward<T>,
       .cross_entropy_backward = cpu::cross_entropy_backward<T>,
       .upload = cpu::upload,
+      .download = cpu::download,
       .copy = cpu::copy<T>,
       .fill_zero = cpu::fill_zero<T>,
       .copy_rows = cpu::copy_rows<T>,

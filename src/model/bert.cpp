@@ -253,6 +253,13 @@ uint64_t BertForSequenceClassification<T>::site_seed(int site) const {
 }
 
 template <typename T>
+std::vector<T> BertForSequenceClassification<T>::host_probabilities() const {
+  std::vector<T> host(static_cast<size_t>(B_) * config_.num_labels());
+  ops_->download(host.data(), head_.probs, host.size() * sizeof(T));
+  return host;
+}
+
+template <typename T>
 const T* BertForSequenceClassification<T>::hidden_state(int k) const {
   if (mixed() && k != 0 && k != config_.num_hidden_layers)
     fail("hidden_state(", k, ") is not kept in fp32 under mixed precision");

@@ -106,12 +106,14 @@ class BertForSequenceClassification {
   // Backpropagates loss * loss_scale from the last forward, accumulating into grads().
   void backward(double loss_scale);
 
-  // Results of the last forward. hidden_state(0) is the embeddings output,
+  // Results of the last forward, in device memory. hidden_state(0) is the embeddings output,
   // hidden_state(k) the output of encoder layer k. Shapes [B, S, H], [B, H], [B, L].
   const T* hidden_state(int k) const;
   const T* pooled_output() const { return head_.pooled; }
   const T* logits() const { return head_.logits; }
   const T* probabilities() const { return head_.probs; }
+  // The last forward's class probabilities [B, L], copied to host memory.
+  std::vector<T> host_probabilities() const;
 
  private:
   // A layer's saved tensors (saved.h lists them): `work` is what the kernels compute in (in

@@ -16,7 +16,8 @@ EvalResult evaluate_model(BertForSequenceClassification<float>& model, DataLoade
   int64_t correct = 0;
   while (loader.next(b)) {
     double loss = model.forward(b.view(), /*training=*/false, 0);
-    const float* probs = model.probabilities();
+    const std::vector<float> host = model.host_probabilities();
+    const float* probs = host.data();
     int64_t labelled = 0;
     for (int i = 0; i < b.B; ++i) {
       ++r.examples;

@@ -28,6 +28,10 @@ void upload(void* dst, const void* host_src, size_t bytes) {
   std::memcpy(dst, host_src, bytes);
 }
 
+void download(void* host_dst, const void* src, size_t bytes) {
+  std::memcpy(host_dst, src, bytes);
+}
+
 #define BERTRAIN_INSTANTIATE(T)                 \
   template void copy<T>(T*, const T*, int64_t); \
   template void fill_zero<T>(T*, int64_t);      \

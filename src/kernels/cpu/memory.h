@@ -1,5 +1,5 @@
 // Moving and clearing device memory (on the CPU backend, host memory): copies, zero fills,
-// row gathers, and uploads from host buffers.
+// row gathers, and copies between host buffers and device memory.
 #pragma once
 
 #include <cstddef>
@@ -20,7 +20,9 @@ void fill_zero(T* x, int64_t n);
 template <typename T>
 void copy_rows(T* dst, int64_t dst_ld, const T* src, int64_t src_ld, int rows, int cols);
 
-// bytes from host memory (a batch as the loader built it) to device memory.
+// bytes from host memory (a batch as the loader built it) to device memory, and from device
+// memory to host memory (the results a caller reads: probabilities, predictions).
 void upload(void* dst, const void* host_src, size_t bytes);
+void download(void* host_dst, const void* src, size_t bytes);
 
 }  // namespace bertrain::cpu
