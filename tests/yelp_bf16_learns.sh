@@ -7,6 +7,7 @@
 #   tests/yelp_bf16_learns.sh BERTRAIN WORK_DIR
 set -euo pipefail
 bertrain="$1" work="$2"
+mkdir -p "$work"
 demo="$(dirname "$0")/../scripts/yelp_demo.sh"
 "$demo" "$bertrain" "$work/bf16" --bf16 >"$work/bf16.log"
 grep -m1 "bf16" "$work/bf16.log" || true
