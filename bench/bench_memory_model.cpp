@@ -30,7 +30,6 @@ int main(int argc, char** argv) {
             q.config.id2label = {"1", "2", "3", "4", "5"};
             q.batch = B;
             q.seq = S;
-            q.threads = num_threads();
             q.checkpointing = ckpt;
             q.precision = p;
             q.attention = mode;

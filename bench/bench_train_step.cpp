@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
   BertConfig c = preset_config(preset);
   c.id2label = {"0", "1", "2", "3", "4"};
   // Inference builds what `bertrain predict` builds: no gradients, no optimizer state.
-  BertForSequenceClassification<float> model(c, cpu_allocator(), /*with_grads=*/!eval_only);
+  BertForSequenceClassification<float> model(c, cpu_device(), /*with_grads=*/!eval_only);
   if (bench::arg(argc, argv, "--checkpointing", 0) != 0) model.set_gradient_checkpointing(true);
   model.set_precision(parse_precision(bench::str_arg(argc, argv, "--precision", "fp32")));
   if (bench::arg(argc, argv, "--memory_efficient", 0) != 0)

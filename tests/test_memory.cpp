@@ -41,7 +41,6 @@ TEST(MemoryModel, PredictionEqualsTheMeasuredPeakOfATrainingStep) {
           q.config = small_bert();
           q.batch = B;
           q.seq = S;
-          q.threads = num_threads();
           q.checkpointing = ckpt;
           BatchTrial t = try_batch(q, 0, 1);
           ASSERT_TRUE(t.fits);
@@ -76,7 +75,6 @@ TEST(MemoryModel, FindBatchSizeReturnsTheLargestThatFits) {
   MemoryQuery q;
   q.config = small_bert();
   q.seq = 64;
-  q.threads = num_threads();
   const size_t limit = 40u << 20;
   BatchSearch s = find_batch_size(q, limit, 1);
   ASSERT_GT(s.batch, 1);

@@ -115,7 +115,6 @@ TEST(MixedPrecision, HalvesStoredActivationsAndPredictionStaysExact) {
         q.config = c;
         q.batch = 8;
         q.seq = 64;
-        q.threads = num_threads();
         q.precision = p;
         q.checkpointing = ckpt;
         q.attention = mode;

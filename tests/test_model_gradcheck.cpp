@@ -183,8 +183,8 @@ TEST(Model, GradientCheckpointingGivesIdenticalGradients) {
   EXPECT_EQ(l_plain, l_ckpt);
   EXPECT_EQ(h_plain, h_ckpt);  // every layer's output is still available
   EXPECT_EQ(g_plain, g_ckpt);  // recomputation reproduces the forward bit for bit
-  ActivationPlan plain = BertForSequenceClassification<float>::plan(c, B, S, 2, {});
-  ActivationPlan ckpt = BertForSequenceClassification<float>::plan(c, B, S, 2, {true});
+  ActivationPlan plain = BertForSequenceClassification<float>::plan(cpu_device(), c, B, S, {});
+  ActivationPlan ckpt = BertForSequenceClassification<float>::plan(cpu_device(), c, B, S, {true});
   EXPECT_LT(ckpt.activations, plain.activations * 6 / 10);
 }
 
@@ -234,8 +234,8 @@ TEST(Model, MemoryEfficientAttentionMatchesStandard) {
   double max_g = 0;
   for (float g : g_std) max_g = std::max(max_g, static_cast<double>(std::abs(g)));
   for (size_t i = 0; i < g_std.size(); ++i) ASSERT_NEAR(g_me[i], g_std[i], 1e-4 * max_g) << i;
-  ActivationPlan std_plan = BertForSequenceClassification<float>::plan(c, B, S, 2, {});
+  ActivationPlan std_plan = BertForSequenceClassification<float>::plan(cpu_device(), c, B, S, {});
   ActivationPlan me_plan = BertForSequenceClassification<float>::plan(
-      c, B, S, 2, {false, AttentionMode::MemoryEfficient});
+      cpu_device(), c, B, S, {false, AttentionMode::MemoryEfficient});
   EXPECT_LT(me_plan.activations, std_plan.activations);
 }

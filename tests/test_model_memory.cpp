@@ -8,12 +8,12 @@ using namespace bertrain;
 TEST(ModelMemory, EveryByteIsCountedInItsCategory) {
   Allocator a("test");
   BertConfig c = preset_config("tiny");
-  BertForSequenceClassification<float> m(c, a);
+  BertForSequenceClassification<float> m(c, cpu_device(a));
   size_t param_bytes = Allocator::charged_size(m.num_params() * 4);
   EXPECT_EQ(a.allocated(MemCategory::Weights), param_bytes);
   EXPECT_EQ(a.allocated(MemCategory::Gradients), param_bytes);
   m.reserve(4, 32);
-  ActivationPlan plan = decltype(m)::plan(c, 4, 32, num_threads());
+  ActivationPlan plan = decltype(m)::plan(m.device(), c, 4, 32);
   EXPECT_EQ(a.allocated(MemCategory::Activations), plan.activations);
   EXPECT_EQ(a.allocated(MemCategory::Temporaries), plan.temporaries);
   // The per-layer activations include the [B, heads, S, S] attention probabilities.
@@ -31,12 +31,12 @@ TEST(ModelMemory, LimitFailsCleanlyAndReleasesEverything) {
   BertConfig c = preset_config("tiny");
   size_t weights_and_grads;
   {
-    BertForSequenceClassification<float> m(c, a);
+    BertForSequenceClassification<float> m(c, cpu_device(a));
     weights_and_grads = a.allocated();
   }
   a.set_limit(weights_and_grads + 1024);
   {
-    BertForSequenceClassification<float> m(c, a);
+    BertForSequenceClassification<float> m(c, cpu_device(a));
     try {
       m.reserve(8, 64);
       FAIL() << "expected out of memory";

@@ -74,7 +74,7 @@ TEST(Dropout, MaskEqualsItsDefinition) {
     return static_cast<double>(z >> 11) * (1.0 / 9007199254740992.0) >= p;
   };
   for (double p : {0.0, 1e-17, 0.1, 0.5, 0.9, 1.0}) {
-    DropoutMask mask(12345, p);
+    bertrain::DropoutMask mask(12345, p);
     int64_t kept = 0;
     const int64_t n = 200000;
     for (int64_t i = 0; i < n; ++i) {

@@ -52,12 +52,18 @@ Inputs read_inputs(const std::string& path) {
   return in;
 }
 
-// Owns float copies of the outputs until they are written.
+// Owns host copies of the outputs until they are written: results in the device's memory
+// (add) or the host's (add_host).
 struct OutputSet {
-  std::vector<std::vector<float>> storage;
-  std::vector<TensorView> views;
-  template <typename T>
-  void add(const std::string& name, Shape shape, const T* data) {
+  const Device& device;
+  std::vector<std::vector<float>> storage{};
+  std::vector<TensorView> views{};
+  void add(const std::string& name, Shape shape, const float* data) {
+    storage.emplace_back(shape_numel(shape));
+    device.f32->download(storage.back().data(), data, storage.back().size() * sizeof(float));
+    views.push_back({name, DType::F32, std::move(shape), storage.back().data()});
+  }
+  void add_host(const std::string& name, Shape shape, const float* data) {
     storage.emplace_back(data, data + shape_numel(shape));
     views.push_back({name, DType::F32, std::move(shape), storage.back().data()});
   }
@@ -74,13 +80,13 @@ void run_parity(const ParityOptions& o) {
   Inputs in = read_inputs(o.inputs);
   const int B = in.B, S = in.S, H = c.hidden_size, L = c.num_labels();
 
-  OutputSet out;
+  OutputSet out{model.device()};
   model.zero_grads();
   double loss = model.forward(in.rows(0, B), /*training=*/false, 0);
   model.backward(1.0);
   float loss_f = static_cast<float>(loss);
   out.add("logits", {B, L}, model.logits());
-  out.add("loss", {1}, &loss_f);
+  out.add_host("loss", {1}, &loss_f);
   out.add("pooled_output", {B, H}, model.pooled_output());
   for (int k = 0; k <= c.num_hidden_layers; ++k)
     out.add("hidden_states." + std::to_string(k), {B, S, H}, model.hidden_state(k));
@@ -93,7 +99,8 @@ void run_parity(const ParityOptions& o) {
       fail("--gradient_accumulation_steps ", K, " must divide the batch size ", B);
     std::vector<Batch> micro;
     for (int k = 0; k < K; ++k) micro.push_back(in.rows(k * (B / K), B / K));
-    AdamW<float> opt(model.layout(), {o.learning_rate, 0.9, 0.999, 1e-8, o.weight_decay});
+    AdamW<float> opt(model.layout(), {o.learning_rate, 0.9, 0.999, 1e-8, o.weight_decay},
+                     model.device());
     LrSchedule sched{ScheduleType::Linear, o.learning_rate, 0, o.train_steps};
     std::vector<float> losses, norms, lrs, micro_losses;
     for (int s = 0; s < o.train_steps; ++s) {
@@ -104,10 +111,10 @@ void run_parity(const ParityOptions& o) {
       for (double m : r.microbatch_losses) micro_losses.push_back(static_cast<float>(m));
     }
     const int64_t n = o.train_steps;
-    out.add("trajectory.loss", {n}, losses.data());
-    out.add("trajectory.grad_norm", {n}, norms.data());
-    out.add("trajectory.lr", {n}, lrs.data());
-    out.add("trajectory.microbatch_loss", {n, K}, micro_losses.data());
+    out.add_host("trajectory.loss", {n}, losses.data());
+    out.add_host("trajectory.grad_norm", {n}, norms.data());
+    out.add_host("trajectory.lr", {n}, lrs.data());
+    out.add_host("trajectory.microbatch_loss", {n, K}, micro_losses.data());
     for (const ParamSpec& p : model.layout().params())
       out.add("final." + p.name, p.shape, model.params() + p.offset);
   }

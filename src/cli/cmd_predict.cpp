@@ -46,7 +46,7 @@ TextInput parse_input(const std::string& line, const std::string& source, size_t
 void run_predict(const PredictOptions& o) {
   set_num_threads(o.threads);
   BertConfig config = load_config((std::filesystem::path(o.model) / "config.json").string());
-  BertForSequenceClassification<float> model(config, cpu_allocator(), /*with_grads=*/false);
+  BertForSequenceClassification<float> model(config, cpu_device(), /*with_grads=*/false);
   load_weights(model, o.model);
   if (o.bf16) model.set_precision(Precision::BF16);
   BertTokenizer tok = load_tokenizer(o.tokenizer.empty() ? o.model : o.tokenizer);

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <new>
 #include <sstream>
 
@@ -45,8 +46,8 @@ std::string format_bytes(size_t bytes) {
   return buf;
 }
 
-Allocator::Allocator(std::string device, size_t limit_bytes)
-    : device_(std::move(device)), limit_(limit_bytes) {}
+Allocator::Allocator(std::string device, size_t limit_bytes, const RawMemory& raw)
+    : device_(std::move(device)), raw_(&raw), limit_(limit_bytes) {}
 
 static std::string oom_message(const std::string& device, std::string_view what, MemCategory c,
                                size_t bytes, size_t allocated, size_t limit) {
@@ -82,7 +83,16 @@ void* system_allocate(size_t bytes) {
   return p;
 }
 
+void host_zero(void* ptr, size_t bytes) {
+  std::memset(ptr, 0, bytes);
+}
+
 }  // namespace
+
+const RawMemory& host_memory() {
+  static const RawMemory raw{system_allocate, std::free, host_zero, true};
+  return raw;
+}
 
 void* Allocator::allocate(size_t bytes, MemCategory category, std::string_view what) {
   size_t charged = charged_size(bytes == 0 ? 1 : bytes);
@@ -99,7 +109,7 @@ void* Allocator::allocate(size_t bytes, MemCategory category, std::string_view w
       at_peak_ = by_category_;
     }
   }
-  void* p = system_allocate(charged);
+  void* p = raw_->allocate(charged);
   if (!p) {
     std::lock_guard lock(mutex_);
     allocated_ -= charged;
@@ -112,7 +122,7 @@ void* Allocator::allocate(size_t bytes, MemCategory category, std::string_view w
 
 void Allocator::release(void* ptr, size_t bytes, MemCategory category) {
   if (!ptr) return;
-  std::free(ptr);
+  raw_->release(ptr);
   size_t charged = charged_size(bytes == 0 ? 1 : bytes);
   std::lock_guard lock(mutex_);
   allocated_ -= charged;

@@ -37,11 +37,24 @@ class OutOfMemoryError : public Error {
   size_t requested, allocated, limit;
 };
 
+// Where an Allocator's bytes come from: a backend's raw allocation, release and zero fill.
+// Host memory (64-byte aligned, huge pages for large buffers) by default; a GPU backend
+// passes its device's. host_visible says whether the host may read and write the memory
+// through its pointers.
+struct RawMemory {
+  void* (*allocate)(size_t bytes);  // null when the backend refuses
+  void (*release)(void* ptr);
+  void (*zero)(void* ptr, size_t bytes);
+  bool host_visible;
+};
+const RawMemory& host_memory();
+
 class Allocator {
  public:
   static constexpr size_t kAlignment = 64;
 
-  explicit Allocator(std::string device = "cpu", size_t limit_bytes = 0);
+  explicit Allocator(std::string device = "cpu", size_t limit_bytes = 0,
+                     const RawMemory& raw = host_memory());
   Allocator(const Allocator&) = delete;
   Allocator& operator=(const Allocator&) = delete;
 
@@ -49,6 +62,9 @@ class Allocator {
   // (0 = none) would be crossed.
   void* allocate(size_t bytes, MemCategory category, std::string_view what);
   void release(void* ptr, size_t bytes, MemCategory category);
+  // Zero-fills bytes at ptr, memory this allocator gave.
+  void zero(void* ptr, size_t bytes) const { raw_->zero(ptr, bytes); }
+  bool host_visible() const { return raw_->host_visible; }
 
   size_t allocated() const;
   size_t allocated(MemCategory c) const;
@@ -67,6 +83,7 @@ class Allocator {
 
  private:
   std::string device_;
+  const RawMemory* raw_;
   mutable std::mutex mutex_;
   size_t limit_ = 0;
   size_t allocated_ = 0;

@@ -1,7 +1,7 @@
-// RAII owner of one typed allocation from an Allocator. Move-only; zero-initialised.
+// RAII owner of one typed allocation from an Allocator (in its backend's memory: the element
+// accessors are for host-visible allocators). Move-only; zero-initialised.
 #pragma once
 
-#include <cstring>
 #include <span>
 #include <string_view>
 #include <utility>
@@ -18,7 +18,7 @@ class Buffer {
          Allocator& allocator = cpu_allocator())
       : allocator_(&allocator), category_(category), count_(count) {
     data_ = static_cast<T*>(allocator.allocate(count * sizeof(T), category, what));
-    std::memset(static_cast<void*>(data_), 0, count * sizeof(T));
+    allocator.zero(data_, count * sizeof(T));
   }
   Buffer(Buffer&& o) noexcept { swap(o); }
   Buffer& operator=(Buffer&& o) noexcept {

@@ -1,3 +1,5 @@
+#include "core/parallel.h"
+#include "device/device.h"
 #include "device/ops.h"
 #include "kernels/cpu/activations.h"
 #include "kernels/cpu/adamw.h"
@@ -48,6 +50,7 @@ const Ops<T>& cpu_ops() {
       .attention_backward_blockwise = cpu::attention_backward_blockwise<T>,
       .attention_scratch_size = cpu::attention_scratch_size,
       .attention_blockwise_scratch_size = cpu::attention_blockwise_scratch_size,
+      .scratch_slots = num_threads,
       .adamw_update = cpu::adamw_update<T>,
       .gemm_backend = cpu::gemm_backend,
   };
@@ -73,6 +76,10 @@ const Bf16Ops& cpu_bf16_ops() {
       .attention_backward = cpu::attention_backward_bf16,
   };
   return ops;
+}
+
+Device cpu_device(Allocator& allocator) {
+  return {&allocator, &cpu_ops<float>(), &cpu_ops<double>(), &cpu_bf16_ops()};
 }
 
 template const Ops<float>& cpu_ops<float>();

@@ -36,7 +36,8 @@ struct Ops {
   void (*tanh_forward)(T* out, const T* x, int64_t n);
   void (*tanh_backward)(T* dx, const T* y, const T* dout, int64_t n);
   // cross_entropy.h
-  double (*cross_entropy_forward)(T* probs, const T* logits, const int32_t* labels, int N, int L);
+  void (*cross_entropy_forward)(T* probs, double* loss, const T* logits, const int32_t* labels,
+                                int N, int L);
   void (*cross_entropy_backward)(T* dlogits, const T* probs, const int32_t* labels, int N, int L,
                                  double scale);
   // memory.h
@@ -51,9 +52,10 @@ struct Ops {
   void (*round_half)(T* x, int64_t n, HalfFormat f, uint16_t* store);
   // dropout.h, reductions.h
   void (*dropout_apply)(T* out, const T* x, int64_t n, double p, uint64_t seed);
-  double (*sum_squares)(const T* x, int64_t n);
+  void (*sum_squares)(double* out, const T* x, int64_t n);
   // attention.h: standard (probabilities kept) and memory-efficient (blockwise, log-sum-exp
-  // kept), with the scratch each needs (in elements of T)
+  // kept), with the scratch each needs (in elements of T) for `slots` problems run at once;
+  // scratch_slots() is how many the backend runs at once (the CPU: its threads)
   void (*attention_forward)(T* ctx, T* probs, const T* qkv, const int32_t* mask, int B, int S,
                             int nh, int D, double dropout_p, uint64_t seed, T* scratch);
   void (*attention_backward)(T* dqkv, const T* dctx, const T* qkv, const T* probs, int B, int S,
@@ -64,8 +66,9 @@ struct Ops {
   void (*attention_backward_blockwise)(T* dqkv, const T* dctx, const T* qkv, const T* lse,
                                        const int32_t* mask, int B, int S, int nh, int D,
                                        double dropout_p, uint64_t seed, T* scratch);
-  int64_t (*attention_scratch_size)(int S, int threads);
-  int64_t (*attention_blockwise_scratch_size)(int S, int threads);
+  int64_t (*attention_scratch_size)(int S, int slots);
+  int64_t (*attention_blockwise_scratch_size)(int S, int slots);
+  int (*scratch_slots)();
   // adamw.h
   void (*adamw_update)(T* p, T* g, T* m, T* v, int64_t n, const AdamWStep& s, uint16_t* p_bf16);
   // gemm.h: the fp32 GEMM's library, for the log

@@ -11,13 +11,17 @@ namespace bertrain {
 
 template <typename T>
 BertForSequenceClassification<T>::BertForSequenceClassification(const BertConfig& config,
-                                                                Allocator& allocator,
+                                                                const Device& device,
                                                                 bool with_grads)
     : config_(config),
       layout_(config),
-      allocator_(&allocator),
-      params_(layout_.total(), MemCategory::Weights, "parameters", allocator),
-      grads_(with_grads ? layout_.total() : 0, MemCategory::Gradients, "gradients", allocator) {
+      device_(device),
+      ops_(&device.ops<T>()),
+      bf16_(device.bf16),
+      params_(layout_.total(), MemCategory::Weights, "parameters", *device.allocator),
+      grads_(with_grads ? layout_.total() : 0, MemCategory::Gradients, "gradients",
+             *device.allocator),
+      scalars_(1 + kStepLosses, MemCategory::Temporaries, "step scalars", *device.allocator) {
   // Without backward there is nothing to keep per layer: plan one shared set of layer
   // activations, as gradient checkpointing does.
   if (!with_grads) options_.checkpointing = true;
@@ -44,13 +48,13 @@ bool present(saved::Id t, const MemoryOptions& o) {
 // GEMMs the fused bf16 kernels write the residual sums and the GELU output only as their
 // bf16 copies, the FFN's first GEMM its output, and the bf16 attention the probabilities and
 // the context so (its QKV GEMM writes bf16 rows into a temporary).
-bool in_working_set(saved::Id t, const MemoryOptions& o) {
-  if (!uses_bf16_gemms(o)) return true;
+bool in_working_set(const Device& d, saved::Id t, const MemoryOptions& o) {
+  if (!uses_bf16_gemms(d, o)) return true;
   switch (t) {
     case saved::qkv:
     case saved::probs:
     case saved::ctx:
-      return !uses_bf16_attention(o);
+      return !uses_bf16_attention(d, o);
     case saved::sum1:
     case saved::sum2:
     case saved::f:
@@ -64,27 +68,29 @@ bool in_working_set(saved::Id t, const MemoryOptions& o) {
 // With mixed precision, whether backward reads tensor t in fp32, so that its 16-bit copy is
 // restored into the working set first. With fp32 GEMMs every kernel does (the layer output
 // is not read); under bf16 GEMMs only the fp32 memory-efficient attention (qkv).
-bool restored_for_backward(saved::Id t, const MemoryOptions& o) {
-  if (!uses_bf16_gemms(o)) return t != saved::out;
-  return t == saved::qkv && !uses_bf16_attention(o);
+bool restored_for_backward(const Device& d, saved::Id t, const MemoryOptions& o) {
+  if (!uses_bf16_gemms(d, o)) return t != saved::out;
+  return t == saved::qkv && !uses_bf16_attention(d, o);
 }
 
 }  // namespace
 
 template <typename T>
-void BertForSequenceClassification<T>::carve(const BertConfig& c, int B, int S, int threads,
-                                             const MemoryOptions& options, Carver& acts,
+void BertForSequenceClassification<T>::carve(const Device& device, const BertConfig& c, int B,
+                                             int S, const MemoryOptions& options, Carver& acts,
                                              Carver& temps, std::vector<LayerTensors>& layers,
                                              HeadActs& head, Temps& tmp, T*& x_work) {
   const size_t N = static_cast<size_t>(B) * S, H = c.hidden_size, I = c.intermediate_size;
   const size_t L = c.num_labels(), nh = c.num_attention_heads;
   const bool standard = options.attention == AttentionMode::Standard;
-  const bool attn16 = uses_bf16_attention(options);
+  const bool attn16 = uses_bf16_attention(device, options);
+  const bool bf16_gemms = uses_bf16_gemms(device, options);
   const bool ckpt = options.checkpointing;
-  // The plan is static (the memory model runs it without a model), so it asks the CPU
-  // backend's kernels for their scratch sizes.
-  const Ops<T>& ops = cpu_ops<T>();
-  const Bf16Ops& bf16 = cpu_bf16_ops();
+  // The plan is static (the memory model runs it without a model), so it asks the device's
+  // kernels for their scratch sizes.
+  const Ops<T>& ops = device.ops<T>();
+  const Bf16Ops* bf16 = device.bf16;  // used only under bf16 GEMMs, where it is set
+  const int slots = ops.scratch_slots();
   layers.assign(c.num_hidden_layers, LayerTensors{});
   x_work = nullptr;
   // f(t, elements) for each of a layer's tensors, in saved.h's order.
@@ -115,7 +121,7 @@ void BertForSequenceClassification<T>::carve(const BertConfig& c, int B, int S, 
     // all layers share.
     auto in_place = [&](saved::Id t) { return !ckpt && !saved::kSpecs[t].half; };
     each([&](saved::Id t, size_t n) {
-      if (in_working_set(t, options) && !in_place(t)) shared.work[t] = acts.take<T>(n);
+      if (in_working_set(device, t, options) && !in_place(t)) shared.work[t] = acts.take<T>(n);
     });
     x_work = acts.take<T>(N * H);
     auto keep = [&](LayerTensors& lt, saved::Id t, size_t n) {
@@ -127,7 +133,7 @@ void BertForSequenceClassification<T>::carve(const BertConfig& c, int B, int S, 
       lt.kept[t] = kept;
       if (in_place(t)) lt.work[t] = kept;
     };
-    if (ckpt && uses_bf16_gemms(options)) {
+    if (ckpt && bf16_gemms) {
       each([&](saved::Id t, size_t n) {
         if (t != saved::out) keep(shared, t, n);
       });
@@ -157,11 +163,11 @@ void BertForSequenceClassification<T>::carve(const BertConfig& c, int B, int S, 
   tmp.d1 = temps.take<T>(N * H);
   tmp.d2 = temps.take<T>(N * H);
   tmp.big = temps.take<T>(N * std::max(I, 3 * H));
-  tmp.attn_scratch =
-      attn16 ? nullptr
-             : temps.take<T>(standard ? ops.attention_scratch_size(S, threads)
-                                      : ops.attention_blockwise_scratch_size(S, threads));
-  tmp.attn16_scratch = attn16 ? temps.take<std::byte>(bf16.attention_scratch_bytes(
+  tmp.attn_scratch = attn16
+                         ? nullptr
+                         : temps.take<T>(standard ? ops.attention_scratch_size(S, slots)
+                                                  : ops.attention_blockwise_scratch_size(S, slots));
+  tmp.attn16_scratch = attn16 ? temps.take<std::byte>(bf16->attention_scratch_bytes(
                                     S, static_cast<int>(nh), c.head_dim()))
                               : nullptr;
   tmp.dlogits = temps.take<T>(B * L);
@@ -170,14 +176,14 @@ void BertForSequenceClassification<T>::carve(const BertConfig& c, int B, int S, 
   tmp.in16 = tmp.out16 = tmp.dout16 = nullptr;
   tmp.gemm_scratch = nullptr;
   tmp.gemm_scratch_bytes = 0;
-  if (uses_bf16_gemms(options)) {
+  if (bf16_gemms) {
     tmp.in16 = temps.take<uint16_t>(N * std::max(H, I));
     tmp.out16 = temps.take<uint16_t>(N * 3 * H);
     tmp.dout16 = temps.take<uint16_t>(N * std::max(I, 3 * H));
     const int n = static_cast<int>(N), h = static_cast<int>(H), i = static_cast<int>(I);
     tmp.gemm_scratch_bytes =
-        std::max({bf16.linear_scratch_bytes(n, h, 3 * h), bf16.linear_scratch_bytes(n, h, h),
-                  bf16.linear_scratch_bytes(n, h, i), bf16.linear_scratch_bytes(n, i, h)});
+        std::max({bf16->linear_scratch_bytes(n, h, 3 * h), bf16->linear_scratch_bytes(n, h, h),
+                  bf16->linear_scratch_bytes(n, h, i), bf16->linear_scratch_bytes(n, i, h)});
     tmp.gemm_scratch = temps.take<std::byte>(tmp.gemm_scratch_bytes);
   }
   if (options.precision != Precision::FP32) {
@@ -187,23 +193,23 @@ void BertForSequenceClassification<T>::carve(const BertConfig& c, int B, int S, 
 }
 
 template <typename T>
-ActivationPlan BertForSequenceClassification<T>::plan(const BertConfig& c, int B, int S,
-                                                      int threads, const MemoryOptions& options) {
+ActivationPlan BertForSequenceClassification<T>::plan(const Device& device, const BertConfig& c,
+                                                      int B, int S, const MemoryOptions& options) {
   Carver acts, temps;
   std::vector<LayerTensors> layers;
   HeadActs head;
   Temps tmp;
   T* x_work;
-  carve(c, B, S, threads, options, acts, temps, layers, head, tmp, x_work);
-  return {acts.used(), temps.used()};
+  carve(device, c, B, S, options, acts, temps, layers, head, tmp, x_work);
+  return {acts.used(), temps.used() + scalar_bytes()};
 }
 
-bool uses_bf16_gemms(const MemoryOptions& options) {
-  return options.precision == Precision::BF16 && cpu_bf16_ops().gemm_is_fast();
+bool uses_bf16_gemms(const Device& device, const MemoryOptions& options) {
+  return options.precision == Precision::BF16 && device.bf16 && device.bf16->gemm_is_fast();
 }
 
-bool uses_bf16_attention(const MemoryOptions& options) {
-  return uses_bf16_gemms(options) && options.attention == AttentionMode::Standard;
+bool uses_bf16_attention(const Device& device, const MemoryOptions& options) {
+  return uses_bf16_gemms(device, options) && options.attention == AttentionMode::Standard;
 }
 
 AttentionMode parse_attention_mode(const std::string& name) {
@@ -216,35 +222,35 @@ template <typename T>
 void BertForSequenceClassification<T>::set_attention_mode(AttentionMode mode) {
   if (mode == options_.attention) return;
   options_.attention = mode;
-  cap_B_ = cap_S_ = cap_threads_ = 0;  // re-plan at the next reserve
+  cap_B_ = cap_S_ = cap_slots_ = 0;  // re-plan at the next reserve
 }
 
 template <typename T>
 void BertForSequenceClassification<T>::set_gradient_checkpointing(bool on) {
   if (on == options_.checkpointing) return;
   options_.checkpointing = on;
-  cap_B_ = cap_S_ = cap_threads_ = 0;  // re-plan at the next reserve
+  cap_B_ = cap_S_ = cap_slots_ = 0;  // re-plan at the next reserve
 }
 
 template <typename T>
 void BertForSequenceClassification<T>::reserve(int B, int S) {
-  if (B <= cap_B_ && S <= cap_S_ && num_threads() <= cap_threads_) return;
+  const int slots = ops_->scratch_slots();
+  if (B <= cap_B_ && S <= cap_S_ && slots <= cap_slots_) return;
   B = std::max(B, cap_B_);
   S = std::max(S, cap_S_);
-  const int threads = std::max(num_threads(), cap_threads_);
   // Release the old blocks first so the peak never holds both.
   acts_block_ = Buffer<std::byte>();
   temps_block_ = Buffer<std::byte>();
-  ActivationPlan p = plan(config_, B, S, threads, options_);
+  ActivationPlan p = plan(device_, config_, B, S, options_);
   acts_block_ =
-      Buffer<std::byte>(p.activations, MemCategory::Activations, "activations", *allocator_);
-  temps_block_ = Buffer<std::byte>(p.temporaries, MemCategory::Temporaries, "backward temporaries",
-                                   *allocator_);
+      Buffer<std::byte>(p.activations, MemCategory::Activations, "activations", *device_.allocator);
+  temps_block_ = Buffer<std::byte>(p.temporaries - scalar_bytes(), MemCategory::Temporaries,
+                                   "backward temporaries", *device_.allocator);
   Carver acts(acts_block_.data()), temps(temps_block_.data());
-  carve(config_, B, S, threads, options_, acts, temps, layers_, head_, tmp_, x_work_);
+  carve(device_, config_, B, S, options_, acts, temps, layers_, head_, tmp_, x_work_);
   cap_B_ = B;
   cap_S_ = S;
-  cap_threads_ = threads;
+  cap_slots_ = slots;
 }
 
 template <typename T>
@@ -289,12 +295,12 @@ void BertForSequenceClassification<T>::set_precision(Precision p) {
   if (p != Precision::FP32 && !std::is_same_v<T, float>)
     fail("mixed precision needs a float model");
   options_.precision = p;
-  gemm16_ = uses_bf16_gemms(options_);
+  gemm16_ = uses_bf16_gemms(device_, options_);
   params16_ = p == Precision::FP32 ? Buffer<uint16_t>()
                                    : Buffer<uint16_t>(layout_.total(), MemCategory::Weights,
-                                                      "16-bit weight copy", *allocator_);
+                                                      "16-bit weight copy", *device_.allocator);
   half_weights_stale_ = true;
-  cap_B_ = cap_S_ = cap_threads_ = 0;  // re-plan at the next reserve
+  cap_B_ = cap_S_ = cap_slots_ = 0;  // re-plan at the next reserve
 }
 
 // Rounds x to the 16-bit format in place and, given `store`, writes the 16-bit values there in
@@ -342,7 +348,7 @@ void BertForSequenceClassification<T>::restore_layer(int l) {
     const auto t = static_cast<saved::Id>(i);
     if (!lt.kept[t]) continue;
     const int64_t n = static_cast<int64_t>(saved::elements(t, config_, B_, S_));
-    if (saved::kSpecs[t].half && restored_for_backward(t, options_))
+    if (saved::kSpecs[t].half && restored_for_backward(device_, t, options_))
       ops_->from_half(lt.work[t], static_cast<const uint16_t*>(lt.kept[t]), n, half_format());
   }
 }
@@ -380,6 +386,15 @@ static void validate_batch(const BertConfig& c, const Batch& b) {
 template <typename T>
 double BertForSequenceClassification<T>::forward(const Batch& batch, bool training,
                                                  uint64_t dropout_seed) {
+  forward(batch, training, dropout_seed, scalars_.data() + 1);
+  double loss;
+  ops_->download(&loss, scalars_.data() + 1, sizeof loss);
+  return loss;
+}
+
+template <typename T>
+void BertForSequenceClassification<T>::forward(const Batch& batch, bool training,
+                                               uint64_t dropout_seed, double* loss) {
   validate_batch(config_, batch);
   reserve(batch.B, batch.S);
   B_ = batch.B;
@@ -422,8 +437,8 @@ double BertForSequenceClassification<T>::forward(const Batch& batch, bool traini
                       site_seed(classifier_site()));
   ops_->linear_forward(head_.logits, head_.pooled_drop, P + layout_.cls_w, P + layout_.cls_b, B_, H,
                        L);
-  return ops_->cross_entropy_forward(head_.probs, head_.logits,
-                                     has_labels_ ? head_.labels : nullptr, B_, L);
+  ops_->cross_entropy_forward(head_.probs, loss, head_.logits, has_labels_ ? head_.labels : nullptr,
+                              B_, L);
 }
 
 template <typename T>
@@ -442,7 +457,7 @@ void BertForSequenceClassification<T>::layer_forward(int l, const T* x, bool tra
   // inputs from those copies.
   auto store = [&](saved::Id t) { return stored16(l, t); };
 
-  if (uses_bf16_attention(options_))  // the attention reads the QKV in bf16
+  if (uses_bf16_attention(device_, options_))  // the attention reads the QKV in bf16
     dense_forward16(tmp_.out16, x, o.qkv_w, w(o.qkv_b), H, 3 * H, layer_input16(l));
   else
     dense_forward(a[saved::qkv], x, w(o.qkv_w), o.qkv_w, w(o.qkv_b), H, 3 * H, layer_input16(l));
@@ -504,7 +519,8 @@ void BertForSequenceClassification<T>::attention_forward(int l, double p_attn) {
   const uint64_t seed = site_seed(1 + 3 * l);
   auto store = [&](saved::Id t) { return stored16(l, t); };
   if constexpr (std::is_same_v<T, float>) {
-    if (uses_bf16_attention(options_)) {  // QKV, probabilities and context go straight to bf16
+    if (uses_bf16_attention(device_,
+                            options_)) {  // QKV, probabilities and context go straight to bf16
       bf16_->qkv_to_heads(store(saved::qkv), tmp_.out16, B_, S_, nh, D);
       bf16_->attention_forward(store(saved::ctx), store(saved::probs), store(saved::qkv),
                                head_.mask, B_, S_, nh, D, p_attn, seed, tmp_.attn16_scratch);
@@ -531,7 +547,7 @@ void BertForSequenceClassification<T>::attention_backward(int l, double p_attn) 
   const int nh = config_.num_attention_heads, D = config_.head_dim();
   const uint64_t seed = site_seed(1 + 3 * l);
   if constexpr (std::is_same_v<T, float>) {
-    if (uses_bf16_attention(options_)) {
+    if (uses_bf16_attention(device_, options_)) {
       bf16_->attention_backward(tmp_.big, tmp_.d1, stored16(l, saved::qkv),
                                 stored16(l, saved::probs), B_, S_, nh, D, p_attn, seed,
                                 tmp_.attn16_scratch);

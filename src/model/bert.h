@@ -11,7 +11,7 @@
 #include "core/arena.h"
 #include "core/batch.h"
 #include "core/buffer.h"
-#include "device/ops.h"
+#include "device/device.h"
 #include "model/bert_config.h"
 #include "model/param_layout.h"
 #include "model/saved.h"
@@ -35,13 +35,13 @@ struct MemoryOptions {
   Precision precision = Precision::FP32;
 };
 
-// Whether the encoder's dense layers run as bf16 GEMMs: under --bf16, when oneDNN has a bf16
-// kernel for this CPU (AMX-BF16 or AVX512-BF16). Otherwise --bf16 keeps fp32 GEMMs on
-// bf16-rounded values.
-bool uses_bf16_gemms(const MemoryOptions& options);
+// Whether the encoder's dense layers run as bf16 GEMMs: under --bf16, when the device has fast
+// bf16 GEMMs (on a CPU, when oneDNN has a bf16 kernel for it: AMX-BF16 or AVX512-BF16).
+// Otherwise --bf16 keeps fp32 GEMMs on bf16-rounded values.
+bool uses_bf16_gemms(const Device& device, const MemoryOptions& options);
 // Whether the attention core runs on bf16 GEMMs too (attention_bf16.h): under bf16 GEMMs,
 // unless memory-efficient attention is asked for.
-bool uses_bf16_attention(const MemoryOptions& options);
+bool uses_bf16_attention(const Device& device, const MemoryOptions& options);
 
 // Bytes of activations and backward temporaries for a B x S micro-batch.
 struct ActivationPlan {
@@ -55,10 +55,11 @@ class BertForSequenceClassification {
   // Without gradients (with_grads false) the model can only run forward: inference costs
   // no gradient memory.
   explicit BertForSequenceClassification(const BertConfig& config,
-                                         Allocator& allocator = cpu_allocator(),
+                                         const Device& device = cpu_device(),
                                          bool with_grads = true);
 
   const BertConfig& config() const { return config_; }
+  const Device& device() const { return device_; }
   const ParamLayout& layout() const { return layout_; }
   // Non-const access marks the 16-bit weight copy stale (refreshed at the next forward).
   T* params() {
@@ -83,7 +84,8 @@ class BertForSequenceClassification {
   size_t num_params() const { return layout_.total(); }
   void zero_grads();
 
-  static ActivationPlan plan(const BertConfig& c, int B, int S, int threads,
+  // The plan on `device` (its kernels' scratch sizes, and on a CPU the thread count).
+  static ActivationPlan plan(const Device& device, const BertConfig& c, int B, int S,
                              const MemoryOptions& options = {});
   // Gradient checkpointing (HF granularity): keep only each encoder layer's output and
   // recompute the layer in backward. Takes effect at the next reserve/forward.
@@ -97,12 +99,22 @@ class BertForSequenceClassification {
   // The kernel the encoder's GEMMs run on, e.g. "bf16 brg:avx512_core_amx_bf16 (oneDNN
   // matmul)" or "fp32 oneDNN".
   std::string gemm_kernel() const;
+  // Whether the encoder's GEMMs run in bf16 (uses_bf16_gemms for this model's device).
+  bool bf16_gemms() const { return gemm16_; }
   // Plans activation memory for micro-batches up to B x S (reallocates only when larger).
   void reserve(int B, int S);
 
-  // Runs the model; dropout is on when training. Returns the mean cross-entropy over the
-  // labelled rows (0 when batch.labels is null).
+  // Runs the model; dropout is on when training. Writes the mean cross-entropy over the
+  // labelled rows (0 when batch.labels is null) to the double at `loss`, device memory: a step
+  // reads its scalars back at one sync point.
+  void forward(const Batch& batch, bool training, uint64_t dropout_seed, double* loss);
+  // The same, with the loss read back to the host at once.
   double forward(const Batch& batch, bool training, uint64_t dropout_seed);
+  // Device scalars for a training step, allocated with the model (the plan's temporaries count
+  // them): [0] for the gradients' sum of squares, [1 + k] for micro-batch k's loss, k <
+  // kStepLosses.
+  static constexpr int kStepLosses = 64;
+  double* step_scalars() { return scalars_.data(); }
   // Backpropagates loss * loss_scale from the last forward, accumulating into grads().
   void backward(double loss_scale);
 
@@ -140,14 +152,18 @@ class BertForSequenceClassification {
     size_t gemm_scratch_bytes;
   };
   // Carves activation and temporary buffers for B x S; sizing only when the carvers have no base.
-  static void carve(const BertConfig& c, int B, int S, int threads, const MemoryOptions& options,
-                    Carver& acts, Carver& temps, std::vector<LayerTensors>& layers, HeadActs& head,
-                    Temps& tmp, T*& x_work);
+  static void carve(const Device& device, const BertConfig& c, int B, int S,
+                    const MemoryOptions& options, Carver& acts, Carver& temps,
+                    std::vector<LayerTensors>& layers, HeadActs& head, Temps& tmp, T*& x_work);
   void layer_forward(int l, const T* x, bool training);
   void attention_forward(int l, double p_attn);
   void residual_layernorm(int l, saved::Id out, saved::Id sum, saved::Id mean, saved::Id rstd,
                           const T* residual, double p, int site, const T* gamma, const T* beta);
   void attention_backward(int l, double p_attn);
+  // What the step scalars' allocation is charged.
+  static size_t scalar_bytes() {
+    return Allocator::charged_size((1 + kStepLosses) * sizeof(double));
+  }
   bool mixed() const { return options_.precision != Precision::FP32; }
   HalfFormat half_format() const {
     return options_.precision == Precision::BF16 ? HalfFormat::BF16 : HalfFormat::FP16;
@@ -187,15 +203,16 @@ class BertForSequenceClassification {
 
   BertConfig config_;
   ParamLayout layout_;
-  Allocator* allocator_;
-  const Ops<T>* ops_ = &cpu_ops<T>();
-  const Bf16Ops* bf16_ = &cpu_bf16_ops();
+  Device device_;
+  const Ops<T>* ops_;
+  const Bf16Ops* bf16_;
   Buffer<T> params_;
   Buffer<T> grads_;
+  Buffer<double> scalars_;   // step_scalars()
   bool grads_zero_ = false;  // known to be all zero (zero_grads() or grads_zeroed())
 
   Buffer<std::byte> acts_block_, temps_block_;
-  int cap_B_ = 0, cap_S_ = 0, cap_threads_ = 0;
+  int cap_B_ = 0, cap_S_ = 0, cap_slots_ = 0;
   MemoryOptions options_;
   std::vector<LayerTensors> layers_;
   T* x_work_ = nullptr;

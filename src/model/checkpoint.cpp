@@ -84,7 +84,8 @@ LoadReport load_weights(BertForSequenceClassification<T>& model, const std::stri
            prefixed ? "" : " (the checkpoint has no \"bert.\" prefix; looked for it without)");
     }
     const TensorFile& file = files.file_of(it->second);
-    file.read_into(it->second, p.shape, model.params() + p.offset, dtype_of<T>());
+    write_from_host(model.device(), model.params() + p.offset, p.numel,
+                    [&](T* host) { file.read_into(it->second, p.shape, host, dtype_of<T>()); });
     dtypes.insert(std::string(dtype_name(file.stored_dtype(it->second))));
     if (it->second != p.name) report.renamed.push_back(it->second + " -> " + p.name);
     by_model_name.erase(it);
@@ -124,18 +125,22 @@ std::string describe(const LoadReport& r) {
 template <typename T>
 void save_pretrained(const BertForSequenceClassification<T>& model, const std::string& dir) {
   fs::create_directories(dir);
-  // Checkpoints are float32 whatever T is; a float model is written without a copy.
+  // Checkpoints are float32 whatever T is; a float model is written without a copy (from a
+  // device, a tensor at a time).
   std::vector<float> converted;
   const float* values;
+  const Device* device = &model.device();
   if constexpr (std::is_same_v<T, float>) {
     values = model.params();
   } else {
-    converted.assign(model.params(), model.params() + model.num_params());
+    read_on_host(model.device(), model.params(), model.num_params(),
+                 [&](const T* p) { converted.assign(p, p + model.num_params()); });
     values = converted.data();
+    device = nullptr;
   }
   std::vector<TensorView> views;
   for (const ParamSpec& p : model.layout().params())
-    views.push_back({p.name, DType::F32, p.shape, values + p.offset});
+    views.push_back({p.name, DType::F32, p.shape, values + p.offset, device});
   save_safetensors((fs::path(dir) / "model.safetensors").string(), views);
   write_text_file_atomic((fs::path(dir) / "config.json").string(), config_to_json(model.config()));
 }
@@ -144,21 +149,22 @@ template <typename T>
 void init_weights(BertForSequenceClassification<T>& model, uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::normal_distribution<double> normal(0.0, model.config().initializer_range);
+  const BertConfig& c = model.config();
   T* P = model.params();
   for (const ParamSpec& p : model.layout().params()) {
-    T* w = P + p.offset;
-    bool layernorm = p.name.find("LayerNorm") != std::string::npos;
-    bool bias = p.name.size() >= 5 && p.name.compare(p.name.size() - 5, 5, ".bias") == 0;
-    if (layernorm && !bias)
-      std::fill_n(w, p.numel, T(1));
-    else if (bias)
-      std::fill_n(w, p.numel, T(0));
-    else
-      for (size_t i = 0; i < p.numel; ++i) w[i] = static_cast<T>(normal(rng));
+    write_from_host(model.device(), P + p.offset, p.numel, [&](T* w) {
+      bool layernorm = p.name.find("LayerNorm") != std::string::npos;
+      bool bias = p.name.size() >= 5 && p.name.compare(p.name.size() - 5, 5, ".bias") == 0;
+      if (layernorm && !bias)
+        std::fill_n(w, p.numel, T(1));
+      else if (bias)
+        std::fill_n(w, p.numel, T(0));
+      else
+        for (size_t i = 0; i < p.numel; ++i) w[i] = static_cast<T>(normal(rng));
+      if (p.offset == model.layout().word_emb)  // nn.Embedding's padding_idx row
+        std::fill_n(w + static_cast<size_t>(c.pad_token_id) * c.hidden_size, c.hidden_size, T(0));
+    });
   }
-  const BertConfig& c = model.config();
-  std::fill_n(P + model.layout().word_emb + static_cast<size_t>(c.pad_token_id) * c.hidden_size,
-              c.hidden_size, T(0));
 }
 
 template LoadReport load_weights<float>(BertForSequenceClassification<float>&, const std::string&,

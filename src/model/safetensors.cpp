@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "device/device.h"
 
 namespace bertrain {
 
@@ -147,9 +148,14 @@ void save_safetensors(const std::string& path, const std::vector<TensorView>& te
     for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>(n >> (8 * i));
     out.write(reinterpret_cast<const char*>(len), 8);
     out.write(h.data(), h.size());
+    const Device host = cpu_device();
     for (const TensorView& t : tensors) {
-      size_t nbytes = static_cast<size_t>(shape_numel(t.shape)) * dtype_size(t.dtype);
-      out.write(static_cast<const char*>(t.data), static_cast<std::streamsize>(nbytes));
+      const size_t nbytes = static_cast<size_t>(shape_numel(t.shape)) * dtype_size(t.dtype);
+      read_on_host(t.device ? *t.device : host, static_cast<const std::byte*>(t.data), nbytes,
+                   [&](const std::byte* host) {
+                     out.write(reinterpret_cast<const char*>(host),
+                               static_cast<std::streamsize>(nbytes));
+                   });
     }
   });
 }

@@ -15,6 +15,8 @@
 
 namespace bertrain {
 
+struct Device;
+
 struct TensorInfo {
   DType dtype;
   Shape shape;
@@ -54,6 +56,9 @@ struct TensorView {
   DType dtype;
   Shape shape;
   const void* data;
+  // Where data lives: null for host memory, else a device (downloaded as the tensor is
+  // written, one tensor at a time, where the host cannot read it).
+  const Device* device = nullptr;
 };
 
 // Writes atomically. Tensors are stored in the given order.

@@ -13,11 +13,12 @@ BatchTrial try_batch(const MemoryQuery& q, size_t limit, int steps) {
   BatchTrial t{q.batch, false, estimate_memory(q).peak, 0, ""};
   Allocator alloc("cpu", limit);
   try {
-    BertForSequenceClassification<float> model(q.config, alloc);
+    const Device device = cpu_device(alloc);
+    BertForSequenceClassification<float> model(q.config, device);
     model.set_gradient_checkpointing(q.checkpointing);
     model.set_attention_mode(q.attention);
     model.set_precision(q.precision);
-    AdamW<float> opt(model.layout(), {}, alloc);
+    AdamW<float> opt(model.layout(), {}, device);
     const size_t batch_bytes = estimate_memory(q).bytes[static_cast<size_t>(MemCategory::Data)];
     Buffer<std::byte> batches(batch_bytes, MemCategory::Data, "batches in flight", alloc);
     model.reserve(q.batch, q.seq);

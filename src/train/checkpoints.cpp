@@ -100,10 +100,11 @@ void save_checkpoint(const std::string& output_dir, int64_t step,
   try {
     save_model_dir(model, tmp.string(), files, lowercase);
     const size_t n = model.num_params();
-    save_safetensors((tmp / "optimizer.safetensors").string(),
-                     {{"exp_avg", DType::F32, {static_cast<int64_t>(n)}, opt.exp_avg()},
-                      {"exp_avg_sq", DType::F32, {static_cast<int64_t>(n)}, opt.exp_avg_sq()}},
-                     {{"format", "bertrain-adamw"}, {"step", std::to_string(opt.steps())}});
+    save_safetensors(
+        (tmp / "optimizer.safetensors").string(),
+        {{"exp_avg", DType::F32, {static_cast<int64_t>(n)}, opt.exp_avg(), &opt.device()},
+         {"exp_avg_sq", DType::F32, {static_cast<int64_t>(n)}, opt.exp_avg_sq(), &opt.device()}},
+        {{"format", "bertrain-adamw"}, {"step", std::to_string(opt.steps())}});
     write_text_file_atomic((tmp / "trainer_state.json").string(), trainer_state.dump(2) + "\n");
     write_text_file_atomic((tmp / "training_args.json").string(), training_args.dump(2) + "\n");
     fsync_directory(tmp.string());
@@ -152,8 +153,10 @@ void load_optimizer(const std::string& dir, AdamW<float>& opt) {
   auto it = f.metadata().find("step");
   if (it == f.metadata().end()) fail(f.path(), ": no \"step\" in the metadata");
   size_t n = opt.state_size();
-  f.read_into("exp_avg", {static_cast<int64_t>(n)}, opt.exp_avg(), DType::F32);
-  f.read_into("exp_avg_sq", {static_cast<int64_t>(n)}, opt.exp_avg_sq(), DType::F32);
+  for (auto [name, state] : {std::pair{"exp_avg", opt.exp_avg()}, {"exp_avg_sq", opt.exp_avg_sq()}})
+    write_from_host(opt.device(), state, n, [&](float* host) {
+      f.read_into(name, {static_cast<int64_t>(n)}, host, DType::F32);
+    });
   opt.set_steps(std::stoll(it->second));
 }
 

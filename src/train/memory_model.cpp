@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "core/parallel.h"
 #include "data/loader.h"
 #include "model/bert.h"
 #include "model/param_layout.h"
@@ -26,7 +25,7 @@ MemoryEstimate estimate_memory(const MemoryQuery& q) {
   // The model plans for the largest batch it has seen (training and evaluation).
   const int B = std::max(q.batch, q.eval_batch);
   ActivationPlan p = BertForSequenceClassification<float>::plan(
-      q.config, B, q.seq, q.threads, {q.checkpointing || !q.training, q.attention, q.precision});
+      q.device, q.config, B, q.seq, {q.checkpointing || !q.training, q.attention, q.precision});
   at(MemCategory::Activations) = p.activations;
   at(MemCategory::Temporaries) = p.temporaries;
   // Batches alive at once (an upper bound): the accumulation window, the prefetch window
@@ -41,11 +40,11 @@ MemoryEstimate estimate_memory(const MemoryQuery& q) {
   e.korthikanti_fp32 = 2 * q.config.num_hidden_layers * s * b * h * (34 + 5 * a * s / h);
   const MemoryOptions plain{false, q.attention};
   ActivationPlan one =
-      BertForSequenceClassification<float>::plan(q.config, q.batch, q.seq, q.threads, plain);
+      BertForSequenceClassification<float>::plan(q.device, q.config, q.batch, q.seq, plain);
   BertConfig no_layers = q.config;
   no_layers.num_hidden_layers = 1;
   ActivationPlan base =
-      BertForSequenceClassification<float>::plan(no_layers, q.batch, q.seq, q.threads, plain);
+      BertForSequenceClassification<float>::plan(q.device, no_layers, q.batch, q.seq, plain);
   if (q.config.num_hidden_layers > 1)
     e.per_layer_activations =
         (one.activations - base.activations) / (q.config.num_hidden_layers - 1);
@@ -78,7 +77,6 @@ MemoryQuery memory_query(const TrainingArguments& a, const BertConfig& config) {
   q.seq = a.dummy ? a.dummy_seq_len : a.max_seq_length;
   q.accumulation = a.gradient_accumulation_steps;
   q.eval_batch = a.eval_file.empty() ? 0 : a.per_device_eval_batch_size;
-  q.threads = num_threads();
   q.workers = a.dataloader_num_workers;
   q.checkpointing = a.gradient_checkpointing;
   q.attention = parse_attention_mode(a.attention);

@@ -12,12 +12,12 @@ namespace bertrain {
 
 struct MemoryQuery {
   BertConfig config;
-  int batch = 8;         // per-device micro-batch
-  int seq = 128;         // longest sequence of a batch (max_seq_length)
-  int accumulation = 1;  // micro-batches held per window
-  int eval_batch = 0;    // 0: no evaluation
-  int threads = 1;
-  int workers = 0;  // dataloader_num_workers
+  int batch = 8;                 // per-device micro-batch
+  int seq = 128;                 // longest sequence of a batch (max_seq_length)
+  int accumulation = 1;          // micro-batches held per window
+  int eval_batch = 0;            // 0: no evaluation
+  Device device = cpu_device();  // its kernels' scratch (on a CPU, for its threads now)
+  int workers = 0;               // dataloader_num_workers
   int prefetch_per_worker = 2;
   bool checkpointing = false;
   AttentionMode attention = AttentionMode::Standard;

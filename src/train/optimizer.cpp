@@ -4,16 +4,16 @@
 #include <cmath>
 
 #include "core/error.h"
-#include "device/ops.h"
 
 namespace bertrain {
 
 template <typename T>
-AdamW<T>::AdamW(const ParamLayout& layout, const AdamWConfig& config, Allocator& allocator)
+AdamW<T>::AdamW(const ParamLayout& layout, const AdamWConfig& config, const Device& device)
     : layout_(&layout),
       config_(config),
-      m_(layout.total(), MemCategory::OptimizerState, "AdamW exp_avg", allocator),
-      v_(layout.total(), MemCategory::OptimizerState, "AdamW exp_avg_sq", allocator) {}
+      device_(device),
+      m_(layout.total(), MemCategory::OptimizerState, "AdamW exp_avg", *device.allocator),
+      v_(layout.total(), MemCategory::OptimizerState, "AdamW exp_avg_sq", *device.allocator) {}
 
 template <typename T>
 void AdamW<T>::step(T* params, T* grads, double lr, double grad_scale, uint16_t* params_bf16) {
@@ -26,16 +26,11 @@ void AdamW<T>::step(T* params, T* grads, double lr, double grad_scale, uint16_t*
     while (j < specs.size() && specs[j].decay == specs[i].decay) ++j;
     size_t begin = specs[i].offset, end = specs[j - 1].offset + specs[j - 1].numel;
     s.weight_decay = specs[i].decay ? config_.weight_decay : 0.0;
-    cpu_ops<T>().adamw_update(params + begin, grads + begin, m_.data() + begin, v_.data() + begin,
-                              static_cast<int64_t>(end - begin), s,
-                              params_bf16 ? params_bf16 + begin : nullptr);
+    device_.ops<T>().adamw_update(params + begin, grads + begin, m_.data() + begin,
+                                  v_.data() + begin, static_cast<int64_t>(end - begin), s,
+                                  params_bf16 ? params_bf16 + begin : nullptr);
     i = j;
   }
-}
-
-template <typename T>
-double global_grad_norm(const T* grads, size_t n) {
-  return std::sqrt(cpu_ops<T>().sum_squares(grads, static_cast<int64_t>(n)));
 }
 
 double clip_coefficient(double total_norm, double max_norm) {
@@ -64,7 +59,5 @@ double LrSchedule::lr(int64_t step) const {
 
 template class AdamW<float>;
 template class AdamW<double>;
-template double global_grad_norm<float>(const float*, size_t);
-template double global_grad_norm<double>(const double*, size_t);
 
 }  // namespace bertrain

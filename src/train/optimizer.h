@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/buffer.h"
+#include "device/device.h"
 #include "model/param_layout.h"
 
 namespace bertrain {
@@ -19,8 +20,8 @@ struct AdamWConfig {
 template <typename T>
 class AdamW {
  public:
-  AdamW(const ParamLayout& layout, const AdamWConfig& config,
-        Allocator& allocator = cpu_allocator());
+  // The state lives on `device`, whose kernels update the parameters there.
+  AdamW(const ParamLayout& layout, const AdamWConfig& config, const Device& device = cpu_device());
   // One update with learning rate lr; gradients are multiplied by grad_scale first. With
   // params_bf16, the parameters' bf16 copy is refreshed in the same pass. Leaves the gradients
   // zero.
@@ -34,17 +35,16 @@ class AdamW {
   const T* exp_avg_sq() const { return v_.data(); }
   size_t state_size() const { return m_.size(); }
   const AdamWConfig& config() const { return config_; }
+  const Device& device() const { return device_; }
 
  private:
   const ParamLayout* layout_;
   AdamWConfig config_;
+  Device device_;
   Buffer<T> m_, v_;
   int64_t t_ = 0;
 };
 
-// sqrt(sum g^2) over all n gradients (clip_grad_norm_'s total_norm).
-template <typename T>
-double global_grad_norm(const T* grads, size_t n);
 // torch.nn.utils.clip_grad_norm_: min(1, max_norm / (total_norm + 1e-6)); 1 when max_norm <= 0.
 double clip_coefficient(double total_norm, double max_norm);
 

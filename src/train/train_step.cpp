@@ -26,15 +26,29 @@ StepResult train_step(BertForSequenceClassification<T>& model, AdamW<T>& optimiz
   const double loss_scale = scaler ? scaler->scale : 1.0;
   StepResult r{};
   model.zero_grads();
-  for (size_t k = 0; k < micro_batches.size(); ++k) {
-    double loss = model.forward(micro_batches[k], /*training=*/true,
-                                dropout_seed(seed, global_step, static_cast<int>(k)));
+  // The losses and the gradient norm stay in device scalars until one read after backward
+  // (a window of more than kStepLosses micro-batches reads its losses as the slots fill).
+  const Ops<T>& ops = model.device().template ops<T>();
+  double* scalars = model.step_scalars();
+  constexpr int kSlots = BertForSequenceClassification<T>::kStepLosses;
+  const int n = static_cast<int>(micro_batches.size());
+  std::vector<double> host(1 + kSlots);
+  auto read_losses = [&](int count, bool with_norm) {
+    const int first = with_norm ? 0 : 1;
+    ops.download(host.data() + first, scalars + first, (1 + count - first) * sizeof(double));
+    for (int i = 1; i <= count; ++i) r.microbatch_losses.push_back(host[i]);
+  };
+  for (int k = 0; k < n; ++k) {
+    if (k > 0 && k % kSlots == 0) read_losses(kSlots, false);
+    model.forward(micro_batches[k], /*training=*/true, dropout_seed(seed, global_step, k),
+                  scalars + 1 + k % kSlots);
     model.backward(loss_scale / K);
-    r.microbatch_losses.push_back(loss);
-    r.loss += loss / K;
   }
+  ops.sum_squares(scalars, model.grads(), static_cast<int64_t>(model.num_params()));
+  read_losses(n - (n - 1) / kSlots * kSlots, true);
+  for (double loss : r.microbatch_losses) r.loss += loss / K;
   // The norm of the unscaled gradients; clipping and AdamW see gradients / loss_scale.
-  r.grad_norm = global_grad_norm(model.grads(), model.num_params()) / loss_scale;
+  r.grad_norm = std::sqrt(host[0]) / loss_scale;
   r.lr = schedule.lr(step);
   if (scaler && !scaler->update(!std::isfinite(r.grad_norm))) {
     r.skipped = true;

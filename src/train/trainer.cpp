@@ -42,6 +42,7 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 // Everything one run holds.
 struct Run {
   const TrainingArguments& args;
+  Device device = cpu_device();  // where the model, its activations and the optimizer live
   BertConfig config;
   std::optional<BertTokenizer> tokenizer;
   std::vector<std::string> tok_files;
@@ -143,6 +144,7 @@ MemoryQuery memory_query(const Run& run) {
   BertConfig config = run.config;
   config.id2label = run.labels;
   MemoryQuery q = memory_query(run.args, config);
+  q.device = run.device;
   q.batch = run.batch;
   q.accumulation = run.accumulation;
   if (!run.args.dummy) q.seq = run.max_seq_length;
@@ -162,7 +164,7 @@ std::string breakdown(const MemoryEstimate& e) {
 // fit fails here (or, with --auto_find_batch_size, takes the largest batch that fits).
 void plan_memory(Run& run) {
   const TrainingArguments& a = run.args;
-  const size_t limit = cpu_allocator().limit();
+  const size_t limit = run.device.allocator->limit();
   run.predicted = estimate_memory(memory_query(run));
   if (!limit || run.predicted.peak <= limit) return;
   if (a.auto_find_batch_size) {
@@ -195,14 +197,14 @@ void build_model(Run& run) {
     fail("--num_labels ", a.num_labels, " but the data has ", run.labels.size(), " labels (",
          run.labels.front(), " ... ", run.labels.back(), ")");
   run.config.id2label = run.labels;
-  run.model = std::make_unique<BertForSequenceClassification<float>>(run.config);
+  run.model = std::make_unique<BertForSequenceClassification<float>>(run.config, run.device);
   run.model->set_gradient_checkpointing(a.gradient_checkpointing);
   run.model->set_attention_mode(parse_attention_mode(a.attention));
   run.model->set_precision(precision_of(a));
   if (a.fp16) run.scaler = GradScaler{.scale = a.fp16_init_scale};
   if (a.bf16)
     std::printf("bf16: encoder GEMMs on %s\n",
-                uses_bf16_gemms(run.model->memory_options())
+                run.model->bf16_gemms()
                     ? run.model->gemm_kernel().c_str()
                     : "fp32 GEMMs over bf16-rounded values (no bf16 matrix units found by oneDNN "
                       "on this CPU): memory is saved, time is not");
@@ -211,7 +213,8 @@ void build_model(Run& run) {
   std::fputs(loaded.c_str(), stdout);
   run.optimizer = std::make_unique<AdamW<float>>(
       run.model->layout(),
-      AdamWConfig{a.learning_rate, a.adam_beta1, a.adam_beta2, a.adam_epsilon, a.weight_decay});
+      AdamWConfig{a.learning_rate, a.adam_beta1, a.adam_beta2, a.adam_epsilon, a.weight_decay},
+      run.model->device());
 }
 
 void build_loaders(Run& run) {
@@ -307,9 +310,9 @@ static TrainOutcome train(Run& run);
 TrainOutcome run_training(const TrainingArguments& a) {
   a.validate();
   set_num_threads(a.threads);
-  if (!a.memory_limit.empty()) cpu_allocator().set_limit(parse_size(a.memory_limit));
   prepare_output_dir(a);
   Run run(a);
+  if (!a.memory_limit.empty()) run.device.allocator->set_limit(parse_size(a.memory_limit));
   try {
     return train(run);
   } catch (const OutOfMemoryError& e) {
@@ -377,7 +380,7 @@ static TrainOutcome train(Run& run) {
       run.train_data.size(), run.num_epochs, run.batch, K, static_cast<long long>(run.total_steps),
       run.model->num_params());
   std::fflush(stdout);
-  cpu_allocator().reset_peak();
+  run.device.allocator->reset_peak();
   auto t0 = std::chrono::steady_clock::now();
   const int64_t start_step = step;
   int64_t samples = 0, tokens_computed = 0, real_tokens = 0;  // padding = computed - real
@@ -453,7 +456,7 @@ static TrainOutcome train(Run& run) {
     metrics["eval_loss"] = final_eval.loss;
     metrics["eval_samples"] = final_eval.examples;
   }
-  const Allocator& mem = cpu_allocator();
+  const Allocator& mem = *run.device.allocator;
   metrics["peak_memory_bytes"] = mem.peak();
   json by_cat = json::object();
   MemByCategory at_peak = mem.peak_breakdown();

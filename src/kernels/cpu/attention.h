@@ -6,13 +6,9 @@
 
 #include <cstdint>
 
-namespace bertrain::cpu {
+#include "kernels/dropout_mask.h"  // attention_head_seed: the probabilities' masks
 
-// Dropout seed of one (batch row, head): every probability gets its own draw, and the standard
-// and memory-efficient kernels draw the same masks.
-inline uint64_t attention_head_seed(uint64_t seed, int64_t bh) {
-  return seed ^ (0x5851f42d4c957f2dull * static_cast<uint64_t>(bh + 1));
-}
+namespace bertrain::cpu {
 
 // Per-thread scratch the attention kernels need, in elements.
 int64_t attention_scratch_size(int S, int threads);

@@ -7,7 +7,8 @@
 namespace bertrain::cpu {
 
 template <typename T>
-double cross_entropy_forward(T* probs, const T* logits, const int32_t* labels, int N, int L) {
+void cross_entropy_forward(T* probs, double* loss, const T* logits, const int32_t* labels, int N,
+                           int L) {
   double total = 0;
   int count = 0;
   for (int r = 0; r < N; ++r) {
@@ -25,7 +26,7 @@ double cross_entropy_forward(T* probs, const T* logits, const int32_t* labels, i
     total += static_cast<double>(std::log(sum) - (z[labels[r]] - mx));
     ++count;
   }
-  return count ? total / count : 0.0;
+  *loss = count ? total / count : 0.0;
 }
 
 template <typename T>
@@ -45,8 +46,8 @@ void cross_entropy_backward(T* dlogits, const T* probs, const int32_t* labels, i
   }
 }
 
-#define BERTRAIN_INSTANTIATE(T)                                                     \
-  template double cross_entropy_forward<T>(T*, const T*, const int32_t*, int, int); \
+#define BERTRAIN_INSTANTIATE(T)                                                            \
+  template void cross_entropy_forward<T>(T*, double*, const T*, const int32_t*, int, int); \
   template void cross_entropy_backward<T>(T*, const T*, const int32_t*, int, int, double);
 BERTRAIN_INSTANTIATE(float)
 BERTRAIN_INSTANTIATE(double)

@@ -9,9 +9,11 @@ namespace bertrain::cpu {
 
 // Cross-entropy over N rows of L logits. Labels equal to -100 are ignored (as torch does);
 // null labels compute only the probabilities.
-// Writes softmax probabilities; returns the mean loss over counted rows (0 when none).
+// Writes softmax probabilities, and the mean loss over counted rows (0 when none) to the one
+// double at `loss` (device memory, so that a GPU step reads it back only when it syncs).
 template <typename T>
-double cross_entropy_forward(T* probs, const T* logits, const int32_t* labels, int N, int L);
+void cross_entropy_forward(T* probs, double* loss, const T* logits, const int32_t* labels, int N,
+                           int L);
 // dlogits = (probs - onehot(label)) * scale / count.
 template <typename T>
 void cross_entropy_backward(T* dlogits, const T* probs, const int32_t* labels, int N, int L,

@@ -1,32 +1,13 @@
-// Dropout from counter-based masks: keep(i) is a pure function of (seed, i), so backward (and a
-// recomputing forward) regenerates the mask instead of storing it. Inline and branch-free so
-// the loops that use it vectorise.
+// Dropout from counter-based masks (kernels/dropout_mask.h): backward (and a recomputing
+// forward) regenerates the mask instead of storing it.
 #pragma once
 
 #include <cmath>
 #include <cstdint>
 
+#include "kernels/dropout_mask.h"
+
 namespace bertrain::cpu {
-
-class DropoutMask {
- public:
-  // Element i is kept when its 53-bit uniform draw u = h >> 11 (a fraction of 2^53) is >= p,
-  // i.e. when h >> 11 >= ceil(p * 2^53); p * 2^53 is exact in double.
-  DropoutMask(uint64_t seed, double p)
-      : seed_(seed), threshold_(static_cast<uint64_t>(std::ceil(p * 9007199254740992.0))) {}
-
-  bool keep(int64_t i) const {
-    uint64_t z = seed_ + 0x9e3779b97f4a7c15ull * static_cast<uint64_t>(i + 1);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;  // splitmix64's finaliser
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    z ^= z >> 31;
-    return (z >> 11) >= threshold_;
-  }
-
- private:
-  uint64_t seed_;
-  uint64_t threshold_;
-};
 
 // out[j] = keep(first + j) ? in[j] * scale : 0 for j < n (out may be in). The mask comes by
 // value: read through a reference (or a lambda's capture) it might alias out, and the loop

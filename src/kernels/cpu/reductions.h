@@ -7,8 +7,9 @@
 
 namespace bertrain::cpu {
 
-// Sum of squares (accumulated in double) of n values.
+// Sum of squares (accumulated in double) of n values, written to the one double at `out`
+// (device memory).
 template <typename T>
-double sum_squares(const T* x, int64_t n);
+void sum_squares(double* out, const T* x, int64_t n);
 
 }  // namespace bertrain::cpu
