@@ -42,8 +42,9 @@ struct BertTinyFixture {
     expected.read_into(name, ti.shape, v.data(), DType::F32);
     return v;
   }
-  std::unique_ptr<BertForSequenceClassification<float>> model() const {
-    auto m = std::make_unique<BertForSequenceClassification<float>>(config);
+  std::unique_ptr<BertForSequenceClassification<float>> model(
+      const Device& device = cpu_device()) const {
+    auto m = std::make_unique<BertForSequenceClassification<float>>(config, device);
     load_weights(*m, test::fixture("bert_tiny/model/model.safetensors"));
     return m;
   }

@@ -8,6 +8,7 @@
 #include <random>
 #include <vector>
 
+#include "device/cuda_device.h"
 #include "device/device.h"
 #include "model/bert.h"
 #include "model/checkpoint.h"
@@ -127,4 +128,17 @@ TEST(TrainStep, MoreMicroBatchesThanLossSlotsKeepsEveryLoss) {
   double mean = 0;
   for (double loss : expected) mean += loss / K;
   EXPECT_EQ(r.loss, mean);
+}
+
+TEST(DeviceSelection, NamesPickTheDeviceAndAMissingGpuIsAClearError) {
+  EXPECT_EQ(device_named("cpu").name(), "cpu");
+  EXPECT_NE(test::error_of([] { device_named("tpu"); }).find("expected cpu, cuda or auto"),
+            std::string::npos);
+  if (cuda_device_count() == 0) {
+    EXPECT_NE(test::error_of([] { device_named("cuda"); }).find("--device cuda"),
+              std::string::npos);
+    EXPECT_EQ(device_named("auto").name(), "cpu");
+  } else {  // a GPU machine: auto takes the GPU
+    EXPECT_EQ(device_named("auto").name().rfind("cuda:0", 0), 0u);
+  }
 }

@@ -5,7 +5,7 @@
 
 #include <cmath>
 
-#include "bert_tiny_fixture.h"
+#include "golden_bert_tiny_checks.h"
 #include "model/checkpoint.h"
 #include "model/safetensors.h"
 #include "test_util.h"
@@ -13,71 +13,16 @@
 
 using namespace bertrain;
 
-namespace {
-
-using Fixture = test::BertTinyFixture;
-
-void expect_close(const std::vector<float>& want, const float* got, double atol, double rtol_of_max,
-                  const std::string& what) {
-  double max_abs = 0;
-  for (float w : want) max_abs = std::max(max_abs, std::abs(static_cast<double>(w)));
-  double tol = atol + rtol_of_max * max_abs;
-  for (size_t i = 0; i < want.size(); ++i)
-    ASSERT_NEAR(got[i], want[i], tol) << what << "[" << i << "]";
-}
-
-}  // namespace
+using test::BertTinyFixture;
+using test::expect_close;
+using Fixture = BertTinyFixture;
 
 TEST(GoldenBertTiny, ForwardMatchesHuggingFace) {
-  Fixture fx;
-  auto m = fx.model();
-  double loss = m->forward(fx.rows(0, fx.B), /*training=*/true, 0);  // dropout probs are 0
-  EXPECT_NEAR(loss, fx.values("loss")[0], 1e-6);
-  expect_close(fx.values("logits"), m->logits(), 1e-5, 0, "logits");
-  expect_close(fx.values("pooled_output"), m->pooled_output(), 1e-5, 0, "pooled_output");
-  for (int k = 0; k <= fx.config.num_hidden_layers; ++k) {
-    std::string name = "hidden_states." + std::to_string(k);
-    expect_close(fx.values(name), m->hidden_state(k), 1e-5, 0, name);
-  }
+  test::check_golden_forward(cpu_device());
 }
 
 TEST(GoldenBertTiny, GradientsMatchHuggingFace) {
-  Fixture fx;
-  auto m = fx.model();
-  m->zero_grads();
-  m->forward(fx.rows(0, fx.B), true, 0);
-  m->backward(1.0);
-  for (const ParamSpec& p : m->layout().params()) {
-    // README: |diff| <= 1e-4 * max|grad of that tensor| + 1e-9.
-    expect_close(fx.values("grad." + p.name), m->grads() + p.offset, 1e-9, 1e-4, "grad." + p.name);
-  }
-}
-
-// The fixture's trajectory: the same batch every step, split into 2 micro-batches,
-// lr 5e-4 linearly decayed, weight decay 0.01, AdamW, clipping at max_norm.
-static void check_trajectory(const std::string& prefix, const std::string& final_prefix,
-                             double max_norm) {
-  Fixture fx;
-  auto m = fx.model();
-  std::vector<float> want_loss = fx.values(prefix + ".loss");
-  std::vector<float> want_norm = fx.values(prefix + ".grad_norm");
-  std::vector<float> want_micro = fx.values(prefix + ".microbatch_loss");
-  const int steps = static_cast<int>(want_loss.size());
-  const int K = static_cast<int>(want_micro.size()) / steps;
-  ASSERT_EQ(fx.B % K, 0);
-  std::vector<Batch> micro;
-  for (int k = 0; k < K; ++k) micro.push_back(fx.rows(k * fx.B / K, fx.B / K));
-  AdamW<float> opt(m->layout(), {5e-4, 0.9, 0.999, 1e-8, 0.01});
-  LrSchedule sched{ScheduleType::Linear, 5e-4, 0, steps};
-  for (int s = 0; s < steps; ++s) {
-    StepResult r = train_step(*m, opt, sched, micro, max_norm, 42);
-    EXPECT_NEAR(r.loss, want_loss[s], 1e-5) << "step " << s;
-    EXPECT_NEAR(r.grad_norm, want_norm[s], 1e-4 * want_norm[s]) << "step " << s;
-    for (int k = 0; k < K; ++k) EXPECT_NEAR(r.microbatch_losses[k], want_micro[s * K + k], 1e-5);
-  }
-  for (const ParamSpec& p : m->layout().params())
-    expect_close(fx.values(final_prefix + "." + p.name), m->params() + p.offset, 1e-5, 0,
-                 final_prefix + "." + p.name);
+  test::check_golden_gradients(cpu_device());
 }
 
 TEST(GoldenBertTiny, TrajectoryMatchesHuggingFaceTrainer) {
@@ -85,12 +30,13 @@ TEST(GoldenBertTiny, TrajectoryMatchesHuggingFaceTrainer) {
   std::vector<float> lr = fx.values("trajectory.lr");
   LrSchedule sched{ScheduleType::Linear, 5e-4, 0, static_cast<int64_t>(lr.size())};
   for (size_t s = 0; s < lr.size(); ++s) EXPECT_NEAR(sched.lr(s), lr[s], 1e-10);
-  check_trajectory("trajectory", "final", 1.0);
+  test::check_golden_trajectory(cpu_device(), "trajectory", "final", 1.0);
 }
 
 TEST(GoldenBertTiny, ClippedTrajectoryMatchesHuggingFaceTrainer) {
   Fixture fx;
-  check_trajectory("trajectory_clip", "final_clip", fx.values("trajectory_clip.max_grad_norm")[0]);
+  test::check_golden_trajectory(cpu_device(), "trajectory_clip", "final_clip",
+                                fx.values("trajectory_clip.max_grad_norm")[0]);
 }
 
 TEST(GoldenBertTiny, SaveAndReloadIsExact) {

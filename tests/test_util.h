@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -14,8 +15,15 @@
 
 namespace bertrain::test {
 
+// The fixtures and data (../shared), or $BERTRAIN_SHARED_DIR where the tests run away from the
+// tree they were built in (bench/gpu_check.sh on a lent GPU machine).
 inline std::string shared_dir() {
-  return BERTRAIN_SHARED_DIR;
+  const char* env = std::getenv("BERTRAIN_SHARED_DIR");
+  return env && *env ? env : BERTRAIN_SHARED_DIR;
+}
+inline std::string test_tmp_dir() {
+  const char* env = std::getenv("BERTRAIN_TEST_TMP");
+  return env && *env ? env : BERTRAIN_TEST_TMP;
 }
 inline std::string fixture(const std::string& rel) {
   return shared_dir() + "/fixtures/" + rel;
@@ -25,7 +33,7 @@ inline std::string fixture(const std::string& rel) {
 inline std::string temp_dir(const std::string& name) {
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
   std::string owner = info ? std::string(info->test_suite_name()) + "." + info->name() : "static";
-  std::filesystem::path p = std::filesystem::path(BERTRAIN_TEST_TMP) / owner / name;
+  std::filesystem::path p = std::filesystem::path(test_tmp_dir()) / owner / name;
   std::filesystem::remove_all(p);
   std::filesystem::create_directories(p);
   return p.string();

@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/parallel.h"
 #include "data/cache.h"
+#include "device/cuda_device.h"
 #include "model/checkpoint.h"
 #include "train/evaluation.h"
 
@@ -27,7 +28,7 @@ void run_evaluate(const EvaluateOptions& o) {
   const bool pad_to_max = pads_to_max_length(a.padding);
   set_num_threads(a.threads);
   BertConfig config = load_config((std::filesystem::path(a.model) / "config.json").string());
-  BertForSequenceClassification<float> model(config, cpu_device(), /*with_grads=*/false);
+  BertForSequenceClassification<float> model(config, device_named(a.device), /*with_grads=*/false);
   load_weights(model, a.model);
   model.set_precision(precision_of(a));
   BertTokenizer tok = load_tokenizer(a.tokenizer.empty() ? a.model : a.tokenizer);

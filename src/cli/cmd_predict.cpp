@@ -8,6 +8,7 @@
 #include "cli/args.h"
 #include "core/error.h"
 #include "core/parallel.h"
+#include "device/cuda_device.h"
 #include "model/checkpoint.h"
 #include "train/inference.h"
 
@@ -20,6 +21,7 @@ using nlohmann::json;
 struct PredictOptions {
   std::string model, input, tokenizer;
   int batch_size = 32, max_length = 512, threads = 0;
+  std::string device = "cpu";
   bool bf16 = false;
 };
 
@@ -46,7 +48,7 @@ TextInput parse_input(const std::string& line, const std::string& source, size_t
 void run_predict(const PredictOptions& o) {
   set_num_threads(o.threads);
   BertConfig config = load_config((std::filesystem::path(o.model) / "config.json").string());
-  BertForSequenceClassification<float> model(config, cpu_device(), /*with_grads=*/false);
+  BertForSequenceClassification<float> model(config, device_named(o.device), /*with_grads=*/false);
   load_weights(model, o.model);
   if (o.bf16) model.set_precision(Precision::BF16);
   BertTokenizer tok = load_tokenizer(o.tokenizer.empty() ? o.model : o.tokenizer);
@@ -86,6 +88,7 @@ void add_predict_command(CLI::App& app) {
   cmd->add_option(flag("max_seq_length"), o->max_length, "Truncate inputs to this many tokens")
       ->capture_default_str();
   cmd->add_option("--threads", o->threads, "Compute threads (0: OpenMP default)");
+  cmd->add_option("--device", o->device, "cpu | cuda | auto (a GPU if one is visible)");
   cmd->add_flag("--bf16{true}", o->bf16,
                 "bf16 weights and activations (bf16 GEMMs on AMX/AVX512-BF16)");
   cmd->callback([o] { run_predict(*o); });

@@ -65,6 +65,7 @@ class Allocator {
   // Zero-fills bytes at ptr, memory this allocator gave.
   void zero(void* ptr, size_t bytes) const { raw_->zero(ptr, bytes); }
   bool host_visible() const { return raw_->host_visible; }
+  const RawMemory& raw() const { return *raw_; }
 
   size_t allocated() const;
   size_t allocated(MemCategory c) const;

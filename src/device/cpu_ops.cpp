@@ -36,6 +36,7 @@ const Ops<T>& cpu_ops() {
       .cross_entropy_backward = cpu::cross_entropy_backward<T>,
       .upload = cpu::upload,
       .download = cpu::download,
+      .synchronize = cpu::synchronize,
       .copy = cpu::copy<T>,
       .fill_zero = cpu::fill_zero<T>,
       .copy_rows = cpu::copy_rows<T>,

@@ -42,7 +42,8 @@ struct Ops {
                                  double scale);
   // memory.h
   void (*upload)(void* dst, const void* host_src, size_t bytes);
-  void (*download)(void* host_dst, const void* src, size_t bytes);
+  void (*download)(void* host_dst, const void* src, size_t bytes);  // waits for queued work
+  void (*synchronize)();  // waits for everything queued (a GPU runs ops asynchronously)
   void (*copy)(T* dst, const T* src, int64_t n);
   void (*fill_zero)(T* x, int64_t n);
   void (*copy_rows)(T* dst, int64_t dst_ld, const T* src, int64_t src_ld, int rows, int cols);

@@ -19,8 +19,8 @@ class DropoutMask {
  public:
   // Element i is kept when its 53-bit uniform draw u = h >> 11 (a fraction of 2^53) is >= p,
   // i.e. when h >> 11 >= ceil(p * 2^53); p * 2^53 is exact in double.
-  DropoutMask(uint64_t seed, double p)
-      : seed_(seed), threshold_(static_cast<uint64_t>(std::ceil(p * 9007199254740992.0))) {}
+  BERTRAIN_HOST_DEVICE DropoutMask(uint64_t seed, double p)
+      : seed_(seed), threshold_(static_cast<uint64_t>(::ceil(p * 9007199254740992.0))) {}
 
   BERTRAIN_HOST_DEVICE bool keep(int64_t i) const {
     uint64_t z = seed_ + 0x9e3779b97f4a7c15ull * static_cast<uint64_t>(i + 1);

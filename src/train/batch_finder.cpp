@@ -11,9 +11,11 @@ namespace bertrain {
 
 BatchTrial try_batch(const MemoryQuery& q, size_t limit, int steps) {
   BatchTrial t{q.batch, false, estimate_memory(q).peak, 0, ""};
-  Allocator alloc("cpu", limit);
+  // The trial's own accounts over the query's device memory, with the limit.
+  Allocator alloc(q.device.name(), limit, q.device.allocator->raw());
+  Device device = q.device;
+  device.allocator = &alloc;
   try {
-    const Device device = cpu_device(alloc);
     BertForSequenceClassification<float> model(q.config, device);
     model.set_gradient_checkpointing(q.checkpointing);
     model.set_attention_mode(q.attention);

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "data/loader.h"
+#include "device/cuda_device.h"
 #include "model/bert.h"
 #include "model/param_layout.h"
 
@@ -73,6 +74,7 @@ int largest_fitting_batch(MemoryQuery q, size_t limit, int max_batch) {
 MemoryQuery memory_query(const TrainingArguments& a, const BertConfig& config) {
   MemoryQuery q;
   q.config = config;
+  q.device = device_named(a.device);
   q.batch = a.per_device_train_batch_size;
   q.seq = a.dummy ? a.dummy_seq_len : a.max_seq_length;
   q.accumulation = a.gradient_accumulation_steps;

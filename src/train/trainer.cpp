@@ -15,6 +15,7 @@
 #include "core/parallel.h"
 #include "data/cache.h"
 #include "data/loader.h"
+#include "device/cuda_device.h"
 #include "model/checkpoint.h"
 #include "train/checkpoints.h"
 #include "train/evaluation.h"
@@ -312,6 +313,7 @@ TrainOutcome run_training(const TrainingArguments& a) {
   set_num_threads(a.threads);
   prepare_output_dir(a);
   Run run(a);
+  run.device = device_named(a.device);
   if (!a.memory_limit.empty()) run.device.allocator->set_limit(parse_size(a.memory_limit));
   try {
     return train(run);
@@ -470,6 +472,7 @@ static TrainOutcome train(Run& run) {
   metrics["predicted_peak_memory_by_category"] = pred_cat;
   metrics["per_device_train_batch_size"] = run.batch;
   metrics["precision"] = precision_name(precision_of(a));
+  metrics["device"] = run.device.name();
   metrics["gemm_kernel"] = run.model->gemm_kernel();
   if (run.scaler) metrics["skipped_steps"] = run.scaler->skipped_steps;
   metrics["gradient_accumulation_steps"] = run.accumulation;

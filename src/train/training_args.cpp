@@ -62,6 +62,7 @@ const ArgField kFields[] = {
   {"save_final_model", [](A& a) -> ArgRef { return &a.save_final_model; }, "Write the trained model to output_dir at the end"},
   // Machine.
   {"dataloader_num_workers", [](A& a) -> ArgRef { return &a.dataloader_num_workers; }, "Threads preparing batches ahead"},
+  {"device", [](A& a) -> ArgRef { return &a.device; }, "cpu | cuda | auto (a GPU if one is visible)", true},
   {"threads", [](A& a) -> ArgRef { return &a.threads; }, "Compute threads (0: OpenMP default)", true},
   {"memory_limit", [](A& a) -> ArgRef { return &a.memory_limit; }, "Behave like a device of this size, e.g. 7.4GiB"},
   {"disable_tqdm", [](A& a) -> ArgRef { return &a.disable_tqdm; }, "No progress bar"},
@@ -199,6 +200,8 @@ void TrainingArguments::validate() const {
     fail("--fp16_init_scale must be a positive number, got ", fp16_init_scale);
   if (attention != "standard" && attention != "memory_efficient")
     fail("--attention must be standard or memory_efficient, got \"", attention, "\"");
+  if (device != "cpu" && device != "cuda" && device != "auto")
+    fail("--device must be cpu, cuda or auto, got \"", device, "\"");
 }
 
 }  // namespace bertrain

@@ -57,8 +57,9 @@ struct TrainingArguments {
 
   // Machine.
   int dataloader_num_workers = 0;
-  int threads = 0;           // 0: OpenMP default
-  std::string memory_limit;  // e.g. 7.4GiB; empty: none
+  std::string device = "cpu";  // cpu | cuda | auto (a GPU if one is visible)
+  int threads = 0;             // 0: OpenMP default
+  std::string memory_limit;    // e.g. 7.4GiB; empty: none
   bool disable_tqdm = false;
 
   // Memory knobs.

@@ -24,5 +24,7 @@ void copy_rows(T* dst, int64_t dst_ld, const T* src, int64_t src_ld, int rows, i
 // memory to host memory (the results a caller reads: probabilities, predictions).
 void upload(void* dst, const void* host_src, size_t bytes);
 void download(void* host_dst, const void* src, size_t bytes);
+// Waits for queued work: nothing is queued on the CPU.
+inline void synchronize() {}
 
 }  // namespace bertrain::cpu

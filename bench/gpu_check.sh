@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Everything bertrain does that needs a GPU, in one run on a lent GPU machine (docs/GPU.md):
+#   1. build with all cores: from source where the machine has the build dependencies, else
+#      the binaries bench/gpu_bundle.sh packed here (gpu_bundle.tar.xz, carried with the tree)
+#   2. the GPU tests (ctest label gpu): every CUDA kernel against its CPU twin, the bert_tiny
+#      golden fixture in fp32, bf16 against fp32, a resumed run bit-identical
+#   3. the shipped Yelp demo on the GPU, 300 steps
+#   4. bertrain against Hugging Face Trainer (the machine's torch and transformers): bert-base
+#      shapes, random init, bf16; seq 128 x batch 32, and seq 512 x batch 8 plain, with gradient
+#      checkpointing and with memory-efficient attention: samples/s, MFU against the measured
+#      bf16 GEMM peak, memory (counted, the driver's view, torch's max_memory_allocated)
+#   5. compute-sanitizer memcheck on a short run
+# Logs and tables go to OUT (default: $OUT, else gpu_check_out); the summary prints last.
+#   bench/gpu_check.sh [OUT]
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out="${1:-${OUT:-gpu_check_out}}"
+mkdir -p "$out"
+failed=()
+t_start=$(date +%s)
+note() { echo "== $(($(date +%s) - t_start)) s: $*"; }
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm --format=csv >"$out/gpu.txt" 2>&1
+cat "$out/gpu.txt"
+
+note "1. build"
+export LD_LIBRARY_PATH="/usr/local/cuda/lib64:/usr/local/cuda/lib:${LD_LIBRARY_PATH:-}"
+if cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DBERTRAIN_CUDA=ON >"$out/configure.log" 2>&1 &&
+  cmake --build build-gpu -j"$(nproc)" >"$out/build.log" 2>&1; then
+  bertrain=build-gpu/bertrain bench=build-gpu/bench/bench_train_step
+  run_gpu_tests() { (cd build-gpu && ctest -L gpu --output-on-failure -j4); }
+  note "built from source"
+elif [ -f gpu_bundle.tar.xz ]; then
+  note "no build here (tail of the logs below); using gpu_bundle.tar.xz"
+  tail -5 "$out/configure.log" "$out/build.log" 2>/dev/null
+  rm -rf build-bundle-run && mkdir -p build-bundle-run && tar -xJf gpu_bundle.tar.xz -C build-bundle-run
+  b=build-bundle-run/gpu_bundle
+  export LD_LIBRARY_PATH="$PWD/$b/lib:$LD_LIBRARY_PATH"
+  bertrain=$b/bertrain bench=$b/bench_train_step
+  run_gpu_tests() {
+    BERTRAIN_SHARED_DIR="$PWD/$b/shared" BERTRAIN_TEST_TMP="$PWD/$out/test_tmp" \
+      "$b/bertrain_gpu_tests" --gtest_output="xml:$out/gpu_tests.xml"
+  }
+else
+  echo "the build failed and there is no gpu_bundle.tar.xz; see $out/build.log"
+  tail -30 "$out/configure.log" "$out/build.log" 2>/dev/null
+  exit 1
+fi
+
+note "2. GPU tests"
+run_gpu_tests >"$out/gpu_tests.log" 2>&1 || failed+=("gpu tests")
+tail -25 "$out/gpu_tests.log"
+
+note "3. Yelp demo on the GPU, 300 steps"
+scripts/yelp_demo.sh "$bertrain" "$out/yelp" --device cuda --max_steps 300 \
+  >"$out/yelp.log" 2>&1 || failed+=("yelp demo")
+tail -4 "$out/yelp.log"
+
+note "4. bertrain against Hugging Face Trainer"
+python3 bench/torch_gemm_peak_gpu.py >"$out/gemm_peak.json" 2>"$out/gemm_peak.err" ||
+  failed+=("gemm peak")
+: >"$out/bertrain.jsonl"
+: >"$out/hf.jsonl"
+for c in "128 32 0 0" "512 8 0 0" "512 8 1 0" "512 8 0 1"; do
+  read -r seq batch ckpt memeff <<<"$c"
+  "$bench" --device cuda --precision bf16 --seq "$seq" --batch "$batch" --steps 20 --warmup 3 \
+    --checkpointing "$ckpt" --memory_efficient "$memeff" >>"$out/bertrain.jsonl" \
+    2>>"$out/bertrain.err" || echo "{\"impl\": \"bertrain\", \"seq\": $seq, \"batch\": $batch, \"checkpointing\": $ckpt, \"memory_efficient\": $memeff, \"error\": true}" >>"$out/bertrain.jsonl"
+  # sdpa is PyTorch's memory-efficient attention already: one HF run per plain/checkpointed case
+  [ "$memeff" = 1 ] && continue
+  python3 bench/hf_trainer_gpu.py --seq "$seq" --batch "$batch" --steps 20 --warmup 3 \
+    --checkpointing "$ckpt" >>"$out/hf.jsonl" 2>>"$out/hf.err" || failed+=("hf $c")
+done
+
+note "5. compute-sanitizer memcheck"
+if command -v compute-sanitizer >/dev/null || [ -x /usr/local/cuda/bin/compute-sanitizer ]; then
+  sanitizer=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+  "$sanitizer" --tool memcheck --error-exitcode 9 "$bench" --device cuda --preset tiny --seq 32 \
+    --steps 2 --warmup 1 >"$out/memcheck.log" 2>&1 || failed+=("memcheck")
+  tail -3 "$out/memcheck.log"
+else
+  echo "compute-sanitizer not found" | tee "$out/memcheck.log"
+fi
+
+note "summary"
+python3 bench/gpu_summary.py "$out" | tee "$out/summary.md"
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "FAILED: ${failed[*]}"
+  exit 1
+fi
+echo "gpu_check: all steps passed"

@@ -1,0 +1,67 @@
+"""The tables of bench/gpu_check.sh from the JSON it wrote to OUT: bertrain against Hugging Face
+Trainer per case (samples/s, ratio, MFU against the measured bf16 GEMM peak, memory three ways),
+in Markdown for docs/PERF.md.
+  python3 bench/gpu_summary.py OUT
+"""
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from compare_pytorch import step_flops  # noqa: E402
+
+out = sys.argv[1]
+
+
+def lines(name):
+    path = os.path.join(out, name)
+    if not os.path.exists(path):
+        return []
+    rows = []
+    for line in open(path):
+        line = line.strip()
+        if line.startswith("{"):
+            rows.append(json.loads(line))
+    return rows
+
+
+def gib(b):
+    return f"{b / 2**30:.2f}" if b else "-"
+
+
+peak = None
+if os.path.exists(os.path.join(out, "gemm_peak.json")):
+    try:
+        peak = json.load(open(os.path.join(out, "gemm_peak.json")))["peak_tflops"]
+    except (ValueError, KeyError):
+        peak = None
+print(f"GPU: {open(os.path.join(out, 'gpu.txt')).read().strip() if os.path.exists(os.path.join(out, 'gpu.txt')) else '?'}")
+print(f"measured bf16 GEMM peak (torch.mm, cuBLAS): {peak:.0f} TFLOP/s" if peak else "no GEMM peak")
+print()
+print("| case | bertrain samples/s | HF Trainer samples/s | ratio | bertrain MFU | HF MFU | "
+      "bertrain counted peak GiB | bertrain driver GiB | HF max_allocated GiB | HF driver GiB |")
+print("|---|---|---|---|---|---|---|---|---|---|")
+hf = lines("hf.jsonl")
+for r in lines("bertrain.jsonl"):
+    seq, batch, ckpt = r["seq"], r["batch"], r.get("checkpointing", 0)
+    memeff = r.get("memory_efficient", 1 if r.get("attention") == "memory_efficient" else 0)
+    case = f"seq {seq} x batch {batch}" + (", checkpointing" if ckpt else "") + \
+        (", memory-efficient attention" if memeff else "")
+    if r.get("error"):
+        print(f"| {case} | failed (see bertrain.err) | | | | | | | | |")
+        continue
+    peer = next((h for h in hf if h["seq"] == seq and h["batch"] == batch and
+                 h["checkpointing"] == ckpt), None)
+    flops = step_flops("bert-base-uncased", batch, seq, True)
+    mfu = lambda s: f"{100 * flops / s / (peak * 1e12):.0f}%" if peak else "-"  # noqa: E731
+    ours = r["samples_per_s"]
+    row = [case, f"{ours:.1f}"]
+    if peer:
+        row += [f"{peer['samples_per_s']:.1f}", f"{ours / peer['samples_per_s']:.2f}x",
+                mfu(r["median_step_s"]), mfu(peer["median_step_s"])]
+    else:
+        row += ["-", "-", mfu(r["median_step_s"]), "-"]
+    row += [gib(r["peak_counted_bytes"]), gib(r.get("driver_used_after_bytes", 0))]
+    row += [gib(peer["max_memory_allocated_bytes"]), gib(peer["driver_used_after_bytes"])] \
+        if peer else ["-", "-"]
+    print("| " + " | ".join(row) + " |")

@@ -1,0 +1,95 @@
+// The CUDA backend's tables (kernels/cuda), its allocator over cudaMalloc, and its Device.
+// Compiled only with BERTRAIN_WITH_CUDA.
+#include "device/cuda_device.h"
+#include "kernels/cuda/activations.h"
+#include "kernels/cuda/adamw.h"
+#include "kernels/cuda/attention.h"
+#include "kernels/cuda/convert.h"
+#include "kernels/cuda/cross_entropy.h"
+#include "kernels/cuda/dropout.h"
+#include "kernels/cuda/embedding.h"
+#include "kernels/cuda/gemm.h"
+#include "kernels/cuda/layernorm.h"
+#include "kernels/cuda/linear.h"
+#include "kernels/cuda/memory.h"
+#include "kernels/cuda/reductions.h"
+#include "kernels/cuda/runtime.h"
+
+namespace bertrain {
+
+namespace {
+
+// Memory-efficient attention has no CUDA kernel yet: asking for it is a clear error.
+[[noreturn]] void no_blockwise_attention() {
+  fail("--attention memory_efficient is not on the CUDA backend yet; use --attention standard");
+}
+
+const Ops<float>& cuda_ops() {
+  static const Ops<float> ops{
+      .embedding_forward = cuda::embedding_forward,
+      .embedding_backward = cuda::embedding_backward,
+      .layernorm_forward = cuda::layernorm_forward,
+      .add_layernorm_forward = cuda::add_layernorm_forward,
+      .layernorm_backward = cuda::layernorm_backward,
+      .linear_forward = cuda::linear_forward,
+      .linear_backward = cuda::linear_backward,
+      .gelu_forward = cuda::gelu_forward,
+      .gelu_backward = cuda::gelu_backward,
+      .tanh_forward = cuda::tanh_forward,
+      .tanh_backward = cuda::tanh_backward,
+      .cross_entropy_forward = cuda::cross_entropy_forward,
+      .cross_entropy_backward = cuda::cross_entropy_backward,
+      .upload = cuda::upload,
+      .download = cuda::download,
+      .synchronize = cuda::synchronize,
+      .copy = cuda::copy,
+      .fill_zero = cuda::fill_zero,
+      .copy_rows = cuda::copy_rows,
+      .to_half = cuda::to_half,
+      .from_half = cuda::from_half,
+      .round_half = cuda::round_half,
+      .dropout_apply = cuda::dropout_apply,
+      .sum_squares = cuda::sum_squares,
+      .attention_forward = cuda::attention_forward,
+      .attention_backward = cuda::attention_backward,
+      .attention_forward_blockwise = [](float*, float*, const float*, const int32_t*, int, int, int,
+                                        int, double, uint64_t,
+                                        float*) { no_blockwise_attention(); },
+      .attention_backward_blockwise = [](float*, const float*, const float*, const float*,
+                                         const int32_t*, int, int, int, int, double, uint64_t,
+                                         float*) { no_blockwise_attention(); },
+      .attention_scratch_size = cuda::attention_scratch_size,
+      .attention_blockwise_scratch_size = [](int, int) -> int64_t { return 0; },
+      .scratch_slots = cuda::attention_scratch_slots,
+      .adamw_update = cuda::adamw_update,
+      .gemm_backend = cuda::gemm_backend,
+  };
+  return ops;
+}
+
+const RawMemory& cuda_memory() {
+  static const RawMemory raw{cuda::device_allocate, cuda::device_release, cuda::device_zero, false};
+  return raw;
+}
+
+}  // namespace
+
+int cuda_device_count() {
+  return cuda::device_count();
+}
+
+DriverMemory cuda_driver_memory() {
+  if (cuda::device_count() == 0) return {};
+  size_t free = 0, total = 0;
+  cuda::check(cudaMemGetInfo(&free, &total), "cudaMemGetInfo");
+  return {total - free, total};
+}
+
+Device cuda_device() {
+  if (cuda::device_count() == 0)
+    fail("--device cuda: no CUDA GPU is visible (cudaGetDeviceCount found none)");
+  static Allocator allocator("cuda:0 " + cuda::device_description(), 0, cuda_memory());
+  return {&allocator, &cuda_ops(), nullptr, nullptr};
+}
+
+}  // namespace bertrain

@@ -1,0 +1,169 @@
+#include "kernels/cuda/attention.h"
+
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+
+#include "kernels/cuda/gemm.h"
+#include "kernels/cuda/runtime.h"
+#include "kernels/dropout_mask.h"
+
+namespace bertrain::cuda {
+
+namespace {
+
+constexpr int kWarp = 32;
+constexpr int kRowsPerBlock = 8;  // one warp per row
+constexpr int kSlots = 16;
+
+__device__ float warp_sum(float v) {
+  for (int o = kWarp / 2; o > 0; o /= 2) v += __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
+}
+
+__device__ float warp_max(float v) {
+  for (int o = kWarp / 2; o > 0; o /= 2) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+  return v;
+}
+
+// Row `row` of the B * nh * S score rows: p = softmax(p / sqrt(D) + (mask ? 0 : float min)).
+__global__ void scale_mask_softmax_kernel(float* probs, const int32_t* mask, int64_t rows, int S,
+                                          int nh, float sqrt_d) {
+  const int64_t row = blockIdx.x * static_cast<int64_t>(kRowsPerBlock) + threadIdx.y;
+  if (row >= rows) return;
+  const int lane = threadIdx.x;
+  float* p = probs + row * S;
+  const int32_t* m = mask + (row / S / nh) * S;
+  float mx = -INFINITY;
+  for (int j = lane; j < S; j += kWarp) {
+    const float v = p[j] / sqrt_d + (m[j] ? 0.0f : -FLT_MAX);
+    p[j] = v;
+    mx = fmaxf(mx, v);
+  }
+  mx = warp_max(mx);
+  float sum = 0;
+  for (int j = lane; j < S; j += kWarp) {
+    const float e = expf(p[j] - mx);
+    p[j] = e;
+    sum += e;
+  }
+  const float inv = 1.0f / warp_sum(sum);
+  for (int j = lane; j < S; j += kWarp) p[j] *= inv;
+}
+
+// dropped[h] = dropout(probs[h]) for `count` heads starting at head bh0 (its own mask each).
+__global__ void dropout_heads_kernel(float* dropped, const float* probs, int64_t SS, int count,
+                                     int64_t bh0, uint64_t seed, double p, float scale) {
+  const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  if (i >= SS * count) return;
+  const int64_t h = i / SS, e = i % SS;
+  const DropoutMask keep(attention_head_seed(seed, bh0 + h), p);
+  dropped[i] = keep.keep(e) ? probs[i] * scale : 0.0f;
+}
+
+// For `count` heads from bh0: dp = dropout(dp) (the forward's mask), then the softmax backward
+// with the 1/sqrt(D) scale: dp = p * (dp - sum(dp * p)) / sqrt(D). One warp per row.
+__global__ void softmax_backward_kernel(float* dp, const float* probs, int S, int count,
+                                        int64_t bh0, uint64_t seed, double p_drop, float keep_scale,
+                                        float inv_sqrt_d) {
+  const int64_t row = blockIdx.x * static_cast<int64_t>(kRowsPerBlock) + threadIdx.y;
+  if (row >= static_cast<int64_t>(count) * S) return;
+  const int lane = threadIdx.x;
+  const int64_t h = row / S, i = row % S;
+  float* d = dp + row * S;
+  const float* p = probs + row * S;
+  const DropoutMask keep(attention_head_seed(seed, bh0 + h), p_drop);
+  float dot = 0;
+  for (int j = lane; j < S; j += kWarp) {
+    float v = d[j];
+    if (p_drop > 0) v = keep.keep(i * S + j) ? v * keep_scale : 0.0f;
+    d[j] = v;
+    dot += v * p[j];
+  }
+  dot = warp_sum(dot);
+  for (int j = lane; j < S; j += kWarp) d[j] = p[j] * (d[j] - dot) * inv_sqrt_d;
+}
+
+}  // namespace
+
+int attention_scratch_slots() { return kSlots; }
+
+int64_t attention_scratch_size(int S, int slots) {
+  return static_cast<int64_t>(slots) * 2 * S * S;
+}
+
+void attention_forward(float* ctx, float* probs, const float* qkv, const int32_t* mask, int B,
+                       int S, int nh, int D, double dropout_p, uint64_t seed, float* scratch) {
+  const int H = nh * D, ld = 3 * H;
+  const int64_t SS = static_cast<int64_t>(S) * S;
+  // Scores: P[b, h] = Q_h K_h^T, the heads of a batch row in one batched GEMM.
+  for (int b = 0; b < B; ++b) {
+    const float* q = qkv + static_cast<int64_t>(b) * S * ld;
+    gemm(false, true, S, S, D, 1.0f, q, ld, q + H, ld, 0.0f, probs + b * nh * SS, S,
+         {nh, D, D, SS});
+  }
+  const int64_t rows = static_cast<int64_t>(B) * nh * S;
+  scale_mask_softmax_kernel<<<blocks_for(rows, kRowsPerBlock), dim3(kWarp, kRowsPerBlock), 0,
+                              stream()>>>(probs, mask, rows, S, nh, std::sqrt(static_cast<float>(D)));
+  check_launch("attention softmax");
+  const float keep_scale = static_cast<float>(1.0 / (1.0 - dropout_p));
+  for (int b = 0; b < B; ++b) {
+    const float* v = qkv + static_cast<int64_t>(b) * S * ld + 2 * H;
+    for (int h0 = 0; h0 < nh; h0 += kSlots) {
+      const int count = std::min(kSlots, nh - h0);
+      const int64_t bh0 = static_cast<int64_t>(b) * nh + h0;
+      const float* pv = probs + bh0 * SS;
+      if (dropout_p > 0) {
+        dropout_heads_kernel<<<blocks_for(SS * count, 256), 256, 0, stream()>>>(
+            scratch, pv, SS, count, bh0, seed, dropout_p, keep_scale);
+        check_launch("attention dropout");
+        pv = scratch;
+      }
+      gemm(false, false, S, D, S, 1.0f, pv, S, v + h0 * D, ld, 0.0f,
+           ctx + static_cast<int64_t>(b) * S * H + h0 * D, H, {count, SS, D, D});
+    }
+  }
+}
+
+void attention_backward(float* dqkv, const float* dctx, const float* qkv, const float* probs,
+                        int B, int S, int nh, int D, double dropout_p, uint64_t seed,
+                        float* scratch) {
+  const int H = nh * D, ld = 3 * H;
+  const int64_t SS = static_cast<int64_t>(S) * S;
+  const float keep_scale = static_cast<float>(1.0 / (1.0 - dropout_p));
+  const float inv_sqrt_d = 1.0f / std::sqrt(static_cast<float>(D));
+  float* pd = scratch;                 // dropped probabilities, [kSlots, S, S]
+  float* dp = scratch + kSlots * SS;  // their gradient, then the scores' gradient
+  for (int b = 0; b < B; ++b) {
+    for (int h0 = 0; h0 < nh; h0 += kSlots) {
+      const int count = std::min(kSlots, nh - h0);
+      const int64_t bh0 = static_cast<int64_t>(b) * nh + h0;
+      const int64_t off = static_cast<int64_t>(b) * S * ld + h0 * D;
+      const float *q = qkv + off, *k = q + H, *v = q + 2 * H;
+      float *dq = dqkv + off, *dk = dq + H, *dv = dq + 2 * H;
+      const float* p = probs + bh0 * SS;
+      const float* dc = dctx + static_cast<int64_t>(b) * S * H + h0 * D;
+      const float* pv = p;
+      if (dropout_p > 0) {
+        dropout_heads_kernel<<<blocks_for(SS * count, 256), 256, 0, stream()>>>(
+            pd, p, SS, count, bh0, seed, dropout_p, keep_scale);
+        check_launch("attention dropout (backward)");
+        pv = pd;
+      }
+      const GemmBatch heads_pd{count, SS, D, D};
+      // dV = P'^T dctx ; dP' = dctx V^T
+      gemm(true, false, S, D, S, 1.0f, pv, S, dc, H, 0.0f, dv, ld, heads_pd);
+      gemm(false, true, S, S, D, 1.0f, dc, H, v, ld, 0.0f, dp, S, {count, D, D, SS});
+      const int64_t rows = static_cast<int64_t>(count) * S;
+      softmax_backward_kernel<<<blocks_for(rows, kRowsPerBlock), dim3(kWarp, kRowsPerBlock), 0,
+                                stream()>>>(dp, p, S, count, bh0, seed, dropout_p, keep_scale,
+                                            inv_sqrt_d);
+      check_launch("attention softmax backward");
+      // dQ = dS K ; dK = dS^T Q
+      gemm(false, false, S, D, S, 1.0f, dp, S, k, ld, 0.0f, dq, ld, heads_pd);
+      gemm(true, false, S, D, S, 1.0f, dp, S, q, ld, 0.0f, dk, ld, heads_pd);
+    }
+  }
+}
+
+}  // namespace bertrain::cuda

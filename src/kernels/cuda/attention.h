@@ -1,0 +1,21 @@
+// Multi-head self-attention core on the CUDA backend, standard form (twin of
+// kernels/cpu/attention.h): batched cuBLASLt GEMMs over a batch row's heads and fused row
+// kernels for scale + mask + softmax and for the dropout + softmax backward. The probabilities
+// [B, nh, S, S] are kept (before dropout); the dropout masks are the CPU's.
+#pragma once
+
+#include <cstdint>
+
+namespace bertrain::cuda {
+
+// Heads processed at once; the scratch holds two [S, S] matrices per slot.
+int attention_scratch_slots();
+int64_t attention_scratch_size(int S, int slots);
+
+void attention_forward(float* ctx, float* probs, const float* qkv, const int32_t* mask, int B,
+                       int S, int nh, int D, double dropout_p, uint64_t seed, float* scratch);
+void attention_backward(float* dqkv, const float* dctx, const float* qkv, const float* probs,
+                        int B, int S, int nh, int D, double dropout_p, uint64_t seed,
+                        float* scratch);
+
+}  // namespace bertrain::cuda

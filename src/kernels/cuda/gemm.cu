@@ -1,0 +1,126 @@
+#include "kernels/cuda/gemm.h"
+
+#include <cublasLt.h>
+
+#include <map>
+#include <mutex>
+#include <tuple>
+
+#include "core/error.h"
+#include "kernels/cuda/runtime.h"
+
+namespace bertrain::cuda {
+
+namespace {
+
+void check_lt(cublasStatus_t status, const char* what) {
+  if (status != CUBLAS_STATUS_SUCCESS)
+    fail("cuBLASLt error in ", what, ": ", cublasLtGetStatusString(status));
+}
+
+// cuBLASLt's workspace: one per process, allocated at the first GEMM. (It is outside the
+// Allocator's accounts; `bertrain memory --device cuda` adds it.)
+constexpr size_t kWorkspaceBytes = size_t{32} << 20;
+
+struct Context {
+  cublasLtHandle_t handle = nullptr;
+  void* workspace = nullptr;
+  Context() {
+    check_lt(cublasLtCreate(&handle), "cublasLtCreate");
+    check(cudaMalloc(&workspace, kWorkspaceBytes), "cudaMalloc (cuBLASLt workspace)");
+  }
+};
+
+Context& context() {
+  static Context c;
+  return c;
+}
+
+// A column-major problem as cuBLASLt takes it.
+using Key = std::tuple<bool, bool, int, int, int, int64_t, int64_t, int64_t, int, int64_t, int64_t,
+                       int64_t, bool>;
+
+struct Plan {
+  cublasLtMatmulDesc_t desc = nullptr;
+  cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr;
+  cublasLtMatmulAlgo_t algo{};
+};
+
+cublasLtMatrixLayout_t layout(int rows, int cols, int64_t ld, int count, int64_t stride) {
+  cublasLtMatrixLayout_t l;
+  check_lt(cublasLtMatrixLayoutCreate(&l, CUDA_R_32F, rows, cols, ld), "MatrixLayoutCreate");
+  if (count > 1) {
+    check_lt(cublasLtMatrixLayoutSetAttribute(l, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &count,
+                                              sizeof count),
+             "layout batch count");
+    check_lt(cublasLtMatrixLayoutSetAttribute(l, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET,
+                                              &stride, sizeof stride),
+             "layout batch stride");
+  }
+  return l;
+}
+
+const Plan& plan_for(const Key& key) {
+  static std::map<Key, Plan> plans;
+  static std::mutex mutex;
+  std::lock_guard lock(mutex);
+  auto it = plans.find(key);
+  if (it != plans.end()) return it->second;
+  const auto [ta, tb, m, n, k, lda, ldb, ldc, count, sa, sb, sc, with_bias] = key;
+  Plan p;
+  check_lt(cublasLtMatmulDescCreate(&p.desc, CUBLAS_COMPUTE_32F, CUDA_R_32F), "MatmulDescCreate");
+  const cublasOperation_t opa = ta ? CUBLAS_OP_T : CUBLAS_OP_N, opb = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
+  check_lt(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_TRANSA, &opa, sizeof opa),
+           "transa");
+  check_lt(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_TRANSB, &opb, sizeof opb),
+           "transb");
+  if (with_bias) {
+    const cublasLtEpilogue_t epilogue = CUBLASLT_EPILOGUE_BIAS;
+    check_lt(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue,
+                                            sizeof epilogue),
+             "epilogue");
+  }
+  p.a = ta ? layout(k, m, lda, count, sa) : layout(m, k, lda, count, sa);
+  p.b = tb ? layout(n, k, ldb, count, sb) : layout(k, n, ldb, count, sb);
+  p.c = layout(m, n, ldc, count, sc);
+  cublasLtMatmulPreference_t pref;
+  check_lt(cublasLtMatmulPreferenceCreate(&pref), "PreferenceCreate");
+  const size_t ws = kWorkspaceBytes;
+  check_lt(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws,
+                                                sizeof ws),
+           "preference workspace");
+  cublasLtMatmulHeuristicResult_t result{};
+  int found = 0;
+  check_lt(cublasLtMatmulAlgoGetHeuristic(context().handle, p.desc, p.a, p.b, p.c, p.c, pref, 1,
+                                          &result, &found),
+           "AlgoGetHeuristic");
+  cublasLtMatmulPreferenceDestroy(pref);
+  if (found == 0) fail("cuBLASLt has no fp32 GEMM for m=", m, " n=", n, " k=", k);
+  p.algo = result.algo;
+  return plans.emplace(key, p).first->second;
+}
+
+}  // namespace
+
+void gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
+          const float* B, int ldb, float beta, float* C, int ldc, GemmBatch batch,
+          const float* bias) {
+  if (M == 0 || N == 0 || batch.count == 0) return;
+  // Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T, and a row-major matrix
+  // read column-major is its transpose: swap the operands, keep their transpose flags.
+  const Key key{trans_b, trans_a, N, M, K, ldb, lda, ldc, batch.count,
+                batch.stride_b, batch.stride_a, batch.stride_c, bias != nullptr};
+  const Plan& p = plan_for(key);
+  if (bias)
+    check_lt(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias,
+                                            sizeof bias),
+             "bias pointer");
+  Context& ctx = context();
+  check_lt(cublasLtMatmul(ctx.handle, p.desc, &alpha, B, p.a, A, p.b, &beta, C, p.c, C, p.c,
+                          &p.algo, ctx.workspace, kWorkspaceBytes, stream()),
+           "cublasLtMatmul");
+}
+
+const char* gemm_backend() { return "cuBLASLt"; }
+
+}  // namespace bertrain::cuda

@@ -1,0 +1,124 @@
+#include "kernels/cuda/layernorm.h"
+
+#include "kernels/cuda/runtime.h"
+
+namespace bertrain::cuda {
+
+namespace {
+
+constexpr int kWarp = 32;
+constexpr int kRowsPerBlock = 8;  // one warp per row
+
+__device__ float warp_sum(float v) {
+  for (int offset = kWarp / 2; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset);
+  return v;
+}
+
+// Row r of LayerNorm by one warp; with `a` and `b` given, the row is their sum (written to x).
+__global__ void layernorm_forward_kernel(float* out, float* mean_out, float* rstd_out, float* x,
+                                         const float* a, const float* b, const float* gamma,
+                                         const float* beta, int N, int C, float eps) {
+  const int r = blockIdx.x * kRowsPerBlock + threadIdx.y;
+  if (r >= N) return;
+  const int lane = threadIdx.x;
+  float* xr = x + static_cast<int64_t>(r) * C;
+  if (a) {
+    const float* ar = a + static_cast<int64_t>(r) * C;
+    const float* br = b + static_cast<int64_t>(r) * C;
+    for (int c = lane; c < C; c += kWarp) xr[c] = ar[c] + br[c];
+    __syncwarp();
+  }
+  float sum = 0;
+  for (int c = lane; c < C; c += kWarp) sum += xr[c];
+  const float mean = warp_sum(sum) / C;
+  float var = 0;
+  for (int c = lane; c < C; c += kWarp) {
+    const float d = xr[c] - mean;
+    var += d * d;
+  }
+  const float rstd = rsqrtf(warp_sum(var) / C + eps);
+  float* o = out + static_cast<int64_t>(r) * C;
+  for (int c = lane; c < C; c += kWarp) o[c] = (xr[c] - mean) * rstd * gamma[c] + beta[c];
+  if (lane == 0) {
+    mean_out[r] = mean;
+    rstd_out[r] = rstd;
+  }
+}
+
+__global__ void layernorm_backward_x_kernel(float* dx, const float* dout, const float* x,
+                                            const float* mean, const float* rstd,
+                                            const float* gamma, int N, int C) {
+  const int r = blockIdx.x * kRowsPerBlock + threadIdx.y;
+  if (r >= N) return;
+  const int lane = threadIdx.x;
+  const float* xr = x + static_cast<int64_t>(r) * C;
+  const float* g = dout + static_cast<int64_t>(r) * C;
+  const float m = mean[r], s = rstd[r];
+  float sum_dxhat = 0, sum_dxhat_xhat = 0;
+  for (int c = lane; c < C; c += kWarp) {
+    const float xhat = (xr[c] - m) * s;
+    const float dxhat = g[c] * gamma[c];
+    sum_dxhat += dxhat;
+    sum_dxhat_xhat += dxhat * xhat;
+  }
+  const float mean_dxhat = warp_sum(sum_dxhat) / C;
+  const float mean_dxhat_xhat = warp_sum(sum_dxhat_xhat) / C;
+  float* d = dx + static_cast<int64_t>(r) * C;
+  for (int c = lane; c < C; c += kWarp) {
+    const float xhat = (xr[c] - m) * s;
+    d[c] = s * (g[c] * gamma[c] - mean_dxhat - xhat * mean_dxhat_xhat);
+  }
+}
+
+// Thread c owns column c: dgamma[c] += sum_r dout * xhat, dbeta[c] += sum_r dout, in row order.
+__global__ void layernorm_backward_params_kernel(float* dgamma, float* dbeta, const float* dout,
+                                                 const float* x, const float* mean,
+                                                 const float* rstd, int N, int C) {
+  const int c = blockIdx.x * blockDim.x + threadIdx.x;
+  if (c >= C) return;
+  float lg = 0, lb = 0;
+  for (int r = 0; r < N; ++r) {
+    const int64_t i = static_cast<int64_t>(r) * C + c;
+    lg += dout[i] * ((x[i] - mean[r]) * rstd[r]);
+    lb += dout[i];
+  }
+  dgamma[c] += lg;
+  dbeta[c] += lb;
+}
+
+void launch_forward(float* out, float* mean, float* rstd, float* x, const float* a, const float* b,
+                    const float* gamma, const float* beta, int N, int C, double eps) {
+  if (N == 0) return;
+  const dim3 block(kWarp, kRowsPerBlock);
+  layernorm_forward_kernel<<<blocks_for(N, kRowsPerBlock), block, 0, stream()>>>(
+      out, mean, rstd, x, a, b, gamma, beta, N, C, static_cast<float>(eps));
+  check_launch("layernorm_forward");
+}
+
+}  // namespace
+
+void layernorm_forward(float* out, float* mean, float* rstd, const float* x, const float* gamma,
+                       const float* beta, int N, int C, double eps) {
+  // Without a and b the kernel only reads x.
+  launch_forward(out, mean, rstd, const_cast<float*>(x), nullptr, nullptr, gamma, beta, N, C, eps);
+}
+
+void add_layernorm_forward(float* out, float* sum, float* mean, float* rstd, const float* a,
+                           const float* b, const float* gamma, const float* beta, int N, int C,
+                           double eps) {
+  launch_forward(out, mean, rstd, sum, a, b, gamma, beta, N, C, eps);
+}
+
+void layernorm_backward(float* dx, float* dgamma, float* dbeta, const float* dout, const float* x,
+                        const float* mean, const float* rstd, const float* gamma, int N, int C) {
+  if (N == 0) return;
+  const dim3 block(kWarp, kRowsPerBlock);
+  layernorm_backward_x_kernel<<<blocks_for(N, kRowsPerBlock), block, 0, stream()>>>(
+      dx, dout, x, mean, rstd, gamma, N, C);
+  check_launch("layernorm_backward (dx)");
+  layernorm_backward_params_kernel<<<blocks_for(C, 128), 128, 0, stream()>>>(
+      dgamma, dbeta, dout, x, mean, rstd, N, C);
+  check_launch("layernorm_backward (dgamma, dbeta)");
+}
+
+}  // namespace bertrain::cuda

@@ -1,0 +1,53 @@
+#include "kernels/cuda/reductions.h"
+
+#include "kernels/cuda/runtime.h"
+
+namespace bertrain::cuda {
+
+namespace {
+
+constexpr int kThreads = 256;
+constexpr int kBlocks = 512;  // partial sums: one per block, reduced by a second launch
+
+__device__ double g_partials[kBlocks];
+
+// Sums a block's values in shared memory in a fixed tree order.
+__device__ double block_sum(double v) {
+  __shared__ double shared[kThreads];
+  shared[threadIdx.x] = v;
+  __syncthreads();
+  for (int stride = kThreads / 2; stride > 0; stride /= 2) {
+    if (threadIdx.x < stride) shared[threadIdx.x] += shared[threadIdx.x + stride];
+    __syncthreads();
+  }
+  return shared[0];
+}
+
+__global__ void partial_squares_kernel(const float* x, int64_t n) {
+  double sum = 0;
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(kThreads) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(kBlocks) * kThreads) {
+    const double v = x[i];
+    sum += v * v;
+  }
+  const double total = block_sum(sum);
+  if (threadIdx.x == 0) g_partials[blockIdx.x] = total;
+}
+
+__global__ void final_sum_kernel(double* out) {
+  double sum = 0;
+  for (int i = threadIdx.x; i < kBlocks; i += kThreads) sum += g_partials[i];
+  const double total = block_sum(sum);
+  if (threadIdx.x == 0) *out = total;
+}
+
+}  // namespace
+
+void sum_squares(double* out, const float* x, int64_t n) {
+  partial_squares_kernel<<<kBlocks, kThreads, 0, stream()>>>(x, n);
+  check_launch("sum_squares (partials)");
+  final_sum_kernel<<<1, kThreads, 0, stream()>>>(out);
+  check_launch("sum_squares (total)");
+}
+
+}  // namespace bertrain::cuda

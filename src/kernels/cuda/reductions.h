@@ -1,0 +1,12 @@
+// Reductions over a whole buffer on the CUDA backend: the sum of squares (the gradient norm),
+// in double and in a fixed order, so that it is deterministic. Twin of kernels/cpu/reductions.h.
+#pragma once
+
+#include <cstdint>
+
+namespace bertrain::cuda {
+
+// *out (device memory) = sum of x[i]^2, accumulated in double.
+void sum_squares(double* out, const float* x, int64_t n);
+
+}  // namespace bertrain::cuda
