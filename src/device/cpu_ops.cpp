@@ -60,6 +60,7 @@ const Ops<T>& cpu_ops() {
 
 const Bf16Ops& cpu_bf16_ops() {
   static const Bf16Ops ops{
+      .gemm_library = "oneDNN matmul",
       .gemm_isa = cpu::bf16_gemm_isa,
       .gemm_is_fast = cpu::bf16_gemm_is_fast,
       .add_layernorm_forward = cpu::add_layernorm_forward_bf16,

@@ -4,6 +4,7 @@
 #include "kernels/cuda/activations.h"
 #include "kernels/cuda/adamw.h"
 #include "kernels/cuda/attention.h"
+#include "kernels/cuda/attention_bf16.h"
 #include "kernels/cuda/convert.h"
 #include "kernels/cuda/cross_entropy.h"
 #include "kernels/cuda/dropout.h"
@@ -67,6 +68,35 @@ const Ops<float>& cuda_ops() {
   return ops;
 }
 
+const char* tensor_cores() {
+  return "tensor cores";
+}
+bool always() {
+  return true;
+}
+
+const Bf16Ops& cuda_bf16_ops() {
+  static const Bf16Ops ops{
+      .gemm_library = "cuBLASLt",
+      .gemm_isa = tensor_cores,
+      .gemm_is_fast = always,
+      .add_layernorm_forward = cuda::add_layernorm_forward_bf16,
+      .layernorm_backward = cuda::layernorm_backward_bf16,
+      .linear_forward = cuda::linear_forward_bf16,
+      .linear_forward16 = cuda::linear_forward16_bf16,
+      .linear_backward = cuda::linear_backward_bf16,
+      .pack_column_sums = cuda::pack_bf16_column_sums,
+      .linear_scratch_bytes = cuda::linear_bf16_scratch_bytes,
+      .gelu_forward = cuda::gelu_forward_bf16,
+      .gelu_backward = cuda::gelu_backward_bf16,
+      .qkv_to_heads = cuda::qkv_to_heads_bf16,
+      .attention_scratch_bytes = cuda::attention_bf16_scratch_bytes,
+      .attention_forward = cuda::attention_forward_bf16,
+      .attention_backward = cuda::attention_backward_bf16,
+  };
+  return ops;
+}
+
 const RawMemory& cuda_memory() {
   static const RawMemory raw{cuda::device_allocate, cuda::device_release, cuda::device_zero, false};
   return raw;
@@ -89,7 +119,7 @@ Device cuda_device() {
   if (cuda::device_count() == 0)
     fail("--device cuda: no CUDA GPU is visible (cudaGetDeviceCount found none)");
   static Allocator allocator("cuda:0 " + cuda::device_description(), 0, cuda_memory());
-  return {&allocator, &cuda_ops(), nullptr, nullptr};
+  return {&allocator, &cuda_ops(), nullptr, &cuda_bf16_ops()};
 }
 
 }  // namespace bertrain

@@ -79,7 +79,8 @@ struct Ops {
 // The ops of the bf16 path (fp32 master values, bf16 copies as raw uint16_t): the GEMMs on
 // the CPU's matrix units and the kernels that read and write the bf16 copies.
 struct Bf16Ops {
-  // gemm_bf16.h: the kernel the library picks, and whether it uses bf16 hardware
+  // gemm_bf16.h: the library, the kernel it picks, and whether it uses bf16 hardware
+  const char* gemm_library;
   const char* (*gemm_isa)();
   bool (*gemm_is_fast)();
   // layernorm.h

@@ -285,7 +285,7 @@ const char* precision_name(Precision p) {
 
 template <typename T>
 std::string BertForSequenceClassification<T>::gemm_kernel() const {
-  if (gemm16_) return std::string("bf16 ") + bf16_->gemm_isa() + " (oneDNN matmul)";
+  if (gemm16_) return std::string("bf16 ") + bf16_->gemm_isa() + " (" + bf16_->gemm_library + ")";
   return std::string(std::is_same_v<T, float> ? "fp32 " : "fp64 ") + ops_->gemm_backend();
 }
 

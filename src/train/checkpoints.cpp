@@ -153,9 +153,11 @@ void load_optimizer(const std::string& dir, AdamW<float>& opt) {
   auto it = f.metadata().find("step");
   if (it == f.metadata().end()) fail(f.path(), ": no \"step\" in the metadata");
   size_t n = opt.state_size();
-  for (auto [name, state] : {std::pair{"exp_avg", opt.exp_avg()}, {"exp_avg_sq", opt.exp_avg_sq()}})
-    write_from_host(opt.device(), state, n, [&](float* host) {
-      f.read_into(name, {static_cast<int64_t>(n)}, host, DType::F32);
+  const std::pair<const char*, float*> states[] = {{"exp_avg", opt.exp_avg()},
+                                                   {"exp_avg_sq", opt.exp_avg_sq()}};
+  for (const auto& state : states)
+    write_from_host(opt.device(), state.second, n, [&](float* host) {
+      f.read_into(state.first, {static_cast<int64_t>(n)}, host, DType::F32);
     });
   opt.set_steps(std::stoll(it->second));
 }

@@ -1,5 +1,6 @@
 #include "kernels/cuda/activations.h"
 
+#include "kernels/cuda/bf16.cuh"
 #include "kernels/cuda/runtime.h"
 
 namespace bertrain::cuda {
@@ -10,19 +11,35 @@ constexpr int kThreads = 256;
 constexpr float kInvSqrt2 = 0.70710678118654752440f;
 constexpr float kInvSqrt2Pi = 0.39894228040143267794f;
 
-__global__ void gelu_forward_kernel(float* out, const float* x, int64_t n) {
-  const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
-  if (i < n) out[i] = 0.5f * x[i] * (1.0f + erff(x[i] * kInvSqrt2));
-}
+__device__ float gelu(float v) { return 0.5f * v * (1.0f + erff(v * kInvSqrt2)); }
 
 // d/dx [x Phi(x)] = Phi(x) + x phi(x).
+__device__ float gelu_grad(float v) {
+  return 0.5f * (1.0f + erff(v * kInvSqrt2)) + v * kInvSqrt2Pi * expf(-0.5f * v * v);
+}
+
+__global__ void gelu_forward_kernel(float* out, const float* x, int64_t n) {
+  const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  if (i < n) out[i] = gelu(x[i]);
+}
+
 __global__ void gelu_backward_kernel(float* dx, const float* x, const float* dout, int64_t n) {
   const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  if (i < n) dx[i] = dout[i] * gelu_grad(x[i]);
+}
+
+__global__ void gelu_forward_bf16_kernel(uint16_t* out16, const uint16_t* x16, int64_t n) {
+  const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  if (i < n) out16[i] = float_to_bf16(gelu(bf16_to_float(x16[i])));
+}
+
+__global__ void gelu_backward_bf16_kernel(float* dx, uint16_t* dx16, const uint16_t* x16,
+                                          const float* dout, int64_t n) {
+  const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
   if (i >= n) return;
-  const float v = x[i];
-  const float cdf = 0.5f * (1.0f + erff(v * kInvSqrt2));
-  const float pdf = kInvSqrt2Pi * expf(-0.5f * v * v);
-  dx[i] = dout[i] * (cdf + v * pdf);
+  const float d = dout[i] * gelu_grad(bf16_to_float(x16[i]));
+  dx[i] = d;
+  dx16[i] = float_to_bf16(d);
 }
 
 __global__ void tanh_forward_kernel(float* out, const float* x, int64_t n) {
@@ -47,6 +64,20 @@ void gelu_backward(float* dx, const float* x, const float* dout, int64_t n) {
   if (n == 0) return;
   gelu_backward_kernel<<<blocks_for(n, kThreads), kThreads, 0, stream()>>>(dx, x, dout, n);
   check_launch("gelu_backward");
+}
+
+void gelu_forward_bf16(uint16_t* out16, const uint16_t* x16, int64_t n) {
+  if (n == 0) return;
+  gelu_forward_bf16_kernel<<<blocks_for(n, kThreads), kThreads, 0, stream()>>>(out16, x16, n);
+  check_launch("gelu_forward_bf16");
+}
+
+void gelu_backward_bf16(float* dx, uint16_t* dx16, const uint16_t* x16, const float* dout,
+                        int64_t n) {
+  if (n == 0) return;
+  gelu_backward_bf16_kernel<<<blocks_for(n, kThreads), kThreads, 0, stream()>>>(dx, dx16, x16,
+                                                                                dout, n);
+  check_launch("gelu_backward_bf16");
 }
 
 void tanh_forward(float* out, const float* x, int64_t n) {

@@ -1,9 +1,8 @@
 #include "kernels/cuda/adamw.h"
 
-#include <cuda_bf16.h>
-
 #include <cmath>
 
+#include "kernels/cuda/bf16.cuh"
 #include "kernels/cuda/runtime.h"
 
 namespace bertrain::cuda {
@@ -30,7 +29,7 @@ __global__ void adamw_kernel(float* p, float* g, float* m, float* v, int64_t n, 
   v[i] = vi;
   const float updated = param - c.step_size * (mi / (sqrtf(vi) / c.bc2_sqrt + c.eps));
   p[i] = updated;
-  if (p_bf16) p_bf16[i] = __bfloat16_as_ushort(__float2bfloat16_rn(updated));
+  if (p_bf16) p_bf16[i] = float_to_bf16(updated);
 }
 
 }  // namespace

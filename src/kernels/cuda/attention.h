@@ -14,8 +14,7 @@ int64_t attention_scratch_size(int S, int slots);
 
 void attention_forward(float* ctx, float* probs, const float* qkv, const int32_t* mask, int B,
                        int S, int nh, int D, double dropout_p, uint64_t seed, float* scratch);
-void attention_backward(float* dqkv, const float* dctx, const float* qkv, const float* probs,
-                        int B, int S, int nh, int D, double dropout_p, uint64_t seed,
-                        float* scratch);
+void attention_backward(float* dqkv, const float* dctx, const float* qkv, const float* probs, int B,
+                        int S, int nh, int D, double dropout_p, uint64_t seed, float* scratch);
 
 }  // namespace bertrain::cuda

@@ -1,8 +1,8 @@
 #include "kernels/cuda/convert.h"
 
-#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
+#include "kernels/cuda/bf16.cuh"
 #include "kernels/cuda/runtime.h"
 
 namespace bertrain::cuda {
@@ -12,11 +12,11 @@ namespace {
 constexpr int kThreads = 256;
 
 __device__ uint16_t round_bits(float x, bool bf16) {
-  return bf16 ? __bfloat16_as_ushort(__float2bfloat16_rn(x)) : __half_as_ushort(__float2half_rn(x));
+  return bf16 ? float_to_bf16(x) : __half_as_ushort(__float2half_rn(x));
 }
 
 __device__ float widen_bits(uint16_t h, bool bf16) {
-  return bf16 ? __bfloat162float(__ushort_as_bfloat16(h)) : __half2float(__ushort_as_half(h));
+  return bf16 ? bf16_to_float(h) : __half2float(__ushort_as_half(h));
 }
 
 __global__ void to_half_kernel(uint16_t* dst, const float* x, int64_t n, bool bf16) {

@@ -36,9 +36,10 @@ Context& context() {
   return c;
 }
 
-// A column-major problem as cuBLASLt takes it.
+// A column-major problem as cuBLASLt takes it: transposes, m, n, k, leading dimensions, batch
+// count and strides, whether a bias is added, the inputs' and the output's element types.
 using Key = std::tuple<bool, bool, int, int, int, int64_t, int64_t, int64_t, int, int64_t, int64_t,
-                       int64_t, bool>;
+                       int64_t, bool, cudaDataType_t, cudaDataType_t>;
 
 struct Plan {
   cublasLtMatmulDesc_t desc = nullptr;
@@ -46,9 +47,10 @@ struct Plan {
   cublasLtMatmulAlgo_t algo{};
 };
 
-cublasLtMatrixLayout_t layout(int rows, int cols, int64_t ld, int count, int64_t stride) {
+cublasLtMatrixLayout_t layout(cudaDataType_t type, int rows, int cols, int64_t ld, int count,
+                              int64_t stride) {
   cublasLtMatrixLayout_t l;
-  check_lt(cublasLtMatrixLayoutCreate(&l, CUDA_R_32F, rows, cols, ld), "MatrixLayoutCreate");
+  check_lt(cublasLtMatrixLayoutCreate(&l, type, rows, cols, ld), "MatrixLayoutCreate");
   if (count > 1) {
     check_lt(cublasLtMatrixLayoutSetAttribute(l, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &count,
                                               sizeof count),
@@ -66,7 +68,7 @@ const Plan& plan_for(const Key& key) {
   std::lock_guard lock(mutex);
   auto it = plans.find(key);
   if (it != plans.end()) return it->second;
-  const auto [ta, tb, m, n, k, lda, ldb, ldc, count, sa, sb, sc, with_bias] = key;
+  const auto [ta, tb, m, n, k, lda, ldb, ldc, count, sa, sb, sc, with_bias, in, out] = key;
   Plan p;
   check_lt(cublasLtMatmulDescCreate(&p.desc, CUBLAS_COMPUTE_32F, CUDA_R_32F), "MatmulDescCreate");
   const cublasOperation_t opa = ta ? CUBLAS_OP_T : CUBLAS_OP_N, opb = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
@@ -79,10 +81,14 @@ const Plan& plan_for(const Key& key) {
     check_lt(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue,
                                             sizeof epilogue),
              "epilogue");
+    const cudaDataType_t bias_type = CUDA_R_32F;  // fp32 biases, whatever the output
+    check_lt(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE,
+                                            &bias_type, sizeof bias_type),
+             "bias type");
   }
-  p.a = ta ? layout(k, m, lda, count, sa) : layout(m, k, lda, count, sa);
-  p.b = tb ? layout(n, k, ldb, count, sb) : layout(k, n, ldb, count, sb);
-  p.c = layout(m, n, ldc, count, sc);
+  p.a = ta ? layout(in, k, m, lda, count, sa) : layout(in, m, k, lda, count, sa);
+  p.b = tb ? layout(in, n, k, ldb, count, sb) : layout(in, k, n, ldb, count, sb);
+  p.c = layout(out, m, n, ldc, count, sc);
   cublasLtMatmulPreference_t pref;
   check_lt(cublasLtMatmulPreferenceCreate(&pref), "PreferenceCreate");
   const size_t ws = kWorkspaceBytes;
@@ -95,21 +101,23 @@ const Plan& plan_for(const Key& key) {
                                           &result, &found),
            "AlgoGetHeuristic");
   cublasLtMatmulPreferenceDestroy(pref);
-  if (found == 0) fail("cuBLASLt has no fp32 GEMM for m=", m, " n=", n, " k=", k);
+  if (found == 0) fail("cuBLASLt has no GEMM for m=", m, " n=", n, " k=", k);
   p.algo = result.algo;
   return plans.emplace(key, p).first->second;
 }
 
 }  // namespace
 
-void gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
-          const float* B, int ldb, float beta, float* C, int ldc, GemmBatch batch,
-          const float* bias) {
+namespace {
+
+void run(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const void* A, int lda,
+         const void* B, int ldb, float beta, void* C, int ldc, GemmBatch batch, const float* bias,
+         cudaDataType_t in, cudaDataType_t out) {
   if (M == 0 || N == 0 || batch.count == 0) return;
   // Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T, and a row-major matrix
   // read column-major is its transpose: swap the operands, keep their transpose flags.
-  const Key key{trans_b, trans_a, N, M, K, ldb, lda, ldc, batch.count,
-                batch.stride_b, batch.stride_a, batch.stride_c, bias != nullptr};
+  const Key key{trans_b,        trans_a,        N,       M,   K,  ldb, lda, ldc, batch.count,
+                batch.stride_b, batch.stride_a, batch.stride_c, bias != nullptr, in, out};
   const Plan& p = plan_for(key);
   if (bias)
     check_lt(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias,
@@ -119,6 +127,22 @@ void gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const fl
   check_lt(cublasLtMatmul(ctx.handle, p.desc, &alpha, B, p.a, A, p.b, &beta, C, p.c, C, p.c,
                           &p.algo, ctx.workspace, kWorkspaceBytes, stream()),
            "cublasLtMatmul");
+}
+
+}  // namespace
+
+void gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
+          const float* B, int ldb, float beta, float* C, int ldc, GemmBatch batch,
+          const float* bias) {
+  run(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, batch, bias, CUDA_R_32F,
+      CUDA_R_32F);
+}
+
+void gemm_bf16(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const uint16_t* A,
+               int lda, const uint16_t* B, int ldb, float beta, void* C, int ldc, bool out_bf16,
+               GemmBatch batch, const float* bias) {
+  run(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, batch, bias, CUDA_R_16BF,
+      out_bf16 ? CUDA_R_16BF : CUDA_R_32F);
 }
 
 const char* gemm_backend() { return "cuBLASLt"; }

@@ -1,5 +1,6 @@
 #include "kernels/cuda/linear.h"
 
+#include "kernels/cuda/bf16.cuh"
 #include "kernels/cuda/gemm.h"
 #include "kernels/cuda/runtime.h"
 
@@ -16,6 +17,25 @@ __global__ void column_sums_add_kernel(float* acc, const float* x, int N, int C)
   acc[c] += sum;
 }
 
+// The same, writing x rounded to bf16 as it reads it.
+__global__ void pack_column_sums_kernel(uint16_t* x16, float* acc, const float* x, int N, int C) {
+  const int c = blockIdx.x * blockDim.x + threadIdx.x;
+  if (c >= C) return;
+  float sum = 0;
+  for (int r = 0; r < N; ++r) {
+    const int64_t i = static_cast<int64_t>(r) * C + c;
+    sum += x[i];
+    x16[i] = float_to_bf16(x[i]);
+  }
+  acc[c] += sum;
+}
+
+void column_sums_add(float* acc, const float* x, int N, int C) {
+  if (C == 0) return;
+  column_sums_add_kernel<<<blocks_for(C, 128), 128, 0, stream()>>>(acc, x, N, C);
+  check_launch("column sums (bias gradient)");
+}
+
 }  // namespace
 
 void linear_forward(float* out, const float* in, const float* W, const float* b, int N, int in_f,
@@ -29,10 +49,37 @@ void linear_backward(float* din, float* dW, float* db, const float* dout, const 
     gemm(false, false, N, in_f, out_f, 1.0f, dout, out_f, W, in_f, accumulate_din ? 1.0f : 0.0f,
          din, in_f);
   gemm(true, false, out_f, in_f, N, 1.0f, dout, out_f, in, in_f, 1.0f, dW, in_f);
-  if (db && out_f > 0) {
-    column_sums_add_kernel<<<blocks_for(out_f, 128), 128, 0, stream()>>>(db, dout, N, out_f);
-    check_launch("linear_backward (bias)");
-  }
+  if (db) column_sums_add(db, dout, N, out_f);
 }
+
+void linear_forward_bf16(float* out, const uint16_t* in16, const uint16_t* W16, const float* b,
+                         int N, int in_f, int out_f, GemmScratch) {
+  gemm_bf16(false, true, N, out_f, in_f, 1.0f, in16, in_f, W16, in_f, 0.0f, out, out_f, false, {},
+            b);
+}
+
+void linear_forward16_bf16(uint16_t* out16, const uint16_t* in16, const uint16_t* W16,
+                           const float* b, int N, int in_f, int out_f, GemmScratch) {
+  gemm_bf16(false, true, N, out_f, in_f, 1.0f, in16, in_f, W16, in_f, 0.0f, out16, out_f, true, {},
+            b);
+}
+
+void linear_backward_bf16(float* din, float* dW, float* db, const float* dout,
+                          const uint16_t* dout16, const uint16_t* in16, const uint16_t* W16, int N,
+                          int in_f, int out_f, bool accumulate_din, GemmScratch) {
+  if (din)
+    gemm_bf16(false, false, N, in_f, out_f, 1.0f, dout16, out_f, W16, in_f,
+              accumulate_din ? 1.0f : 0.0f, din, in_f, false);
+  gemm_bf16(true, false, out_f, in_f, N, 1.0f, dout16, out_f, in16, in_f, 1.0f, dW, in_f, false);
+  if (db) column_sums_add(db, dout, N, out_f);
+}
+
+void pack_bf16_column_sums(uint16_t* x16, float* sums, const float* x, int N, int C) {
+  if (C == 0) return;
+  pack_column_sums_kernel<<<blocks_for(C, 128), 128, 0, stream()>>>(x16, sums, x, N, C);
+  check_launch("pack_bf16_column_sums");
+}
+
+size_t linear_bf16_scratch_bytes(int, int, int) { return 0; }
 
 }  // namespace bertrain::cuda
