@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -26,8 +27,11 @@ using namespace bertrain;
 
 namespace {
 
+// The GPU. BERTRAIN_GPU_TESTS_DRY_RUN=1 puts the CPU in its place, by hand only, to check the
+// tests' own code (sizes, poisoning, tolerances) on a machine without a GPU: CPU against CPU
+// proves nothing about the CUDA kernels.
 const Device& gpu() {
-  static const Device d = cuda_device();
+  static const Device d = std::getenv("BERTRAIN_GPU_TESTS_DRY_RUN") ? cpu_device() : cuda_device();
   return d;
 }
 const Ops<float>& G() {
@@ -315,6 +319,152 @@ TEST(GpuKernels, AttentionForwardAndBackwardMatchCpuWithMaskAndDropout) {
   }
 }
 
+// The bf16 path's kernels (Bf16Ops) against the CPU's. Where both round the same fp32 value to
+// bf16 the results are equal; where the fp32 sums behind a rounding differ in order, they differ
+// by at most one bf16 step (2^-8 relative) in a few elements.
+namespace {
+
+const Bf16Ops& G16() {
+  return *gpu().bf16;
+}
+const Bf16Ops& C16() {
+  return cpu_bf16_ops();
+}
+
+std::vector<uint16_t> to_bf16(const std::vector<float>& x) {
+  std::vector<uint16_t> h(x.size());
+  C().to_half(h.data(), x.data(), static_cast<int64_t>(x.size()), HalfFormat::BF16);
+  return h;
+}
+std::vector<float> widen(const std::vector<uint16_t>& h) {
+  std::vector<float> x(h.size());
+  C().from_half(x.data(), h.data(), static_cast<int64_t>(h.size()), HalfFormat::BF16);
+  return x;
+}
+
+// Every element within `steps` bf16 steps of the reference's magnitude scale.
+void expect_bf16_close(const std::vector<uint16_t>& want, const std::vector<uint16_t>& got,
+                       double steps, const std::string& what) {
+  const std::vector<float> w = widen(want), g = widen(got);
+  double scale = 0;
+  for (float v : w) scale = std::max(scale, std::abs(static_cast<double>(v)));
+  for (size_t i = 0; i < w.size(); ++i)
+    ASSERT_NEAR(g[i], w[i], steps * std::ldexp(std::max(std::abs(w[i]), 1e-3f * float(scale)), -8))
+        << what << "[" << i << "]";
+}
+
+}  // namespace
+
+TEST(GpuBf16, DenseLayersMatchTheCpuBf16Kernels) {
+  const int N = 64, in_f = 96, out_f = 128;
+  const uint64_t seed = fresh_seed();
+  const auto in = to_bf16(random_floats(N * in_f, seed)),
+             W = to_bf16(random_floats(out_f * in_f, seed + 1, 0.1));
+  const auto b = random_floats(out_f, seed + 2), dout = random_floats(N * out_f, seed + 3);
+  const auto dout16 = to_bf16(dout);
+  std::vector<float> out(N * out_f);
+  std::vector<uint16_t> out16(N * out_f);
+  std::vector<std::byte> scratch(C16().linear_scratch_bytes(N, in_f, out_f));
+  const GemmScratch cs{scratch.data(), scratch.size()};
+  C16().linear_forward(out.data(), in.data(), W.data(), b.data(), N, in_f, out_f, cs);
+  C16().linear_forward16(out16.data(), in.data(), W.data(), b.data(), N, in_f, out_f, cs);
+  DevBuf<uint16_t> gin(in), gW(W), gout16(out16.size()), gdout16(dout16);
+  DevBuf<float> gb(b), gout(out.size()), gdout(dout);
+  G16().linear_forward(gout.p(), gin.p(), gW.p(), gb.p(), N, in_f, out_f, {});
+  G16().linear_forward16(gout16.p(), gin.p(), gW.p(), gb.p(), N, in_f, out_f, {});
+  expect_rel(out, gout.host(), 1e-6, "bf16 linear out");
+  expect_bf16_close(out16, gout16.host(), 1, "bf16 linear out16");
+  auto din = random_floats(N * in_f, seed + 4), dW = random_floats(out_f * in_f, seed + 5),
+       db = random_floats(out_f, seed + 6);
+  DevBuf<float> gdin(din), gdW(dW), gdb(db);
+  C16().linear_backward(din.data(), dW.data(), db.data(), dout.data(), dout16.data(), in.data(),
+                        W.data(), N, in_f, out_f, true, cs);
+  G16().linear_backward(gdin.p(), gdW.p(), gdb.p(), gdout.p(), gdout16.p(), gin.p(), gW.p(), N,
+                        in_f, out_f, true, {});
+  expect_rel(din, gdin.host(), 1e-6, "bf16 din");
+  expect_rel(dW, gdW.host(), 1e-6, "bf16 dW");
+  expect_rel(db, gdb.host(), 1e-6, "bf16 db");
+  std::vector<uint16_t> packed(N * out_f);
+  auto sums = random_floats(out_f, seed + 7);
+  DevBuf<uint16_t> gpacked(packed.size());
+  DevBuf<float> gsums(sums);
+  C16().pack_column_sums(packed.data(), sums.data(), dout.data(), N, out_f);
+  G16().pack_column_sums(gpacked.p(), gsums.p(), gdout.p(), N, out_f);
+  EXPECT_EQ(gpacked.host(), packed);
+  expect_rel(sums, gsums.host(), 1e-6, "column sums");
+}
+
+TEST(GpuBf16, LayerNormAndGeluMatchTheCpuBf16Kernels) {
+  const int N = 33, Cn = 160;
+  const uint64_t seed = fresh_seed();
+  const auto dense16 = to_bf16(random_floats(N * Cn, seed));
+  const auto residual = random_floats(N * Cn, seed + 1), gamma = random_floats(Cn, seed + 2),
+             beta = random_floats(Cn, seed + 3), dout = random_floats(N * Cn, seed + 4);
+  std::vector<float> out(N * Cn), mean(N), rstd(N);
+  std::vector<uint16_t> out16(N * Cn), sum16(N * Cn);
+  C16().add_layernorm_forward(out.data(), out16.data(), sum16.data(), mean.data(), rstd.data(),
+                              dense16.data(), 0.1, seed, residual.data(), gamma.data(), beta.data(),
+                              N, Cn, 1e-12);
+  DevBuf<uint16_t> gd(dense16), go16(out16.size()), gs16(sum16.size());
+  DevBuf<float> gr(residual), gg(gamma), gbeta(beta), gout(out.size()), gm(N), grs(N);
+  G16().add_layernorm_forward(gout.p(), go16.p(), gs16.p(), gm.p(), grs.p(), gd.p(), 0.1, seed,
+                              gr.p(), gg.p(), gbeta.p(), N, Cn, 1e-12);
+  EXPECT_EQ(gs16.host(), sum16);  // the same dropout draws and sums, rounded alike
+  expect_bf16_close(out16, go16.host(), 1, "layernorm out16");
+  expect_rel(mean, gm.host(), 1e-6, "mean");
+  expect_rel(rstd, grs.host(), 1e-6, "rstd");
+  auto dgamma = random_floats(Cn, seed + 5), dbeta = random_floats(Cn, seed + 6);
+  std::vector<float> dx(N * Cn);
+  DevBuf<float> gdg(dgamma), gdb(dbeta), gdout(dout), gdx(dx.size()), gmc(mean), grc(rstd);
+  DevBuf<uint16_t> gsum16(sum16);
+  C16().layernorm_backward(dx.data(), dgamma.data(), dbeta.data(), dout.data(), sum16.data(),
+                           mean.data(), rstd.data(), gamma.data(), N, Cn);
+  G16().layernorm_backward(gdx.p(), gdg.p(), gdb.p(), gdout.p(), gsum16.p(), gmc.p(), grc.p(),
+                           gg.p(), N, Cn);
+  expect_rel(dx, gdx.host(), 1e-5, "bf16 layernorm dx");
+  expect_rel(dgamma, gdg.host(), 1e-5, "bf16 dgamma");
+  expect_rel(dbeta, gdb.host(), 1e-5, "bf16 dbeta");
+  const int64_t n = N * Cn;
+  std::vector<uint16_t> y16(n), dx16(n);
+  C16().gelu_forward(y16.data(), dense16.data(), n);
+  DevBuf<uint16_t> gy16(n), gdx16(n);
+  G16().gelu_forward(gy16.p(), gd.p(), n);
+  expect_bf16_close(y16, gy16.host(), 1, "gelu bf16");
+  C16().gelu_backward(dx.data(), dx16.data(), dense16.data(), dout.data(), n);
+  G16().gelu_backward(gdx.p(), gdx16.p(), gd.p(), gdout.p(), n);
+  expect_rel(dx, gdx.host(), 1e-6, "gelu bf16 backward");
+  expect_bf16_close(dx16, gdx16.host(), 1, "gelu bf16 backward dx16");
+}
+
+TEST(GpuBf16, AttentionMatchesTheCpuBf16Kernels) {
+  const int B = 2, S = 48, nh = 4, D = 16, H = nh * D;
+  const uint64_t seed = fresh_seed();
+  const auto rows16 = to_bf16(random_floats(B * S * 3 * H, seed));
+  const auto dctx = random_floats(B * S * H, seed + 1);
+  std::vector<int32_t> mask(B * S, 1);
+  for (int j = S - 5; j < S; ++j) mask[S + j] = 0;
+  std::vector<uint16_t> qkv16(rows16.size()), ctx16(B * S * H),
+      probs16(static_cast<size_t>(B) * nh * S * S);
+  std::vector<float> dqkv(B * S * 3 * H);
+  C16().qkv_to_heads(qkv16.data(), rows16.data(), B, S, nh, D);
+  std::vector<std::byte> scratch(C16().attention_scratch_bytes(S, nh, D));
+  C16().attention_forward(ctx16.data(), probs16.data(), qkv16.data(), mask.data(), B, S, nh, D, 0.1,
+                          seed, scratch.data());
+  C16().attention_backward(dqkv.data(), dctx.data(), qkv16.data(), probs16.data(), B, S, nh, D, 0.1,
+                           seed, scratch.data());
+  DevBuf<uint16_t> grows(rows16), gqkv(qkv16.size()), gctx(ctx16.size()), gp(probs16.size());
+  DevBuf<int32_t> gm(mask);
+  DevBuf<float> gdctx(dctx), gdqkv(dqkv.size());
+  DevBuf<std::byte> gs(G16().attention_scratch_bytes(S, nh, D));
+  G16().qkv_to_heads(gqkv.p(), grows.p(), B, S, nh, D);
+  EXPECT_EQ(gqkv.host(), qkv16);
+  G16().attention_forward(gctx.p(), gp.p(), gqkv.p(), gm.p(), B, S, nh, D, 0.1, seed, gs.p());
+  G16().attention_backward(gdqkv.p(), gdctx.p(), gqkv.p(), gp.p(), B, S, nh, D, 0.1, seed, gs.p());
+  expect_bf16_close(probs16, gp.host(), 2, "bf16 probabilities");
+  expect_rel(widen(ctx16), widen(gctx.host()), 1e-2, "bf16 context");
+  expect_rel(dqkv, gdqkv.host(), 2e-2, "bf16 dqkv");
+}
+
 TEST(GpuModel, EveryDeviceByteIsCountedAsPlanned) {
   BertConfig c = preset_config("tiny");
   BertForSequenceClassification<float> m(c, gpu());
@@ -383,7 +533,7 @@ TEST(GpuTrainer, ResumeIsBitIdentical) {
   full.max_steps = 6;
   full.save_steps = 3;
   full.logging_steps = 1;
-  full.device = "cuda";
+  full.device = gpu().name() == "cpu" ? "cpu" : "cuda";  // cpu: a dry run
   full.disable_tqdm = true;
   full.output_dir = test::temp_dir("gpu_resume_full");
   run_training(full);
