@@ -6,25 +6,15 @@
 
 #include "kernels/cuda/gemm.h"
 #include "kernels/cuda/runtime.h"
+#include "kernels/cuda/warp.cuh"
 #include "kernels/dropout_mask.h"
 
 namespace bertrain::cuda {
 
 namespace {
 
-constexpr int kWarp = 32;
 constexpr int kRowsPerBlock = 8;  // one warp per row
 constexpr int kSlots = 16;
-
-__device__ float warp_sum(float v) {
-  for (int o = kWarp / 2; o > 0; o /= 2) v += __shfl_xor_sync(0xffffffffu, v, o);
-  return v;
-}
-
-__device__ float warp_max(float v) {
-  for (int o = kWarp / 2; o > 0; o /= 2) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
-  return v;
-}
 
 // Row `row` of the B * nh * S score rows: p = softmax(p / sqrt(D) + (mask ? 0 : float min)).
 __global__ void scale_mask_softmax_kernel(float* probs, const int32_t* mask, int64_t rows, int S,

@@ -6,25 +6,15 @@
 #include "kernels/cuda/bf16.cuh"
 #include "kernels/cuda/gemm.h"
 #include "kernels/cuda/runtime.h"
+#include "kernels/cuda/warp.cuh"
 #include "kernels/dropout_mask.h"
 
 namespace bertrain::cuda {
 
 namespace {
 
-constexpr int kWarp = 32;
 constexpr int kRowsPerBlock = 8;  // one warp per row
 constexpr int kThreads = 256;
-
-__device__ float warp_sum(float v) {
-  for (int o = kWarp / 2; o > 0; o /= 2) v += __shfl_xor_sync(0xffffffffu, v, o);
-  return v;
-}
-
-__device__ float warp_max(float v) {
-  for (int o = kWarp / 2; o > 0; o /= 2) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
-  return v;
-}
 
 // A batch row's scratch: the probability gradient (fp32), the dropped probabilities or the
 // score gradient (bf16), the context gradient head-major (bf16). 256-byte aligned pieces.

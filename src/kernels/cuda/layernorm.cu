@@ -2,19 +2,14 @@
 
 #include "kernels/cuda/bf16.cuh"
 #include "kernels/cuda/runtime.h"
+#include "kernels/cuda/warp.cuh"
 #include "kernels/dropout_mask.h"
 
 namespace bertrain::cuda {
 
 namespace {
 
-constexpr int kWarp = 32;
 constexpr int kRowsPerBlock = 8;  // one warp per row
-
-__device__ float warp_sum(float v) {
-  for (int offset = kWarp / 2; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset);
-  return v;
-}
 
 // Row r of LayerNorm by one warp; with `a` and `b` given, the row is their sum (written to x).
 __global__ void layernorm_forward_kernel(float* out, float* mean_out, float* rstd_out, float* x,
