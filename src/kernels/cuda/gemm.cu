@@ -1,5 +1,3 @@
-#include "kernels/cuda/gemm.h"
-
 #include <cublasLt.h>
 
 #include <map>
@@ -7,6 +5,7 @@
 #include <tuple>
 
 #include "core/error.h"
+#include "kernels/cuda/gemm.h"
 #include "kernels/cuda/runtime.h"
 
 namespace bertrain::cuda {
@@ -37,9 +36,20 @@ Context& context() {
 }
 
 // A column-major problem as cuBLASLt takes it: transposes, m, n, k, leading dimensions, batch
-// count and strides, whether a bias is added, the inputs' and the output's element types.
+// count and strides, whether a bias is added, the inputs' and the output's element types, and
+// the alignment of the three pointers (the heuristic assumes 256 bytes unless told: a slice of
+// the flat parameter buffer may be aligned to no more than its element).
 using Key = std::tuple<bool, bool, int, int, int, int64_t, int64_t, int64_t, int, int64_t, int64_t,
-                       int64_t, bool, cudaDataType_t, cudaDataType_t>;
+                       int64_t, bool, cudaDataType_t, cudaDataType_t, uint32_t, uint32_t, uint32_t>;
+
+// The largest power of two up to 256 that divides the address and, in a batch, the byte stride
+// (so that every matrix of the batch is as aligned as the first).
+uint32_t alignment(const void* p, int64_t stride_bytes) {
+  const auto a = reinterpret_cast<uintptr_t>(p) | static_cast<uintptr_t>(stride_bytes);
+  uint32_t align = 256;
+  while (align > 1 && a % align != 0) align /= 2;
+  return align;
+}
 
 struct Plan {
   cublasLtMatmulDesc_t desc = nullptr;
@@ -68,10 +78,12 @@ const Plan& plan_for(const Key& key) {
   std::lock_guard lock(mutex);
   auto it = plans.find(key);
   if (it != plans.end()) return it->second;
-  const auto [ta, tb, m, n, k, lda, ldb, ldc, count, sa, sb, sc, with_bias, in, out] = key;
+  const auto [ta, tb, m, n, k, lda, ldb, ldc, count, sa, sb, sc, with_bias, in, out, align_a,
+              align_b, align_c] = key;
   Plan p;
   check_lt(cublasLtMatmulDescCreate(&p.desc, CUBLAS_COMPUTE_32F, CUDA_R_32F), "MatmulDescCreate");
-  const cublasOperation_t opa = ta ? CUBLAS_OP_T : CUBLAS_OP_N, opb = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
+  const cublasOperation_t opa = ta ? CUBLAS_OP_T : CUBLAS_OP_N,
+                          opb = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
   check_lt(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_TRANSA, &opa, sizeof opa),
            "transa");
   check_lt(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_TRANSB, &opb, sizeof opb),
@@ -82,8 +94,8 @@ const Plan& plan_for(const Key& key) {
                                             sizeof epilogue),
              "epilogue");
     const cudaDataType_t bias_type = CUDA_R_32F;  // fp32 biases, whatever the output
-    check_lt(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE,
-                                            &bias_type, sizeof bias_type),
+    check_lt(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bias_type,
+                                            sizeof bias_type),
              "bias type");
   }
   p.a = ta ? layout(in, k, m, lda, count, sa) : layout(in, m, k, lda, count, sa);
@@ -95,6 +107,12 @@ const Plan& plan_for(const Key& key) {
   check_lt(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws,
                                                 sizeof ws),
            "preference workspace");
+  for (auto [attribute, align] : {std::pair{CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, align_a},
+                                  {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, align_b},
+                                  {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, align_c},
+                                  {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, align_c}})
+    check_lt(cublasLtMatmulPreferenceSetAttribute(pref, attribute, &align, sizeof align),
+             "preference alignment");
   cublasLtMatmulHeuristicResult_t result{};
   int found = 0;
   check_lt(cublasLtMatmulAlgoGetHeuristic(context().handle, p.desc, p.a, p.b, p.c, p.c, pref, 1,
@@ -114,10 +132,27 @@ void run(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const voi
          const void* B, int ldb, float beta, void* C, int ldc, GemmBatch batch, const float* bias,
          cudaDataType_t in, cudaDataType_t out) {
   if (M == 0 || N == 0 || batch.count == 0) return;
+  const int64_t in_size = in == CUDA_R_32F ? 4 : 2, out_size = out == CUDA_R_32F ? 4 : 2;
   // Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T, and a row-major matrix
   // read column-major is its transpose: swap the operands, keep their transpose flags.
-  const Key key{trans_b,        trans_a,        N,       M,   K,  ldb, lda, ldc, batch.count,
-                batch.stride_b, batch.stride_a, batch.stride_c, bias != nullptr, in, out};
+  const Key key{trans_b,
+                trans_a,
+                N,
+                M,
+                K,
+                ldb,
+                lda,
+                ldc,
+                batch.count,
+                batch.stride_b,
+                batch.stride_a,
+                batch.stride_c,
+                bias != nullptr,
+                in,
+                out,
+                alignment(B, batch.stride_b * in_size),
+                alignment(A, batch.stride_a * in_size),
+                alignment(C, batch.stride_c * out_size)};
   const Plan& p = plan_for(key);
   if (bias)
     check_lt(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias,
@@ -145,6 +180,8 @@ void gemm_bf16(bool trans_a, bool trans_b, int M, int N, int K, float alpha, con
       out_bf16 ? CUDA_R_16BF : CUDA_R_32F);
 }
 
-const char* gemm_backend() { return "cuBLASLt"; }
+const char* gemm_backend() {
+  return "cuBLASLt";
+}
 
 }  // namespace bertrain::cuda
