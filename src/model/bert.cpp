@@ -4,7 +4,6 @@
 #include <type_traits>
 
 #include "core/error.h"
-#include "core/parallel.h"
 #include "device/ops.h"
 
 namespace bertrain {
