@@ -465,6 +465,32 @@ TEST(GpuBf16, AttentionMatchesTheCpuBf16Kernels) {
   expect_rel(dqkv, gdqkv.host(), 2e-2, "bf16 dqkv");
 }
 
+TEST(GpuKernels, MemoryEfficientAttentionMatchesCpuWithMaskAndDropout) {
+  for (int S : {40, 130}) {  // one query block; three, the last one partial
+    const int B = 2, nh = 3, D = 16, H = nh * D;
+    const uint64_t seed = fresh_seed();
+    const auto qkv = random_floats(B * S * 3 * H, seed), dctx = random_floats(B * S * H, seed + 1);
+    std::vector<int32_t> mask(B * S, 1);
+    for (int j = S - 9; j < S; ++j) mask[S + j] = 0;
+    const double p = 0.1;
+    std::vector<float> ctx(B * S * H), lse(B * nh * S), dqkv(B * S * 3 * H);
+    std::vector<float> scratch(C().attention_blockwise_scratch_size(S, C().scratch_slots()));
+    C().attention_forward_blockwise(ctx.data(), lse.data(), qkv.data(), mask.data(), B, S, nh, D, p,
+                                    seed, scratch.data());
+    C().attention_backward_blockwise(dqkv.data(), dctx.data(), qkv.data(), lse.data(), mask.data(),
+                                     B, S, nh, D, p, seed, scratch.data());
+    DevBuf<float> gq(qkv), gdc(dctx), gctx(ctx.size()), gl(lse.size()), gdq(dqkv.size()),
+        gs(G().attention_blockwise_scratch_size(S, G().scratch_slots()));
+    DevBuf<int32_t> gm(mask);
+    G().attention_forward_blockwise(gctx.p(), gl.p(), gq.p(), gm.p(), B, S, nh, D, p, seed, gs.p());
+    G().attention_backward_blockwise(gdq.p(), gdc.p(), gq.p(), gl.p(), gm.p(), B, S, nh, D, p, seed,
+                                     gs.p());
+    expect_rel(lse, gl.host(), 1e-6, "lse S=" + std::to_string(S));
+    expect_rel(ctx, gctx.host(), 1e-5, "ctx S=" + std::to_string(S));
+    expect_rel(dqkv, gdq.host(), 1e-5, "dqkv S=" + std::to_string(S));
+  }
+}
+
 TEST(GpuModel, EveryDeviceByteIsCountedAsPlanned) {
   BertConfig c = preset_config("tiny");
   BertForSequenceClassification<float> m(c, gpu());

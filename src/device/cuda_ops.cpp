@@ -20,11 +20,6 @@ namespace bertrain {
 
 namespace {
 
-// Memory-efficient attention has no CUDA kernel yet: asking for it is a clear error.
-[[noreturn]] void no_blockwise_attention() {
-  fail("--attention memory_efficient is not on the CUDA backend yet; use --attention standard");
-}
-
 const Ops<float>& cuda_ops() {
   static const Ops<float> ops{
       .embedding_forward = cuda::embedding_forward,
@@ -53,14 +48,10 @@ const Ops<float>& cuda_ops() {
       .sum_squares = cuda::sum_squares,
       .attention_forward = cuda::attention_forward,
       .attention_backward = cuda::attention_backward,
-      .attention_forward_blockwise = [](float*, float*, const float*, const int32_t*, int, int, int,
-                                        int, double, uint64_t,
-                                        float*) { no_blockwise_attention(); },
-      .attention_backward_blockwise = [](float*, const float*, const float*, const float*,
-                                         const int32_t*, int, int, int, int, double, uint64_t,
-                                         float*) { no_blockwise_attention(); },
+      .attention_forward_blockwise = cuda::attention_forward_blockwise,
+      .attention_backward_blockwise = cuda::attention_backward_blockwise,
       .attention_scratch_size = cuda::attention_scratch_size,
-      .attention_blockwise_scratch_size = [](int, int) -> int64_t { return 0; },
+      .attention_blockwise_scratch_size = cuda::attention_blockwise_scratch_size,
       .scratch_slots = cuda::attention_scratch_slots,
       .adamw_update = cuda::adamw_update,
       .gemm_backend = cuda::gemm_backend,

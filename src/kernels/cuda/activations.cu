@@ -1,5 +1,4 @@
 #include "kernels/cuda/activations.h"
-
 #include "kernels/cuda/bf16.cuh"
 #include "kernels/cuda/runtime.h"
 
@@ -11,7 +10,9 @@ constexpr int kThreads = 256;
 constexpr float kInvSqrt2 = 0.70710678118654752440f;
 constexpr float kInvSqrt2Pi = 0.39894228040143267794f;
 
-__device__ float gelu(float v) { return 0.5f * v * (1.0f + erff(v * kInvSqrt2)); }
+__device__ float gelu(float v) {
+  return 0.5f * v * (1.0f + erff(v * kInvSqrt2));
+}
 
 // d/dx [x Phi(x)] = Phi(x) + x phi(x).
 __device__ float gelu_grad(float v) {
@@ -75,8 +76,8 @@ void gelu_forward_bf16(uint16_t* out16, const uint16_t* x16, int64_t n) {
 void gelu_backward_bf16(float* dx, uint16_t* dx16, const uint16_t* x16, const float* dout,
                         int64_t n) {
   if (n == 0) return;
-  gelu_backward_bf16_kernel<<<blocks_for(n, kThreads), kThreads, 0, stream()>>>(dx, dx16, x16,
-                                                                                dout, n);
+  gelu_backward_bf16_kernel<<<blocks_for(n, kThreads), kThreads, 0, stream()>>>(dx, dx16, x16, dout,
+                                                                                n);
   check_launch("gelu_backward_bf16");
 }
 

@@ -1,7 +1,6 @@
-#include "kernels/cuda/adamw.h"
-
 #include <cmath>
 
+#include "kernels/cuda/adamw.h"
 #include "kernels/cuda/bf16.cuh"
 #include "kernels/cuda/runtime.h"
 

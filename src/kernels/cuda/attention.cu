@@ -1,9 +1,8 @@
-#include "kernels/cuda/attention.h"
-
 #include <algorithm>
-#include <cfloat>
 #include <cmath>
 
+#include "kernels/cuda/attention.h"
+#include "kernels/cuda/attention_rows.cuh"
 #include "kernels/cuda/gemm.h"
 #include "kernels/cuda/runtime.h"
 #include "kernels/cuda/warp.cuh"
@@ -21,24 +20,7 @@ __global__ void scale_mask_softmax_kernel(float* probs, const int32_t* mask, int
                                           int nh, float sqrt_d) {
   const int64_t row = blockIdx.x * static_cast<int64_t>(kRowsPerBlock) + threadIdx.y;
   if (row >= rows) return;
-  const int lane = threadIdx.x;
-  float* p = probs + row * S;
-  const int32_t* m = mask + (row / S / nh) * S;
-  float mx = -INFINITY;
-  for (int j = lane; j < S; j += kWarp) {
-    const float v = p[j] / sqrt_d + (m[j] ? 0.0f : -FLT_MAX);
-    p[j] = v;
-    mx = fmaxf(mx, v);
-  }
-  mx = warp_max(mx);
-  float sum = 0;
-  for (int j = lane; j < S; j += kWarp) {
-    const float e = expf(p[j] - mx);
-    p[j] = e;
-    sum += e;
-  }
-  const float inv = 1.0f / warp_sum(sum);
-  for (int j = lane; j < S; j += kWarp) p[j] *= inv;
+  softmax_row(probs + row * S, mask + (row / S / nh) * S, S, sqrt_d, threadIdx.x);
 }
 
 // dropped[h] = dropout(probs[h]) for `count` heads starting at head bh0 (its own mask each).
@@ -52,31 +34,23 @@ __global__ void dropout_heads_kernel(float* dropped, const float* probs, int64_t
 }
 
 // For `count` heads from bh0: dp = dropout(dp) (the forward's mask), then the softmax backward
-// with the 1/sqrt(D) scale: dp = p * (dp - sum(dp * p)) / sqrt(D). One warp per row.
+// with the 1/sqrt(D) scale. One warp per row.
 __global__ void softmax_backward_kernel(float* dp, const float* probs, int S, int count,
                                         int64_t bh0, uint64_t seed, double p_drop, float keep_scale,
                                         float inv_sqrt_d) {
   const int64_t row = blockIdx.x * static_cast<int64_t>(kRowsPerBlock) + threadIdx.y;
   if (row >= static_cast<int64_t>(count) * S) return;
-  const int lane = threadIdx.x;
   const int64_t h = row / S, i = row % S;
-  float* d = dp + row * S;
-  const float* p = probs + row * S;
-  const DropoutMask keep(attention_head_seed(seed, bh0 + h), p_drop);
-  float dot = 0;
-  for (int j = lane; j < S; j += kWarp) {
-    float v = d[j];
-    if (p_drop > 0) v = keep.keep(i * S + j) ? v * keep_scale : 0.0f;
-    d[j] = v;
-    dot += v * p[j];
-  }
-  dot = warp_sum(dot);
-  for (int j = lane; j < S; j += kWarp) d[j] = p[j] * (d[j] - dot) * inv_sqrt_d;
+  softmax_backward_row(dp + row * S, probs + row * S, S,
+                       DropoutMask(attention_head_seed(seed, bh0 + h), p_drop), p_drop > 0, i * S,
+                       keep_scale, inv_sqrt_d, threadIdx.x);
 }
 
 }  // namespace
 
-int attention_scratch_slots() { return kSlots; }
+int attention_scratch_slots() {
+  return kSlots;
+}
 
 int64_t attention_scratch_size(int S, int slots) {
   return static_cast<int64_t>(slots) * 2 * S * S;
@@ -94,7 +68,8 @@ void attention_forward(float* ctx, float* probs, const float* qkv, const int32_t
   }
   const int64_t rows = static_cast<int64_t>(B) * nh * S;
   scale_mask_softmax_kernel<<<blocks_for(rows, kRowsPerBlock), dim3(kWarp, kRowsPerBlock), 0,
-                              stream()>>>(probs, mask, rows, S, nh, std::sqrt(static_cast<float>(D)));
+                              stream()>>>(probs, mask, rows, S, nh,
+                                          std::sqrt(static_cast<float>(D)));
   check_launch("attention softmax");
   const float keep_scale = static_cast<float>(1.0 / (1.0 - dropout_p));
   for (int b = 0; b < B; ++b) {
@@ -115,14 +90,13 @@ void attention_forward(float* ctx, float* probs, const float* qkv, const int32_t
   }
 }
 
-void attention_backward(float* dqkv, const float* dctx, const float* qkv, const float* probs,
-                        int B, int S, int nh, int D, double dropout_p, uint64_t seed,
-                        float* scratch) {
+void attention_backward(float* dqkv, const float* dctx, const float* qkv, const float* probs, int B,
+                        int S, int nh, int D, double dropout_p, uint64_t seed, float* scratch) {
   const int H = nh * D, ld = 3 * H;
   const int64_t SS = static_cast<int64_t>(S) * S;
   const float keep_scale = static_cast<float>(1.0 / (1.0 - dropout_p));
   const float inv_sqrt_d = 1.0f / std::sqrt(static_cast<float>(D));
-  float* pd = scratch;                 // dropped probabilities, [kSlots, S, S]
+  float* pd = scratch;                // dropped probabilities, [kSlots, S, S]
   float* dp = scratch + kSlots * SS;  // their gradient, then the scores' gradient
   for (int b = 0; b < B; ++b) {
     for (int h0 = 0; h0 < nh; h0 += kSlots) {

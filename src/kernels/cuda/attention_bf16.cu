@@ -1,8 +1,7 @@
-#include "kernels/cuda/attention_bf16.h"
-
 #include <cfloat>
 #include <cmath>
 
+#include "kernels/cuda/attention_bf16.h"
 #include "kernels/cuda/bf16.cuh"
 #include "kernels/cuda/gemm.h"
 #include "kernels/cuda/runtime.h"
@@ -109,7 +108,9 @@ __global__ void softmax_backward_bf16_kernel(uint16_t* ds, const float* dp, cons
   }
 }
 
-dim3 row_grid(int64_t rows) { return dim3(blocks_for(rows, kRowsPerBlock)); }
+dim3 row_grid(int64_t rows) {
+  return dim3(blocks_for(rows, kRowsPerBlock));
+}
 
 }  // namespace
 

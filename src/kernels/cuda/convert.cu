@@ -1,8 +1,7 @@
-#include "kernels/cuda/convert.h"
-
 #include <cuda_fp16.h>
 
 #include "kernels/cuda/bf16.cuh"
+#include "kernels/cuda/convert.h"
 #include "kernels/cuda/runtime.h"
 
 namespace bertrain::cuda {
@@ -55,8 +54,8 @@ void from_half(float* dst, const uint16_t* x16, int64_t n, HalfFormat f) {
 
 void round_half(float* x, int64_t n, HalfFormat f, uint16_t* store) {
   if (n == 0) return;
-  round_half_kernel<<<blocks_for(n, kThreads), kThreads, 0, stream()>>>(
-      x, n, f == HalfFormat::BF16, store);
+  round_half_kernel<<<blocks_for(n, kThreads), kThreads, 0, stream()>>>(x, n, f == HalfFormat::BF16,
+                                                                        store);
   check_launch("round_half");
 }
 

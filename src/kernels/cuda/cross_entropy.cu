@@ -1,5 +1,4 @@
 #include "kernels/cuda/cross_entropy.h"
-
 #include "kernels/cuda/runtime.h"
 
 namespace bertrain::cuda {
@@ -71,8 +70,8 @@ void cross_entropy_forward(float* probs, double* loss, const float* logits, cons
   check_launch("cross_entropy_forward");
 }
 
-void cross_entropy_backward(float* dlogits, const float* probs, const int32_t* labels, int N,
-                            int L, double scale) {
+void cross_entropy_backward(float* dlogits, const float* probs, const int32_t* labels, int N, int L,
+                            double scale) {
   cross_entropy_backward_kernel<<<1, kThreads, 0, stream()>>>(dlogits, probs, labels, N, L, scale);
   check_launch("cross_entropy_backward");
 }

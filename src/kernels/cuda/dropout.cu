@@ -1,5 +1,4 @@
 #include "kernels/cuda/dropout.h"
-
 #include "kernels/cuda/memory.h"
 #include "kernels/cuda/runtime.h"
 #include "kernels/dropout_mask.h"

@@ -1,5 +1,4 @@
 #include "kernels/cuda/embedding.h"
-
 #include "kernels/cuda/runtime.h"
 
 namespace bertrain::cuda {
@@ -16,8 +15,9 @@ __global__ void embedding_forward_kernel(float* out, const int32_t* ids, const i
   const int64_t r = i / H;
   const int c = static_cast<int>(i % H);
   const int s = static_cast<int>(r % S);
-  out[i] = (word[static_cast<int64_t>(ids[r]) * H + c] + type[static_cast<int64_t>(types[r]) * H + c]) +
-           pos[static_cast<int64_t>(s) * H + c];
+  out[i] =
+      (word[static_cast<int64_t>(ids[r]) * H + c] + type[static_cast<int64_t>(types[r]) * H + c]) +
+      pos[static_cast<int64_t>(s) * H + c];
 }
 
 // Thread c owns column c of all three tables, so rows sharing an id add up in row order.

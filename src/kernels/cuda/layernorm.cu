@@ -1,6 +1,5 @@
-#include "kernels/cuda/layernorm.h"
-
 #include "kernels/cuda/bf16.cuh"
+#include "kernels/cuda/layernorm.h"
 #include "kernels/cuda/runtime.h"
 #include "kernels/cuda/warp.cuh"
 #include "kernels/dropout_mask.h"
@@ -42,8 +41,12 @@ __global__ void layernorm_forward_kernel(float* out, float* mean_out, float* rst
   }
 }
 
-__device__ float widen(float v) { return v; }
-__device__ float widen(uint16_t h) { return bf16_to_float(h); }
+__device__ float widen(float v) {
+  return v;
+}
+__device__ float widen(uint16_t h) {
+  return bf16_to_float(h);
+}
 
 template <typename X>
 __global__ void layernorm_backward_x_kernel(float* dx, const float* dout, const X* x,
@@ -74,8 +77,8 @@ __global__ void layernorm_backward_x_kernel(float* dx, const float* dout, const 
 // Thread c owns column c: dgamma[c] += sum_r dout * xhat, dbeta[c] += sum_r dout, in row order.
 template <typename X>
 __global__ void layernorm_backward_params_kernel(float* dgamma, float* dbeta, const float* dout,
-                                                 const X* x, const float* mean,
-                                                 const float* rstd, int N, int C) {
+                                                 const X* x, const float* mean, const float* rstd,
+                                                 int N, int C) {
   const int c = blockIdx.x * blockDim.x + threadIdx.x;
   if (c >= C) return;
   float lg = 0, lb = 0;
@@ -135,8 +138,8 @@ void launch_backward(float* dx, float* dgamma, float* dbeta, const float* dout, 
   layernorm_backward_x_kernel<<<blocks_for(N, kRowsPerBlock), block, 0, stream()>>>(
       dx, dout, x, mean, rstd, gamma, N, C);
   check_launch("layernorm_backward (dx)");
-  layernorm_backward_params_kernel<<<blocks_for(C, 128), 128, 0, stream()>>>(
-      dgamma, dbeta, dout, x, mean, rstd, N, C);
+  layernorm_backward_params_kernel<<<blocks_for(C, 128), 128, 0, stream()>>>(dgamma, dbeta, dout, x,
+                                                                             mean, rstd, N, C);
   check_launch("layernorm_backward (dgamma, dbeta)");
 }
 

@@ -1,7 +1,6 @@
-#include "kernels/cuda/linear.h"
-
 #include "kernels/cuda/bf16.cuh"
 #include "kernels/cuda/gemm.h"
+#include "kernels/cuda/linear.h"
 #include "kernels/cuda/runtime.h"
 
 namespace bertrain::cuda {
@@ -80,6 +79,8 @@ void pack_bf16_column_sums(uint16_t* x16, float* sums, const float* x, int N, in
   check_launch("pack_bf16_column_sums");
 }
 
-size_t linear_bf16_scratch_bytes(int, int, int) { return 0; }
+size_t linear_bf16_scratch_bytes(int, int, int) {
+  return 0;
+}
 
 }  // namespace bertrain::cuda

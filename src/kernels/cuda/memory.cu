@@ -1,5 +1,4 @@
 #include "kernels/cuda/memory.h"
-
 #include "kernels/cuda/runtime.h"
 
 namespace bertrain::cuda {
@@ -13,7 +12,9 @@ void* device_allocate(size_t bytes) {
   return p;
 }
 
-void device_release(void* ptr) { check(cudaFree(ptr), "cudaFree"); }
+void device_release(void* ptr) {
+  check(cudaFree(ptr), "cudaFree");
+}
 
 void device_zero(void* ptr, size_t bytes) {
   check(cudaMemsetAsync(ptr, 0, bytes, stream()), "cudaMemsetAsync");
@@ -37,7 +38,9 @@ void copy(float* dst, const float* src, int64_t n) {
         "copy");
 }
 
-void fill_zero(float* x, int64_t n) { device_zero(x, static_cast<size_t>(n) * sizeof(float)); }
+void fill_zero(float* x, int64_t n) {
+  device_zero(x, static_cast<size_t>(n) * sizeof(float));
+}
 
 void copy_rows(float* dst, int64_t dst_ld, const float* src, int64_t src_ld, int rows, int cols) {
   if (rows == 0 || cols == 0) return;

@@ -1,5 +1,4 @@
 #include "kernels/cuda/reductions.h"
-
 #include "kernels/cuda/runtime.h"
 
 namespace bertrain::cuda {

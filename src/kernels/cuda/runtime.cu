@@ -1,8 +1,7 @@
-#include "kernels/cuda/runtime.h"
-
 #include <cstdio>
 
 #include "core/error.h"
+#include "kernels/cuda/runtime.h"
 
 namespace bertrain::cuda {
 
@@ -10,7 +9,9 @@ void check(cudaError_t status, const char* what) {
   if (status != cudaSuccess) fail("CUDA error in ", what, ": ", cudaGetErrorString(status));
 }
 
-void check_launch(const char* kernel) { check(cudaGetLastError(), kernel); }
+void check_launch(const char* kernel) {
+  check(cudaGetLastError(), kernel);
+}
 
 int device_count() {
   int n = 0;
@@ -42,6 +43,8 @@ cudaStream_t stream() {
   return s;
 }
 
-void synchronize() { check(cudaStreamSynchronize(stream()), "cudaStreamSynchronize"); }
+void synchronize() {
+  check(cudaStreamSynchronize(stream()), "cudaStreamSynchronize");
+}
 
 }  // namespace bertrain::cuda
