@@ -12,6 +12,7 @@
 
 #include "bert_tiny_fixture.h"
 #include "device/device.h"
+#include "dist/comm.h"
 #include "train/train_step.h"
 
 namespace bertrain::test {
@@ -65,9 +66,11 @@ inline void check_golden_gradients(const Device& d) {
 }
 
 // The fixture's trajectory: the same batch every step, split into 2 micro-batches,
-// lr 5e-4 linearly decayed, weight decay 0.01, AdamW, clipping at max_norm.
+// lr 5e-4 linearly decayed, weight decay 0.01, AdamW, clipping at max_norm. Over a Comm of N
+// ranks (data parallel), rank r takes micro-batches r, r + N, ...: together the same batch.
 inline void check_golden_trajectory(const Device& d, const std::string& prefix,
-                                    const std::string& final_prefix, double max_norm) {
+                                    const std::string& final_prefix, double max_norm,
+                                    Comm& comm = single_process()) {
   BertTinyFixture fx;
   auto m = fx.model(d);
   std::vector<float> want_loss = fx.values(prefix + ".loss");
@@ -76,15 +79,19 @@ inline void check_golden_trajectory(const Device& d, const std::string& prefix,
   const int steps = static_cast<int>(want_loss.size());
   const int K = static_cast<int>(want_micro.size()) / steps;
   ASSERT_EQ(fx.B % K, 0);
+  ASSERT_EQ(K % comm.size(), 0);
   std::vector<Batch> micro;
-  for (int k = 0; k < K; ++k) micro.push_back(fx.rows(k * fx.B / K, fx.B / K));
+  for (int k = comm.rank(); k < K; k += comm.size())
+    micro.push_back(fx.rows(k * fx.B / K, fx.B / K));
   AdamW<float> opt(m->layout(), {5e-4, 0.9, 0.999, 1e-8, 0.01}, d);
   LrSchedule sched{ScheduleType::Linear, 5e-4, 0, steps};
   for (int s = 0; s < steps; ++s) {
-    StepResult r = train_step(*m, opt, sched, micro, max_norm, 42);
+    StepResult r = train_step(*m, opt, sched, micro, max_norm, 42, nullptr, &comm);
     EXPECT_NEAR(r.loss, want_loss[s], 1e-5) << "step " << s;
     EXPECT_NEAR(r.grad_norm, want_norm[s], 1e-4 * want_norm[s]) << "step " << s;
-    for (int k = 0; k < K; ++k) EXPECT_NEAR(r.microbatch_losses[k], want_micro[s * K + k], 1e-5);
+    if (comm.size() == 1) {  // over ranks, each micro-batch's loss is the mean across them
+      for (int k = 0; k < K; ++k) EXPECT_NEAR(r.microbatch_losses[k], want_micro[s * K + k], 1e-5);
+    }
   }
   for (const ParamSpec& p : m->layout().params())
     expect_close_on(d, fx.values(final_prefix + "." + p.name), m->params() + p.offset, 1e-5, 0,

@@ -392,3 +392,29 @@ TEST(Loader, StopsCleanlyMidEpochAndOnRestart) {
   EXPECT_TRUE(l.next(b));
   EXPECT_FALSE(l.next(b));  // 50 batches, 48 skipped
 }
+
+// Data parallel (issue 16): each rank's shard is torch's DistributedSampler's. The global order
+// (the same seeded shuffle on every rank) is padded by repeating its start to a multiple of the
+// world, and rank r takes positions r, r + world, ...; so the shards are disjoint but for the
+// padding, cover the epoch, and make batches_per_epoch count the shard.
+TEST(Loader, ShardsLikeDistributedSampler) {
+  TokenizedDataset d = dummy_dataset(10, 8, 100, 2, 1);
+  LoaderOptions o = opts(2, false, 0);
+  const std::vector<size_t> global = epoch_order(d, o, 3);
+  ASSERT_EQ(global.size(), 10u);
+  std::vector<size_t> padded = global;
+  padded.push_back(global[0]);
+  padded.push_back(global[1]);  // 10 -> 12, a multiple of 3
+  std::multiset<size_t> all;
+  for (int rank = 0; rank < 3; ++rank) {
+    o.rank = rank;
+    o.world = 3;
+    const std::vector<size_t> mine = epoch_order(d, o, 3);
+    ASSERT_EQ(mine.size(), 4u);
+    for (size_t i = 0; i < mine.size(); ++i) EXPECT_EQ(mine[i], padded[rank + 3 * i]);
+    all.insert(mine.begin(), mine.end());
+    DataLoader l(d, d.class_ids(LabelMap(d.label_strings)), o);
+    EXPECT_EQ(l.batches_per_epoch(), 2u);
+  }
+  EXPECT_EQ(all, std::multiset<size_t>(padded.begin(), padded.end()));
+}

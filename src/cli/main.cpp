@@ -7,7 +7,18 @@
 #include "cli/args.h"
 #include "core/allocator.h"
 #include "core/error.h"
+#include "dist/comm.h"
 #include "train/trainer.h"
+
+// An error on one rank of an MPI job ends them all with its exit code.
+static int fail_job(int code) {
+  bertrain::Comm& world = bertrain::world();
+  if (world.size() > 1) {
+    std::fflush(stderr);
+    world.abort(code);
+  }
+  return code;
+}
 
 int main(int argc, char** argv) {
   CLI::App app{"bertrain: fine-tune BERT encoders for text classification, in C++", "bertrain"};
@@ -36,13 +47,13 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const bertrain::OutOfMemoryError& e) {
     std::fprintf(stderr, "error: out of memory: %s\n", e.what());
-    return bertrain::kExitOutOfMemory;
+    return fail_job(bertrain::kExitOutOfMemory);
   } catch (const bertrain::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
+    return fail_job(1);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
+    return fail_job(1);
   }
   return 0;
 }

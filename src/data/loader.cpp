@@ -20,10 +20,26 @@ void shuffle(std::vector<size_t>& v, std::mt19937_64& rng) {
 
 }  // namespace
 
+namespace {
+
+// torch's DistributedSampler (drop_last false): pad the order by repeating it from its start to
+// a multiple of the world, then take positions rank, rank + world, ...
+std::vector<size_t> shard(std::vector<size_t> order, const LoaderOptions& o) {
+  if (o.world <= 1 || order.empty()) return order;
+  const size_t world = static_cast<size_t>(o.world);
+  const size_t total = (order.size() + world - 1) / world * world;
+  for (size_t i = 0; order.size() < total; ++i) order.push_back(order[i]);
+  std::vector<size_t> mine;
+  for (size_t i = static_cast<size_t>(o.rank); i < total; i += world) mine.push_back(order[i]);
+  return mine;
+}
+
+}  // namespace
+
 std::vector<size_t> epoch_order(const TokenizedDataset& d, const LoaderOptions& o, int epoch) {
   std::vector<size_t> order(d.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  if (!o.shuffle) return order;
+  if (!o.shuffle) return shard(std::move(order), o);
   std::mt19937_64 rng(o.seed * 1000003ull + static_cast<uint64_t>(epoch));
   shuffle(order, rng);
   if (o.group_by_length) {
@@ -43,7 +59,7 @@ std::vector<size_t> epoch_order(const TokenizedDataset& d, const LoaderOptions& 
     order.clear();
     for (auto& m : megas) order.insert(order.end(), m.begin(), m.end());
   }
-  return order;
+  return shard(std::move(order), o);
 }
 
 DataLoader::DataLoader(const TokenizedDataset& data, std::vector<int32_t> class_ids,
@@ -59,7 +75,8 @@ DataLoader::~DataLoader() {
 }
 
 size_t DataLoader::batches_per_epoch() const {
-  size_t n = data_.size(), b = static_cast<size_t>(o_.batch_size);
+  const size_t world = static_cast<size_t>(std::max(1, o_.world));
+  size_t n = (data_.size() + world - 1) / world, b = static_cast<size_t>(o_.batch_size);
   return o_.drop_last ? n / b : (n + b - 1) / b;
 }
 

@@ -29,6 +29,10 @@ struct LoaderOptions {
   int num_workers = 0;  // background threads preparing batches; 0: prepared on demand
   int prefetch_per_worker = 2;
   int pad_id = 0;
+  // Data parallel: this rank's shard of each epoch's order, as torch's DistributedSampler
+  // takes it (the global order padded by repeating its start to a multiple of world, then
+  // every world-th example from rank).
+  int rank = 0, world = 1;
 };
 
 // One padded batch. Its arrays live in one counted allocation (category data); the spans
@@ -44,7 +48,7 @@ struct HostBatch {
   }
 };
 
-// The order of example indices for one epoch (exposed for tests).
+// The order of example indices for one epoch, this rank's shard of it (exposed for tests).
 std::vector<size_t> epoch_order(const TokenizedDataset& d, const LoaderOptions& o, int epoch);
 
 class DataLoader {

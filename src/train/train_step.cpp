@@ -13,16 +13,35 @@ uint64_t dropout_seed(uint64_t seed, int64_t step, int micro_batch) {
   return z ^ (z >> 29);
 }
 
+namespace {
+
+// The gradients summed over the ranks, in place (through a host copy where the device's memory
+// is not host memory).
+template <typename T>
+void sum_over_ranks(Comm& comm, BertForSequenceClassification<T>& model) {
+  const Device& d = model.device();
+  T* grads = model.grads();
+  const size_t n = model.num_params();
+  if (d.host_visible()) return comm.allreduce_sum(grads, n);
+  std::vector<T> host(n);
+  d.ops<T>().download(host.data(), grads, n * sizeof(T));
+  comm.allreduce_sum(host.data(), n);
+  d.ops<T>().upload(grads, host.data(), n * sizeof(T));
+}
+
+}  // namespace
+
 template <typename T>
 StepResult train_step(BertForSequenceClassification<T>& model, AdamW<T>& optimizer,
                       const LrSchedule& schedule, std::span<const Batch> micro_batches,
-                      double max_grad_norm, uint64_t seed, GradScaler* scaler) {
+                      double max_grad_norm, uint64_t seed, GradScaler* scaler, Comm* comm) {
   if (micro_batches.empty()) fail("train_step needs at least one micro-batch");
   // As HF Trainer with torch's GradScaler: a skipped step advances the trainer's step (and so
   // the dropout seed) but not the optimizer's or the LR schedule's.
   const int64_t step = optimizer.steps();
   const int64_t global_step = step + (scaler ? scaler->skipped_steps : 0);
   const double K = static_cast<double>(micro_batches.size());
+  const int ranks = comm ? comm->size() : 1;
   const double loss_scale = scaler ? scaler->scale : 1.0;
   StepResult r{};
   model.zero_grads();
@@ -42,10 +61,15 @@ StepResult train_step(BertForSequenceClassification<T>& model, AdamW<T>& optimiz
     if (k > 0 && k % kSlots == 0) read_losses(kSlots, false);
     model.forward(micro_batches[k], /*training=*/true, dropout_seed(seed, global_step, k),
                   scalars + 1 + k % kSlots);
-    model.backward(loss_scale / K);
+    model.backward(loss_scale / (K * ranks));  // summed over the ranks below: the mean
   }
+  if (ranks > 1) sum_over_ranks(*comm, model);
   ops.sum_squares(scalars, model.grads(), static_cast<int64_t>(model.num_params()));
   read_losses(n - (n - 1) / kSlots * kSlots, true);
+  if (ranks > 1) {  // each micro-batch's loss as the mean over the ranks, as HF logs it
+    comm->allreduce_sum(r.microbatch_losses.data(), r.microbatch_losses.size());
+    for (double& loss : r.microbatch_losses) loss /= ranks;
+  }
   for (double loss : r.microbatch_losses) r.loss += loss / K;
   // The norm of the unscaled gradients; clipping and AdamW see gradients / loss_scale.
   r.grad_norm = std::sqrt(host[0]) / loss_scale;
@@ -65,9 +89,9 @@ StepResult train_step(BertForSequenceClassification<T>& model, AdamW<T>& optimiz
 
 template StepResult train_step<float>(BertForSequenceClassification<float>&, AdamW<float>&,
                                       const LrSchedule&, std::span<const Batch>, double, uint64_t,
-                                      GradScaler*);
+                                      GradScaler*, Comm*);
 template StepResult train_step<double>(BertForSequenceClassification<double>&, AdamW<double>&,
                                        const LrSchedule&, std::span<const Batch>, double, uint64_t,
-                                       GradScaler*);
+                                       GradScaler*, Comm*);
 
 }  // namespace bertrain

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <optional>
+#include <thread>
 
 #include "core/error.h"
 #include "core/file_io.h"
@@ -16,6 +17,7 @@
 #include "data/cache.h"
 #include "data/loader.h"
 #include "device/cuda_device.h"
+#include "dist/comm.h"
 #include "model/checkpoint.h"
 #include "train/checkpoints.h"
 #include "train/evaluation.h"
@@ -43,7 +45,9 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 // Everything one run holds.
 struct Run {
   const TrainingArguments& args;
-  Device device = cpu_device();  // where the model, its activations and the optimizer live
+  Device device = cpu_device();    // where the model, its activations and the optimizer live
+  Comm* comm = &single_process();  // the data-parallel world (mpirun), else a world of one
+  bool main_rank() const { return comm->rank() == 0; }
   BertConfig config;
   std::optional<BertTokenizer> tokenizer;
   std::vector<std::string> tok_files;
@@ -229,12 +233,16 @@ void build_loaders(Run& run) {
   o.group_by_length = a.group_by_length;
   o.num_workers = a.dataloader_num_workers;
   o.pad_id = run.tokenizer ? run.tokenizer->pad_id() : run.config.pad_token_id;
+  o.rank = run.comm->rank();
+  o.world = run.comm->size();
   run.train_loader = std::make_unique<DataLoader>(run.train_data, run.train_data.class_ids(map), o);
   if (run.has_eval) {
     LoaderOptions e = o;
     e.batch_size = a.per_device_eval_batch_size;
     e.shuffle = false;
     e.group_by_length = false;
+    e.rank = 0;  // every rank evaluates the whole set (not sharded yet)
+    e.world = 1;
     run.eval_loader = std::make_unique<DataLoader>(run.eval_data, run.eval_data.class_ids(map), e);
   }
   const int64_t batches = static_cast<int64_t>(run.train_loader->batches_per_epoch());
@@ -269,6 +277,7 @@ LogEntry evaluate_and_log(Run& run, double epoch) {
 }
 
 void save(Run& run, int64_t step) {
+  if (!run.main_rank()) return;  // the ranks hold the same model and optimizer state
   const TrainingArguments& a = run.args;
   run.state["global_step"] = step;
   run.state["total_loss"] = run.total_loss;
@@ -281,17 +290,18 @@ void save(Run& run, int64_t step) {
                   a.save_total_limit);
 }
 
-void prepare_output_dir(const TrainingArguments& a) {
+void prepare_output_dir(const TrainingArguments& a, bool main_rank) {
   std::error_code ec;
   fs::create_directories(a.output_dir, ec);
   if (ec || !fs::is_directory(a.output_dir))
     fail(a.output_dir, ": cannot create the output directory (", ec.message(), ")");
   require_writable_directory(a.output_dir);
-  for (const auto& entry : fs::directory_iterator(a.output_dir)) {  // leftovers of a killed save
-    std::string name = entry.path().filename().string();
-    for (const char* prefix : {".tmp-checkpoint-", ".deleting-", ".old-checkpoint-"})
-      if (name.rfind(prefix, 0) == 0) fs::remove_all(entry.path());
-  }
+  if (main_rank)
+    for (const auto& entry : fs::directory_iterator(a.output_dir)) {  // leftovers of a killed save
+      std::string name = entry.path().filename().string();
+      for (const char* prefix : {".tmp-checkpoint-", ".deleting-", ".old-checkpoint-"})
+        if (name.rfind(prefix, 0) == 0) fs::remove_all(entry.path());
+    }
   if (a.resume_from_checkpoint.empty() && !a.overwrite_output_dir &&
       !list_checkpoints(a.output_dir).empty())
     fail(a.output_dir,
@@ -310,9 +320,16 @@ static TrainOutcome train(Run& run);
 
 TrainOutcome run_training(const TrainingArguments& a) {
   a.validate();
-  set_num_threads(a.threads);
-  prepare_output_dir(a);
+  Comm& comm = world();
+  // Under mpirun each rank defaults to its share of the host's cores, and only rank 0 prints.
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  set_num_threads(a.threads > 0 || comm.size() == 1 ? a.threads
+                                                    : std::max(1, cores / comm.local_size()));
+  if (comm.rank() != 0 && !std::freopen("/dev/null", "w", stdout))
+    fail("rank ", comm.rank(), ": cannot silence stdout");
+  prepare_output_dir(a, comm.rank() == 0);
   Run run(a);
+  run.comm = &comm;
   run.device = device_named(a.device);
   if (!a.memory_limit.empty()) run.device.allocator->set_limit(parse_size(a.memory_limit));
   try {
@@ -323,8 +340,9 @@ TrainOutcome run_training(const TrainingArguments& a) {
                    {"allocated_bytes", e.allocated},
                    {"limit_bytes", e.limit},
                    {"predicted_peak_memory_bytes", run.predicted.peak}};
-    write_text_file_atomic((fs::path(a.output_dir) / "out_of_memory.json").string(),
-                           record.dump(2) + "\n");
+    if (run.main_rank())
+      write_text_file_atomic((fs::path(a.output_dir) / "out_of_memory.json").string(),
+                             record.dump(2) + "\n");
     throw;
   }
 }
@@ -377,10 +395,12 @@ static TrainOutcome train(Run& run) {
   const int64_t batches_per_epoch = static_cast<int64_t>(run.train_loader->batches_per_epoch());
   std::printf(
       "***** Running training *****\n  Num examples = %zu\n  Num Epochs = %d\n"
-      "  Instantaneous batch size per device = %d\n  Gradient Accumulation steps = %d\n"
+      "  Instantaneous batch size per device = %d\n"
+      "  Total train batch size (w. parallel, distributed & accumulation) = %d\n"
+      "  Gradient Accumulation steps = %d\n"
       "  Total optimization steps = %lld\n  Number of trainable parameters = %zu\n",
-      run.train_data.size(), run.num_epochs, run.batch, K, static_cast<long long>(run.total_steps),
-      run.model->num_params());
+      run.train_data.size(), run.num_epochs, run.batch, run.batch * run.comm->size() * K, K,
+      static_cast<long long>(run.total_steps), run.model->num_params());
   std::fflush(stdout);
   run.device.allocator->reset_peak();
   auto t0 = std::chrono::steady_clock::now();
@@ -397,12 +417,12 @@ static TrainOutcome train(Run& run) {
       micro.clear();
       for (int k = 0; k < K && run.train_loader->next(window[k]); ++k) {
         micro.push_back(window[k].view());
-        samples += window[k].B;
+        samples += static_cast<int64_t>(window[k].B) * run.comm->size();  // every rank's
         tokens_computed += static_cast<int64_t>(window[k].B) * window[k].S;
         real_tokens += window[k].real_tokens;
       }
       StepResult r = train_step(*run.model, *run.optimizer, run.schedule, micro, a.max_grad_norm,
-                                a.seed, run.scaler ? &*run.scaler : nullptr);
+                                a.seed, run.scaler ? &*run.scaler : nullptr, run.comm);
       ++step;
       run.loss_since_log += r.loss;
       run.total_loss += r.loss;
@@ -481,6 +501,10 @@ static TrainOutcome train(Run& run) {
   metrics["train_real_tokens"] = real_tokens;
   metrics["data_wait_seconds"] = run.train_loader->wait_seconds();
 
+  metrics["world_size"] = run.comm->size();
+  metrics["total_train_batch_size"] = run.batch * run.comm->size() * run.accumulation;
+  outcome.metrics = metrics;
+  if (!run.main_rank()) return outcome;
   if (a.save_final_model)
     save_model_dir(*run.model, a.output_dir, run.tok_files,
                    run.tokenizer ? run.tokenizer->options().lowercase : true);
@@ -504,7 +528,6 @@ static TrainOutcome train(Run& run) {
     std::printf("Eval accuracy: %.4f  (eval_loss %.4f)\n", metrics["eval_accuracy"].get<double>(),
                 metrics["eval_loss"].get<double>());
   if (a.save_final_model) std::printf("Model saved to %s\n", a.output_dir.c_str());
-  outcome.metrics = metrics;
   return outcome;
 }
 

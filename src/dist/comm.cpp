@@ -1,0 +1,32 @@
+#include "dist/comm.h"
+
+namespace bertrain {
+
+namespace {
+
+class SingleProcess final : public Comm {
+ public:
+  int rank() const override { return 0; }
+  int size() const override { return 1; }
+  int local_size() const override { return 1; }
+  void allreduce_sum(float*, size_t) override {}
+  void allreduce_sum(double*, size_t) override {}
+  void barrier() override {}
+  void abort(int) override {}
+  const char* name() const override { return "single process"; }
+};
+
+}  // namespace
+
+Comm& single_process() {
+  static SingleProcess c;
+  return c;
+}
+
+#ifndef BERTRAIN_WITH_MPI
+Comm& world() {
+  return single_process();
+}
+#endif
+
+}  // namespace bertrain

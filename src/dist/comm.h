@@ -1,0 +1,35 @@
+// Communication between the ranks of a data-parallel job (issue 16). The trainer sees only this
+// interface; MPI implements it (comm_mpi.cpp, Open MPI from Debian), and a process started
+// without mpirun is a world of one. NCCL can implement it for the CUDA backend later.
+#pragma once
+
+#include <cstddef>
+
+namespace bertrain {
+
+class Comm {
+ public:
+  virtual ~Comm() = default;
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  // Ranks on this host (they share its cores).
+  virtual int local_size() const = 0;
+  // Sums n values over the ranks, in place, in host memory; every rank gets the sum.
+  virtual void allreduce_sum(float* data, size_t n) = 0;
+  virtual void allreduce_sum(double* data, size_t n) = 0;
+  virtual void barrier() = 0;
+  // Ends every rank of the job with this exit code (a rank that failed alone would leave the
+  // others waiting in a collective forever).
+  virtual void abort(int code) = 0;
+  // A short description for the log: "MPI, 2 ranks" or "single process".
+  virtual const char* name() const = 0;
+};
+
+// The process's world: the MPI job this process was started in (mpirun), else a world of one.
+// MPI is initialised at the first call and finalised at exit.
+Comm& world();
+
+// A world of one, whatever launched the process (tests, and builds without MPI).
+Comm& single_process();
+
+}  // namespace bertrain

@@ -1,0 +1,78 @@
+// The MPI world (built with BERTRAIN_WITH_MPI). A process counts as launched by mpirun when
+// Open MPI's launcher (or a PMI launcher) set its environment; otherwise it stays a world of
+// one and MPI is never initialised, so `bertrain train` alone behaves as before.
+#include <mpi.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstdlib>
+#include <string>
+
+#include "core/error.h"
+#include "dist/comm.h"
+
+namespace bertrain {
+
+namespace {
+
+void check(int status, const char* what) {
+  if (status == MPI_SUCCESS) return;
+  char message[MPI_MAX_ERROR_STRING];
+  int length = 0;
+  MPI_Error_string(status, message, &length);
+  fail("MPI error in ", what, ": ", std::string(message, static_cast<size_t>(length)));
+}
+
+bool launched_by_mpirun() {
+  return std::getenv("OMPI_COMM_WORLD_SIZE") || std::getenv("PMI_SIZE") || std::getenv("PMIX_RANK");
+}
+
+class MpiWorld final : public Comm {
+ public:
+  MpiWorld() {
+    int provided = 0;
+    // Only the main thread calls MPI (the data loader's threads do not).
+    check(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
+    // Errors come back as codes that check() turns into named errors.
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
+    MPI_Comm_size(MPI_COMM_WORLD, &size_);
+    MPI_Comm host;
+    check(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &host),
+          "MPI_Comm_split_type");
+    MPI_Comm_size(host, &local_size_);
+    MPI_Comm_free(&host);
+  }
+  ~MpiWorld() override { MPI_Finalize(); }
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+  int local_size() const override { return local_size_; }
+  void allreduce_sum(float* data, size_t n) override { reduce(data, n, MPI_FLOAT); }
+  void allreduce_sum(double* data, size_t n) override { reduce(data, n, MPI_DOUBLE); }
+  void barrier() override { check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier"); }
+  void abort(int code) override { MPI_Abort(MPI_COMM_WORLD, code); }
+  const char* name() const override { return "MPI"; }
+
+ private:
+  template <typename T>
+  void reduce(T* data, size_t n, MPI_Datatype type) {
+    // MPI counts are ints: large buffers go in pieces.
+    for (size_t done = 0; done < n;) {
+      const int count = static_cast<int>(std::min<size_t>(n - done, INT_MAX / 2));
+      check(MPI_Allreduce(MPI_IN_PLACE, data + done, count, type, MPI_SUM, MPI_COMM_WORLD),
+            "MPI_Allreduce");
+      done += static_cast<size_t>(count);
+    }
+  }
+  int rank_ = 0, size_ = 1, local_size_ = 1;
+};
+
+}  // namespace
+
+Comm& world() {
+  if (!launched_by_mpirun()) return single_process();
+  static MpiWorld w;
+  return w;
+}
+
+}  // namespace bertrain
