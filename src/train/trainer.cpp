@@ -79,7 +79,8 @@ struct Run {
 };
 
 void log_line(Run& run, const LogEntry& entry) {
-  if (isatty(STDERR_FILENO) && !run.args.disable_tqdm) std::fprintf(stderr, "\r\033[K");
+  if (isatty(STDERR_FILENO) && !run.args.disable_tqdm && run.main_rank())
+    std::fprintf(stderr, "\r\033[K");
   std::printf("%s\n", py_dict(entry).c_str());
   std::fflush(stdout);
   json j = json::object();
@@ -89,7 +90,7 @@ void log_line(Run& run, const LogEntry& entry) {
 }
 
 void progress(const Run& run, int64_t step, std::chrono::steady_clock::time_point t0) {
-  if (run.args.disable_tqdm || !isatty(STDERR_FILENO)) return;
+  if (run.args.disable_tqdm || !isatty(STDERR_FILENO) || !run.main_rank()) return;
   double elapsed = seconds_since(t0), rate = step / std::max(elapsed, 1e-9);
   double eta = (run.total_steps - step) / std::max(rate, 1e-9);
   int width = 30, filled = static_cast<int>(width * step / std::max<int64_t>(1, run.total_steps));
