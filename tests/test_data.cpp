@@ -417,4 +417,13 @@ TEST(Loader, ShardsLikeDistributedSampler) {
     EXPECT_EQ(l.batches_per_epoch(), 2u);
   }
   EXPECT_EQ(all, std::multiset<size_t>(padded.begin(), padded.end()));
+  // Evaluation's shards are not padded: every example once, rank 0 takes one more.
+  o.pad_shards = false;
+  o.rank = 0;
+  EXPECT_EQ(epoch_order(d, o, 3),
+            (std::vector<size_t>{global[0], global[3], global[6], global[9]}));
+  o.rank = 2;
+  EXPECT_EQ(epoch_order(d, o, 3), (std::vector<size_t>{global[2], global[5], global[8]}));
+  o.batch_size = 1;
+  EXPECT_EQ(DataLoader(d, d.class_ids(LabelMap(d.label_strings)), o).batches_per_epoch(), 3u);
 }

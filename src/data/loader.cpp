@@ -27,7 +27,7 @@ namespace {
 std::vector<size_t> shard(std::vector<size_t> order, const LoaderOptions& o) {
   if (o.world <= 1 || order.empty()) return order;
   const size_t world = static_cast<size_t>(o.world);
-  const size_t total = (order.size() + world - 1) / world * world;
+  const size_t total = o.pad_shards ? (order.size() + world - 1) / world * world : order.size();
   for (size_t i = 0; order.size() < total; ++i) order.push_back(order[i]);
   std::vector<size_t> mine;
   for (size_t i = static_cast<size_t>(o.rank); i < total; i += world) mine.push_back(order[i]);
@@ -76,7 +76,10 @@ DataLoader::~DataLoader() {
 
 size_t DataLoader::batches_per_epoch() const {
   const size_t world = static_cast<size_t>(std::max(1, o_.world));
-  size_t n = (data_.size() + world - 1) / world, b = static_cast<size_t>(o_.batch_size);
+  const size_t rank = static_cast<size_t>(o_.rank);
+  size_t n = o_.pad_shards || world == 1 ? (data_.size() + world - 1) / world
+                                         : (data_.size() + world - 1 - rank) / world;
+  const size_t b = static_cast<size_t>(o_.batch_size);
   return o_.drop_last ? n / b : (n + b - 1) / b;
 }
 

@@ -31,8 +31,10 @@ struct LoaderOptions {
   int pad_id = 0;
   // Data parallel: this rank's shard of each epoch's order, as torch's DistributedSampler
   // takes it (the global order padded by repeating its start to a multiple of world, then
-  // every world-th example from rank).
+  // every world-th example from rank). Without pad_shards (evaluation) the shards are not
+  // padded: each example is evaluated once, some ranks get one fewer.
   int rank = 0, world = 1;
+  bool pad_shards = true;
 };
 
 // One padded batch. Its arrays live in one counted allocation (category data); the spans

@@ -2,10 +2,33 @@
 
 #include <algorithm>
 #include <chrono>
+#include <vector>
 
 namespace bertrain {
 
-EvalResult evaluate_model(BertForSequenceClassification<float>& model, DataLoader& loader) {
+namespace {
+
+// The loss sum, the counts and the confusion matrix summed over the ranks (exact: integers
+// and sums of doubles well inside 2^53).
+void sum_over_ranks(Comm& comm, EvalResult& r, double& loss_sum, int64_t& correct) {
+  std::vector<double> v = {loss_sum, static_cast<double>(correct), static_cast<double>(r.count),
+                           static_cast<double>(r.examples)};
+  for (const auto& row : r.confusion)
+    for (int64_t c : row) v.push_back(static_cast<double>(c));
+  comm.allreduce_sum(v.data(), v.size());
+  loss_sum = v[0];
+  correct = static_cast<int64_t>(v[1]);
+  r.count = static_cast<int64_t>(v[2]);
+  r.examples = static_cast<int64_t>(v[3]);
+  size_t k = 4;
+  for (auto& row : r.confusion)
+    for (int64_t& c : row) c = static_cast<int64_t>(v[k++]);
+}
+
+}  // namespace
+
+EvalResult evaluate_model(BertForSequenceClassification<float>& model, DataLoader& loader,
+                          Comm* comm) {
   const int L = model.config().num_labels();
   EvalResult r;
   r.confusion.assign(L, std::vector<int64_t>(L, 0));
@@ -31,6 +54,7 @@ EvalResult evaluate_model(BertForSequenceClassification<float>& model, DataLoade
     loss_sum += loss * static_cast<double>(labelled);  // HF averages per example
     r.count += labelled;
   }
+  if (comm && comm->size() > 1) sum_over_ranks(*comm, r, loss_sum, correct);
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (r.count) {
     r.loss = loss_sum / static_cast<double>(r.count);

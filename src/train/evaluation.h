@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "data/loader.h"
+#include "dist/comm.h"
 #include "model/bert.h"
 
 namespace bertrain {
@@ -18,6 +19,9 @@ struct EvalResult {
   std::vector<std::vector<int64_t>> confusion;  // [true label][predicted label]
 };
 
-EvalResult evaluate_model(BertForSequenceClassification<float>& model, DataLoader& loader);
+// With a Comm of N ranks each rank evaluates its shard (the loader's) and the counts and sums
+// are added up over the ranks: every rank gets the whole set's result.
+EvalResult evaluate_model(BertForSequenceClassification<float>& model, DataLoader& loader,
+                          Comm* comm = nullptr);
 
 }  // namespace bertrain

@@ -242,8 +242,7 @@ void build_loaders(Run& run) {
     e.batch_size = a.per_device_eval_batch_size;
     e.shuffle = false;
     e.group_by_length = false;
-    e.rank = 0;  // every rank evaluates the whole set (not sharded yet)
-    e.world = 1;
+    e.pad_shards = false;  // each rank evaluates its shard once; the sums are added up
     run.eval_loader = std::make_unique<DataLoader>(run.eval_data, run.eval_data.class_ids(map), e);
   }
   const int64_t batches = static_cast<int64_t>(run.train_loader->batches_per_epoch());
@@ -265,7 +264,7 @@ void build_loaders(Run& run) {
 }
 
 LogEntry evaluate_and_log(Run& run, double epoch) {
-  EvalResult r = evaluate_model(*run.model, *run.eval_loader);
+  EvalResult r = evaluate_model(*run.model, *run.eval_loader, run.comm);
   LogEntry e = {{"eval_loss", r.loss},
                 {"eval_accuracy", r.accuracy},
                 {"eval_runtime", py_round(r.seconds, 4)},
@@ -474,7 +473,7 @@ static TrainOutcome train(Run& run) {
   json metrics = json::object();
   for (const auto& [k, v] : summary) metrics[k] = v;
   if (run.has_eval) {
-    EvalResult final_eval = evaluate_model(*run.model, *run.eval_loader);
+    EvalResult final_eval = evaluate_model(*run.model, *run.eval_loader, run.comm);
     metrics["eval_accuracy"] = final_eval.accuracy;
     metrics["eval_loss"] = final_eval.loss;
     metrics["eval_samples"] = final_eval.examples;
