@@ -16,6 +16,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-${OUT:-gpu_check_out}}"
 mkdir -p "$out"
+out="$(cd "$out" && pwd)"
 failed=()
 t_start=$(date +%s)
 note() { echo "== $(($(date +%s) - t_start)) s: $*"; }
@@ -24,6 +25,17 @@ cat "$out/gpu.txt"
 
 note "1. build"
 export LD_LIBRARY_PATH="/usr/local/cuda/lib64:/usr/local/cuda/lib:${LD_LIBRARY_PATH:-}"
+# The fixtures: ../shared beside the tree, else the copy in gpu_bundle.tar.xz (the device
+# machine gets this tree, not its neighbours).
+if [ -d ../shared/fixtures/bert_tiny ]; then
+  export BERTRAIN_SHARED_DIR="$(cd ../shared && pwd)"
+elif [ -f gpu_bundle.tar.xz ]; then
+  rm -rf build-bundle-run && mkdir -p build-bundle-run && tar -xJf gpu_bundle.tar.xz -C build-bundle-run
+  export BERTRAIN_SHARED_DIR="$PWD/build-bundle-run/gpu_bundle/shared"
+else
+  echo "no fixtures: neither ../shared nor gpu_bundle.tar.xz (make it with bench/gpu_bundle.sh)"
+fi
+export BERTRAIN_TEST_TMP="$out/test_tmp"
 if cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DBERTRAIN_CUDA=ON >"$out/configure.log" 2>&1 &&
   cmake --build build-gpu -j"$(nproc)" >"$out/build.log" 2>&1; then
   bertrain=build-gpu/bertrain bench=build-gpu/bench/bench_train_step
@@ -32,14 +44,11 @@ if cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DBERTRAIN_CUDA=ON >"$out/
 elif [ -f gpu_bundle.tar.xz ]; then
   note "no build here (tail of the logs below); using gpu_bundle.tar.xz"
   tail -5 "$out/configure.log" "$out/build.log" 2>/dev/null
-  rm -rf build-bundle-run && mkdir -p build-bundle-run && tar -xJf gpu_bundle.tar.xz -C build-bundle-run
   b=build-bundle-run/gpu_bundle
+  [ -d "$b" ] || { mkdir -p build-bundle-run && tar -xJf gpu_bundle.tar.xz -C build-bundle-run; }
   export LD_LIBRARY_PATH="$PWD/$b/lib:$LD_LIBRARY_PATH"
   bertrain=$b/bertrain bench=$b/bench_train_step
-  run_gpu_tests() {
-    BERTRAIN_SHARED_DIR="$PWD/$b/shared" BERTRAIN_TEST_TMP="$PWD/$out/test_tmp" \
-      "$b/bertrain_gpu_tests" --gtest_output="xml:$out/gpu_tests.xml"
-  }
+  run_gpu_tests() { "$b/bertrain_gpu_tests" --gtest_output="xml:$out/gpu_tests.xml"; }
 else
   echo "the build failed and there is no gpu_bundle.tar.xz; see $out/build.log"
   tail -30 "$out/configure.log" "$out/build.log" 2>/dev/null
