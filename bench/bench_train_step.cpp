@@ -19,7 +19,9 @@
 
 using namespace bertrain;
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
   const std::string preset = bench::str_arg(argc, argv, "--preset", "bert-base-uncased");
   const int B = static_cast<int>(bench::arg(argc, argv, "--batch", 8));
   const int S = static_cast<int>(bench::arg(argc, argv, "--seq", 128));
@@ -82,4 +84,16 @@ int main(int argc, char** argv) {
     std::printf("%s\"%s\": %zu", i ? ", " : "",
                 std::string(category_name(static_cast<MemCategory>(i))).c_str(), at_peak[i]);
   std::printf("}}\n");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {  // a bad flag or no GPU: a message, not an abort
+    std::fprintf(stderr, "bench_train_step: %s\n", e.what());
+    return 1;
+  }
 }
