@@ -45,7 +45,9 @@ std::vector<size_t> epoch_order(const TokenizedDataset& d, const LoaderOptions& 
   if (o.group_by_length) {
     // HF LengthGroupedSampler: mega-batches of 50 batches, each sorted longest first, and
     // the mega-batch holding the longest example goes first (so an OOM shows up at once).
-    const size_t mega = 50 * static_cast<size_t>(o.batch_size);
+    // Mega-batches of the global batch (per-device x world), so that the grouped order does
+    // not depend on how many ranks share it.
+    const size_t mega = 50 * static_cast<size_t>(o.batch_size) * static_cast<size_t>(o.world);
     std::vector<std::vector<size_t>> megas;
     for (size_t i = 0; i < order.size(); i += mega)
       megas.emplace_back(order.begin() + i, order.begin() + std::min(order.size(), i + mega));
