@@ -18,16 +18,26 @@ void shuffle(std::vector<size_t>& v, std::mt19937_64& rng) {
   }
 }
 
-}  // namespace
+// The length of the order the shards are taken from: n, or with pad_shards n padded to a
+// multiple of the world.
+size_t sharded_length(size_t n, const LoaderOptions& o) {
+  const size_t world = static_cast<size_t>(std::max(1, o.world));
+  return o.pad_shards ? (n + world - 1) / world * world : n;
+}
 
-namespace {
+// This rank's share of an order of n: positions rank, rank + world, ... of the sharded length.
+size_t shard_size(size_t n, const LoaderOptions& o) {
+  const size_t world = static_cast<size_t>(std::max(1, o.world)),
+               rank = static_cast<size_t>(o.rank);
+  const size_t total = sharded_length(n, o);
+  return total > rank ? (total - rank + world - 1) / world : 0;
+}
 
 // torch's DistributedSampler (drop_last false): pad the order by repeating it from its start to
 // a multiple of the world, then take positions rank, rank + world, ...
 std::vector<size_t> shard(std::vector<size_t> order, const LoaderOptions& o) {
   if (o.world <= 1 || order.empty()) return order;
-  const size_t world = static_cast<size_t>(o.world);
-  const size_t total = o.pad_shards ? (order.size() + world - 1) / world * world : order.size();
+  const size_t world = static_cast<size_t>(o.world), total = sharded_length(order.size(), o);
   for (size_t i = 0; order.size() < total; ++i) order.push_back(order[i]);
   std::vector<size_t> mine;
   for (size_t i = static_cast<size_t>(o.rank); i < total; i += world) mine.push_back(order[i]);
@@ -77,11 +87,7 @@ DataLoader::~DataLoader() {
 }
 
 size_t DataLoader::batches_per_epoch() const {
-  const size_t world = static_cast<size_t>(std::max(1, o_.world));
-  const size_t rank = static_cast<size_t>(o_.rank);
-  size_t n = o_.pad_shards || world == 1 ? (data_.size() + world - 1) / world
-                                         : (data_.size() + world - 1 - rank) / world;
-  const size_t b = static_cast<size_t>(o_.batch_size);
+  const size_t n = shard_size(data_.size(), o_), b = static_cast<size_t>(o_.batch_size);
   return o_.drop_last ? n / b : (n + b - 1) / b;
 }
 
