@@ -21,8 +21,6 @@ class Comm {
   // Ends every rank of the job with this exit code (a rank that failed alone would leave the
   // others waiting in a collective forever).
   virtual void abort(int code) = 0;
-  // A short description for the log: "MPI, 2 ranks" or "single process".
-  virtual const char* name() const = 0;
 };
 
 // The process's world: the MPI job this process was started in (mpirun), else a world of one.

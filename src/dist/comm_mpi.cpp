@@ -51,7 +51,6 @@ class MpiWorld final : public Comm {
   void allreduce_sum(double* data, size_t n) override { reduce(data, n, MPI_DOUBLE); }
   void barrier() override { check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier"); }
   void abort(int code) override { MPI_Abort(MPI_COMM_WORLD, code); }
-  const char* name() const override { return "MPI"; }
 
  private:
   template <typename T>
