@@ -130,6 +130,9 @@ TEST(Trainer, LearnsYelpWellAboveTheMajorityRate) {
   EXPECT_GT(acc, 0.35) << "majority-class rate is 0.2";
   EXPECT_GT(out.metrics.at("train_samples_per_second").get<double>(), 0);
   EXPECT_GT(out.metrics.at("peak_memory_bytes").get<size_t>(), 0u);
+  EXPECT_EQ(out.metrics.at("device"), "cpu");  // all_results.json names the device and world
+  EXPECT_EQ(out.metrics.at("world_size"), 1);
+  EXPECT_EQ(out.metrics.at("total_train_batch_size"), a.per_device_train_batch_size);
   EXPECT_EQ(list_checkpoints(a.output_dir).size(), 2u);  // save_total_limit
   for (const char* f : {"config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json",
                         "trainer_state.json", "all_results.json"})
