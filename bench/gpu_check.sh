@@ -20,7 +20,11 @@ out="$(cd "$out" && pwd)"
 failed=()
 t_start=$(date +%s)
 note() { echo "== $(($(date +%s) - t_start)) s: $*"; }
+# Each step has a time limit, so that one hang cannot spend the whole lease.
+limit() { timeout --kill-after=5 "$@"; }
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm --format=csv >"$out/gpu.txt" 2>&1
+(nvcc --version | tail -2; ls /usr/local/cuda/lib64 2>/dev/null | grep -E 'cublas|cudart' | head) \
+  >>"$out/gpu.txt" 2>&1
 cat "$out/gpu.txt"
 
 note "1. build"
@@ -36,7 +40,9 @@ else
   echo "no fixtures: neither ../shared nor gpu_bundle.tar.xz (make it with bench/gpu_bundle.sh)"
 fi
 export BERTRAIN_TEST_TMP="$out/test_tmp"
-if cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DBERTRAIN_CUDA=ON >"$out/configure.log" 2>&1 &&
+# BERTRAIN_GPU_BUNDLE=1 skips the build from source (the image lacks Debian's -dev packages).
+if [ "${BERTRAIN_GPU_BUNDLE:-0}" != 1 ] &&
+  cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DBERTRAIN_CUDA=ON >"$out/configure.log" 2>&1 &&
   cmake --build build-gpu -j"$(nproc)" >"$out/build.log" 2>&1; then
   bertrain=build-gpu/bertrain bench=build-gpu/bench/bench_train_step
   run_gpu_tests() { (cd build-gpu && ctest -L gpu --output-on-failure -j4); }
@@ -48,7 +54,23 @@ elif [ -f gpu_bundle.tar.xz ]; then
   [ -d "$b" ] || { mkdir -p build-bundle-run && tar -xJf gpu_bundle.tar.xz -C build-bundle-run; }
   export LD_LIBRARY_PATH="$PWD/$b/lib:$LD_LIBRARY_PATH"
   bertrain=$b/bertrain bench=$b/bench_train_step
-  run_gpu_tests() { "$b/bertrain_gpu_tests" --gtest_output="xml:$out/gpu_tests.xml"; }
+  # CUDA's libraries: the toolkit's, else those of the machine's Python packages.
+  for lib in libcudart.so.13 libcublasLt.so.13; do
+    ldd "$bertrain" | grep -q "$lib => not found" || continue
+    dir=$(dirname "$(find /usr/local /opt /usr/lib -name "$lib*" 2>/dev/null | head -1)")
+    echo "$lib from $dir" && export LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$dir"
+  done
+  ldd "$bertrain" | grep "not found" || true
+  # One process per test, as ctest runs them: a kernel fault that kills the CUDA context then
+  # fails its own test only. Launches block, so a fault names the launch that made it.
+  run_gpu_tests() {
+    local bad=0
+    for t in $("$b/bertrain_gpu_tests" --gtest_list_tests | awk '/^[^ ]/ {s=$1} /^  / {print s $1}'); do
+      CUDA_LAUNCH_BLOCKING=1 limit 120 "$b/bertrain_gpu_tests" --gtest_filter="$t" >"$out/test_$t.log" 2>&1 &&
+        echo "PASS $t" || { echo "FAIL $t"; tail -40 "$out/test_$t.log"; bad=1; }
+    done
+    return $bad
+  }
 else
   echo "the build failed and there is no gpu_bundle.tar.xz; see $out/build.log"
   tail -30 "$out/configure.log" "$out/build.log" 2>/dev/null
@@ -57,33 +79,33 @@ fi
 
 note "2. GPU tests"
 run_gpu_tests >"$out/gpu_tests.log" 2>&1 || failed+=("gpu tests")
-tail -25 "$out/gpu_tests.log"
+grep -E "^(PASS|FAIL)" "$out/gpu_tests.log" || tail -25 "$out/gpu_tests.log"
 
 note "3. Yelp demo on the GPU, 300 steps"
-scripts/yelp_demo.sh "$bertrain" "$out/yelp" --device cuda --max_steps 300 \
+limit 150 scripts/yelp_demo.sh "$bertrain" "$out/yelp" --device cuda --max_steps 300 \
   >"$out/yelp.log" 2>&1 || failed+=("yelp demo")
 tail -4 "$out/yelp.log"
 
 note "4. bertrain against Hugging Face Trainer"
-python3 bench/torch_gemm_peak_gpu.py >"$out/gemm_peak.json" 2>"$out/gemm_peak.err" ||
+limit 90 python3 bench/torch_gemm_peak_gpu.py >"$out/gemm_peak.json" 2>"$out/gemm_peak.err" ||
   failed+=("gemm peak")
 : >"$out/bertrain.jsonl"
 : >"$out/hf.jsonl"
 for c in "128 32 0 0" "512 8 0 0" "512 8 1 0" "512 8 0 1"; do
   read -r seq batch ckpt memeff <<<"$c"
-  "$bench" --device cuda --precision bf16 --seq "$seq" --batch "$batch" --steps 20 --warmup 3 \
+  limit 90 "$bench" --device cuda --precision bf16 --seq "$seq" --batch "$batch" --steps 20 --warmup 3 \
     --checkpointing "$ckpt" --memory_efficient "$memeff" >>"$out/bertrain.jsonl" \
     2>>"$out/bertrain.err" || echo "{\"impl\": \"bertrain\", \"seq\": $seq, \"batch\": $batch, \"checkpointing\": $ckpt, \"memory_efficient\": $memeff, \"error\": true}" >>"$out/bertrain.jsonl"
   # sdpa is PyTorch's memory-efficient attention already: one HF run per plain/checkpointed case
   [ "$memeff" = 1 ] && continue
-  python3 bench/hf_trainer_gpu.py --seq "$seq" --batch "$batch" --steps 20 --warmup 3 \
+  limit 150 python3 bench/hf_trainer_gpu.py --seq "$seq" --batch "$batch" --steps 20 --warmup 3 \
     --checkpointing "$ckpt" >>"$out/hf.jsonl" 2>>"$out/hf.err" || failed+=("hf $c")
 done
 
 note "5. compute-sanitizer memcheck"
 if command -v compute-sanitizer >/dev/null || [ -x /usr/local/cuda/bin/compute-sanitizer ]; then
   sanitizer=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
-  "$sanitizer" --tool memcheck --error-exitcode 9 "$bench" --device cuda --preset tiny --seq 32 \
+  limit 150 "$sanitizer" --tool memcheck --error-exitcode 9 "$bench" --device cuda --preset tiny --seq 32 \
     --steps 2 --warmup 1 >"$out/memcheck.log" 2>&1 || failed+=("memcheck")
   tail -3 "$out/memcheck.log"
 else
@@ -93,6 +115,7 @@ fi
 note "summary"
 python3 bench/gpu_summary.py "$out" | tee "$out/summary.md"
 if [ ${#failed[@]} -gt 0 ]; then
+  for f in "$out"/*.err; do [ -s "$f" ] && echo "--- $f" && tail -6 "$f"; done
   echo "FAILED: ${failed[*]}"
   exit 1
 fi

@@ -31,7 +31,12 @@ torch.manual_seed(42)
 total = a.warmup + a.steps
 driver_before = torch.cuda.mem_get_info()
 config = BertConfig(num_labels=5)  # bert-base-uncased's shapes
-model = BertForSequenceClassification._from_config(config, attn_implementation="sdpa").cuda()
+try:
+    model = BertForSequenceClassification._from_config(config, attn_implementation="sdpa")
+except TypeError:  # a transformers without the keyword: set it on the config
+    config._attn_implementation = "sdpa"
+    model = BertForSequenceClassification(config)
+model = model.cuda()
 
 
 class RandomRows(torch.utils.data.Dataset):
@@ -77,7 +82,8 @@ driver_after = torch.cuda.mem_get_info()
 med = statistics.median(timer.times[a.warmup:])
 print(json.dumps({
     "impl": "hf_trainer", "torch": torch.__version__, "transformers": transformers.__version__,
-    "gpu": torch.cuda.get_device_name(), "precision": a.precision, "attention": "sdpa",
+    "gpu": torch.cuda.get_device_name(), "precision": a.precision,
+    "attention": getattr(model.config, "_attn_implementation", "sdpa"),
     "checkpointing": a.checkpointing, "batch": a.batch, "seq": a.seq, "median_step_s": med,
     "samples_per_s": a.batch / med,
     "trainer_samples_per_s": metrics.get("train_samples_per_second"),
