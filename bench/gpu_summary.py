@@ -21,7 +21,10 @@ def lines(name):
     for line in open(path):
         line = line.strip()
         if line.startswith("{"):
-            rows.append(json.loads(line))
+            try:
+                rows.append(json.loads(line))
+            except ValueError:  # Trainer prints its metrics as a Python dict
+                pass
     return rows
 
 

@@ -115,11 +115,15 @@ const Plan& plan_for(const Key& key) {
              "preference alignment");
   cublasLtMatmulHeuristicResult_t result{};
   int found = 0;
-  check_lt(cublasLtMatmulAlgoGetHeuristic(context().handle, p.desc, p.a, p.b, p.c, p.c, pref, 1,
-                                          &result, &found),
-           "AlgoGetHeuristic");
+  const cublasStatus_t status = cublasLtMatmulAlgoGetHeuristic(context().handle, p.desc, p.a, p.b,
+                                                               p.c, p.c, pref, 1, &result, &found);
   cublasLtMatmulPreferenceDestroy(pref);
-  if (found == 0) fail("cuBLASLt has no GEMM for m=", m, " n=", n, " k=", k);
+  if (status != CUBLAS_STATUS_SUCCESS || found == 0)
+    fail("cuBLASLt has no GEMM for column-major m=", m, " n=", n, " k=", k, " op ", ta ? "T" : "N",
+         tb ? "T" : "N", ", inputs ", in == CUDA_R_32F ? "fp32" : "bf16", ", output ",
+         out == CUDA_R_32F ? "fp32" : "bf16", with_bias ? ", fp32 bias" : "", ", batch ", count,
+         ", alignments ", align_a, "/", align_b, "/", align_c, " (",
+         cublasLtGetStatusString(status), ")");
   p.algo = result.algo;
   return plans.emplace(key, p).first->second;
 }

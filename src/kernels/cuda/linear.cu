@@ -1,4 +1,6 @@
+#include "core/error.h"
 #include "kernels/cuda/bf16.cuh"
+#include "kernels/cuda/convert.h"
 #include "kernels/cuda/gemm.h"
 #include "kernels/cuda/linear.h"
 #include "kernels/cuda/runtime.h"
@@ -57,10 +59,23 @@ void linear_forward_bf16(float* out, const uint16_t* in16, const uint16_t* W16, 
             b);
 }
 
+// cuBLASLt adds an fp32 bias only to an fp32 output (13.0 on an H200 refuses an fp32 bias with a
+// bf16 output; a bf16 bias would round once more than the CPU twin does). So the GEMM writes fp32
+// with the bias into the planned scratch, and one pass rounds it to bf16.
 void linear_forward16_bf16(uint16_t* out16, const uint16_t* in16, const uint16_t* W16,
-                           const float* b, int N, int in_f, int out_f, GemmScratch) {
-  gemm_bf16(false, true, N, out_f, in_f, 1.0f, in16, in_f, W16, in_f, 0.0f, out16, out_f, true, {},
+                           const float* b, int N, int in_f, int out_f, GemmScratch scratch) {
+  if (!b) {
+    gemm_bf16(false, true, N, out_f, in_f, 1.0f, in16, in_f, W16, in_f, 0.0f, out16, out_f, true,
+              {});
+    return;
+  }
+  const size_t need = linear_bf16_scratch_bytes(N, in_f, out_f);
+  if (scratch.bytes < need)
+    fail("linear_forward16_bf16: the scratch holds ", scratch.bytes, " bytes, ", need, " needed");
+  float* out = reinterpret_cast<float*>(scratch.data);
+  gemm_bf16(false, true, N, out_f, in_f, 1.0f, in16, in_f, W16, in_f, 0.0f, out, out_f, false, {},
             b);
+  to_half(out16, out, static_cast<int64_t>(N) * out_f, HalfFormat::BF16);
 }
 
 void linear_backward_bf16(float* din, float* dW, float* db, const float* dout,
@@ -79,8 +94,8 @@ void pack_bf16_column_sums(uint16_t* x16, float* sums, const float* x, int N, in
   check_launch("pack_bf16_column_sums");
 }
 
-size_t linear_bf16_scratch_bytes(int, int, int) {
-  return 0;
+size_t linear_bf16_scratch_bytes(int N, int, int out_f) {
+  return static_cast<size_t>(N) * out_f * sizeof(float);
 }
 
 }  // namespace bertrain::cuda

@@ -29,7 +29,7 @@ void linear_backward_bf16(float* din, float* dW, float* db, const float* dout,
                           int in_f, int out_f, bool accumulate_din, GemmScratch scratch);
 // x16 = bf16(x) and sums += column sums of x, in one pass.
 void pack_bf16_column_sums(uint16_t* x16, float* sums, const float* x, int N, int C);
-// cuBLASLt keeps its own workspace: the planned scratch is empty.
+// The fp32 output of linear_forward16_bf16 before rounding (cuBLASLt keeps its own workspace).
 size_t linear_bf16_scratch_bytes(int N, int in_f, int out_f);
 
 }  // namespace bertrain::cuda
