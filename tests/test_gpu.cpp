@@ -106,7 +106,8 @@ TEST(GpuKernels, MemoryOpsMoveBytesExactly) {
 }
 
 TEST(GpuKernels, EmbeddingForwardAndDeterministicBackwardMatchCpu) {
-  const int B = 3, S = 17, H = 40, V = 11, pad = 0;
+  // 485 rows: two tiles of the GPU's per-key walk, each id and type on many rows.
+  const int B = 5, S = 97, H = 40, V = 11, pad = 0;
   const uint64_t seed = fresh_seed();
   std::mt19937 rng(static_cast<unsigned>(seed));
   std::vector<int32_t> ids(B * S), types(B * S);
@@ -444,12 +445,14 @@ TEST(GpuBf16, LayerNormAndGeluMatchTheCpuBf16Kernels) {
 }
 
 TEST(GpuBf16, AttentionMatchesTheCpuBf16Kernels) {
-  const int B = 2, S = 48, nh = 4, D = 16, H = nh * D;
+  // 10 batch rows: the GPU's chunks of 8 rows, the last one partial.
+  const int B = 10, S = 48, nh = 4, D = 16, H = nh * D;
   const uint64_t seed = fresh_seed();
   const auto rows16 = to_bf16(random_floats(B * S * 3 * H, seed));
   const auto dctx = random_floats(B * S * H, seed + 1);
   std::vector<int32_t> mask(B * S, 1);
-  for (int j = S - 5; j < S; ++j) mask[S + j] = 0;
+  for (int b = 0; b < B; ++b)
+    for (int j = S - 3 * b; j < S; ++j) mask[b * S + j] = 0;  // row b pads 3b positions
   std::vector<uint16_t> qkv16(rows16.size()), ctx16(B * S * H),
       probs16(static_cast<size_t>(B) * nh * S * S);
   std::vector<float> dqkv(B * S * 3 * H);

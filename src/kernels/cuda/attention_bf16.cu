@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cfloat>
 #include <cmath>
 
@@ -15,21 +16,39 @@ namespace {
 constexpr int kRowsPerBlock = 8;  // one warp per row
 constexpr int kThreads = 256;
 
-// A batch row's scratch: the probability gradient (fp32), the dropped probabilities or the
-// score gradient (bf16), the context gradient head-major (bf16). 256-byte aligned pieces.
+// The attention of up to chunk_rows() batch rows runs as one set of launches: the GEMMs batched
+// over (row, head), whose strides are uniform in the head-major layouts. Its scratch, in
+// 256-byte aligned pieces: the probability gradient (fp32), the dropped probabilities or the
+// score gradient (bf16), the context or its gradient head-major (bf16), and dQ | dK | dV
+// head-major (fp32), which one pass scatters into the rows of dqkv.
+constexpr size_t kChunkBudget = size_t{32} << 20;  // bytes of scratch that bound a chunk
+constexpr int kMaxChunkRows = 8;
+
+size_t round256(size_t b) {
+  return (b + 255) / 256 * 256;
+}
+
 struct Scratch {
   float* dp;
   uint16_t* p16;
-  uint16_t* dctx16;
+  uint16_t* heads16;
+  float* dqkv_heads;
+  int rows;  // batch rows per chunk
   size_t bytes;
   Scratch(std::byte* base, int S, int nh, int D) {
     const size_t SS = static_cast<size_t>(nh) * S * S, SD = static_cast<size_t>(nh) * S * D;
-    auto round = [](size_t b) { return (b + 255) / 256 * 256; };
-    const size_t a = round(SS * sizeof(float)), b = round(SS * sizeof(uint16_t));
+    const size_t per_row =
+        SS * (sizeof(float) + sizeof(uint16_t)) + SD * (sizeof(uint16_t) + 3 * sizeof(float));
+    rows = static_cast<int>(
+        std::clamp<size_t>(kChunkBudget / std::max<size_t>(per_row, 1), 1, kMaxChunkRows));
+    const size_t a = round256(rows * SS * sizeof(float)),
+                 b = round256(rows * SS * sizeof(uint16_t)),
+                 c = round256(rows * SD * sizeof(uint16_t));
     dp = reinterpret_cast<float*>(base);
     p16 = reinterpret_cast<uint16_t*>(base + a);
-    dctx16 = reinterpret_cast<uint16_t*>(base + a + b);
-    bytes = a + b + round(SD * sizeof(uint16_t));
+    heads16 = reinterpret_cast<uint16_t*>(base + a + b);
+    dqkv_heads = reinterpret_cast<float*>(base + a + b + c);
+    bytes = a + b + c + round256(3 * rows * SD * sizeof(float));
   }
 };
 
@@ -46,25 +65,41 @@ __global__ void qkv_to_heads_kernel(uint16_t* qkv16, const uint16_t* rows16, int
   qkv16[i] = rows16[(b * S + s) * 3 * H + which * H + h * D + d];
 }
 
-// The context gradient of batch row b's rows [S, H] (fp32) to head-major [nh, S, D] in bf16.
-__global__ void dctx_to_heads_kernel(uint16_t* heads, const float* rows, int S, int nh, int D) {
-  const int64_t n = static_cast<int64_t>(nh) * S * D;
+// rows[b][s][which * H + h * D + d] = heads[which][b][h][s][d] for `parts` head-major tensors of
+// n batch rows; each row of `rows` is row_len wide.
+template <typename T>
+__global__ void heads_to_rows_kernel(T* rows, const T* heads, int parts, int n, int S, int nh,
+                                     int D, int row_len) {
+  const int64_t total = static_cast<int64_t>(parts) * n * nh * S * D;
   const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
-  if (i >= n) return;
+  if (i >= total) return;
   const int d = static_cast<int>(i % D);
-  const int64_t s = (i / D) % S, h = i / D / S;
-  heads[i] = float_to_bf16(rows[s * nh * D + h * D + d]);
+  const int64_t s = (i / D) % S, h = (i / D / S) % nh, b = (i / D / S / nh) % n,
+                which = i / D / S / nh / n;
+  rows[(b * S + s) * row_len + which * nh * D + h * D + d] = heads[i];
 }
 
-// In place over the nh * S rows of one batch row: p = bf16(softmax(s / sqrt(D) + (mask ? 0 :
-// float min))) from the bf16 scores s.
-__global__ void softmax_bf16_kernel(uint16_t* p, const int32_t* mask, int rows, int S,
+// The context gradient of n batch rows [n, S, H] (fp32) to head-major [n, nh, S, D] in bf16.
+__global__ void dctx_to_heads_kernel(uint16_t* heads, const float* rows, int n, int S, int nh,
+                                     int D) {
+  const int64_t total = static_cast<int64_t>(n) * nh * S * D;
+  const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  if (i >= total) return;
+  const int d = static_cast<int>(i % D);
+  const int64_t s = (i / D) % S, h = (i / D / S) % nh, b = i / D / S / nh;
+  heads[i] = float_to_bf16(rows[(b * S + s) * nh * D + h * D + d]);
+}
+
+// In place over rows of S scores, nh * S of them per batch row: p = bf16(softmax(s / sqrt(D) +
+// (mask ? 0 : float min))) from the bf16 scores s, with the mask of the row's batch row.
+__global__ void softmax_bf16_kernel(uint16_t* p, const int32_t* mask, int64_t rows, int S, int nh,
                                     float inv_sqrt_d) {
-  const int r = blockIdx.x * kRowsPerBlock + threadIdx.y;
+  const int64_t r = blockIdx.x * static_cast<int64_t>(kRowsPerBlock) + threadIdx.y;
   if (r >= rows) return;
   const int lane = threadIdx.x;
-  uint16_t* row = p + static_cast<int64_t>(r) * S;
-  auto x = [&](int j) { return bf16_to_float(row[j]) * inv_sqrt_d + (mask[j] ? 0.0f : -FLT_MAX); };
+  uint16_t* row = p + r * S;
+  const int32_t* m = mask + r / (static_cast<int64_t>(nh) * S) * S;
+  auto x = [&](int j) { return bf16_to_float(row[j]) * inv_sqrt_d + (m[j] ? 0.0f : -FLT_MAX); };
   float mx = -INFINITY;
   for (int j = lane; j < S; j += kWarp) mx = fmaxf(mx, x(j));
   mx = warp_max(mx);
@@ -74,14 +109,13 @@ __global__ void softmax_bf16_kernel(uint16_t* p, const int32_t* mask, int rows, 
   for (int j = lane; j < S; j += kWarp) row[j] = float_to_bf16(expf(x(j) - mx) * inv);
 }
 
-// out = the dropped probabilities of batch row b: keep ? bf16(p * scale) : 0, each head with
-// its own mask over its [S, S] elements.
-__global__ void dropped_kernel(uint16_t* out, const uint16_t* p16, int64_t SS, int nh, int64_t b,
-                               uint64_t seed, double p, float scale) {
+// out = the dropped probabilities of n batch rows from b0: keep ? bf16(p * scale) : 0, each
+// (batch row, head) with its own mask over its [S, S] elements.
+__global__ void dropped_kernel(uint16_t* out, const uint16_t* p16, int64_t SS, int64_t heads,
+                               int64_t first_head, uint64_t seed, double p, float scale) {
   const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
-  if (i >= SS * nh) return;
-  const int64_t h = i / SS;
-  const DropoutMask keep(attention_head_seed(seed, b * nh + h), p);
+  if (i >= SS * heads) return;
+  const DropoutMask keep(attention_head_seed(seed, first_head + i / SS), p);
   out[i] = keep.keep(i % SS) ? float_to_bf16(bf16_to_float(p16[i]) * scale) : uint16_t(0);
 }
 
@@ -89,12 +123,12 @@ __global__ void dropped_kernel(uint16_t* out, const uint16_t* p16, int64_t SS, i
 // dp * scale : 0, the mask read off the dropped probabilities that ds overwrites (zero exactly
 // where an element was dropped or p = 0, where g does not matter).
 __global__ void softmax_backward_bf16_kernel(uint16_t* ds, const float* dp, const uint16_t* p16,
-                                             int rows, int S, bool dropped, float keep_scale,
+                                             int64_t rows, int S, bool dropped, float keep_scale,
                                              float inv_sqrt_d) {
-  const int r = blockIdx.x * kRowsPerBlock + threadIdx.y;
+  const int64_t r = blockIdx.x * static_cast<int64_t>(kRowsPerBlock) + threadIdx.y;
   if (r >= rows) return;
   const int lane = threadIdx.x;
-  const int64_t off = static_cast<int64_t>(r) * S;
+  const int64_t off = r * S;
   auto g = [&](int j) {
     if (!dropped) return dp[off + j];
     return ds[off + j] != 0 ? dp[off + j] * keep_scale : 0.0f;
@@ -110,6 +144,23 @@ __global__ void softmax_backward_bf16_kernel(uint16_t* ds, const float* dp, cons
 
 dim3 row_grid(int64_t rows) {
   return dim3(blocks_for(rows, kRowsPerBlock));
+}
+
+// The dropped probabilities of heads [first_head, first_head + heads) into out.
+void launch_dropped(uint16_t* out, const uint16_t* p16, int64_t SS, int64_t heads,
+                    int64_t first_head, uint64_t seed, double dropout_p, float keep_scale,
+                    const char* what) {
+  dropped_kernel<<<blocks_for(SS * heads, kThreads), kThreads, 0, stream()>>>(
+      out, p16, SS, heads, first_head, seed, dropout_p, keep_scale);
+  check_launch(what);
+}
+
+template <typename T>
+void heads_to_rows(T* rows, const T* heads, int parts, int n, int S, int nh, int D, int row_len) {
+  const int64_t total = static_cast<int64_t>(parts) * n * nh * S * D;
+  heads_to_rows_kernel<<<blocks_for(total, kThreads), kThreads, 0, stream()>>>(
+      rows, heads, parts, n, S, nh, D, row_len);
+  check_launch("attention heads to rows (bf16)");
 }
 
 }  // namespace
@@ -136,25 +187,27 @@ void attention_forward_bf16(uint16_t* ctx16, uint16_t* probs16, const uint16_t* 
   const float keep_scale = static_cast<float>(1.0 / (1.0 - dropout_p));
   Scratch w(scratch, S, nh, D);
   const dim3 warps(kWarp, kRowsPerBlock);
-  for (int b = 0; b < B; ++b) {
-    const uint16_t* q = qkv16 + b * nh * SD;
+  for (int b0 = 0; b0 < B; b0 += w.rows) {
+    const int n = std::min(w.rows, B - b0), heads = n * nh;
+    const uint16_t* q = qkv16 + b0 * nh * SD;
     const uint16_t *k = q + part, *v = q + 2 * part;
-    uint16_t* p16 = probs16 + b * nh * SS;
+    uint16_t* p16 = probs16 + b0 * nh * SS;
     // Scores in bf16, written where the probabilities are kept; the softmax runs in place.
-    gemm_bf16(false, true, S, S, D, 1.0f, q, D, k, D, 0.0f, p16, S, true, {nh, SD, SD, SS});
-    softmax_bf16_kernel<<<row_grid(static_cast<int64_t>(nh) * S), warps, 0, stream()>>>(
-        p16, mask + static_cast<int64_t>(b) * S, nh * S, S, inv_sqrt_d);
+    gemm_bf16(false, true, S, S, D, 1.0f, q, D, k, D, 0.0f, p16, S, true, {heads, SD, SD, SS});
+    softmax_bf16_kernel<<<row_grid(static_cast<int64_t>(heads) * S), warps, 0, stream()>>>(
+        p16, mask + static_cast<int64_t>(b0) * S, static_cast<int64_t>(heads) * S, S, nh,
+        inv_sqrt_d);
     check_launch("attention softmax (bf16)");
     const uint16_t* pv = p16;
     if (dropout_p > 0) {
-      dropped_kernel<<<blocks_for(SS * nh, kThreads), kThreads, 0, stream()>>>(
-          w.p16, p16, SS, nh, b, seed, dropout_p, keep_scale);
-      check_launch("attention dropout (bf16)");
+      launch_dropped(w.p16, p16, SS, heads, static_cast<int64_t>(b0) * nh, seed, dropout_p,
+                     keep_scale, "attention dropout (bf16)");
       pv = w.p16;
     }
-    // The context of every head straight into its columns of the [S, H] rows, in bf16.
-    gemm_bf16(false, false, S, D, S, 1.0f, pv, S, v, D, 0.0f, ctx16 + b * S * H, H, true,
-              {nh, SS, SD, D});
+    // The context head-major in bf16, then into the heads' columns of the [S, H] rows.
+    gemm_bf16(false, false, S, D, S, 1.0f, pv, S, v, D, 0.0f, w.heads16, D, true,
+              {heads, SS, SD, SD});
+    heads_to_rows(ctx16 + static_cast<int64_t>(b0) * S * H, w.heads16, 1, n, S, nh, D, H);
   }
 }
 
@@ -168,34 +221,35 @@ void attention_backward_bf16(float* dqkv, const float* dctx, const uint16_t* qkv
   const float keep_scale = static_cast<float>(1.0 / (1.0 - dropout_p));
   Scratch w(scratch, S, nh, D);
   const dim3 warps(kWarp, kRowsPerBlock);
-  for (int b = 0; b < B; ++b) {
-    const uint16_t* q = qkv16 + b * nh * SD;
+  for (int b0 = 0; b0 < B; b0 += w.rows) {
+    const int n = std::min(w.rows, B - b0), heads = n * nh;
+    const uint16_t* q = qkv16 + b0 * nh * SD;
     const uint16_t *k = q + part, *v = q + 2 * part;
-    const uint16_t* p16 = probs16 + b * nh * SS;
-    float* rows = dqkv + static_cast<int64_t>(b) * S * 3 * H;  // dQ | dK | dV columns
-    dctx_to_heads_kernel<<<blocks_for(static_cast<int64_t>(nh) * SD, kThreads), kThreads, 0,
-                           stream()>>>(w.dctx16, dctx + static_cast<int64_t>(b) * S * H, S, nh, D);
+    const uint16_t* p16 = probs16 + b0 * nh * SS;
+    const int64_t hsd = static_cast<int64_t>(heads) * SD;
+    float *dq = w.dqkv_heads, *dk = dq + hsd, *dv = dk + hsd;
+    dctx_to_heads_kernel<<<blocks_for(hsd, kThreads), kThreads, 0, stream()>>>(
+        w.heads16, dctx + static_cast<int64_t>(b0) * S * H, n, S, nh, D);
     check_launch("attention dctx to heads (bf16)");
     const uint16_t* pv = p16;
     if (dropout_p > 0) {
-      dropped_kernel<<<blocks_for(SS * nh, kThreads), kThreads, 0, stream()>>>(
-          w.p16, p16, SS, nh, b, seed, dropout_p, keep_scale);
-      check_launch("attention dropout (bf16 backward)");
+      launch_dropped(w.p16, p16, SS, heads, static_cast<int64_t>(b0) * nh, seed, dropout_p,
+                     keep_scale, "attention dropout (bf16 backward)");
       pv = w.p16;
     }
-    // dV = P'^T dctx (into the V columns of the rows) ; dP' = dctx V^T
-    gemm_bf16(true, false, S, D, S, 1.0f, pv, S, w.dctx16, D, 0.0f, rows + 2 * H, 3 * H, false,
-              {nh, SS, SD, D});
-    gemm_bf16(false, true, S, S, D, 1.0f, w.dctx16, D, v, D, 0.0f, w.dp, S, false,
-              {nh, SD, SD, SS});
-    softmax_backward_bf16_kernel<<<row_grid(static_cast<int64_t>(nh) * S), warps, 0, stream()>>>(
-        w.p16, w.dp, p16, nh * S, S, dropout_p > 0, keep_scale, inv_sqrt_d);
+    // dV = P'^T dctx ; dP' = dctx V^T
+    gemm_bf16(true, false, S, D, S, 1.0f, pv, S, w.heads16, D, 0.0f, dv, D, false,
+              {heads, SS, SD, SD});
+    gemm_bf16(false, true, S, S, D, 1.0f, w.heads16, D, v, D, 0.0f, w.dp, S, false,
+              {heads, SD, SD, SS});
+    softmax_backward_bf16_kernel<<<row_grid(static_cast<int64_t>(heads) * S), warps, 0, stream()>>>(
+        w.p16, w.dp, p16, static_cast<int64_t>(heads) * S, S, dropout_p > 0, keep_scale,
+        inv_sqrt_d);
     check_launch("attention softmax backward (bf16)");
     // dQ = dS K ; dK = dS^T Q
-    gemm_bf16(false, false, S, D, S, 1.0f, w.p16, S, k, D, 0.0f, rows, 3 * H, false,
-              {nh, SS, SD, D});
-    gemm_bf16(true, false, S, D, S, 1.0f, w.p16, S, q, D, 0.0f, rows + H, 3 * H, false,
-              {nh, SS, SD, D});
+    gemm_bf16(false, false, S, D, S, 1.0f, w.p16, S, k, D, 0.0f, dq, D, false, {heads, SS, SD, SD});
+    gemm_bf16(true, false, S, D, S, 1.0f, w.p16, S, q, D, 0.0f, dk, D, false, {heads, SS, SD, SD});
+    heads_to_rows(dqkv + static_cast<int64_t>(b0) * S * 3 * H, w.dqkv_heads, 3, n, S, nh, D, 3 * H);
   }
 }
 

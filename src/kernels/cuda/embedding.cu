@@ -1,5 +1,6 @@
 #include "kernels/cuda/embedding.h"
 #include "kernels/cuda/runtime.h"
+#include "kernels/cuda/warp.cuh"
 
 namespace bertrain::cuda {
 
@@ -20,19 +21,62 @@ __global__ void embedding_forward_kernel(float* out, const int32_t* ids, const i
       pos[static_cast<int64_t>(s) * H + c];
 }
 
-// Thread c owns column c of all three tables, so rows sharing an id add up in row order.
-__global__ void embedding_backward_kernel(float* dword, float* dpos, float* dtype,
-                                          const float* dout, const int32_t* ids,
-                                          const int32_t* types, int64_t rows, int S, int H,
-                                          int padding_idx) {
-  const int c = blockIdx.x * blockDim.x + threadIdx.x;
-  if (c >= H) return;
-  for (int64_t r = 0; r < rows; ++r) {
-    const float g = dout[r * H + c];
-    dpos[(r % S) * H + c] += g;
-    dtype[static_cast<int64_t>(types[r]) * H + c] += g;
-    if (ids[r] != padding_idx) dword[static_cast<int64_t>(ids[r]) * H + c] += g;
+constexpr int kTile = 256;  // threads of add_rows_by_key_kernel, and rows per tile
+constexpr int kInFlight = 8;
+
+// table[keys[r]] += dout[r] for every row whose key is not `skip`, each key's rows added in row
+// order: the CPU's order, so the sums are bit-identical. One block per row; the block of a key's
+// first row (its leader) does that key's work and the others leave. The leader walks the rows
+// from its own in tiles: it lists a tile's matching rows in order in shared memory (warp ballots),
+// then each thread adds them to its columns with kInFlight rows' loads in flight.
+__global__ void add_rows_by_key_kernel(float* table, const float* dout, const int32_t* keys,
+                                       int64_t rows, int H, int skip) {
+  const int64_t first = blockIdx.x;
+  const int key = keys[first];
+  if (key == skip) return;  // the whole block
+  bool earlier = false;
+  for (int64_t r = threadIdx.x; r < first; r += kTile) earlier |= keys[r] == key;
+  if (__syncthreads_or(earlier)) return;
+  __shared__ int32_t list[kTile];
+  __shared__ int warp_counts[kTile / kWarp];
+  const int lane = threadIdx.x % kWarp, warp = threadIdx.x / kWarp;
+  float* out = table + static_cast<int64_t>(key) * H;
+  for (int64_t t0 = first; t0 < rows; t0 += kTile) {
+    const bool match = t0 + threadIdx.x < rows && keys[t0 + threadIdx.x] == key;
+    const unsigned ballot = __ballot_sync(0xffffffffu, match);
+    if (lane == 0) warp_counts[warp] = __popc(ballot);
+    __syncthreads();
+    int before = 0, n = 0;
+    for (int w = 0; w < kTile / kWarp; ++w) {
+      before += w < warp ? warp_counts[w] : 0;
+      n += warp_counts[w];
+    }
+    if (match) list[before + __popc(ballot & ((1u << lane) - 1))] = threadIdx.x;
+    __syncthreads();
+    const float* tile = dout + t0 * H;
+    for (int c = threadIdx.x; c < H; c += kTile) {
+      float acc = out[c];
+      int i = 0;
+      for (; i + kInFlight <= n; i += kInFlight) {
+        float g[kInFlight];
+        for (int j = 0; j < kInFlight; ++j) g[j] = tile[static_cast<int64_t>(list[i + j]) * H + c];
+        for (int j = 0; j < kInFlight; ++j) acc += g[j];
+      }
+      for (; i < n; ++i) acc += tile[static_cast<int64_t>(list[i]) * H + c];
+      out[c] = acc;
+    }
+    __syncthreads();  // the list is rewritten by the next tile
   }
+}
+
+// dpos[s, c] += dout[b, s, c] over b in order: one thread per (s, c).
+__global__ void add_positions_kernel(float* dpos, const float* dout, int B, int S, int H) {
+  const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  const int64_t SH = static_cast<int64_t>(S) * H;
+  if (i >= SH) return;
+  float acc = dpos[i];
+  for (int b = 0; b < B; ++b) acc += dout[b * SH + i];
+  dpos[i] = acc;
 }
 
 }  // namespace
@@ -49,10 +93,14 @@ void embedding_forward(float* out, const int32_t* ids, const int32_t* types, con
 void embedding_backward(float* dword, float* dpos, float* dtype, const float* dout,
                         const int32_t* ids, const int32_t* types, int B, int S, int H,
                         int padding_idx) {
-  if (H == 0) return;
-  constexpr int kColumns = 32;  // a warp per block: H / 32 blocks spread over the SMs
-  embedding_backward_kernel<<<blocks_for(H, kColumns), kColumns, 0, stream()>>>(
-      dword, dpos, dtype, dout, ids, types, static_cast<int64_t>(B) * S, S, H, padding_idx);
+  const int64_t rows = static_cast<int64_t>(B) * S;
+  if (H == 0 || rows == 0) return;
+  add_rows_by_key_kernel<<<static_cast<unsigned>(rows), kTile, 0, stream()>>>(dword, dout, ids,
+                                                                              rows, H, padding_idx);
+  add_rows_by_key_kernel<<<static_cast<unsigned>(rows), kTile, 0, stream()>>>(dtype, dout, types,
+                                                                              rows, H, -1);
+  add_positions_kernel<<<blocks_for(static_cast<int64_t>(S) * H, kThreads), kThreads, 0,
+                         stream()>>>(dpos, dout, B, S, H);
   check_launch("embedding_backward");
 }
 

@@ -1,4 +1,5 @@
 #include "kernels/cuda/bf16.cuh"
+#include "kernels/cuda/column_sums.cuh"
 #include "kernels/cuda/layernorm.h"
 #include "kernels/cuda/runtime.h"
 #include "kernels/cuda/warp.cuh"
@@ -74,21 +75,24 @@ __global__ void layernorm_backward_x_kernel(float* dx, const float* dout, const 
   }
 }
 
-// Thread c owns column c: dgamma[c] += sum_r dout * xhat, dbeta[c] += sum_r dout, in row order.
+// dgamma[c] += sum_r dout * xhat, dbeta[c] += sum_r dout (column_sums.cuh).
 template <typename X>
 __global__ void layernorm_backward_params_kernel(float* dgamma, float* dbeta, const float* dout,
                                                  const X* x, const float* mean, const float* rstd,
                                                  int N, int C) {
-  const int c = blockIdx.x * blockDim.x + threadIdx.x;
-  if (c >= C) return;
-  float lg = 0, lb = 0;
-  for (int r = 0; r < N; ++r) {
-    const int64_t i = static_cast<int64_t>(r) * C + c;
-    lg += dout[i] * ((widen(x[i]) - mean[r]) * rstd[r]);
-    lb += dout[i];
+  const int c = blockIdx.x * kWarp + threadIdx.x;
+  float sums[2] = {0, 0};  // dgamma, dbeta
+  if (c < C)
+    for (int r = threadIdx.y; r < N; r += kColumnLanes) {
+      const int64_t i = static_cast<int64_t>(r) * C + c;
+      sums[0] += dout[i] * ((widen(x[i]) - mean[r]) * rstd[r]);
+      sums[1] += dout[i];
+    }
+  reduce_column_lanes(sums);
+  if (threadIdx.y == 0 && c < C) {
+    dgamma[c] += sums[0];
+    dbeta[c] += sums[1];
   }
-  dgamma[c] += lg;
-  dbeta[c] += lb;
 }
 
 // One row by one warp: v = dropout(bf16 dense) + residual, kept as bf16 in sum16; LayerNorm of
@@ -138,8 +142,8 @@ void launch_backward(float* dx, float* dgamma, float* dbeta, const float* dout, 
   layernorm_backward_x_kernel<<<blocks_for(N, kRowsPerBlock), block, 0, stream()>>>(
       dx, dout, x, mean, rstd, gamma, N, C);
   check_launch("layernorm_backward (dx)");
-  layernorm_backward_params_kernel<<<blocks_for(C, 128), 128, 0, stream()>>>(dgamma, dbeta, dout, x,
-                                                                             mean, rstd, N, C);
+  layernorm_backward_params_kernel<<<column_sums_grid(C), column_sums_block(), 0, stream()>>>(
+      dgamma, dbeta, dout, x, mean, rstd, N, C);
   check_launch("layernorm_backward (dgamma, dbeta)");
 }
 

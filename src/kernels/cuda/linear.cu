@@ -1,5 +1,6 @@
 #include "core/error.h"
 #include "kernels/cuda/bf16.cuh"
+#include "kernels/cuda/column_sums.cuh"
 #include "kernels/cuda/convert.h"
 #include "kernels/cuda/gemm.h"
 #include "kernels/cuda/linear.h"
@@ -9,31 +10,34 @@ namespace bertrain::cuda {
 
 namespace {
 
-// Thread c owns column c: acc[c] += sum over rows of x[r, c], in row order (deterministic).
+// acc[c] += sum over rows of x[r, c] (column_sums.cuh).
 __global__ void column_sums_add_kernel(float* acc, const float* x, int N, int C) {
-  const int c = blockIdx.x * blockDim.x + threadIdx.x;
-  if (c >= C) return;
-  float sum = 0;
-  for (int r = 0; r < N; ++r) sum += x[static_cast<int64_t>(r) * C + c];
-  acc[c] += sum;
+  const int c = blockIdx.x * kWarp + threadIdx.x;
+  float sum[1] = {0};
+  if (c < C)
+    for (int r = threadIdx.y; r < N; r += kColumnLanes)
+      sum[0] += x[static_cast<int64_t>(r) * C + c];
+  reduce_column_lanes(sum);
+  if (threadIdx.y == 0 && c < C) acc[c] += sum[0];
 }
 
 // The same, writing x rounded to bf16 as it reads it.
 __global__ void pack_column_sums_kernel(uint16_t* x16, float* acc, const float* x, int N, int C) {
-  const int c = blockIdx.x * blockDim.x + threadIdx.x;
-  if (c >= C) return;
-  float sum = 0;
-  for (int r = 0; r < N; ++r) {
-    const int64_t i = static_cast<int64_t>(r) * C + c;
-    sum += x[i];
-    x16[i] = float_to_bf16(x[i]);
-  }
-  acc[c] += sum;
+  const int c = blockIdx.x * kWarp + threadIdx.x;
+  float sum[1] = {0};
+  if (c < C)
+    for (int r = threadIdx.y; r < N; r += kColumnLanes) {
+      const int64_t i = static_cast<int64_t>(r) * C + c;
+      sum[0] += x[i];
+      x16[i] = float_to_bf16(x[i]);
+    }
+  reduce_column_lanes(sum);
+  if (threadIdx.y == 0 && c < C) acc[c] += sum[0];
 }
 
 void column_sums_add(float* acc, const float* x, int N, int C) {
   if (C == 0) return;
-  column_sums_add_kernel<<<blocks_for(C, 128), 128, 0, stream()>>>(acc, x, N, C);
+  column_sums_add_kernel<<<column_sums_grid(C), column_sums_block(), 0, stream()>>>(acc, x, N, C);
   check_launch("column sums (bias gradient)");
 }
 
@@ -90,7 +94,8 @@ void linear_backward_bf16(float* din, float* dW, float* db, const float* dout,
 
 void pack_bf16_column_sums(uint16_t* x16, float* sums, const float* x, int N, int C) {
   if (C == 0) return;
-  pack_column_sums_kernel<<<blocks_for(C, 128), 128, 0, stream()>>>(x16, sums, x, N, C);
+  pack_column_sums_kernel<<<column_sums_grid(C), column_sums_block(), 0, stream()>>>(x16, sums, x,
+                                                                                     N, C);
   check_launch("pack_bf16_column_sums");
 }
 
