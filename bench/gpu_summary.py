@@ -41,26 +41,46 @@ if os.path.exists(os.path.join(out, "gemm_peak.json")):
 print(f"GPU: {open(os.path.join(out, 'gpu.txt')).read().strip() if os.path.exists(os.path.join(out, 'gpu.txt')) else '?'}")
 print(f"measured bf16 GEMM peak (torch.mm, cuBLAS): {peak:.0f} TFLOP/s" if peak else "no GEMM peak")
 print()
-print("| case | bertrain samples/s | HF Trainer samples/s | ratio | bertrain MFU | HF MFU | "
-      "bertrain counted peak GiB | bertrain driver GiB | HF max_allocated GiB | HF driver GiB |")
-print("|---|---|---|---|---|---|---|---|---|---|")
+print("| case | rounds | bertrain samples/s | HF Trainer samples/s (min-max) | ratio | bertrain MFU | "
+      "HF MFU | bertrain counted peak GiB | bertrain driver GiB | HF max_allocated GiB | "
+      "HF driver GiB |")
+print("|---|---|---|---|---|---|---|---|---|---|---|")
 hf = lines("hf.jsonl")
-for r in lines("bertrain.jsonl"):
-    seq, batch, ckpt = r["seq"], r["batch"], r.get("checkpointing", 0)
+
+
+def key(r):
     memeff = r.get("memory_efficient", 1 if r.get("attention") == "memory_efficient" else 0)
+    return (r["seq"], r["batch"], r.get("checkpointing", 0), memeff)
+
+
+def median_row(rows):
+    """The round with the median samples/s (rounds of one case differ only in time)."""
+    rows = sorted(rows, key=lambda r: r["samples_per_s"])
+    return rows[(len(rows) - 1) // 2]
+
+
+ours_by_case = {}
+for r in lines("bertrain.jsonl"):
+    ours_by_case.setdefault(key(r), []).append(r)
+for (seq, batch, ckpt, memeff), rows in ours_by_case.items():
     case = f"seq {seq} x batch {batch}" + (", checkpointing" if ckpt else "") + \
         (", memory-efficient attention" if memeff else "")
-    if r.get("error"):
-        print(f"| {case} | failed (see bertrain.err) | | | | | | | | |")
+    good = [r for r in rows if not r.get("error")]
+    if not good:
+        print(f"| {case} | {len(rows)} | failed (see bertrain.err) | | | | | | | | |")
         continue
-    peer = next((h for h in hf if h["seq"] == seq and h["batch"] == batch and
-                 h["checkpointing"] == ckpt), None)
+    r = median_row(good)
+    peers = [h for h in hf if h["seq"] == seq and h["batch"] == batch and
+             h["checkpointing"] == ckpt]
+    peer = median_row(peers) if peers else None
     flops = step_flops("bert-base-uncased", batch, seq, True)
     mfu = lambda s: f"{100 * flops / s / (peak * 1e12):.0f}%" if peak else "-"  # noqa: E731
     ours = r["samples_per_s"]
-    row = [case, f"{ours:.1f}"]
+    row = [case, str(len(good)), f"{ours:.1f}"]
     if peer:
-        row += [f"{peer['samples_per_s']:.1f}", f"{ours / peer['samples_per_s']:.2f}x",
+        lo, hi = min(h["samples_per_s"] for h in peers), max(h["samples_per_s"] for h in peers)
+        row += [f"{peer['samples_per_s']:.1f} ({lo:.0f}-{hi:.0f})",
+                f"{ours / peer['samples_per_s']:.2f}x (vs best {ours / hi:.2f}x)",
                 mfu(r["median_step_s"]), mfu(peer["median_step_s"])]
     else:
         row += ["-", "-", mfu(r["median_step_s"]), "-"]

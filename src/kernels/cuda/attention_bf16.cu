@@ -2,6 +2,7 @@
 #include <cfloat>
 #include <cmath>
 
+#include "core/error.h"
 #include "kernels/cuda/attention_bf16.h"
 #include "kernels/cuda/bf16.cuh"
 #include "kernels/cuda/gemm.h"
@@ -52,42 +53,43 @@ struct Scratch {
   }
 };
 
+// The layout kernels below index with 32-bit unsigned arithmetic (64-bit division costs the GPU
+// dozens of instructions); check_layout_size keeps their sizes under 2^32.
+void check_layout_size(int64_t total, const char* what) {
+  if (total >= (int64_t{1} << 32))
+    fail(what, ": ", total, " elements, more than this kernel indexes (2^32)");
+}
+
 // qkv16[which][b][h][s][d] = rows16[b][s][which * H + h * D + d].
-__global__ void qkv_to_heads_kernel(uint16_t* qkv16, const uint16_t* rows16, int B, int S, int nh,
-                                    int D) {
-  const int64_t n = 3LL * B * nh * S * D;
-  const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
-  if (i >= n) return;
-  const int d = static_cast<int>(i % D);
-  const int64_t s = (i / D) % S, h = (i / D / S) % nh, b = (i / D / S / nh) % B,
-                which = i / D / S / nh / B;
-  const int H = nh * D;
-  qkv16[i] = rows16[(b * S + s) * 3 * H + which * H + h * D + d];
+__global__ void qkv_to_heads_kernel(uint16_t* qkv16, const uint16_t* rows16, unsigned total,
+                                    unsigned B, unsigned S, unsigned nh, unsigned D) {
+  const unsigned i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= total) return;
+  const unsigned d = i % D, s = i / D % S, h = i / D / S % nh, b = i / D / S / nh % B,
+                 which = i / D / S / nh / B;
+  const unsigned H = nh * D;
+  qkv16[i] = rows16[(static_cast<size_t>(b) * S + s) * 3 * H + which * H + h * D + d];
 }
 
 // rows[b][s][which * H + h * D + d] = heads[which][b][h][s][d] for `parts` head-major tensors of
 // n batch rows; each row of `rows` is row_len wide.
 template <typename T>
-__global__ void heads_to_rows_kernel(T* rows, const T* heads, int parts, int n, int S, int nh,
-                                     int D, int row_len) {
-  const int64_t total = static_cast<int64_t>(parts) * n * nh * S * D;
-  const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+__global__ void heads_to_rows_kernel(T* rows, const T* heads, unsigned total, unsigned n,
+                                     unsigned S, unsigned nh, unsigned D, unsigned row_len) {
+  const unsigned i = blockIdx.x * blockDim.x + threadIdx.x;
   if (i >= total) return;
-  const int d = static_cast<int>(i % D);
-  const int64_t s = (i / D) % S, h = (i / D / S) % nh, b = (i / D / S / nh) % n,
-                which = i / D / S / nh / n;
-  rows[(b * S + s) * row_len + which * nh * D + h * D + d] = heads[i];
+  const unsigned d = i % D, s = i / D % S, h = i / D / S % nh, b = i / D / S / nh % n,
+                 which = i / D / S / nh / n;
+  rows[(static_cast<size_t>(b) * S + s) * row_len + which * nh * D + h * D + d] = heads[i];
 }
 
 // The context gradient of n batch rows [n, S, H] (fp32) to head-major [n, nh, S, D] in bf16.
-__global__ void dctx_to_heads_kernel(uint16_t* heads, const float* rows, int n, int S, int nh,
-                                     int D) {
-  const int64_t total = static_cast<int64_t>(n) * nh * S * D;
-  const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+__global__ void dctx_to_heads_kernel(uint16_t* heads, const float* rows, unsigned total, unsigned S,
+                                     unsigned nh, unsigned D) {
+  const unsigned i = blockIdx.x * blockDim.x + threadIdx.x;
   if (i >= total) return;
-  const int d = static_cast<int>(i % D);
-  const int64_t s = (i / D) % S, h = (i / D / S) % nh, b = i / D / S / nh;
-  heads[i] = float_to_bf16(rows[(b * S + s) * nh * D + h * D + d]);
+  const unsigned d = i % D, s = i / D % S, h = i / D / S % nh, b = i / D / S / nh;
+  heads[i] = float_to_bf16(rows[(static_cast<size_t>(b) * S + s) * nh * D + h * D + d]);
 }
 
 // In place over rows of S scores, nh * S of them per batch row: p = bf16(softmax(s / sqrt(D) +
@@ -158,8 +160,9 @@ void launch_dropped(uint16_t* out, const uint16_t* p16, int64_t SS, int64_t head
 template <typename T>
 void heads_to_rows(T* rows, const T* heads, int parts, int n, int S, int nh, int D, int row_len) {
   const int64_t total = static_cast<int64_t>(parts) * n * nh * S * D;
+  check_layout_size(total, "attention heads to rows");
   heads_to_rows_kernel<<<blocks_for(total, kThreads), kThreads, 0, stream()>>>(
-      rows, heads, parts, n, S, nh, D, row_len);
+      rows, heads, static_cast<unsigned>(total), n, S, nh, D, row_len);
   check_launch("attention heads to rows (bf16)");
 }
 
@@ -168,8 +171,9 @@ void heads_to_rows(T* rows, const T* heads, int parts, int n, int S, int nh, int
 void qkv_to_heads_bf16(uint16_t* qkv16, const uint16_t* rows16, int B, int S, int nh, int D) {
   const int64_t n = 3LL * B * nh * S * D;
   if (n == 0) return;
-  qkv_to_heads_kernel<<<blocks_for(n, kThreads), kThreads, 0, stream()>>>(qkv16, rows16, B, S, nh,
-                                                                          D);
+  check_layout_size(n, "qkv_to_heads_bf16");
+  qkv_to_heads_kernel<<<blocks_for(n, kThreads), kThreads, 0, stream()>>>(
+      qkv16, rows16, static_cast<unsigned>(n), B, S, nh, D);
   check_launch("qkv_to_heads_bf16");
 }
 
@@ -228,8 +232,9 @@ void attention_backward_bf16(float* dqkv, const float* dctx, const uint16_t* qkv
     const uint16_t* p16 = probs16 + b0 * nh * SS;
     const int64_t hsd = static_cast<int64_t>(heads) * SD;
     float *dq = w.dqkv_heads, *dk = dq + hsd, *dv = dk + hsd;
+    check_layout_size(hsd, "attention dctx to heads");
     dctx_to_heads_kernel<<<blocks_for(hsd, kThreads), kThreads, 0, stream()>>>(
-        w.heads16, dctx + static_cast<int64_t>(b0) * S * H, n, S, nh, D);
+        w.heads16, dctx + static_cast<int64_t>(b0) * S * H, static_cast<unsigned>(hsd), S, nh, D);
     check_launch("attention dctx to heads (bf16)");
     const uint16_t* pv = p16;
     if (dropout_p > 0) {

@@ -21,14 +21,15 @@ __global__ void embedding_forward_kernel(float* out, const int32_t* ids, const i
       pos[static_cast<int64_t>(s) * H + c];
 }
 
-constexpr int kTile = 256;  // threads of add_rows_by_key_kernel, and rows per tile
-constexpr int kInFlight = 8;
+constexpr int kTile = 128;  // threads of add_rows_by_key_kernel, rows per tile, columns per block
+constexpr int kInFlight = 16;
 
 // table[keys[r]] += dout[r] for every row whose key is not `skip`, each key's rows added in row
-// order: the CPU's order, so the sums are bit-identical. One block per row; the block of a key's
-// first row (its leader) does that key's work and the others leave. The leader walks the rows
-// from its own in tiles: it lists a tile's matching rows in order in shared memory (warp ballots),
-// then each thread adds them to its columns with kInFlight rows' loads in flight.
+// order: the CPU's order, so the sums are bit-identical. Block (x, y) belongs to row x and to
+// columns [y * kTile, (y + 1) * kTile); the blocks of a key's first row (its leader) do that
+// key's work and the others leave. A leader walks the rows from its own in tiles: it lists a
+// tile's matching rows in order in shared memory (warp ballots), then each thread adds them to
+// its column with kInFlight rows' loads in flight.
 __global__ void add_rows_by_key_kernel(float* table, const float* dout, const int32_t* keys,
                                        int64_t rows, int H, int skip) {
   const int64_t first = blockIdx.x;
@@ -40,6 +41,7 @@ __global__ void add_rows_by_key_kernel(float* table, const float* dout, const in
   __shared__ int32_t list[kTile];
   __shared__ int warp_counts[kTile / kWarp];
   const int lane = threadIdx.x % kWarp, warp = threadIdx.x / kWarp;
+  const int c = blockIdx.y * kTile + threadIdx.x;
   float* out = table + static_cast<int64_t>(key) * H;
   for (int64_t t0 = first; t0 < rows; t0 += kTile) {
     const bool match = t0 + threadIdx.x < rows && keys[t0 + threadIdx.x] == key;
@@ -53,16 +55,16 @@ __global__ void add_rows_by_key_kernel(float* table, const float* dout, const in
     }
     if (match) list[before + __popc(ballot & ((1u << lane) - 1))] = threadIdx.x;
     __syncthreads();
-    const float* tile = dout + t0 * H;
-    for (int c = threadIdx.x; c < H; c += kTile) {
+    if (c < H) {
+      const float* tile = dout + t0 * H + c;
       float acc = out[c];
       int i = 0;
       for (; i + kInFlight <= n; i += kInFlight) {
         float g[kInFlight];
-        for (int j = 0; j < kInFlight; ++j) g[j] = tile[static_cast<int64_t>(list[i + j]) * H + c];
+        for (int j = 0; j < kInFlight; ++j) g[j] = tile[static_cast<int64_t>(list[i + j]) * H];
         for (int j = 0; j < kInFlight; ++j) acc += g[j];
       }
-      for (; i < n; ++i) acc += tile[static_cast<int64_t>(list[i]) * H + c];
+      for (; i < n; ++i) acc += tile[static_cast<int64_t>(list[i]) * H];
       out[c] = acc;
     }
     __syncthreads();  // the list is rewritten by the next tile
@@ -95,10 +97,9 @@ void embedding_backward(float* dword, float* dpos, float* dtype, const float* do
                         int padding_idx) {
   const int64_t rows = static_cast<int64_t>(B) * S;
   if (H == 0 || rows == 0) return;
-  add_rows_by_key_kernel<<<static_cast<unsigned>(rows), kTile, 0, stream()>>>(dword, dout, ids,
-                                                                              rows, H, padding_idx);
-  add_rows_by_key_kernel<<<static_cast<unsigned>(rows), kTile, 0, stream()>>>(dtype, dout, types,
-                                                                              rows, H, -1);
+  const dim3 grid(static_cast<unsigned>(rows), blocks_for(H, kTile));
+  add_rows_by_key_kernel<<<grid, kTile, 0, stream()>>>(dword, dout, ids, rows, H, padding_idx);
+  add_rows_by_key_kernel<<<grid, kTile, 0, stream()>>>(dtype, dout, types, rows, H, -1);
   add_positions_kernel<<<blocks_for(static_cast<int64_t>(S) * H, kThreads), kThreads, 0,
                          stream()>>>(dpos, dout, B, S, H);
   check_launch("embedding_backward");

@@ -80,7 +80,7 @@ template <typename X>
 __global__ void layernorm_backward_params_kernel(float* dgamma, float* dbeta, const float* dout,
                                                  const X* x, const float* mean, const float* rstd,
                                                  int N, int C) {
-  const int c = blockIdx.x * kWarp + threadIdx.x;
+  const int c = blockIdx.x * kColumns + threadIdx.x;
   float sums[2] = {0, 0};  // dgamma, dbeta
   if (c < C)
     for (int r = threadIdx.y; r < N; r += kColumnLanes) {

@@ -12,7 +12,7 @@ namespace {
 
 // acc[c] += sum over rows of x[r, c] (column_sums.cuh).
 __global__ void column_sums_add_kernel(float* acc, const float* x, int N, int C) {
-  const int c = blockIdx.x * kWarp + threadIdx.x;
+  const int c = blockIdx.x * kColumns + threadIdx.x;
   float sum[1] = {0};
   if (c < C)
     for (int r = threadIdx.y; r < N; r += kColumnLanes)
@@ -23,7 +23,7 @@ __global__ void column_sums_add_kernel(float* acc, const float* x, int N, int C)
 
 // The same, writing x rounded to bf16 as it reads it.
 __global__ void pack_column_sums_kernel(uint16_t* x16, float* acc, const float* x, int N, int C) {
-  const int c = blockIdx.x * kWarp + threadIdx.x;
+  const int c = blockIdx.x * kColumns + threadIdx.x;
   float sum[1] = {0};
   if (c < C)
     for (int r = threadIdx.y; r < N; r += kColumnLanes) {
