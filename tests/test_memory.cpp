@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/parallel.h"
+#include "dist/shard.h"
 #include "model/checkpoint.h"
 #include "test_util.h"
 #include "train/batch_finder.h"
@@ -69,6 +70,23 @@ TEST(MemoryModel, CheckpointingCutsActivationsAndAccumulationDoesNot) {
   size_t acts = plain.bytes[static_cast<size_t>(MemCategory::Activations)];
   EXPECT_GT(acts, plain.korthikanti_fp32 / 2);
   EXPECT_LT(acts, plain.korthikanti_fp32 * 2);
+}
+
+TEST(MemoryModel, ZeroStageOneShardsOnlyTheOptimizerState) {
+  MemoryQuery q;
+  q.config = preset_config("bert-base-uncased");
+  const MemoryEstimate one = estimate_memory(q);
+  q.world_size = 4;
+  EXPECT_EQ(estimate_memory(q).peak, one.peak);  // ZeRO-0: every rank holds everything
+  q.zero_stage = 1;
+  const MemoryEstimate zero = estimate_memory(q);
+  auto at = [](const MemoryEstimate& e, MemCategory c) { return e.bytes[static_cast<size_t>(c)]; };
+  const size_t n = ParamLayout(q.config).total();
+  EXPECT_EQ(at(zero, MemCategory::OptimizerState),
+            2 * Allocator::charged_size(shard_of(n, 0, 4).size() * sizeof(float)));
+  EXPECT_LT(at(zero, MemCategory::OptimizerState), at(one, MemCategory::OptimizerState) / 4 + 1024);
+  EXPECT_EQ(one.peak - zero.peak,
+            at(one, MemCategory::OptimizerState) - at(zero, MemCategory::OptimizerState));
 }
 
 TEST(MemoryModel, FindBatchSizeReturnsTheLargestThatFits) {

@@ -6,6 +6,7 @@
 
 #include "data/dataset.h"
 #include "dist/comm.h"
+#include "dist/shard.h"
 #include "golden_bert_tiny_checks.h"
 #include "model/checkpoint.h"
 #include "train/evaluation.h"
@@ -21,6 +22,42 @@ TEST(Mpi, AllreduceSumsOverTheRanks) {
   w.allreduce_sum(d.data(), d.size());
   EXPECT_EQ(f, (std::vector<float>{3.0f, 10.0f}));
   EXPECT_EQ(d[0], 1.5);
+}
+
+// ZeRO-1's collectives over a buffer split as shards_of lays it out (35 values: pieces of 32
+// and 3): each rank's piece summed over the ranks, then every piece everywhere, or on rank 0.
+TEST(Mpi, ShardCollectivesFollowThePieces) {
+  Comm& w = world();
+  ASSERT_EQ(w.size(), 2) << "run under mpirun -np 2";
+  const size_t n = 35;
+  const Shard mine = shard_of(n, w.rank(), w.size());
+  auto value = [](size_t i, int rank) { return static_cast<float>(i) + 100.0f * rank; };
+  std::vector<float> f(n);
+  for (size_t i = 0; i < n; ++i) f[i] = value(i, w.rank());
+  w.reduce_scatter_sum(f.data(), n);
+  for (size_t i = mine.begin; i < mine.end; ++i) EXPECT_EQ(f[i], value(i, 0) + value(i, 1)) << i;
+  std::vector<float> g(n, -1.0f);
+  std::vector<uint16_t> h(n, 0);
+  std::vector<double> d(n, -1.0);
+  for (size_t i = mine.begin; i < mine.end; ++i) {
+    g[i] = value(i, w.rank());
+    h[i] = static_cast<uint16_t>(i + 1);
+    d[i] = 2.0 * value(i, w.rank());
+  }
+  std::vector<float> root = g;
+  w.allgather(g.data(), n);
+  w.allgather(h.data(), n);
+  w.allgather(d.data(), n);
+  w.gather_to_root(root.data(), n);
+  for (size_t i = 0; i < n; ++i) {
+    const int owner = i < shard_of(n, 0, 2).end ? 0 : 1;
+    EXPECT_EQ(g[i], value(i, owner)) << i;
+    EXPECT_EQ(h[i], i + 1) << i;
+    EXPECT_EQ(d[i], 2.0 * value(i, owner)) << i;
+    if (w.rank() == 0) {
+      EXPECT_EQ(root[i], value(i, owner)) << i;
+    }
+  }
 }
 
 // Rank r takes micro-batch r of the fixture's two: together the single process's batch. The

@@ -43,6 +43,67 @@ TEST(AdamW, WeightDecaySkipsBiasesAndLayerNorm) {
   }
 }
 
+TEST(Shard, PiecesCoverTheBufferInOrderAlignedWithoutOverlap) {
+  for (size_t n : {0, 1, 15, 16, 17, 1000, 4'386'437})
+    for (int world : {1, 2, 3, 7}) {
+      size_t next = 0;
+      for (const Shard& s : shards_of(n, world)) {
+        EXPECT_EQ(s.begin, next) << n << " " << world;
+        EXPECT_LE(s.begin, s.end);
+        if (s.size() > 0) {
+          EXPECT_EQ(s.begin % kShardAlign, 0u);
+        }
+        next = s.end;
+      }
+      EXPECT_EQ(next, n) << n << " " << world;
+      EXPECT_EQ(shard_of(n, 0, world).size(), shards_of(n, world).front().size());
+    }
+}
+
+// ZeRO-1's optimizer: AdamW over pieces of the buffer updates each parameter exactly as one
+// AdamW over all of them (weight decay runs cut by the pieces' edges included), keeps only its
+// piece's state, and leaves the other parameters and gradients alone.
+TEST(AdamW, ShardsTogetherUpdateExactlyAsTheWhole) {
+  BertConfig c = preset_config("tiny");
+  ParamLayout layout(c);
+  const size_t n = layout.total();
+  std::vector<double> p0(n), g0(n);
+  for (size_t i = 0; i < n; ++i) {
+    p0[i] = std::sin(0.37 * static_cast<double>(i));
+    g0[i] = std::cos(0.11 * static_cast<double>(i));
+  }
+  const AdamWConfig cfg{0.01, 0.9, 0.999, 1e-8, 0.1};
+  AdamW<double> whole(layout, cfg);
+  std::vector<double> p = p0, g = g0;
+  for (int t = 0; t < 3; ++t) {
+    g = g0;
+    whole.step(p.data(), g.data(), 0.01, 0.7);
+  }
+  const int world = 3;
+  std::vector<double> q = p0;
+  for (int r = 0; r < world; ++r) {
+    AdamW<double> piece(layout, cfg, cpu_device(), shard_of(n, r, world));
+    ASSERT_TRUE(piece.sharded());
+    ASSERT_EQ(piece.state_size(), shard_of(n, r, world).size());
+    const std::vector<double> before = q;
+    for (int t = 0; t < 3; ++t) {
+      g = g0;
+      piece.step(q.data(), g.data(), 0.01, 0.7);
+      const Shard s = piece.shard();
+      for (size_t i = 0; i < n; ++i) {
+        const bool mine = i >= s.begin && i < s.end;
+        EXPECT_EQ(g[i], mine ? 0.0 : g0[i]) << i;  // only the shard's gradients are read
+        if (!mine) {
+          ASSERT_EQ(q[i], before[i]) << i;
+        }
+      }
+    }
+    for (size_t i = 0; i < piece.state_size(); ++i)
+      ASSERT_EQ(piece.exp_avg()[i], whole.exp_avg()[piece.shard().begin + i]);
+  }
+  EXPECT_EQ(q, p);
+}
+
 TEST(Schedule, LinearWithWarmupLikeHuggingFace) {
   LrSchedule s{ScheduleType::Linear, 1e-3, 2, 10};
   EXPECT_DOUBLE_EQ(s.lr(0), 0.0);

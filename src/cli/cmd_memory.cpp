@@ -24,12 +24,17 @@ struct MemoryOptions {
   TrainingArguments a;
   std::string config;  // a BertConfig JSON instead of --model's config.json
   int trial_steps = 1, max_batch = 1024;
+  int world_size = 1;  // ranks of the job the prediction is for (one rank's memory)
   bool json = false, inference = false;
 };
 
 void add_query_options(CLI::App* cmd, MemoryOptions& o) {
   add_training_args(cmd, o.a);
   cmd->add_option("--config", o.config, "A BertConfig JSON file instead of --model");
+  cmd->add_option("--world_size", o.world_size,
+                  "Ranks of the mpirun job: one rank's memory (with --zero_stage 1, its piece of "
+                  "the optimizer state)")
+      ->check(CLI::PositiveNumber);
   cmd->add_flag("--json", o.json, "Print JSON");
 }
 
@@ -58,6 +63,7 @@ MemoryQuery resolve(MemoryOptions& o) {
     fail("--max_seq_length ", q.seq, " exceeds max_position_embeddings ",
          config.max_position_embeddings);
   q.training = !o.inference;
+  q.world_size = o.world_size;
   return q;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 namespace bertrain {
 
@@ -17,6 +18,17 @@ class Comm {
   // Sums n values over the ranks, in place, in host memory; every rank gets the sum.
   virtual void allreduce_sum(float* data, size_t n) = 0;
   virtual void allreduce_sum(double* data, size_t n) = 0;
+  // ZeRO-1, over a flat buffer of n host values split as shards_of(n, size()) lays out:
+  // the sum over the ranks of this rank's piece, written there (the rest of data is left
+  // undefined: it held this rank's own contributions to the other pieces) ...
+  virtual void reduce_scatter_sum(float* data, size_t n) = 0;
+  virtual void reduce_scatter_sum(double* data, size_t n) = 0;
+  // ... every piece from the rank that owns it, so that all ranks hold the whole buffer ...
+  virtual void allgather(float* data, size_t n) = 0;
+  virtual void allgather(double* data, size_t n) = 0;
+  virtual void allgather(uint16_t* data, size_t n) = 0;
+  // ... and every piece on rank 0 only (a checkpoint of sharded state).
+  virtual void gather_to_root(float* data, size_t n) = 0;
   virtual void barrier() = 0;
   // Ends every rank of the job with this exit code (a rank that failed alone would leave the
   // others waiting in a collective forever).

@@ -7,9 +7,11 @@
 #include <climits>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "core/error.h"
 #include "dist/comm.h"
+#include "dist/shard.h"
 
 namespace bertrain {
 
@@ -49,6 +51,18 @@ class MpiWorld final : public Comm {
   int local_size() const override { return local_size_; }
   void allreduce_sum(float* data, size_t n) override { reduce(data, n, MPI_FLOAT); }
   void allreduce_sum(double* data, size_t n) override { reduce(data, n, MPI_DOUBLE); }
+  void reduce_scatter_sum(float* data, size_t n) override { scatter_sums(data, n, MPI_FLOAT); }
+  void reduce_scatter_sum(double* data, size_t n) override { scatter_sums(data, n, MPI_DOUBLE); }
+  void allgather(float* data, size_t n) override { gather_all(data, n, MPI_FLOAT); }
+  void allgather(double* data, size_t n) override { gather_all(data, n, MPI_DOUBLE); }
+  void allgather(uint16_t* data, size_t n) override { gather_all(data, n, MPI_UINT16_T); }
+  void gather_to_root(float* data, size_t n) override {
+    const Layout l = layout(n);
+    const Shard mine = shard_of(n, rank_, size_);
+    check(MPI_Gatherv(rank_ == 0 ? MPI_IN_PLACE : data + mine.begin, l.counts[rank_], MPI_FLOAT,
+                      data, l.counts.data(), l.displs.data(), MPI_FLOAT, 0, MPI_COMM_WORLD),
+          "MPI_Gatherv");
+  }
   void barrier() override { check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier"); }
   void abort(int code) override { MPI_Abort(MPI_COMM_WORLD, code); }
 
@@ -62,6 +76,36 @@ class MpiWorld final : public Comm {
             "MPI_Allreduce");
       done += static_cast<size_t>(count);
     }
+  }
+  // The pieces of shards_of(n, size) as MPI's int counts and displacements.
+  struct Layout {
+    std::vector<int> counts, displs;
+  };
+  Layout layout(size_t n) const {
+    if (n > static_cast<size_t>(INT_MAX))
+      fail("ZeRO-1: ", n, " parameters are more than one MPI call addresses (2^31 - 1)");
+    Layout l;
+    for (const Shard& s : shards_of(n, size_)) {
+      l.counts.push_back(static_cast<int>(s.size()));
+      l.displs.push_back(static_cast<int>(s.begin));
+    }
+    return l;
+  }
+  template <typename T>
+  void scatter_sums(T* data, size_t n, MPI_Datatype type) {
+    const Layout l = layout(n);
+    // In place, MPI takes the input from data and writes this rank's sums at its start.
+    check(MPI_Reduce_scatter(MPI_IN_PLACE, data, l.counts.data(), type, MPI_SUM, MPI_COMM_WORLD),
+          "MPI_Reduce_scatter");
+    const Shard mine = shard_of(n, rank_, size_);
+    if (mine.begin > 0) std::copy_n(data, mine.size(), data + mine.begin);
+  }
+  template <typename T>
+  void gather_all(T* data, size_t n, MPI_Datatype type) {
+    const Layout l = layout(n);
+    check(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, data, l.counts.data(), l.displs.data(),
+                         type, MPI_COMM_WORLD),
+          "MPI_Allgatherv");
   }
   int rank_ = 0, size_ = 1, local_size_ = 1;
 };

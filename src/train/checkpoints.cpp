@@ -89,7 +89,7 @@ bool has_checkpoint(const std::string& output_dir, int64_t step) {
 }
 
 void save_checkpoint(const std::string& output_dir, int64_t step,
-                     const BertForSequenceClassification<float>& model, const AdamW<float>& opt,
+                     const BertForSequenceClassification<float>& model, const OptimizerState& opt,
                      const json& trainer_state, const json& training_args,
                      const std::vector<std::string>& files, bool lowercase, int save_total_limit) {
   const fs::path final_dir = fs::path(output_dir) / ("checkpoint-" + std::to_string(step));
@@ -100,11 +100,13 @@ void save_checkpoint(const std::string& output_dir, int64_t step,
   try {
     save_model_dir(model, tmp.string(), files, lowercase);
     const size_t n = model.num_params();
+    if (opt.n != n)
+      fail("save_checkpoint: optimizer state of ", opt.n, " values for ", n, " parameters");
     save_safetensors(
         (tmp / "optimizer.safetensors").string(),
-        {{"exp_avg", DType::F32, {static_cast<int64_t>(n)}, opt.exp_avg(), &opt.device()},
-         {"exp_avg_sq", DType::F32, {static_cast<int64_t>(n)}, opt.exp_avg_sq(), &opt.device()}},
-        {{"format", "bertrain-adamw"}, {"step", std::to_string(opt.steps())}});
+        {{"exp_avg", DType::F32, {static_cast<int64_t>(n)}, opt.exp_avg, opt.device},
+         {"exp_avg_sq", DType::F32, {static_cast<int64_t>(n)}, opt.exp_avg_sq, opt.device}},
+        {{"format", "bertrain-adamw"}, {"step", std::to_string(opt.steps)}});
     write_text_file_atomic((tmp / "trainer_state.json").string(), trainer_state.dump(2) + "\n");
     write_text_file_atomic((tmp / "training_args.json").string(), training_args.dump(2) + "\n");
     fsync_directory(tmp.string());
@@ -152,12 +154,18 @@ void load_optimizer(const std::string& dir, AdamW<float>& opt) {
   SafetensorsReader f((fs::path(dir) / "optimizer.safetensors").string());
   auto it = f.metadata().find("step");
   if (it == f.metadata().end()) fail(f.path(), ": no \"step\" in the metadata");
-  size_t n = opt.state_size();
+  // Every rank reads the whole state (its shape checked against the parameters) and keeps its
+  // shard: all of it without ZeRO-1.
+  const Shard shard = opt.shard();
   const std::pair<const char*, float*> states[] = {{"exp_avg", opt.exp_avg()},
                                                    {"exp_avg_sq", opt.exp_avg_sq()}};
+  std::vector<float> whole(opt.sharded() ? opt.num_params() : 0);
   for (const auto& state : states)
-    write_from_host(opt.device(), state.second, n, [&](float* host) {
-      f.read_into(state.first, {static_cast<int64_t>(n)}, host, DType::F32);
+    write_from_host(opt.device(), state.second, opt.state_size(), [&](float* host) {
+      const Shape shape{static_cast<int64_t>(opt.num_params())};
+      if (!opt.sharded()) return f.read_into(state.first, shape, host, DType::F32);
+      f.read_into(state.first, shape, whole.data(), DType::F32);
+      std::copy_n(whole.data() + shard.begin, shard.size(), host);
     });
   opt.set_steps(std::stoll(it->second));
 }

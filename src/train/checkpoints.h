@@ -22,8 +22,21 @@ std::vector<std::string> tokenizer_files(const std::string& tokenizer_path);
 void save_model_dir(const BertForSequenceClassification<float>& model, const std::string& dir,
                     const std::vector<std::string>& tokenizer_files, bool lowercase);
 
+// AdamW's state over all the parameters, as a checkpoint holds it (gathered from the ranks'
+// shards under ZeRO-1), on `device`.
+struct OptimizerState {
+  const float* exp_avg;
+  const float* exp_avg_sq;
+  size_t n;
+  int64_t steps;
+  const Device* device;
+  static OptimizerState of(const AdamW<float>& opt) {
+    return {opt.exp_avg(), opt.exp_avg_sq(), opt.state_size(), opt.steps(), &opt.device()};
+  }
+};
+
 void save_checkpoint(const std::string& output_dir, int64_t step,
-                     const BertForSequenceClassification<float>& model, const AdamW<float>& opt,
+                     const BertForSequenceClassification<float>& model, const OptimizerState& opt,
                      const nlohmann::json& trainer_state, const nlohmann::json& training_args,
                      const std::vector<std::string>& tokenizer_files, bool lowercase,
                      int save_total_limit);
@@ -36,6 +49,7 @@ bool has_checkpoint(const std::string& output_dir, int64_t step);
 // "latest" or a path -> the checkpoint directory; errors say what was looked for.
 std::string resolve_checkpoint(const std::string& spec, const std::string& output_dir);
 
+// The state of opt's shard (all of it without ZeRO-1) from a checkpoint of the whole state.
 void load_optimizer(const std::string& checkpoint_dir, AdamW<float>& opt);
 nlohmann::json load_trainer_state(const std::string& checkpoint_dir);
 

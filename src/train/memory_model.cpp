@@ -4,6 +4,7 @@
 
 #include "data/loader.h"
 #include "device/cuda_device.h"
+#include "dist/shard.h"
 #include "model/bert.h"
 #include "model/param_layout.h"
 
@@ -19,7 +20,10 @@ MemoryEstimate estimate_memory(const MemoryQuery& q) {
     at(MemCategory::Weights) += Allocator::charged_size(params * sizeof(uint16_t));
   if (q.training) {
     at(MemCategory::Gradients) = flat;
-    at(MemCategory::OptimizerState) = 2 * flat;  // AdamW exp_avg and exp_avg_sq
+    // AdamW exp_avg and exp_avg_sq, of rank 0's piece under ZeRO-1 (the largest)
+    const size_t state =
+        q.zero_stage == 1 && q.world_size > 1 ? shard_of(params, 0, q.world_size).size() : params;
+    at(MemCategory::OptimizerState) = 2 * Allocator::charged_size(state * sizeof(float));
   } else {
     at(MemCategory::Gradients) = Allocator::charged_size(1);  // the empty gradient buffer
   }
@@ -83,6 +87,7 @@ MemoryQuery memory_query(const TrainingArguments& a, const BertConfig& config) {
   q.checkpointing = a.gradient_checkpointing;
   q.attention = parse_attention_mode(a.attention);
   q.precision = precision_of(a);
+  q.zero_stage = a.zero_stage;
   return q;
 }
 

@@ -23,6 +23,8 @@ struct MemoryQuery {
   AttentionMode attention = AttentionMode::Standard;
   Precision precision = Precision::FP32;
   bool training = true;  // false: forward only, no gradients or optimizer state
+  int world_size = 1;    // ranks of a data-parallel job
+  int zero_stage = 0;    // 1: the optimizer state sharded over them (rank 0's piece predicted)
 };
 
 struct MemoryEstimate {

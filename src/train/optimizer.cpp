@@ -7,12 +7,18 @@
 namespace bertrain {
 
 template <typename T>
-AdamW<T>::AdamW(const ParamLayout& layout, const AdamWConfig& config, const Device& device)
+AdamW<T>::AdamW(const ParamLayout& layout, const AdamWConfig& config, const Device& device,
+                std::optional<Shard> shard)
     : layout_(&layout),
       config_(config),
       device_(device),
-      m_(layout.total(), MemCategory::OptimizerState, "AdamW exp_avg", *device.allocator),
-      v_(layout.total(), MemCategory::OptimizerState, "AdamW exp_avg_sq", *device.allocator) {}
+      shard_(shard.value_or(Shard{0, layout.total()})),
+      m_(shard_.size(), MemCategory::OptimizerState, "AdamW exp_avg", *device.allocator),
+      v_(shard_.size(), MemCategory::OptimizerState, "AdamW exp_avg_sq", *device.allocator) {
+  if (shard_.end > layout.total() || shard_.begin > shard_.end)
+    fail("AdamW: shard [", shard_.begin, ", ", shard_.end, ") outside the ", layout.total(),
+         " parameters");
+}
 
 template <typename T>
 void AdamW<T>::step(T* params, T* grads, double lr, double grad_scale, uint16_t* params_bf16) {
@@ -23,11 +29,15 @@ void AdamW<T>::step(T* params, T* grads, double lr, double grad_scale, uint16_t*
   for (size_t i = 0; i < specs.size();) {
     size_t j = i;
     while (j < specs.size() && specs[j].decay == specs[i].decay) ++j;
-    size_t begin = specs[i].offset, end = specs[j - 1].offset + specs[j - 1].numel;
+    // The run's part inside the shard.
+    const size_t begin = std::max(specs[i].offset, shard_.begin);
+    const size_t end = std::min(specs[j - 1].offset + specs[j - 1].numel, shard_.end);
     s.weight_decay = specs[i].decay ? config_.weight_decay : 0.0;
-    device_.ops<T>().adamw_update(params + begin, grads + begin, m_.data() + begin,
-                                  v_.data() + begin, static_cast<int64_t>(end - begin), s,
-                                  params_bf16 ? params_bf16 + begin : nullptr);
+    if (begin < end)
+      device_.ops<T>().adamw_update(
+          params + begin, grads + begin, m_.data() + (begin - shard_.begin),
+          v_.data() + (begin - shard_.begin), static_cast<int64_t>(end - begin), s,
+          params_bf16 ? params_bf16 + begin : nullptr);
     i = j;
   }
 }

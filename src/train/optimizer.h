@@ -3,10 +3,12 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "core/buffer.h"
 #include "device/device.h"
+#include "dist/shard.h"
 #include "model/param_layout.h"
 
 namespace bertrain {
@@ -20,20 +22,27 @@ struct AdamWConfig {
 template <typename T>
 class AdamW {
  public:
-  // The state lives on `device`, whose kernels update the parameters there.
-  AdamW(const ParamLayout& layout, const AdamWConfig& config, const Device& device = cpu_device());
-  // One update with learning rate lr; gradients are multiplied by grad_scale first. With
-  // params_bf16, the parameters' bf16 copy is refreshed in the same pass. Leaves the gradients
-  // zero.
+  // The state lives on `device`, whose kernels update the parameters there. It covers the
+  // parameters of `shard` (ZeRO-1: this rank's piece of the flat buffer), all of them by default.
+  AdamW(const ParamLayout& layout, const AdamWConfig& config, const Device& device = cpu_device(),
+        std::optional<Shard> shard = std::nullopt);
+  // One update of the shard's parameters with learning rate lr; gradients are multiplied by
+  // grad_scale first. With params_bf16, the parameters' bf16 copy is refreshed in the same
+  // pass. Leaves the shard's gradients zero. params, grads and params_bf16 are whole buffers.
   void step(T* params, T* grads, double lr, double grad_scale = 1.0,
             uint16_t* params_bf16 = nullptr);
   int64_t steps() const { return t_; }
   void set_steps(int64_t t) { t_ = t; }
+  // The state of the shard: exp_avg()[i] belongs to parameter shard().begin + i.
   T* exp_avg() { return m_.data(); }
   T* exp_avg_sq() { return v_.data(); }
   const T* exp_avg() const { return m_.data(); }
   const T* exp_avg_sq() const { return v_.data(); }
   size_t state_size() const { return m_.size(); }
+  const Shard& shard() const { return shard_; }
+  size_t num_params() const { return layout_->total(); }
+  // Whether the state covers only part of the parameters (ZeRO-1 over several ranks).
+  bool sharded() const { return shard_.size() != layout_->total(); }
   const AdamWConfig& config() const { return config_; }
   const Device& device() const { return device_; }
 
@@ -41,6 +50,7 @@ class AdamW {
   const ParamLayout* layout_;
   AdamWConfig config_;
   Device device_;
+  Shard shard_;
   Buffer<T> m_, v_;
   int64_t t_ = 0;
 };

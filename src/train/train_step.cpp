@@ -63,9 +63,19 @@ StepResult train_step(BertForSequenceClassification<T>& model, AdamW<T>& optimiz
                   scalars + 1 + k % kSlots);
     model.backward(loss_scale / (K * ranks));  // summed over the ranks below: the mean
   }
-  if (ranks > 1) sum_over_ranks(*comm, model);
-  ops.sum_squares(scalars, model.grads(), static_cast<int64_t>(model.num_params()));
+  // ZeRO-1: each rank sums only its shard of the gradients over the ranks, updates that shard's
+  // parameters, and the ranks then exchange the updated pieces.
+  const bool zero1 = optimizer.sharded();
+  const Shard shard = optimizer.shard();
+  if (zero1 && (ranks < 2 || !model.device().host_visible()))
+    fail("ZeRO-1: the optimizer state is sharded, which needs several ranks on the CPU");
+  if (zero1)
+    comm->reduce_scatter_sum(model.grads(), model.num_params());
+  else if (ranks > 1)
+    sum_over_ranks(*comm, model);
+  ops.sum_squares(scalars, model.grads() + shard.begin, static_cast<int64_t>(shard.size()));
   read_losses(n - (n - 1) / kSlots * kSlots, true);
+  if (zero1) comm->allreduce_sum(host.data(), 1);  // the shards' sums of squares
   if (ranks > 1) {  // each micro-batch's loss as the mean over the ranks, as HF logs it
     comm->allreduce_sum(r.microbatch_losses.data(), r.microbatch_losses.size());
     for (double& loss : r.microbatch_losses) loss /= ranks;
@@ -82,8 +92,14 @@ StepResult train_step(BertForSequenceClassification<T>& model, AdamW<T>& optimiz
   if constexpr (std::is_same_v<T, float>) bf16_copy = model.bf16_params();
   optimizer.step(model.params(), model.grads(), r.lr,
                  clip_coefficient(r.grad_norm, max_grad_norm) / loss_scale, bf16_copy);
+  if (zero1) {
+    comm->allgather(model.params(), model.num_params());
+    if (bf16_copy) comm->allgather(bf16_copy, model.num_params());
+  }
   if (bf16_copy) model.half_params_refreshed();  // written by the same pass
-  model.grads_zeroed();                          // and the gradients zeroed as they were read
+  // The gradients were zeroed as they were read; under ZeRO-1 only the shard's were read (the
+  // rest holds this rank's own sums: the next zero_grads clears them).
+  if (!zero1) model.grads_zeroed();
   return r;
 }
 

@@ -56,6 +56,9 @@ struct Run {
   bool has_eval = false;
   std::unique_ptr<BertForSequenceClassification<float>> model;
   std::unique_ptr<AdamW<float>> optimizer;
+  // The step whose checkpoint this run holds (saved, or resumed from): every rank knows it, so
+  // all take the same decision to save (under ZeRO-1 saving is a collective).
+  int64_t checkpoint_step = -1;
   std::unique_ptr<DataLoader> train_loader, eval_loader;
   LrSchedule schedule;
   int64_t updates_per_epoch = 0, total_steps = 0;
@@ -154,6 +157,7 @@ MemoryQuery memory_query(const Run& run) {
   q.batch = run.batch;
   q.accumulation = run.accumulation;
   if (!run.args.dummy) q.seq = run.max_seq_length;
+  q.world_size = run.comm->size();
   return q;
 }
 
@@ -217,10 +221,13 @@ void build_model(Run& run) {
   init_weights(*run.model, a.seed);
   const std::string loaded = describe(load_weights(*run.model, a.model, /*allow_new_head=*/true));
   std::fputs(loaded.c_str(), stdout);
+  std::optional<Shard> shard;  // ZeRO-1: this rank's piece of the optimizer state
+  if (a.zero_stage == 1 && run.comm->size() > 1)
+    shard = shard_of(run.model->num_params(), run.comm->rank(), run.comm->size());
   run.optimizer = std::make_unique<AdamW<float>>(
       run.model->layout(),
       AdamWConfig{a.learning_rate, a.adam_beta1, a.adam_beta2, a.adam_epsilon, a.weight_decay},
-      run.model->device());
+      run.model->device(), shard);
 }
 
 void build_loaders(Run& run) {
@@ -277,7 +284,21 @@ LogEntry evaluate_and_log(Run& run, double epoch) {
 }
 
 void save(Run& run, int64_t step) {
-  if (!run.main_rank()) return;  // the ranks hold the same model and optimizer state
+  // The ranks hold the same model, and the same optimizer state unless it is sharded (ZeRO-1):
+  // then rank 0 gathers the pieces first, so that the checkpoint is the same at any world size.
+  run.checkpoint_step = step;
+  std::vector<float> gathered[2];
+  const AdamW<float>& opt = *run.optimizer;
+  if (opt.sharded()) {
+    const size_t n = run.model->num_params();
+    const float* states[2] = {opt.exp_avg(), opt.exp_avg_sq()};
+    for (int i = 0; i < 2; ++i) {
+      gathered[i].resize(n);
+      std::copy_n(states[i], opt.state_size(), gathered[i].data() + opt.shard().begin);
+      run.comm->gather_to_root(gathered[i].data(), n);
+    }
+  }
+  if (!run.main_rank()) return;
   const TrainingArguments& a = run.args;
   run.state["global_step"] = step;
   run.state["total_loss"] = run.total_loss;
@@ -285,7 +306,12 @@ void save(Run& run, int64_t step) {
     run.state["grad_scaler"] = {{"scale", run.scaler->scale},
                                 {"growth_tracker", run.scaler->growth_tracker},
                                 {"skipped_steps", run.scaler->skipped_steps}};
-  save_checkpoint(a.output_dir, step, *run.model, *run.optimizer, run.state, training_args_json(a),
+  const Device host = cpu_device();  // where the gathered state is
+  const OptimizerState state = opt.sharded()
+                                   ? OptimizerState{gathered[0].data(), gathered[1].data(),
+                                                    gathered[0].size(), opt.steps(), &host}
+                                   : OptimizerState::of(opt);
+  save_checkpoint(a.output_dir, step, *run.model, state, run.state, training_args_json(a),
                   run.tok_files, run.tokenizer ? run.tokenizer->options().lowercase : true,
                   a.save_total_limit);
 }
@@ -375,6 +401,7 @@ static TrainOutcome train(Run& run) {
     load_optimizer(dir, *run.optimizer);
     run.state = load_trainer_state(dir);
     step = run.state.at("global_step").get<int64_t>();
+    if (has_checkpoint(a.output_dir, step)) run.checkpoint_step = step;  // read before any save
     run.total_loss = run.state.value("total_loss", 0.0);
     if (run.scaler && run.state.contains("grad_scaler")) {
       const json& gs = run.state["grad_scaler"];
@@ -468,7 +495,7 @@ static TrainOutcome train(Run& run) {
                       {"train_loss", step ? run.total_loss / step : 0.0},
                       {"epoch", py_round(epoch_f, 2)}};
   log_line(run, summary);
-  if (a.save_strategy != "no" && !has_checkpoint(a.output_dir, step)) save(run, step);
+  if (a.save_strategy != "no" && run.checkpoint_step != step) save(run, step);
 
   json metrics = json::object();
   for (const auto& [k, v] : summary) metrics[k] = v;
@@ -502,6 +529,7 @@ static TrainOutcome train(Run& run) {
   metrics["data_wait_seconds"] = run.train_loader->wait_seconds();
 
   metrics["world_size"] = run.comm->size();
+  metrics["zero_stage"] = a.zero_stage;
   metrics["total_train_batch_size"] = run.batch * run.comm->size() * run.accumulation;
   outcome.metrics = metrics;
   if (!run.main_rank()) return outcome;

@@ -69,7 +69,8 @@ struct TrainingArguments {
   double fp16_init_scale = 65536.0;    // the GradScaler's first loss scale (torch's init_scale)
   bool auto_find_batch_size = false;   // with a memory limit: the largest batch that fits
   bool keep_effective_batch_size =
-      false;  // ... and raise accumulation to keep batch x accumulation
+      false;           // ... and raise accumulation to keep batch x accumulation
+  int zero_stage = 0;  // 1: ZeRO-1, the optimizer state sharded over the ranks (mpirun)
 
   // Throws Error for contradictory or out-of-range values, saying what was meant.
   void validate() const;
