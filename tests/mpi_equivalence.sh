@@ -4,9 +4,12 @@
 # and final weights within 1e-5. Two data sets: `dummy` (a tiny model, fixed-length random rows)
 # and `yelp` (the shipped demo model on the shipped reviews, dynamic padding and
 # group_by_length: each rank pads its own batch). Prints PASS or FAIL.
-#   tests/mpi_equivalence.sh BERTRAIN MPIEXEC WORK_DIR [dummy|yelp]
+# Flags after the data set go to the two-rank run (--ddp_bucket_cap_mb 0.05: the gradients
+# summed in several buckets during backward; 0: in one sum after it).
+#   tests/mpi_equivalence.sh BERTRAIN MPIEXEC WORK_DIR [dummy|yelp [train flags...]]
 set -euo pipefail
 bertrain="$1" mpiexec="$2" work="$3" data="${4:-dummy}"
+shift $(($# < 4 ? $# : 4))
 root="$(cd "$(dirname "$0")/.." && pwd)"
 rm -rf "$work" && mkdir -p "$work"
 if [ "$data" = yelp ]; then
@@ -23,7 +26,7 @@ flags=(train --model "$work/model" "${source_flags[@]}" --max_steps 6 --logging_
   --save_strategy no --overwrite_output_dir --disable_tqdm --threads 1)
 "$bertrain" "${flags[@]}" --per_device_train_batch_size 8 --output_dir "$work/one" >"$work/one.log"
 "$mpiexec" -np 2 --oversubscribe "$bertrain" "${flags[@]}" --per_device_train_batch_size 4 \
-  --output_dir "$work/two" >"$work/two.log"
+  --output_dir "$work/two" "$@" >"$work/two.log"
 worst=$(/usr/bin/python3 "$root/tests/tools/weight_diff.py" "$work/one/model.safetensors" \
   "$work/two/model.safetensors")
 losses() { grep "^{'loss'" "$1" | cut -d, -f1; }  # each step's loss (4 decimals, as HF logs it)

@@ -43,23 +43,6 @@ TEST(AdamW, WeightDecaySkipsBiasesAndLayerNorm) {
   }
 }
 
-TEST(Shard, PiecesCoverTheBufferInOrderAlignedWithoutOverlap) {
-  for (size_t n : {0, 1, 15, 16, 17, 1000, 4'386'437})
-    for (int world : {1, 2, 3, 7}) {
-      size_t next = 0;
-      for (const Shard& s : shards_of(n, world)) {
-        EXPECT_EQ(s.begin, next) << n << " " << world;
-        EXPECT_LE(s.begin, s.end);
-        if (s.size() > 0) {
-          EXPECT_EQ(s.begin % kShardAlign, 0u);
-        }
-        next = s.end;
-      }
-      EXPECT_EQ(next, n) << n << " " << world;
-      EXPECT_EQ(shard_of(n, 0, world).size(), shards_of(n, world).front().size());
-    }
-}
-
 // ZeRO-1's optimizer: AdamW over pieces of the buffer updates each parameter exactly as one
 // AdamW over all of them (weight decay runs cut by the pieces' edges included), keeps only its
 // piece's state, and leaves the other parameters and gradients alone.

@@ -11,6 +11,9 @@ class SingleProcess final : public Comm {
   int local_size() const override { return 1; }
   void allreduce_sum(float*, size_t) override {}
   void allreduce_sum(double*, size_t) override {}
+  void start_allreduce_sum(float*, size_t) override {}
+  void progress() override {}
+  void wait_all() override {}
   void reduce_scatter_sum(float*, size_t) override {}  // one piece: the whole buffer
   void reduce_scatter_sum(double*, size_t) override {}
   void allgather(float*, size_t) override {}

@@ -18,6 +18,12 @@ class Comm {
   // Sums n values over the ranks, in place, in host memory; every rank gets the sum.
   virtual void allreduce_sum(float* data, size_t n) = 0;
   virtual void allreduce_sum(double* data, size_t n) = 0;
+  // DDP's overlap: a sum over the ranks started now and left running, in place (data stays
+  // untouched until wait_all); progress() lets the started sums move (MPI moves them only
+  // inside its calls); wait_all() waits for every started sum.
+  virtual void start_allreduce_sum(float* data, size_t n) = 0;
+  virtual void progress() = 0;
+  virtual void wait_all() = 0;
   // ZeRO-1, over a flat buffer of n host values split as shards_of(n, size()) lays out:
   // the sum over the ranks of this rank's piece, written there (the rest of data is left
   // undefined: it held this rank's own contributions to the other pieces) ...

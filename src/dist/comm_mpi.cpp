@@ -51,6 +51,30 @@ class MpiWorld final : public Comm {
   int local_size() const override { return local_size_; }
   void allreduce_sum(float* data, size_t n) override { reduce(data, n, MPI_FLOAT); }
   void allreduce_sum(double* data, size_t n) override { reduce(data, n, MPI_DOUBLE); }
+  void start_allreduce_sum(float* data, size_t n) override {
+    for (size_t done = 0; done < n;) {
+      const int count = static_cast<int>(std::min<size_t>(n - done, INT_MAX / 2));
+      MPI_Request r;
+      check(
+          MPI_Iallreduce(MPI_IN_PLACE, data + done, count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &r),
+          "MPI_Iallreduce");
+      pending_.push_back(r);
+      done += static_cast<size_t>(count);
+    }
+  }
+  void progress() override {
+    if (pending_.empty()) return;
+    int all_done = 0;
+    check(MPI_Testall(static_cast<int>(pending_.size()), pending_.data(), &all_done,
+                      MPI_STATUSES_IGNORE),
+          "MPI_Testall");
+    if (all_done) pending_.clear();
+  }
+  void wait_all() override {
+    check(MPI_Waitall(static_cast<int>(pending_.size()), pending_.data(), MPI_STATUSES_IGNORE),
+          "MPI_Waitall");
+    pending_.clear();
+  }
   void reduce_scatter_sum(float* data, size_t n) override { scatter_sums(data, n, MPI_FLOAT); }
   void reduce_scatter_sum(double* data, size_t n) override { scatter_sums(data, n, MPI_DOUBLE); }
   void allgather(float* data, size_t n) override { gather_all(data, n, MPI_FLOAT); }
@@ -107,6 +131,7 @@ class MpiWorld final : public Comm {
                          type, MPI_COMM_WORLD),
           "MPI_Allgatherv");
   }
+  std::vector<MPI_Request> pending_;  // started by start_allreduce_sum
   int rank_ = 0, size_ = 1, local_size_ = 1;
 };
 

@@ -590,6 +590,10 @@ void BertForSequenceClassification<T>::backward(double loss_scale) {
   // Only the [CLS] rows of the last layer reach the pooler.
   ops_->fill_zero(tmp_.g, static_cast<int64_t>(N) * H);
   ops_->copy_rows(tmp_.g, static_cast<int64_t>(S_) * H, tmp_.d2, H, B_, H);  // into the [CLS] rows
+  auto ready = [&](size_t from) {
+    if (grads_ready_) grads_ready_(from);
+  };
+  ready(layout_.pooler_w);
   const int last = config_.num_hidden_layers - 1;
   for (int l = last; l >= 0; --l) {
     const T* x = l == 0 ? head_.hidden0 : layers_[l - 1].work[saved::out];
@@ -606,6 +610,7 @@ void BertForSequenceClassification<T>::backward(double loss_scale) {
     else if (mixed() && l != last)
       restore_layer(l);
     layer_backward(l, x);
+    ready(layout_.layers[l].qkv_w);
   }
   ops_->dropout_apply(tmp_.g, tmp_.g, static_cast<int64_t>(N) * H,
                       training_ ? config_.hidden_dropout_prob : 0.0, site_seed(0));
@@ -614,6 +619,7 @@ void BertForSequenceClassification<T>::backward(double loss_scale) {
                            H);
   ops_->embedding_backward(G + layout_.word_emb, G + layout_.pos_emb, G + layout_.type_emb, tmp_.d1,
                            head_.ids, head_.types, B_, S_, H, config_.pad_token_id);
+  ready(0);
 }
 
 // tmp_.g holds d(layer output) on entry and d(layer input) on exit.

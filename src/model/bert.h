@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -117,6 +118,11 @@ class BertForSequenceClassification {
   double* step_scalars() { return scalars_.data(); }
   // Backpropagates loss * loss_scale from the last forward, accumulating into grads().
   void backward(double loss_scale);
+  // Called during backward (on a device whose memory is host memory) with an offset into the
+  // flat gradient buffer from which every gradient is final for this pass: the head's start,
+  // then each layer's from the last down, then 0. Data parallel starts its bucketed
+  // all-reduce on it. Empty: no calls.
+  void set_grads_ready_hook(std::function<void(size_t)> hook) { grads_ready_ = std::move(hook); }
 
   // Results of the last forward, in device memory. hidden_state(0) is the embeddings output,
   // hidden_state(k) the output of encoder layer k. Shapes [B, S, H], [B, H], [B, L].
@@ -210,6 +216,7 @@ class BertForSequenceClassification {
   Buffer<T> grads_;
   Buffer<double> scalars_;   // step_scalars()
   bool grads_zero_ = false;  // known to be all zero (zero_grads() or grads_zeroed())
+  std::function<void(size_t)> grads_ready_;
 
   Buffer<std::byte> acts_block_, temps_block_;
   int cap_B_ = 0, cap_S_ = 0, cap_slots_ = 0;

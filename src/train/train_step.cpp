@@ -1,9 +1,11 @@
 #include "train/train_step.h"
 
+#include <chrono>
 #include <cmath>
 #include <type_traits>
 
 #include "core/error.h"
+#include "dist/grad_buckets.h"
 
 namespace bertrain {
 
@@ -29,12 +31,45 @@ void sum_over_ranks(Comm& comm, BertForSequenceClassification<T>& model) {
   d.ops<T>().upload(grads, host.data(), n * sizeof(T));
 }
 
+// Where backward reports its gradients final (BertForSequenceClassification's grads-ready
+// hook): the head's start and each layer's.
+std::vector<size_t> backward_boundaries(const ParamLayout& layout) {
+  std::vector<size_t> b{layout.pooler_w};
+  for (const LayerOffsets& l : layout.layers) b.push_back(l.qkv_w);
+  return b;
+}
+
+// The last micro-batch's backward with the gradients' sum over the ranks started bucket by
+// bucket as backward finishes them, and waited for at the end.
+double seconds_now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// Returns the time blocked waiting for the sums after backward.
+double backward_with_buckets(BertForSequenceClassification<float>& model, double loss_scale,
+                             Comm& comm, size_t bucket_bytes) {
+  GradBuckets buckets(comm, model.grads(), model.num_params(), backward_boundaries(model.layout()),
+                      bucket_bytes);
+  model.set_grads_ready_hook([&](size_t from) { buckets.ready(from); });
+  try {
+    model.backward(loss_scale);
+  } catch (...) {
+    model.set_grads_ready_hook({});
+    throw;
+  }
+  model.set_grads_ready_hook({});
+  const double t0 = seconds_now();
+  buckets.finish();
+  return seconds_now() - t0;
+}
+
 }  // namespace
 
 template <typename T>
 StepResult train_step(BertForSequenceClassification<T>& model, AdamW<T>& optimizer,
                       const LrSchedule& schedule, std::span<const Batch> micro_batches,
-                      double max_grad_norm, uint64_t seed, GradScaler* scaler, Comm* comm) {
+                      double max_grad_norm, uint64_t seed, GradScaler* scaler, Comm* comm,
+                      size_t bucket_bytes) {
   if (micro_batches.empty()) fail("train_step needs at least one micro-batch");
   // As HF Trainer with torch's GradScaler: a skipped step advances the trainer's step (and so
   // the dropout seed) but not the optimizer's or the LR schedule's.
@@ -57,22 +92,34 @@ StepResult train_step(BertForSequenceClassification<T>& model, AdamW<T>& optimiz
     ops.download(host.data() + first, scalars + first, (1 + count - first) * sizeof(double));
     for (int i = 1; i <= count; ++i) r.microbatch_losses.push_back(host[i]);
   };
-  for (int k = 0; k < n; ++k) {
-    if (k > 0 && k % kSlots == 0) read_losses(kSlots, false);
-    model.forward(micro_batches[k], /*training=*/true, dropout_seed(seed, global_step, k),
-                  scalars + 1 + k % kSlots);
-    model.backward(loss_scale / (K * ranks));  // summed over the ranks below: the mean
-  }
   // ZeRO-1: each rank sums only its shard of the gradients over the ranks, updates that shard's
   // parameters, and the ranks then exchange the updated pieces.
   const bool zero1 = optimizer.sharded();
   const Shard shard = optimizer.shard();
   if (zero1 && (ranks < 2 || !model.device().host_visible()))
     fail("ZeRO-1: the optimizer state is sharded, which needs several ranks on the CPU");
+  const bool buckets = std::is_same_v<T, float> && ranks > 1 && !zero1 && bucket_bytes > 0 &&
+                       model.device().host_visible();
+  for (int k = 0; k < n; ++k) {
+    if (k > 0 && k % kSlots == 0) read_losses(kSlots, false);
+    model.forward(micro_batches[k], /*training=*/true, dropout_seed(seed, global_step, k),
+                  scalars + 1 + k % kSlots);
+    const double scale = loss_scale / (K * ranks);  // summed over the ranks: the mean
+    if constexpr (std::is_same_v<T, float>) {
+      // Within the window only the last backward all-reduces (DDP's no_sync before it).
+      if (buckets && k == n - 1) {
+        r.comm_wait_seconds += backward_with_buckets(model, scale, *comm, bucket_bytes);
+        continue;
+      }
+    }
+    model.backward(scale);
+  }
+  const double t_sum = seconds_now();
   if (zero1)
     comm->reduce_scatter_sum(model.grads(), model.num_params());
-  else if (ranks > 1)
+  else if (ranks > 1 && !buckets)
     sum_over_ranks(*comm, model);
+  r.comm_wait_seconds += seconds_now() - t_sum;
   ops.sum_squares(scalars, model.grads() + shard.begin, static_cast<int64_t>(shard.size()));
   read_losses(n - (n - 1) / kSlots * kSlots, true);
   if (zero1) comm->allreduce_sum(host.data(), 1);  // the shards' sums of squares
@@ -93,8 +140,10 @@ StepResult train_step(BertForSequenceClassification<T>& model, AdamW<T>& optimiz
   optimizer.step(model.params(), model.grads(), r.lr,
                  clip_coefficient(r.grad_norm, max_grad_norm) / loss_scale, bf16_copy);
   if (zero1) {
+    const double t_gather = seconds_now();
     comm->allgather(model.params(), model.num_params());
     if (bf16_copy) comm->allgather(bf16_copy, model.num_params());
+    r.comm_wait_seconds += seconds_now() - t_gather;
   }
   if (bf16_copy) model.half_params_refreshed();  // written by the same pass
   // The gradients were zeroed as they were read; under ZeRO-1 only the shard's were read (the
@@ -105,9 +154,9 @@ StepResult train_step(BertForSequenceClassification<T>& model, AdamW<T>& optimiz
 
 template StepResult train_step<float>(BertForSequenceClassification<float>&, AdamW<float>&,
                                       const LrSchedule&, std::span<const Batch>, double, uint64_t,
-                                      GradScaler*, Comm*);
+                                      GradScaler*, Comm*, size_t);
 template StepResult train_step<double>(BertForSequenceClassification<double>&, AdamW<double>&,
                                        const LrSchedule&, std::span<const Batch>, double, uint64_t,
-                                       GradScaler*, Comm*);
+                                       GradScaler*, Comm*, size_t);
 
 }  // namespace bertrain

@@ -68,6 +68,7 @@ struct Run {
   double loss_since_log = 0;
   int64_t last_logged_step = 0;
   double total_loss = 0;
+  double comm_wait_seconds = 0;  // data parallel: blocked in the gradients' sum over the ranks
   int batch,
       accumulation;    // per-device micro-batch and window (auto_find_batch_size may change them)
   int max_seq_length;  // --max_seq_length, cut to the tokenizer's model_max_length
@@ -449,10 +450,12 @@ static TrainOutcome train(Run& run) {
         real_tokens += window[k].real_tokens;
       }
       StepResult r = train_step(*run.model, *run.optimizer, run.schedule, micro, a.max_grad_norm,
-                                a.seed, run.scaler ? &*run.scaler : nullptr, run.comm);
+                                a.seed, run.scaler ? &*run.scaler : nullptr, run.comm,
+                                static_cast<size_t>(a.ddp_bucket_cap_mb * double(1 << 20)));
       ++step;
       run.loss_since_log += r.loss;
       run.total_loss += r.loss;
+      run.comm_wait_seconds += r.comm_wait_seconds;
       const double epoch_f =
           epoch + static_cast<double>(std::min<int64_t>((u + 1) * K, batches_per_epoch)) /
                       batches_per_epoch;
@@ -527,6 +530,7 @@ static TrainOutcome train(Run& run) {
   metrics["train_tokens_computed"] = tokens_computed;
   metrics["train_real_tokens"] = real_tokens;
   metrics["data_wait_seconds"] = run.train_loader->wait_seconds();
+  if (run.comm->size() > 1) metrics["allreduce_wait_seconds"] = run.comm_wait_seconds;
 
   metrics["world_size"] = run.comm->size();
   metrics["zero_stage"] = a.zero_stage;

@@ -74,6 +74,7 @@ const ArgField kFields[] = {
   {"fp16_init_scale", [](A& a) -> ArgRef { return &a.fp16_init_scale; }, "fp16: the first loss scale (torch GradScaler's init_scale)"},
   {"auto_find_batch_size", [](A& a) -> ArgRef { return &a.auto_find_batch_size; }, "With --memory_limit: use the largest batch that fits"},
   {"keep_effective_batch_size", [](A& a) -> ArgRef { return &a.keep_effective_batch_size; }, "With --auto_find_batch_size: raise accumulation to keep batch x accumulation"},
+  {"ddp_bucket_cap_mb", [](A& a) -> ArgRef { return &a.ddp_bucket_cap_mb; }, "mpirun: gradients summed over the ranks in buckets of this many MiB as backward finishes them (torch DDP's bucket_cap_mb); 0: one sum after backward"},
   {"zero_stage", [](A& a) -> ArgRef { return &a.zero_stage; }, "0 | 1: ZeRO-1 shards the AdamW state over the ranks of an mpirun job (DeepSpeed's stage 1)"},
 };
 // clang-format on
@@ -175,6 +176,7 @@ void TrainingArguments::validate() const {
   positive("max_seq_length", max_seq_length);
   if (max_steps <= 0) positive("num_train_epochs", num_train_epochs);
   if (learning_rate < 0) fail("--learning_rate must be >= 0");
+  if (!(ddp_bucket_cap_mb >= 0)) fail("--ddp_bucket_cap_mb must be >= 0, got ", ddp_bucket_cap_mb);
   if (zero_stage != 0 && zero_stage != 1)
     fail("--zero_stage must be 0 or 1 (ZeRO-1: the optimizer state sharded), got ", zero_stage);
   if (weight_decay < 0) fail("--weight_decay must be >= 0");

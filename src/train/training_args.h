@@ -69,8 +69,9 @@ struct TrainingArguments {
   double fp16_init_scale = 65536.0;    // the GradScaler's first loss scale (torch's init_scale)
   bool auto_find_batch_size = false;   // with a memory limit: the largest batch that fits
   bool keep_effective_batch_size =
-      false;           // ... and raise accumulation to keep batch x accumulation
-  int zero_stage = 0;  // 1: ZeRO-1, the optimizer state sharded over the ranks (mpirun)
+      false;                      // ... and raise accumulation to keep batch x accumulation
+  int zero_stage = 0;             // 1: ZeRO-1, the optimizer state sharded over the ranks (mpirun)
+  double ddp_bucket_cap_mb = 25;  // gradient buckets summed during backward; 0: one sum after
 
   // Throws Error for contradictory or out-of-range values, saying what was meant.
   void validate() const;
