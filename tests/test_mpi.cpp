@@ -44,11 +44,12 @@ TEST(Mpi, ShardCollectivesFollowThePieces) {
     h[i] = static_cast<uint16_t>(i + 1);
     d[i] = 2.0 * value(i, w.rank());
   }
-  std::vector<float> root = g;
+  std::vector<float> piece(g.begin() + mine.begin, g.begin() + mine.end);
+  std::vector<float> root(w.rank() == 0 ? n : 0);
   w.allgather(g.data(), n);
   w.allgather(h.data(), n);
   w.allgather(d.data(), n);
-  w.gather_to_root(root.data(), n);
+  w.gather_to_root(piece.data(), root.data(), n);
   for (size_t i = 0; i < n; ++i) {
     const int owner = i < shard_of(n, 0, 2).end ? 0 : 1;
     EXPECT_EQ(g[i], value(i, owner)) << i;

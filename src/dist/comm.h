@@ -33,8 +33,9 @@ class Comm {
   virtual void allgather(float* data, size_t n) = 0;
   virtual void allgather(double* data, size_t n) = 0;
   virtual void allgather(uint16_t* data, size_t n) = 0;
-  // ... and every piece on rank 0 only (a checkpoint of sharded state).
-  virtual void gather_to_root(float* data, size_t n) = 0;
+  // ... and every rank's piece (its own values, piece.size() of them) into whole (n values) on
+  // rank 0 only; whole is unused elsewhere (a checkpoint of sharded state).
+  virtual void gather_to_root(const float* piece, float* whole, size_t n) = 0;
   virtual void barrier() = 0;
   // Ends every rank of the job with this exit code (a rank that failed alone would leave the
   // others waiting in a collective forever).

@@ -80,11 +80,10 @@ class MpiWorld final : public Comm {
   void allgather(float* data, size_t n) override { gather_all(data, n, MPI_FLOAT); }
   void allgather(double* data, size_t n) override { gather_all(data, n, MPI_DOUBLE); }
   void allgather(uint16_t* data, size_t n) override { gather_all(data, n, MPI_UINT16_T); }
-  void gather_to_root(float* data, size_t n) override {
+  void gather_to_root(const float* piece, float* whole, size_t n) override {
     const Layout l = layout(n);
-    const Shard mine = shard_of(n, rank_, size_);
-    check(MPI_Gatherv(rank_ == 0 ? MPI_IN_PLACE : data + mine.begin, l.counts[rank_], MPI_FLOAT,
-                      data, l.counts.data(), l.displs.data(), MPI_FLOAT, 0, MPI_COMM_WORLD),
+    check(MPI_Gatherv(piece, l.counts[rank_], MPI_FLOAT, whole, l.counts.data(), l.displs.data(),
+                      MPI_FLOAT, 0, MPI_COMM_WORLD),
           "MPI_Gatherv");
   }
   void barrier() override { check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier"); }

@@ -39,13 +39,13 @@ std::vector<size_t> backward_boundaries(const ParamLayout& layout) {
   return b;
 }
 
-// The last micro-batch's backward with the gradients' sum over the ranks started bucket by
-// bucket as backward finishes them, and waited for at the end.
 double seconds_now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-// Returns the time blocked waiting for the sums after backward.
+// The last micro-batch's backward with the gradients' sum over the ranks started bucket by
+// bucket as backward finishes them, and waited for at the end. Returns the time blocked in that
+// wait.
 double backward_with_buckets(BertForSequenceClassification<float>& model, double loss_scale,
                              Comm& comm, size_t bucket_bytes) {
   GradBuckets buckets(comm, model.grads(), model.num_params(), backward_boundaries(model.layout()),

@@ -290,13 +290,12 @@ void save(Run& run, int64_t step) {
   run.checkpoint_step = step;
   std::vector<float> gathered[2];
   const AdamW<float>& opt = *run.optimizer;
-  if (opt.sharded()) {
+  if (opt.sharded()) {  // the whole state on rank 0 only, for the time of the save
     const size_t n = run.model->num_params();
     const float* states[2] = {opt.exp_avg(), opt.exp_avg_sq()};
     for (int i = 0; i < 2; ++i) {
-      gathered[i].resize(n);
-      std::copy_n(states[i], opt.state_size(), gathered[i].data() + opt.shard().begin);
-      run.comm->gather_to_root(gathered[i].data(), n);
+      if (run.main_rank()) gathered[i].resize(n);
+      run.comm->gather_to_root(states[i], gathered[i].data(), n);
     }
   }
   if (!run.main_rank()) return;
