@@ -72,6 +72,24 @@ TEST(MemoryModel, CheckpointingCutsActivationsAndAccumulationDoesNot) {
   EXPECT_LT(acts, plain.korthikanti_fp32 * 2);
 }
 
+// On a device whose memory is not the host's (a GPU; here host memory declared otherwise), the
+// host batches are not the device's: the prediction has no data, and the rest is unchanged.
+TEST(MemoryModel, BatchesCountOnlyWhereTheDeviceMemoryIsTheHosts) {
+  MemoryQuery q;
+  q.config = small_bert();
+  q.eval_batch = 4;
+  const MemoryEstimate host = estimate_memory(q);
+  RawMemory raw = host_memory();
+  raw.host_visible = false;
+  Allocator elsewhere("elsewhere", 0, raw);
+  q.device = cpu_device(elsewhere);
+  const MemoryEstimate device = estimate_memory(q);
+  const size_t data = host.bytes[static_cast<size_t>(MemCategory::Data)];
+  EXPECT_GT(data, 0u);
+  EXPECT_EQ(device.bytes[static_cast<size_t>(MemCategory::Data)], 0u);
+  EXPECT_EQ(device.peak, host.peak - data);
+}
+
 TEST(MemoryModel, ZeroStageOneShardsOnlyTheOptimizerState) {
   MemoryQuery q;
   q.config = preset_config("bert-base-uncased");

@@ -36,9 +36,14 @@ MemoryEstimate estimate_memory(const MemoryQuery& q) {
   // Batches alive at once (an upper bound): the accumulation window, the prefetch window
   // and one being replaced; during evaluation, its prefetch window, the batch in use and the
   // one replacing it, while training batches prefetched before a max_steps stop linger.
+  // The batches live in host memory: they count only where the device's memory is the host's
+  // (on a GPU they are uploaded into the model's own planned buffers).
   const size_t prefetch = static_cast<size_t>(q.workers) * q.prefetch_per_worker;
-  at(MemCategory::Data) = (q.accumulation + prefetch + 1) * HostBatch::bytes(q.batch, q.seq);
-  if (q.eval_batch) at(MemCategory::Data) += (prefetch + 2) * HostBatch::bytes(q.eval_batch, q.seq);
+  if (q.device.host_visible()) {
+    at(MemCategory::Data) = (q.accumulation + prefetch + 1) * HostBatch::bytes(q.batch, q.seq);
+    if (q.eval_batch)
+      at(MemCategory::Data) += (prefetch + 2) * HostBatch::bytes(q.eval_batch, q.seq);
+  }
   for (size_t b : e.bytes) e.peak += b;
 
   const size_t s = q.seq, b = q.batch, h = q.config.hidden_size, a = q.config.num_attention_heads;
