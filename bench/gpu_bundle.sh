@@ -3,9 +3,9 @@
 # has CUDA but not Debian's -dev packages): the CUDA build's binaries, built here for a generic
 # x86-64 CPU (no -march=native: the GPU machine's CPU may differ; oneDNN picks its kernels at
 # run time, and the CPU bf16 twins need it) and without MPI (one process there), with the shared
-# libraries they need that are not the C library, and
-# the bert_tiny fixture, as gpu_bundle.tar.xz in the repository root (git ignores it; pass
-# "gpu_bundle.tar.xz" in the device tool's carry).
+# libraries they need that are not the C library, and the bert_tiny fixture, as
+# gpu_bundle.tar.xz in the repository root (git ignores it; pass "gpu_bundle.tar.xz" in the
+# device tool's carry, and run BERTRAIN_GPU_BUNDLE=1 bench/gpu_check.sh there).
 #   bench/gpu_bundle.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
