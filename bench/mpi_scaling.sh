@@ -7,14 +7,7 @@
 #   bench/mpi_scaling.sh BUILD_DIR [STEPS] [REPS]
 set -euo pipefail
 build="$1" steps="${2:-6}" reps="${3:-3}"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-"$build/bertrain" init --preset bert-base-uncased --num_labels 5 --out "$work/model" >/dev/null
-flags=(train --model "$work/model" --dummy --dummy_size 4096 --dummy_seq_len 128
-  --per_device_train_batch_size 8 --max_steps "$steps" --save_strategy no --save_final_model=false
-  --logging_steps 1000 --disable_tqdm --overwrite_output_dir)
-rate() { /usr/bin/python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['train_samples_per_second'])" "$1/all_results.json"; }
+source "$(dirname "$0")/mpi_common.sh"
 declare -A runs
 for r in $(seq "$reps"); do
   "$build/bertrain" "${flags[@]}" --threads 1 --output_dir "$work/a" >/dev/null
