@@ -10,6 +10,7 @@
 #      checkpointing and with memory-efficient attention: samples/s, MFU against the measured
 #      bf16 GEMM peak, memory (counted, the driver's view, torch's max_memory_allocated)
 #   5. compute-sanitizer memcheck on a short run
+#   6. a profile of one bf16 training step (ncu kernel times, bench/ncu_summary.py)
 # Logs and tables go to OUT (default: $OUT, else gpu_check_out); the summary prints last.
 #   bench/gpu_check.sh [OUT]
 set -uo pipefail
@@ -117,6 +118,19 @@ if command -v compute-sanitizer >/dev/null || [ -x /usr/local/cuda/bin/compute-s
   tail -3 "$out/memcheck.log"
 else
   echo "compute-sanitizer not found" | tee "$out/memcheck.log"
+fi
+
+note "6. profile of one bf16 step (ncu; PROFILE=0 skips it)"
+ncu_bin=$(command -v ncu || ls /usr/local/cuda/bin/ncu 2>/dev/null || true)
+if [ "${PROFILE:-1}" = 1 ] && [ -n "$ncu_bin" ]; then
+  # --clock-control none: the card's clocks as they are; kernels run one at a time, so their
+  # times add up to about a step. Two steps (a warm-up and one timed) are profiled.
+  limit 180 "$ncu_bin" --clock-control none --metrics gpu__time_duration.sum \
+    --print-summary per-kernel "$bench" --device cuda --precision bf16 --seq 128 --batch 32 \
+    --steps 1 --warmup 1 >"$out/ncu.txt" 2>&1 || failed+=("ncu profile")
+  python3 bench/ncu_summary.py "$out/ncu.txt" 2 25 | tee "$out/profile.md"
+else
+  echo "no profile (PROFILE=${PROFILE:-1}, ncu: ${ncu_bin:-not found})"
 fi
 
 note "summary"
