@@ -223,8 +223,12 @@ void build_model(Run& run) {
   const std::string loaded = describe(load_weights(*run.model, a.model, /*allow_new_head=*/true));
   std::fputs(loaded.c_str(), stdout);
   std::optional<Shard> shard;  // ZeRO-1: this rank's piece of the optimizer state
-  if (a.zero_stage == 1 && run.comm->size() > 1)
+  if (a.zero_stage == 1 && run.comm->size() > 1) {
+    if (!run.device.host_visible())
+      fail("--zero_stage 1 exchanges the optimizer state in host memory: use --device cpu (ZeRO-1 "
+           "on ", run.device.name(), " is not built yet)");
     shard = shard_of(run.model->num_params(), run.comm->rank(), run.comm->size());
+  }
   run.optimizer = std::make_unique<AdamW<float>>(
       run.model->layout(),
       AdamWConfig{a.learning_rate, a.adam_beta1, a.adam_beta2, a.adam_epsilon, a.weight_decay},
