@@ -7,6 +7,8 @@
 
 #include "dist/grad_buckets.h"
 #include "dist/shard.h"
+#include "model/bert.h"
+#include "model/checkpoint.h"
 
 using namespace bertrain;
 
@@ -97,4 +99,30 @@ TEST(GradBuckets, ATinyCapGivesABucketPerLayerAndAHugeOneASingleBucket) {
   EXPECT_EQ(GradBuckets(comm, grads.data(), 1000, {100, 300, 500, 700, 900}, size_t{1} << 40)
                 .num_buckets(),
             1u);
+}
+
+// What the buckets rely on: backward reports grads_ready_offsets() in that order, and at each
+// report every gradient from the offset to the end already has its final value.
+TEST(GradBuckets, BackwardReportsEachOffsetOnceItsGradientsAreFinal) {
+  const BertConfig c = preset_config("tiny");
+  BertForSequenceClassification<float> model(c);
+  init_weights(model, 7);
+  const int B = 2, S = 8;
+  std::vector<int32_t> ids(B * S), types(B * S, 0), mask(B * S, 1), labels = {0, 1};
+  for (int i = 0; i < B * S; ++i) ids[i] = 5 + (i * 37) % (c.vocab_size - 5);
+  const size_t n = model.num_params();
+  std::vector<size_t> reported;
+  std::vector<std::vector<float>> tails;  // the gradients from each reported offset to the end
+  model.set_grads_ready_hook([&](size_t from) {
+    reported.push_back(from);
+    tails.emplace_back(model.grads() + from, model.grads() + n);
+  });
+  model.zero_grads();
+  model.forward({ids.data(), types.data(), mask.data(), labels.data(), B, S}, true, 3);
+  model.backward(1.0);
+  model.set_grads_ready_hook({});
+  EXPECT_EQ(reported, model.grads_ready_offsets());
+  const float* g = model.grads();
+  for (size_t k = 0; k < reported.size(); ++k)
+    EXPECT_TRUE(std::equal(tails[k].begin(), tails[k].end(), g + reported[k])) << reported[k];
 }

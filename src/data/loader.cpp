@@ -5,6 +5,7 @@
 #include <random>
 
 #include "core/error.h"
+#include "core/timing.h"
 
 namespace bertrain {
 
@@ -172,7 +173,7 @@ bool DataLoader::next(HostBatch& out) {
     ++next_to_take_;
   }
   space_.notify_all();
-  wait_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  wait_seconds_ += seconds_since(t0);
   return true;
 }
 

@@ -572,6 +572,15 @@ const uint16_t* BertForSequenceClassification<T>::layer_input16(int l) const {
 }
 
 template <typename T>
+std::vector<size_t> BertForSequenceClassification<T>::grads_ready_offsets() const {
+  std::vector<size_t> offsets{layout_.pooler_w};  // the head's gradients
+  for (int l = config_.num_hidden_layers - 1; l >= 0; --l)
+    offsets.push_back(layout_.layers[l].qkv_w);  // each layer's, from the last down
+  offsets.push_back(0);                          // the embeddings'
+  return offsets;
+}
+
+template <typename T>
 void BertForSequenceClassification<T>::backward(double loss_scale) {
   if (!has_labels_) fail("backward needs a forward pass with labels");
   if (grads_.size() == 0) fail("backward on a model built without gradients");

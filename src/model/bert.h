@@ -123,6 +123,8 @@ class BertForSequenceClassification {
   // then each layer's from the last down, then 0. Data parallel starts its bucketed
   // all-reduce on it. Empty: no calls.
   void set_grads_ready_hook(std::function<void(size_t)> hook) { grads_ready_ = std::move(hook); }
+  // The offsets backward reports to that hook, in the order it reports them.
+  std::vector<size_t> grads_ready_offsets() const;
 
   // Results of the last forward, in device memory. hidden_state(0) is the embeddings output,
   // hidden_state(k) the output of encoder layer k. Shapes [B, S, H], [B, H], [B, L].

@@ -14,6 +14,7 @@
 
 #include "core/error.h"
 #include "core/file_io.h"
+#include "core/timing.h"
 #include "sweep/report.h"
 #include "train/trainer.h"
 
@@ -57,7 +58,7 @@ ChildResult run_child(const std::vector<std::string>& args, const std::string& l
   while (wait4(pid, &status, 0, &usage) < 0)
     if (errno != EINTR) fail("waiting for ", args[0], ": ", std::strerror(errno));
   ChildResult r;
-  r.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  r.wall_seconds = seconds_since(t0);
   r.max_rss_bytes = static_cast<size_t>(usage.ru_maxrss) * 1024;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return r;

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <vector>
 
+#include "core/timing.h"
+
 namespace bertrain {
 
 namespace {
@@ -55,7 +57,7 @@ EvalResult evaluate_model(BertForSequenceClassification<float>& model, DataLoade
     r.count += labelled;
   }
   if (comm && comm->size() > 1) sum_over_ranks(*comm, r, loss_sum, correct);
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  r.seconds = seconds_since(t0);
   if (r.count) {
     r.loss = loss_sum / static_cast<double>(r.count);
     r.accuracy = static_cast<double>(correct) / static_cast<double>(r.count);

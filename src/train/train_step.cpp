@@ -5,6 +5,7 @@
 #include <type_traits>
 
 #include "core/error.h"
+#include "core/timing.h"
 #include "dist/grad_buckets.h"
 
 namespace bertrain {
@@ -31,24 +32,12 @@ void sum_over_ranks(Comm& comm, BertForSequenceClassification<T>& model) {
   d.ops<T>().upload(grads, host.data(), n * sizeof(T));
 }
 
-// Where backward reports its gradients final (BertForSequenceClassification's grads-ready
-// hook): the head's start and each layer's.
-std::vector<size_t> backward_boundaries(const ParamLayout& layout) {
-  std::vector<size_t> b{layout.pooler_w};
-  for (const LayerOffsets& l : layout.layers) b.push_back(l.qkv_w);
-  return b;
-}
-
-double seconds_now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
 // The last micro-batch's backward with the gradients' sum over the ranks started bucket by
 // bucket as backward finishes them, and waited for at the end. Returns the time blocked in that
 // wait.
 double backward_with_buckets(BertForSequenceClassification<float>& model, double loss_scale,
                              Comm& comm, size_t bucket_bytes) {
-  GradBuckets buckets(comm, model.grads(), model.num_params(), backward_boundaries(model.layout()),
+  GradBuckets buckets(comm, model.grads(), model.num_params(), model.grads_ready_offsets(),
                       bucket_bytes);
   model.set_grads_ready_hook([&](size_t from) { buckets.ready(from); });
   try {
@@ -58,9 +47,9 @@ double backward_with_buckets(BertForSequenceClassification<float>& model, double
     throw;
   }
   model.set_grads_ready_hook({});
-  const double t0 = seconds_now();
+  const auto t0 = std::chrono::steady_clock::now();
   buckets.finish();
-  return seconds_now() - t0;
+  return seconds_since(t0);
 }
 
 }  // namespace
@@ -114,12 +103,12 @@ StepResult train_step(BertForSequenceClassification<T>& model, AdamW<T>& optimiz
     }
     model.backward(scale);
   }
-  const double t_sum = seconds_now();
+  const auto t_sum = std::chrono::steady_clock::now();
   if (zero1)
     comm->reduce_scatter_sum(model.grads(), model.num_params());
   else if (ranks > 1 && !buckets)
     sum_over_ranks(*comm, model);
-  r.comm_wait_seconds += seconds_now() - t_sum;
+  r.comm_wait_seconds += seconds_since(t_sum);
   ops.sum_squares(scalars, model.grads() + shard.begin, static_cast<int64_t>(shard.size()));
   read_losses(n - (n - 1) / kSlots * kSlots, true);
   if (zero1) comm->allreduce_sum(host.data(), 1);  // the shards' sums of squares
@@ -140,10 +129,10 @@ StepResult train_step(BertForSequenceClassification<T>& model, AdamW<T>& optimiz
   optimizer.step(model.params(), model.grads(), r.lr,
                  clip_coefficient(r.grad_norm, max_grad_norm) / loss_scale, bf16_copy);
   if (zero1) {
-    const double t_gather = seconds_now();
+    const auto t_gather = std::chrono::steady_clock::now();
     comm->allgather(model.params(), model.num_params());
     if (bf16_copy) comm->allgather(bf16_copy, model.num_params());
-    r.comm_wait_seconds += seconds_now() - t_gather;
+    r.comm_wait_seconds += seconds_since(t_gather);
   }
   if (bf16_copy) model.half_params_refreshed();  // written by the same pass
   // The gradients were zeroed as they were read; under ZeRO-1 only the shard's were read (the

@@ -14,6 +14,7 @@
 #include "core/error.h"
 #include "core/file_io.h"
 #include "core/parallel.h"
+#include "core/timing.h"
 #include "data/cache.h"
 #include "data/loader.h"
 #include "device/cuda_device.h"
@@ -36,10 +37,6 @@ std::atomic<int> g_stop_signal{0};
 
 void on_stop_signal(int sig) {
   g_stop_signal.store(sig);
-}
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
 // Everything one run holds.
@@ -225,8 +222,10 @@ void build_model(Run& run) {
   std::optional<Shard> shard;  // ZeRO-1: this rank's piece of the optimizer state
   if (a.zero_stage == 1 && run.comm->size() > 1) {
     if (!run.device.host_visible())
-      fail("--zero_stage 1 exchanges the optimizer state in host memory: use --device cpu (ZeRO-1 "
-           "on ", run.device.name(), " is not built yet)");
+      fail(
+          "--zero_stage 1 exchanges the optimizer state in host memory: use --device cpu (ZeRO-1 "
+          "on ",
+          run.device.name(), " is not built yet)");
     shard = shard_of(run.model->num_params(), run.comm->rank(), run.comm->size());
   }
   run.optimizer = std::make_unique<AdamW<float>>(
