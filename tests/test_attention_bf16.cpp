@@ -38,7 +38,7 @@ double max_abs(const std::vector<double>& v) {
 
 void check(double dropout_p, int S = 19) {
   const int B = 2, nh = 3, D = 16, H = nh * D;
-  const uint64_t seed = 1234;
+  const Dropout drop{dropout_p, 1234, {2, 1}};  // rank 1 of 2: the masks of global samples
   // Scores of order 1-3, so the softmax is neither flat nor one-hot.
   const std::vector<double> qkv = bf16_values(size_t(B) * S * 3 * H, 1, 1.5);
   const std::vector<double> dctx = bf16_values(size_t(B) * S * H, 2, 1.0);
@@ -47,10 +47,10 @@ void check(double dropout_p, int S = 19) {
 
   std::vector<double> ctx(dctx.size()), probs(size_t(B) * nh * S * S), dqkv(qkv.size());
   std::vector<double> scratch(cpu::attention_scratch_size(S, num_threads()));
-  cpu::attention_forward(ctx.data(), probs.data(), qkv.data(), mask.data(), B, S, nh, D, dropout_p,
-                         seed, scratch.data());
-  cpu::attention_backward(dqkv.data(), dctx.data(), qkv.data(), probs.data(), B, S, nh, D,
-                          dropout_p, seed, scratch.data());
+  cpu::attention_forward(ctx.data(), probs.data(), qkv.data(), mask.data(), B, S, nh, D, drop,
+                         scratch.data());
+  cpu::attention_backward(dqkv.data(), dctx.data(), qkv.data(), probs.data(), B, S, nh, D, drop,
+                          scratch.data());
 
   std::vector<float> qkv32(qkv.begin(), qkv.end()), dctx32(dctx.begin(), dctx.end());
   std::vector<uint16_t> qkv16(qkv.size()), ctx16(ctx.size()), probs16(probs.size());
@@ -60,9 +60,9 @@ void check(double dropout_p, int S = 19) {
   for (size_t i = 0; i < qkv.size(); ++i) rows16[i] = float_to_bf16(qkv32[i]);
   cpu::qkv_to_heads_bf16(qkv16.data(), rows16.data(), B, S, nh, D);
   cpu::attention_forward_bf16(ctx16.data(), probs16.data(), qkv16.data(), mask.data(), B, S, nh, D,
-                              dropout_p, seed, scratch16.data());
+                              drop, scratch16.data());
   cpu::attention_backward_bf16(dqkv32.data(), dctx32.data(), qkv16.data(), probs16.data(), B, S, nh,
-                               D, dropout_p, seed, scratch16.data());
+                               D, drop, scratch16.data());
 
   // Probabilities: within one bf16 step of the reference plus the scores' rounding, max|x|
   // taken over the row.

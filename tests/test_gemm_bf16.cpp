@@ -177,16 +177,16 @@ TEST(Bf16Kernels, LayerNormBackwardReadsItsInputFromBf16) {
 // LayerNorm, round; round, GELU, round): the same values. Under bf16 GEMMs the first rounding
 // is the GEMM's (it writes bf16), so the fused kernels take their input rounded.
 TEST(Bf16Kernels, FusedResidualLayerNormEqualsTheUnfusedSequence) {
-  const int N = 9, C = 48;
-  const double p = 0.25, eps = 1e-12;
-  const uint64_t seed = 99;
+  const int B = 3, S = 3, N = B * S, C = 48;
+  const double eps = 1e-12;
+  const Dropout drop{0.25, 99, {2, 1}};
   std::vector<double> dense_d = test::random_vector(size_t(N) * C, 12);
   std::vector<float> dense(dense_d.begin(), dense_d.end());  // fp32, not yet rounded
   Bf16Values residual(size_t(N) * C, 13), gamma(C, 14), beta(C, 15);
   // Unfused: what the fp16 / fp32-GEMM path runs.
   std::vector<float> d = dense;
   for (float& v : d) v = bf16_to_float(float_to_bf16(v));
-  cpu::dropout_apply(d.data(), int64_t(d.size()), p, seed);
+  cpu::dropout_apply(d.data(), d.data(), B, int64_t(S) * C, drop);
   std::vector<float> out(d.size()), sum(d.size()), mean(N), rstd(N);
   cpu::add_layernorm_forward<float>(out.data(), sum.data(), mean.data(), rstd.data(), d.data(),
                                     residual.f.data(), gamma.f.data(), beta.f.data(), N, C, eps);
@@ -194,8 +194,8 @@ TEST(Bf16Kernels, FusedResidualLayerNormEqualsTheUnfusedSequence) {
   std::vector<uint16_t> out16(d.size()), sum16(d.size()), dense16(d.size());
   for (size_t i = 0; i < dense.size(); ++i) dense16[i] = float_to_bf16(dense[i]);
   cpu::add_layernorm_forward_bf16(out2.data(), out16.data(), sum16.data(), mean2.data(),
-                                  rstd2.data(), dense16.data(), p, seed, residual.f.data(),
-                                  gamma.f.data(), beta.f.data(), N, C, eps);
+                                  rstd2.data(), dense16.data(), drop, residual.f.data(),
+                                  gamma.f.data(), beta.f.data(), B, S, C, eps);
   expect_close(mean, mean2, 1e-6);
   expect_close(rstd, rstd2, 1e-6);
   for (size_t i = 0; i < out.size(); ++i) {

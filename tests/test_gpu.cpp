@@ -233,13 +233,15 @@ TEST(GpuKernels, CrossEntropyMatchesCpuWithIgnoredRows) {
 }
 
 TEST(GpuKernels, DropoutDrawsTheCpuMasks) {
-  const int64_t n = 100003;
+  const int B = 11;
+  const int64_t per_sample = 9091, n = B * per_sample;
   const uint64_t seed = fresh_seed();
+  const Dropout drop{0.1, seed, {3, 1}};  // the rows of rank 1 of 3
   const auto x = random_floats(n, seed);
   std::vector<float> y(n);
-  C().dropout_apply(y.data(), x.data(), n, 0.1, seed);
+  C().dropout_apply(y.data(), x.data(), B, per_sample, drop);
   DevBuf<float> gx(x), gy(n);
-  G().dropout_apply(gy.p(), gx.p(), n, 0.1, seed);
+  G().dropout_apply(gy.p(), gx.p(), B, per_sample, drop);
   EXPECT_EQ(gy.host(), y);
 }
 
@@ -301,19 +303,19 @@ TEST(GpuKernels, AttentionForwardAndBackwardMatchCpuWithMaskAndDropout) {
     const auto qkv = random_floats(B * S * 3 * H, seed), dctx = random_floats(B * S * H, seed + 1);
     std::vector<int32_t> mask(B * S, 1);
     for (int j = S - 7; j < S; ++j) mask[S + j] = 0;  // the second row is padded
-    const double p = 0.1;
+    const Dropout p{0.1, seed, {3, 1}};
     std::vector<float> ctx(B * S * H), probs(static_cast<size_t>(B) * nh * S * S),
         dqkv(B * S * 3 * H);
     std::vector<float> scratch(cpu::attention_scratch_size(S, C().scratch_slots()));
-    C().attention_forward(ctx.data(), probs.data(), qkv.data(), mask.data(), B, S, nh, D, p, seed,
+    C().attention_forward(ctx.data(), probs.data(), qkv.data(), mask.data(), B, S, nh, D, p,
                           scratch.data());
-    C().attention_backward(dqkv.data(), dctx.data(), qkv.data(), probs.data(), B, S, nh, D, p, seed,
+    C().attention_backward(dqkv.data(), dctx.data(), qkv.data(), probs.data(), B, S, nh, D, p,
                            scratch.data());
     DevBuf<float> gq(qkv), gdc(dctx), gctx(ctx.size()), gp(probs.size()), gdq(dqkv.size()),
         gs(G().attention_scratch_size(S, G().scratch_slots()));
     DevBuf<int32_t> gm(mask);
-    G().attention_forward(gctx.p(), gp.p(), gq.p(), gm.p(), B, S, nh, D, p, seed, gs.p());
-    G().attention_backward(gdq.p(), gdc.p(), gq.p(), gp.p(), B, S, nh, D, p, seed, gs.p());
+    G().attention_forward(gctx.p(), gp.p(), gq.p(), gm.p(), B, S, nh, D, p, gs.p());
+    G().attention_backward(gdq.p(), gdc.p(), gq.p(), gp.p(), B, S, nh, D, p, gs.p());
     expect_rel(probs, gp.host(), 1e-5, "probs S=" + std::to_string(S));
     expect_rel(ctx, gctx.host(), 1e-5, "ctx S=" + std::to_string(S));
     expect_rel(dqkv, gdq.host(), 1e-5, "dqkv S=" + std::to_string(S));
@@ -403,20 +405,21 @@ TEST(GpuBf16, DenseLayersMatchTheCpuBf16Kernels) {
 }
 
 TEST(GpuBf16, LayerNormAndGeluMatchTheCpuBf16Kernels) {
-  const int N = 33, Cn = 160;
+  const int B = 3, S = 11, N = B * S, Cn = 160;
   const uint64_t seed = fresh_seed();
+  const Dropout drop{0.1, seed, {3, 1}};
   const auto dense16 = to_bf16(random_floats(N * Cn, seed));
   const auto residual = random_floats(N * Cn, seed + 1), gamma = random_floats(Cn, seed + 2),
              beta = random_floats(Cn, seed + 3), dout = random_floats(N * Cn, seed + 4);
   std::vector<float> out(N * Cn), mean(N), rstd(N);
   std::vector<uint16_t> out16(N * Cn), sum16(N * Cn);
   C16().add_layernorm_forward(out.data(), out16.data(), sum16.data(), mean.data(), rstd.data(),
-                              dense16.data(), 0.1, seed, residual.data(), gamma.data(), beta.data(),
-                              N, Cn, 1e-12);
+                              dense16.data(), drop, residual.data(), gamma.data(), beta.data(), B,
+                              S, Cn, 1e-12);
   DevBuf<uint16_t> gd(dense16), go16(out16.size()), gs16(sum16.size());
   DevBuf<float> gr(residual), gg(gamma), gbeta(beta), gout(out.size()), gm(N), grs(N);
-  G16().add_layernorm_forward(gout.p(), go16.p(), gs16.p(), gm.p(), grs.p(), gd.p(), 0.1, seed,
-                              gr.p(), gg.p(), gbeta.p(), N, Cn, 1e-12);
+  G16().add_layernorm_forward(gout.p(), go16.p(), gs16.p(), gm.p(), grs.p(), gd.p(), drop, gr.p(),
+                              gg.p(), gbeta.p(), B, S, Cn, 1e-12);
   EXPECT_EQ(gs16.host(), sum16);  // the same dropout draws and sums, rounded alike
   expect_bf16_close(out16, go16.host(), kRoundingFlip, "layernorm out16");
   expect_rel(mean, gm.host(), 1e-6, "mean");
@@ -448,6 +451,7 @@ TEST(GpuBf16, AttentionMatchesTheCpuBf16Kernels) {
   // 10 batch rows: the GPU's chunks of 8 rows, the last one partial.
   const int B = 10, S = 48, nh = 4, D = 16, H = nh * D;
   const uint64_t seed = fresh_seed();
+  const Dropout drop{0.1, seed, {3, 1}};
   const auto rows16 = to_bf16(random_floats(B * S * 3 * H, seed));
   const auto dctx = random_floats(B * S * H, seed + 1);
   std::vector<int32_t> mask(B * S, 1);
@@ -458,18 +462,18 @@ TEST(GpuBf16, AttentionMatchesTheCpuBf16Kernels) {
   std::vector<float> dqkv(B * S * 3 * H);
   C16().qkv_to_heads(qkv16.data(), rows16.data(), B, S, nh, D);
   std::vector<std::byte> scratch(C16().attention_scratch_bytes(S, nh, D));
-  C16().attention_forward(ctx16.data(), probs16.data(), qkv16.data(), mask.data(), B, S, nh, D, 0.1,
-                          seed, scratch.data());
-  C16().attention_backward(dqkv.data(), dctx.data(), qkv16.data(), probs16.data(), B, S, nh, D, 0.1,
-                           seed, scratch.data());
+  C16().attention_forward(ctx16.data(), probs16.data(), qkv16.data(), mask.data(), B, S, nh, D,
+                          drop, scratch.data());
+  C16().attention_backward(dqkv.data(), dctx.data(), qkv16.data(), probs16.data(), B, S, nh, D,
+                           drop, scratch.data());
   DevBuf<uint16_t> grows(rows16), gqkv(qkv16.size()), gctx(ctx16.size()), gp(probs16.size());
   DevBuf<int32_t> gm(mask);
   DevBuf<float> gdctx(dctx), gdqkv(dqkv.size());
   DevBuf<std::byte> gs(G16().attention_scratch_bytes(S, nh, D));
   G16().qkv_to_heads(gqkv.p(), grows.p(), B, S, nh, D);
   EXPECT_EQ(gqkv.host(), qkv16);
-  G16().attention_forward(gctx.p(), gp.p(), gqkv.p(), gm.p(), B, S, nh, D, 0.1, seed, gs.p());
-  G16().attention_backward(gdqkv.p(), gdctx.p(), gqkv.p(), gp.p(), B, S, nh, D, 0.1, seed, gs.p());
+  G16().attention_forward(gctx.p(), gp.p(), gqkv.p(), gm.p(), B, S, nh, D, drop, gs.p());
+  G16().attention_backward(gdqkv.p(), gdctx.p(), gqkv.p(), gp.p(), B, S, nh, D, drop, gs.p());
   expect_bf16_close(probs16, gp.host(), 2, "bf16 probabilities");
   expect_rel(widen(ctx16), widen(gctx.host()), 1e-2, "bf16 context");
   expect_rel(dqkv, gdqkv.host(), 2e-2, "bf16 dqkv");
@@ -482,18 +486,18 @@ TEST(GpuKernels, MemoryEfficientAttentionMatchesCpuWithMaskAndDropout) {
     const auto qkv = random_floats(B * S * 3 * H, seed), dctx = random_floats(B * S * H, seed + 1);
     std::vector<int32_t> mask(B * S, 1);
     for (int j = S - 9; j < S; ++j) mask[S + j] = 0;
-    const double p = 0.1;
+    const Dropout p{0.1, seed, {3, 1}};
     std::vector<float> ctx(B * S * H), lse(B * nh * S), dqkv(B * S * 3 * H);
     std::vector<float> scratch(C().attention_blockwise_scratch_size(S, C().scratch_slots()));
     C().attention_forward_blockwise(ctx.data(), lse.data(), qkv.data(), mask.data(), B, S, nh, D, p,
-                                    seed, scratch.data());
+                                    scratch.data());
     C().attention_backward_blockwise(dqkv.data(), dctx.data(), qkv.data(), lse.data(), mask.data(),
-                                     B, S, nh, D, p, seed, scratch.data());
+                                     B, S, nh, D, p, scratch.data());
     DevBuf<float> gq(qkv), gdc(dctx), gctx(ctx.size()), gl(lse.size()), gdq(dqkv.size()),
         gs(G().attention_blockwise_scratch_size(S, G().scratch_slots()));
     DevBuf<int32_t> gm(mask);
-    G().attention_forward_blockwise(gctx.p(), gl.p(), gq.p(), gm.p(), B, S, nh, D, p, seed, gs.p());
-    G().attention_backward_blockwise(gdq.p(), gdc.p(), gq.p(), gl.p(), gm.p(), B, S, nh, D, p, seed,
+    G().attention_forward_blockwise(gctx.p(), gl.p(), gq.p(), gm.p(), B, S, nh, D, p, gs.p());
+    G().attention_backward_blockwise(gdq.p(), gdc.p(), gq.p(), gl.p(), gm.p(), B, S, nh, D, p,
                                      gs.p());
     expect_rel(lse, gl.host(), 1e-6, "lse S=" + std::to_string(S));
     expect_rel(ctx, gctx.host(), 1e-5, "ctx S=" + std::to_string(S));

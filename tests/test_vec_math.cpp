@@ -6,7 +6,6 @@
 #include <vector>
 
 #include "kernels/cpu/activations.h"
-#include "kernels/cpu/dropout.h"
 #include "kernels/cpu/vec_math.h"
 
 using namespace bertrain::cpu;
@@ -60,27 +59,5 @@ TEST(VecMath, FloatGeluMatchesDoubleGelu) {
   for (size_t i = 0; i < x.size(); ++i) {
     EXPECT_NEAR(y[i], yd[i], 1e-6 * std::max(1.0, std::fabs(yd[i]))) << "gelu(" << x[i] << ")";
     EXPECT_NEAR(dx[i], dxd[i], 1e-6) << "gelu'(" << x[i] << ")";
-  }
-}
-
-// The mask's definition: a 53-bit uniform u = (splitmix64(seed + golden * (i + 1)) >> 11) / 2^53,
-// kept when u >= p. DropoutMask compares integers instead; the two must agree everywhere.
-TEST(Dropout, MaskEqualsItsDefinition) {
-  auto reference = [](uint64_t seed, int64_t i, double p) {
-    uint64_t z = seed + 0x9e3779b97f4a7c15ull * static_cast<uint64_t>(i + 1);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    z ^= z >> 31;
-    return static_cast<double>(z >> 11) * (1.0 / 9007199254740992.0) >= p;
-  };
-  for (double p : {0.0, 1e-17, 0.1, 0.5, 0.9, 1.0}) {
-    bertrain::DropoutMask mask(12345, p);
-    int64_t kept = 0;
-    const int64_t n = 200000;
-    for (int64_t i = 0; i < n; ++i) {
-      ASSERT_EQ(mask.keep(i), reference(12345, i, p)) << "p " << p << " element " << i;
-      kept += mask.keep(i);
-    }
-    EXPECT_NEAR(static_cast<double>(kept) / n, 1.0 - p, 0.005) << "p " << p;
   }
 }

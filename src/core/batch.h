@@ -1,9 +1,17 @@
-// A micro-batch as the model reads it: B rows of S tokens (row-major [B, S]) and B labels.
+// A micro-batch as the model reads it: B rows of S tokens (row-major [B, S]), B labels, and
+// which global samples the rows are.
 #pragma once
 
 #include <cstdint>
 
 namespace bertrain {
+
+// Which global samples a micro-batch's rows are: local row b is sample b * stride + base of the
+// step's global batch (a data-parallel rank takes every stride-th row, as DistributedSampler).
+// Dropout masks are drawn per global sample, so a sample's mask does not depend on the rank.
+struct SampleRows {
+  int32_t stride = 1, base = 0;
+};
 
 struct Batch {
   const int32_t* input_ids;
@@ -11,6 +19,7 @@ struct Batch {
   const int32_t* attention_mask;
   const int32_t* labels;  // may be null (no loss); -100 marks a row without a label
   int B, S;
+  SampleRows rows = {};
 };
 
 }  // namespace bertrain

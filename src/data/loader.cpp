@@ -97,6 +97,7 @@ HostBatch DataLoader::make_batch(const std::vector<size_t>& order, size_t k) con
   const size_t end = std::min(order.size(), begin + static_cast<size_t>(o_.batch_size));
   HostBatch b;
   b.B = static_cast<int>(end - begin);
+  b.rows = {std::max(1, o_.world), o_.rank};
   int longest = 0;
   for (size_t i = begin; i < end; ++i) longest = std::max(longest, data_.length(order[i]));
   if (o_.pad_to_max_length && longest > o_.max_length)

@@ -43,8 +43,9 @@ struct HostBatch {
   Buffer<int32_t> storage;
   std::span<int32_t> ids, types, mask, labels;
   int B = 0, S = 0;
+  SampleRows rows;          // this rank's rows of the global batch
   int64_t real_tokens = 0;  // tokens that are not padding
-  Batch view() const { return {ids.data(), types.data(), mask.data(), labels.data(), B, S}; }
+  Batch view() const { return {ids.data(), types.data(), mask.data(), labels.data(), B, S, rows}; }
   static size_t bytes(int B, int S) {
     return Allocator::charged_size((3 * size_t(B) * S + B) * sizeof(int32_t));
   }

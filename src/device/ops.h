@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/dropout_mask.h"
 #include "kernels/types.h"
 
 namespace bertrain {
@@ -52,21 +53,20 @@ struct Ops {
   void (*from_half)(T* dst, const uint16_t* x16, int64_t n, HalfFormat f);
   void (*round_half)(T* x, int64_t n, HalfFormat f, uint16_t* store);
   // dropout.h, reductions.h
-  void (*dropout_apply)(T* out, const T* x, int64_t n, double p, uint64_t seed);
+  void (*dropout_apply)(T* out, const T* x, int B, int64_t per_sample, const Dropout& d);
   void (*sum_squares)(double* out, const T* x, int64_t n);
   // attention.h: standard (probabilities kept) and memory-efficient (blockwise, log-sum-exp
   // kept), with the scratch each needs (in elements of T) for `slots` problems run at once;
   // scratch_slots() is how many the backend runs at once (the CPU: its threads)
   void (*attention_forward)(T* ctx, T* probs, const T* qkv, const int32_t* mask, int B, int S,
-                            int nh, int D, double dropout_p, uint64_t seed, T* scratch);
+                            int nh, int D, const Dropout& drop, T* scratch);
   void (*attention_backward)(T* dqkv, const T* dctx, const T* qkv, const T* probs, int B, int S,
-                             int nh, int D, double dropout_p, uint64_t seed, T* scratch);
+                             int nh, int D, const Dropout& drop, T* scratch);
   void (*attention_forward_blockwise)(T* ctx, T* lse, const T* qkv, const int32_t* mask, int B,
-                                      int S, int nh, int D, double dropout_p, uint64_t seed,
-                                      T* scratch);
+                                      int S, int nh, int D, const Dropout& drop, T* scratch);
   void (*attention_backward_blockwise)(T* dqkv, const T* dctx, const T* qkv, const T* lse,
                                        const int32_t* mask, int B, int S, int nh, int D,
-                                       double dropout_p, uint64_t seed, T* scratch);
+                                       const Dropout& drop, T* scratch);
   int64_t (*attention_scratch_size)(int S, int slots);
   int64_t (*attention_blockwise_scratch_size)(int S, int slots);
   int (*scratch_slots)();
@@ -85,9 +85,9 @@ struct Bf16Ops {
   bool (*gemm_is_fast)();
   // layernorm.h
   void (*add_layernorm_forward)(float* out, uint16_t* out16, uint16_t* sum16, float* mean,
-                                float* rstd, const uint16_t* dense16, double dropout_p,
-                                uint64_t seed, const float* residual, const float* gamma,
-                                const float* beta, int N, int C, double eps);
+                                float* rstd, const uint16_t* dense16, const Dropout& drop,
+                                const float* residual, const float* gamma, const float* beta, int B,
+                                int S, int C, double eps);
   void (*layernorm_backward)(float* dx, float* dgamma, float* dbeta, const float* dout,
                              const uint16_t* x16, const float* mean, const float* rstd,
                              const float* gamma, int N, int C);
@@ -109,11 +109,11 @@ struct Bf16Ops {
   void (*qkv_to_heads)(uint16_t* qkv16, const uint16_t* rows16, int B, int S, int nh, int D);
   size_t (*attention_scratch_bytes)(int S, int nh, int D);
   void (*attention_forward)(uint16_t* ctx16, uint16_t* probs16, const uint16_t* qkv16,
-                            const int32_t* mask, int B, int S, int nh, int D, double dropout_p,
-                            uint64_t seed, std::byte* scratch);
+                            const int32_t* mask, int B, int S, int nh, int D, const Dropout& drop,
+                            std::byte* scratch);
   void (*attention_backward)(float* dqkv, const float* dctx, const uint16_t* qkv16,
-                             const uint16_t* probs16, int B, int S, int nh, int D, double dropout_p,
-                             uint64_t seed, std::byte* scratch);
+                             const uint16_t* probs16, int B, int S, int nh, int D,
+                             const Dropout& drop, std::byte* scratch);
 };
 
 // The CPU backend's tables (kernels/cpu).

@@ -253,8 +253,8 @@ void BertForSequenceClassification<T>::reserve(int B, int S) {
 }
 
 template <typename T>
-uint64_t BertForSequenceClassification<T>::site_seed(int site) const {
-  return seed_ ^ (static_cast<uint64_t>(site + 1) * 0xd1b54a32d192ed03ull);
+Dropout BertForSequenceClassification<T>::dropout(int site, double p) const {
+  return {p, seed_ ^ (static_cast<uint64_t>(site + 1) * 0xd1b54a32d192ed03ull), rows_};
 }
 
 template <typename T>
@@ -400,6 +400,7 @@ void BertForSequenceClassification<T>::forward(const Batch& batch, bool training
   S_ = batch.S;
   training_ = training;
   seed_ = dropout_seed;
+  rows_ = batch.rows;
   has_labels_ = batch.labels != nullptr;
   const int N = B_ * S_, H = config_.hidden_size, L = config_.num_labels();
   // The batch was validated on the host; the kernels read the device's copy.
@@ -415,8 +416,8 @@ void BertForSequenceClassification<T>::forward(const Batch& batch, bool training
                           P + layout_.pos_emb, P + layout_.type_emb, B_, S_, H);
   ops_->layernorm_forward(head_.hidden0, head_.emb_mean, head_.emb_rstd, head_.emb_sum,
                           P + layout_.emb_ln_g, P + layout_.emb_ln_b, N, H, config_.layer_norm_eps);
-  ops_->dropout_apply(head_.hidden0, head_.hidden0, static_cast<int64_t>(N) * H, p_hidden,
-                      site_seed(0));
+  ops_->dropout_apply(head_.hidden0, head_.hidden0, B_, static_cast<int64_t>(S_) * H,
+                      dropout(0, p_hidden));
   round_half(head_.hidden0, static_cast<int64_t>(N) * H);
   const T* x = head_.hidden0;
   for (int l = 0; l < config_.num_hidden_layers; ++l) {
@@ -431,9 +432,8 @@ void BertForSequenceClassification<T>::forward(const Batch& batch, bool training
   ops_->linear_forward(head_.pooled, head_.cls, P + layout_.pooler_w, P + layout_.pooler_b, B_, H,
                        H);
   ops_->tanh_forward(head_.pooled, head_.pooled, static_cast<int64_t>(B_) * H);
-  ops_->dropout_apply(head_.pooled_drop, head_.pooled, static_cast<int64_t>(B_) * H,
-                      training ? config_.classifier_dropout_prob() : 0.0,
-                      site_seed(classifier_site()));
+  ops_->dropout_apply(head_.pooled_drop, head_.pooled, B_, H,
+                      dropout(classifier_site(), training ? config_.classifier_dropout_prob() : 0));
   ops_->linear_forward(head_.logits, head_.pooled_drop, P + layout_.cls_w, P + layout_.cls_b, B_, H,
                        L);
   ops_->cross_entropy_forward(head_.probs, loss, head_.logits, has_labels_ ? head_.labels : nullptr,
@@ -497,13 +497,13 @@ void BertForSequenceClassification<T>::residual_layernorm(int l, saved::Id out, 
   if constexpr (std::is_same_v<T, float>) {
     if (gemm16_) {
       bf16_->add_layernorm_forward(a[out], stored16(l, out), stored16(l, sum), a[mean], a[rstd],
-                                   tmp_.out16, p, site_seed(site), residual, gamma, beta, N, H,
+                                   tmp_.out16, dropout(site, p), residual, gamma, beta, B_, S_, H,
                                    eps);
       return;
     }
   }
   round_half(tmp_.d2, NH);
-  ops_->dropout_apply(tmp_.d2, tmp_.d2, NH, p, site_seed(site));
+  ops_->dropout_apply(tmp_.d2, tmp_.d2, B_, static_cast<int64_t>(S_) * H, dropout(site, p));
   ops_->add_layernorm_forward(a[out], a[sum], a[mean], a[rstd], tmp_.d2, residual, gamma, beta, N,
                               H, eps);
   round_half(a[sum], NH, stored16(l, sum));
@@ -515,14 +515,14 @@ template <typename T>
 void BertForSequenceClassification<T>::attention_forward(int l, double p_attn) {
   auto& a = layers_[l].work;
   const int nh = config_.num_attention_heads, D = config_.head_dim();
-  const uint64_t seed = site_seed(1 + 3 * l);
+  const Dropout drop = dropout(1 + 3 * l, p_attn);
   auto store = [&](saved::Id t) { return stored16(l, t); };
   if constexpr (std::is_same_v<T, float>) {
     if (uses_bf16_attention(device_,
                             options_)) {  // QKV, probabilities and context go straight to bf16
       bf16_->qkv_to_heads(store(saved::qkv), tmp_.out16, B_, S_, nh, D);
       bf16_->attention_forward(store(saved::ctx), store(saved::probs), store(saved::qkv),
-                               head_.mask, B_, S_, nh, D, p_attn, seed, tmp_.attn16_scratch);
+                               head_.mask, B_, S_, nh, D, drop, tmp_.attn16_scratch);
       return;
     }
   }
@@ -530,11 +530,11 @@ void BertForSequenceClassification<T>::attention_forward(int l, double p_attn) {
   round_half(a[saved::qkv], 3 * NH, store(saved::qkv));
   if (options_.attention == AttentionMode::Standard) {
     ops_->attention_forward(a[saved::ctx], a[saved::probs], a[saved::qkv], head_.mask, B_, S_, nh,
-                            D, p_attn, seed, tmp_.attn_scratch);
+                            D, drop, tmp_.attn_scratch);
     round_half(a[saved::probs], static_cast<int64_t>(B_) * nh * S_ * S_, store(saved::probs));
   } else {
     ops_->attention_forward_blockwise(a[saved::ctx], a[saved::lse], a[saved::qkv], head_.mask, B_,
-                                      S_, nh, D, p_attn, seed, tmp_.attn_scratch);
+                                      S_, nh, D, drop, tmp_.attn_scratch);
   }
   round_half(a[saved::ctx], NH, store(saved::ctx));
 }
@@ -544,21 +544,21 @@ template <typename T>
 void BertForSequenceClassification<T>::attention_backward(int l, double p_attn) {
   const auto& a = layers_[l].work;
   const int nh = config_.num_attention_heads, D = config_.head_dim();
-  const uint64_t seed = site_seed(1 + 3 * l);
+  const Dropout drop = dropout(1 + 3 * l, p_attn);
   if constexpr (std::is_same_v<T, float>) {
     if (uses_bf16_attention(device_, options_)) {
       bf16_->attention_backward(tmp_.big, tmp_.d1, stored16(l, saved::qkv),
-                                stored16(l, saved::probs), B_, S_, nh, D, p_attn, seed,
+                                stored16(l, saved::probs), B_, S_, nh, D, drop,
                                 tmp_.attn16_scratch);
       return;
     }
   }
   if (options_.attention == AttentionMode::Standard)
-    ops_->attention_backward(tmp_.big, tmp_.d1, a[saved::qkv], a[saved::probs], B_, S_, nh, D,
-                             p_attn, seed, tmp_.attn_scratch);
+    ops_->attention_backward(tmp_.big, tmp_.d1, a[saved::qkv], a[saved::probs], B_, S_, nh, D, drop,
+                             tmp_.attn_scratch);
   else
     ops_->attention_backward_blockwise(tmp_.big, tmp_.d1, a[saved::qkv], a[saved::lse], head_.mask,
-                                       B_, S_, nh, D, p_attn, seed, tmp_.attn_scratch);
+                                       B_, S_, nh, D, drop, tmp_.attn_scratch);
 }
 
 template <typename T>
@@ -590,9 +590,9 @@ void BertForSequenceClassification<T>::backward(double loss_scale) {
   ops_->cross_entropy_backward(tmp_.dlogits, head_.probs, head_.labels, B_, L, loss_scale);
   ops_->linear_backward(tmp_.dpooled, G + layout_.cls_w, G + layout_.cls_b, tmp_.dlogits,
                         head_.pooled_drop, P + layout_.cls_w, B_, H, L, false);
-  ops_->dropout_apply(tmp_.dpooled, tmp_.dpooled, static_cast<int64_t>(B_) * H,
-                      training_ ? config_.classifier_dropout_prob() : 0.0,
-                      site_seed(classifier_site()));
+  ops_->dropout_apply(
+      tmp_.dpooled, tmp_.dpooled, B_, H,
+      dropout(classifier_site(), training_ ? config_.classifier_dropout_prob() : 0));
   ops_->tanh_backward(tmp_.dpooled, head_.pooled, tmp_.dpooled, static_cast<int64_t>(B_) * H);
   ops_->linear_backward(tmp_.d2, G + layout_.pooler_w, G + layout_.pooler_b, tmp_.dpooled,
                         head_.cls, P + layout_.pooler_w, B_, H, H, false);
@@ -621,8 +621,8 @@ void BertForSequenceClassification<T>::backward(double loss_scale) {
     layer_backward(l, x);
     ready(layout_.layers[l].qkv_w);
   }
-  ops_->dropout_apply(tmp_.g, tmp_.g, static_cast<int64_t>(N) * H,
-                      training_ ? config_.hidden_dropout_prob : 0.0, site_seed(0));
+  ops_->dropout_apply(tmp_.g, tmp_.g, B_, static_cast<int64_t>(S_) * H,
+                      dropout(0, training_ ? config_.hidden_dropout_prob : 0.0));
   ops_->layernorm_backward(tmp_.d1, G + layout_.emb_ln_g, G + layout_.emb_ln_b, tmp_.g,
                            head_.emb_sum, head_.emb_mean, head_.emb_rstd, P + layout_.emb_ln_g, N,
                            H);
@@ -638,14 +638,13 @@ void BertForSequenceClassification<T>::layer_backward(int l, const T* x) {
   const LayerOffsets& o = layout_.layers[l];
   const T* W = layer_params(l);
   auto w = [&](size_t offset) { return W + (offset - o.qkv_w); };
-  const int N = B_ * S_, H = config_.hidden_size, I = config_.intermediate_size;
-  const int64_t NH = static_cast<int64_t>(N) * H;
+  const int H = config_.hidden_size, I = config_.intermediate_size;
   const double p_hidden = training_ ? config_.hidden_dropout_prob : 0.0;
   const double p_attn = training_ ? config_.attention_probs_dropout_prob : 0.0;
   // d(dense output) = dropout mask applied to d(residual sum); a copy only when dropout is on.
   auto through_dropout = [&](const T* dsum, int site) -> const T* {
     if (p_hidden <= 0) return dsum;
-    ops_->dropout_apply(tmp_.d2, dsum, NH, p_hidden, site_seed(site));
+    ops_->dropout_apply(tmp_.d2, dsum, B_, static_cast<int64_t>(S_) * H, dropout(site, p_hidden));
     return tmp_.d2;
   };
 

@@ -206,7 +206,8 @@ class BertForSequenceClassification {
   void layernorm_backward(int l, T* dx, size_t g_off, size_t b_off, const T* dout, saved::Id sum,
                           saved::Id mean, saved::Id rstd, const T* gamma);
   const uint16_t* gelu_backward(int l, T* d, const T* f);
-  uint64_t site_seed(int site) const;
+  // Dropout site `site` of this step at probability p, over the batch's global samples.
+  Dropout dropout(int site, double p) const;
   int classifier_site() const { return 1 + 3 * config_.num_hidden_layers; }
 
   BertConfig config_;
@@ -236,6 +237,7 @@ class BertForSequenceClassification {
   bool training_ = false;
   bool has_labels_ = false;
   uint64_t seed_ = 0;
+  SampleRows rows_;
 };
 
 extern template class BertForSequenceClassification<float>;

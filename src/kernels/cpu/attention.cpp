@@ -18,10 +18,12 @@ int64_t attention_scratch_size(int S, int threads) {
 
 template <typename T>
 void attention_forward(T* ctx, T* probs, const T* qkv, const int32_t* mask, int B, int S, int nh,
-                       int D, double dropout_p, uint64_t seed, T* scratch) {
+                       int D, const Dropout& drop, T* scratch) {
   const int H = nh * D, ld = 3 * H;
   const T sqrt_d = std::sqrt(static_cast<T>(D));
-  const T keep_scale = static_cast<T>(1.0 / (1.0 - dropout_p));
+  const T keep_scale = static_cast<T>(1.0 / (1.0 - drop.p));
+  const DropoutMask mask_of(drop);
+  const int64_t SS = static_cast<int64_t>(S) * S;
   const int64_t work = static_cast<int64_t>(B) * nh * S * S * D;
 #pragma omp parallel for schedule(static) if (work >= kMinParallelWork)
   for (int64_t bh = 0; bh < static_cast<int64_t>(B) * nh; ++bh) {
@@ -38,10 +40,11 @@ void attention_forward(T* ctx, T* probs, const T* qkv, const int32_t* mask, int 
       softmax_row(row, S);
     }
     const T* pv = p;
-    if (dropout_p > 0) {
-      T* dropped = scratch + static_cast<int64_t>(omp_get_thread_num()) * 2 * S * S;
-      dropout_span(dropped, p, static_cast<int64_t>(S) * S,
-                   DropoutMask(attention_head_seed(seed, bh), dropout_p), 0, keep_scale);
+    if (drop.p > 0) {
+      T* dropped = scratch + static_cast<int64_t>(omp_get_thread_num()) * 2 * SS;
+      for (int i = 0; i < S; ++i)
+        dropout_span(dropped + static_cast<int64_t>(i) * S, p + static_cast<int64_t>(i) * S, S,
+                     mask_of.attention_row(b, h, i), keep_scale);
       pv = dropped;
     }
     T* c = ctx + static_cast<int64_t>(b) * S * H + h * D;
@@ -51,10 +54,11 @@ void attention_forward(T* ctx, T* probs, const T* qkv, const int32_t* mask, int 
 
 template <typename T>
 void attention_backward(T* dqkv, const T* dctx, const T* qkv, const T* probs, int B, int S, int nh,
-                        int D, double dropout_p, uint64_t seed, T* scratch) {
+                        int D, const Dropout& drop, T* scratch) {
   const int H = nh * D, ld = 3 * H;
   const T inv_sqrt_d = T(1) / std::sqrt(static_cast<T>(D));
-  const T keep_scale = static_cast<T>(1.0 / (1.0 - dropout_p));
+  const T keep_scale = static_cast<T>(1.0 / (1.0 - drop.p));
+  const DropoutMask mask_of(drop);
   const int64_t work = static_cast<int64_t>(B) * nh * S * S * D;
 #pragma omp parallel for schedule(static) if (work >= kMinParallelWork)
   for (int64_t bh = 0; bh < static_cast<int64_t>(B) * nh; ++bh) {
@@ -67,16 +71,19 @@ void attention_backward(T* dqkv, const T* dctx, const T* qkv, const T* probs, in
     T* dp = scratch + static_cast<int64_t>(omp_get_thread_num()) * 2 * S * S;
     T* pd = dp + static_cast<int64_t>(S) * S;  // dropped probabilities
     const T* pv = p;
-    const DropoutMask keep(attention_head_seed(seed, bh), dropout_p);
-    const int64_t SS = static_cast<int64_t>(S) * S;
-    if (dropout_p > 0) {
-      dropout_span(pd, p, SS, keep, 0, keep_scale);
+    if (drop.p > 0) {
+      for (int i = 0; i < S; ++i)
+        dropout_span(pd + static_cast<int64_t>(i) * S, p + static_cast<int64_t>(i) * S, S,
+                     mask_of.attention_row(b, h, i), keep_scale);
       pv = pd;
     }
     // dV = P'^T dctx ; dP' = dctx V^T
     gemm<T>(true, false, S, D, S, T(1), pv, S, dc, H, T(0), dv, ld);
     gemm<T>(false, true, S, S, D, T(1), dc, H, v, ld, T(0), dp, S);
-    if (dropout_p > 0) dropout_span(dp, dp, SS, keep, 0, keep_scale);
+    if (drop.p > 0)
+      for (int i = 0; i < S; ++i)
+        dropout_span(dp + static_cast<int64_t>(i) * S, dp + static_cast<int64_t>(i) * S, S,
+                     mask_of.attention_row(b, h, i), keep_scale);
     for (int i = 0; i < S; ++i)
       softmax_backward_row(dp + static_cast<int64_t>(i) * S, p + static_cast<int64_t>(i) * S, S,
                            inv_sqrt_d);
@@ -87,12 +94,12 @@ void attention_backward(T* dqkv, const T* dctx, const T* qkv, const T* probs, in
 }
 
 template void attention_forward<float>(float*, float*, const float*, const int32_t*, int, int, int,
-                                       int, double, uint64_t, float*);
+                                       int, const Dropout&, float*);
 template void attention_forward<double>(double*, double*, const double*, const int32_t*, int, int,
-                                        int, int, double, uint64_t, double*);
+                                        int, int, const Dropout&, double*);
 template void attention_backward<float>(float*, const float*, const float*, const float*, int, int,
-                                        int, int, double, uint64_t, float*);
+                                        int, int, const Dropout&, float*);
 template void attention_backward<double>(double*, const double*, const double*, const double*, int,
-                                         int, int, int, double, uint64_t, double*);
+                                         int, int, int, const Dropout&, double*);
 
 }  // namespace bertrain::cpu

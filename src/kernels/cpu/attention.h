@@ -6,7 +6,7 @@
 
 #include <cstdint>
 
-#include "kernels/dropout_mask.h"  // attention_head_seed: the probabilities' masks
+#include "kernels/dropout_mask.h"  // the probabilities' masks: element (h, i, j) of a sample
 
 namespace bertrain::cpu {
 
@@ -15,11 +15,11 @@ int64_t attention_scratch_size(int S, int threads);
 
 template <typename T>
 void attention_forward(T* ctx, T* probs, const T* qkv, const int32_t* mask, int B, int S, int nh,
-                       int D, double dropout_p, uint64_t seed, T* scratch);
+                       int D, const Dropout& drop, T* scratch);
 
 template <typename T>
 void attention_backward(T* dqkv, const T* dctx, const T* qkv, const T* probs, int B, int S, int nh,
-                        int D, double dropout_p, uint64_t seed, T* scratch);
+                        int D, const Dropout& drop, T* scratch);
 
 // Memory-efficient variants (attention_blockwise.cpp): the same results, but only the
 // log-sum-exp of each query row, lse [B, nh, S], is saved; backward recomputes the
@@ -28,11 +28,11 @@ int64_t attention_blockwise_scratch_size(int S, int threads);
 
 template <typename T>
 void attention_forward_blockwise(T* ctx, T* lse, const T* qkv, const int32_t* mask, int B, int S,
-                                 int nh, int D, double dropout_p, uint64_t seed, T* scratch);
+                                 int nh, int D, const Dropout& drop, T* scratch);
 
 template <typename T>
 void attention_backward_blockwise(T* dqkv, const T* dctx, const T* qkv, const T* lse,
                                   const int32_t* mask, int B, int S, int nh, int D,
-                                  double dropout_p, uint64_t seed, T* scratch);
+                                  const Dropout& drop, T* scratch);
 
 }  // namespace bertrain::cpu

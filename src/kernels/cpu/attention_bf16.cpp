@@ -96,11 +96,10 @@ inline void softmax_row_bf16(uint16_t* p, const uint16_t* s, const int32_t* mask
 
 // The dropped probabilities of one row: keep(i*S + j) ? bf16(p * scale) : 0, the same draws as
 // attention.cpp's (element index within the head).
-inline void dropped_row(uint16_t* out, const uint16_t* p16, int S, DropoutMask keep, int64_t first,
-                        float scale) {
+inline void dropped_row(uint16_t* out, const uint16_t* p16, int S, ElementMask keep, float scale) {
 #pragma omp simd
   for (int j = 0; j < S; ++j)
-    out[j] = keep.keep(first + j) ? float_to_bf16(bf16_to_float(p16[j]) * scale) : uint16_t(0);
+    out[j] = keep.keep(j) ? float_to_bf16(bf16_to_float(p16[j]) * scale) : uint16_t(0);
 }
 
 // Gathers the S x D matrix of every head h of a [S, H]-row tensor (row stride ld) into the
@@ -173,13 +172,14 @@ size_t attention_bf16_scratch_bytes(int S, int nh, int D) {
 }
 
 void attention_forward_bf16(uint16_t* ctx16, uint16_t* probs16, const uint16_t* qkv16,
-                            const int32_t* mask, int B, int S, int nh, int D, double dropout_p,
-                            uint64_t seed, std::byte* scratch) {
+                            const int32_t* mask, int B, int S, int nh, int D, const Dropout& drop,
+                            std::byte* scratch) {
   const int H = nh * D;
   const int64_t SS = static_cast<int64_t>(S) * S, SD = static_cast<int64_t>(S) * D;
   const int64_t part = B * nh * SD;
   const float inv_sqrt_d = 1.0f / std::sqrt(static_cast<float>(D));
-  const float keep_scale = static_cast<float>(1.0 / (1.0 - dropout_p));
+  const float keep_scale = static_cast<float>(1.0 / (1.0 - drop.p));
+  const DropoutMask drop_mask(drop);
   Scratch w(scratch, S, nh, D);
   for (int b = 0; b < B; ++b) {
     const uint16_t* q = qkv16 + b * nh * SD;
@@ -192,15 +192,12 @@ void attention_forward_bf16(uint16_t* ctx16, uint16_t* probs16, const uint16_t* 
         [&](int64_t r) {  // r = h * S + i
           uint16_t* saved = p16 + r * S;
           softmax_row_bf16(saved, w.scores16 + r * S, m, S, inv_sqrt_d);
-          if (dropout_p > 0) {
-            const int64_t h = r / S, i = r % S;
-            dropped_row(w.p16 + r * S, saved, S,
-                        DropoutMask(attention_head_seed(seed, b * nh + h), dropout_p), i * S,
+          if (drop.p > 0)
+            dropped_row(w.p16 + r * S, saved, S, drop_mask.attention_row(b, r / S, r % S),
                         keep_scale);
-          }
         },
         4 * S);
-    gemm_bf16_batched(nh, false, false, S, D, S, dropout_p > 0 ? w.p16 : p16, v, w.heads, w.gemm);
+    gemm_bf16_batched(nh, false, false, S, D, S, drop.p > 0 ? w.p16 : p16, v, w.heads, w.gemm);
     parallel_for(
         S,
         [&](int64_t s) {
@@ -216,32 +213,31 @@ void attention_forward_bf16(uint16_t* ctx16, uint16_t* probs16, const uint16_t* 
 }
 
 void attention_backward_bf16(float* dqkv, const float* dctx, const uint16_t* qkv16,
-                             const uint16_t* probs16, int B, int S, int nh, int D, double dropout_p,
-                             uint64_t seed, std::byte* scratch) {
+                             const uint16_t* probs16, int B, int S, int nh, int D,
+                             const Dropout& drop, std::byte* scratch) {
   const int H = nh * D;
   const int64_t SS = static_cast<int64_t>(S) * S, SD = static_cast<int64_t>(S) * D;
   const int64_t part = B * nh * SD;
   const float inv_sqrt_d = 1.0f / std::sqrt(static_cast<float>(D));
-  const float keep_scale = static_cast<float>(1.0 / (1.0 - dropout_p));
+  const float keep_scale = static_cast<float>(1.0 / (1.0 - drop.p));
+  const DropoutMask drop_mask(drop);
   Scratch w(scratch, S, nh, D);
   float *dq = w.heads, *dk = dq + nh * SD, *dv = dk + nh * SD;
   for (int b = 0; b < B; ++b) {
     const uint16_t* q = qkv16 + b * nh * SD;
     const uint16_t *k = q + part, *v = q + 2 * part;
     const uint16_t* p16 = probs16 + b * nh * SS;
-    auto keep = [&](int64_t h) {
-      return DropoutMask(attention_head_seed(seed, b * nh + h), dropout_p);
-    };
     to_heads(w.dctx16, dctx + static_cast<int64_t>(b) * S * H, H, S, nh, D);
-    if (dropout_p > 0)
+    if (drop.p > 0)
       parallel_for(
           static_cast<int64_t>(nh) * S,
           [&](int64_t r) {
-            dropped_row(w.p16 + r * S, p16 + r * S, S, keep(r / S), (r % S) * S, keep_scale);
+            dropped_row(w.p16 + r * S, p16 + r * S, S, drop_mask.attention_row(b, r / S, r % S),
+                        keep_scale);
           },
           2 * S);
     // dV = P'^T dctx ; dP' = dctx V^T
-    gemm_bf16_batched(nh, true, false, S, D, S, dropout_p > 0 ? w.p16 : p16, w.dctx16, dv, w.gemm);
+    gemm_bf16_batched(nh, true, false, S, D, S, drop.p > 0 ? w.p16 : p16, w.dctx16, dv, w.gemm);
     gemm_bf16_batched(nh, false, true, S, S, D, w.dctx16, v, w.dp, w.gemm);
     // dS = softmax backward of dP (through dropout) / sqrt(D), in bf16 for the GEMMs, written
     // over the dropped probabilities (each element read before it is written). The dropout
@@ -254,7 +250,7 @@ void attention_backward_bf16(float* dqkv, const float* dctx, const uint16_t* qkv
           const float* dp = w.dp + r * S;
           const uint16_t* p = p16 + r * S;
           uint16_t* ds = w.p16 + r * S;
-          if (dropout_p > 0)
+          if (drop.p > 0)
             softmax_backward_dropped_row_bf16(ds, dp, p, S, keep_scale, inv_sqrt_d);
           else
             softmax_backward_row_bf16(ds, dp, p, S, inv_sqrt_d);

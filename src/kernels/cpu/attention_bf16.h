@@ -20,6 +20,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/dropout_mask.h"
+
 namespace bertrain::cpu {
 
 // The QKV GEMM's bf16 output [B, S, 3H] to head-major.
@@ -29,11 +31,11 @@ void qkv_to_heads_bf16(uint16_t* qkv16, const uint16_t* rows16, int B, int S, in
 size_t attention_bf16_scratch_bytes(int S, int nh, int D);
 
 void attention_forward_bf16(uint16_t* ctx16, uint16_t* probs16, const uint16_t* qkv16,
-                            const int32_t* mask, int B, int S, int nh, int D, double dropout_p,
-                            uint64_t seed, std::byte* scratch);
+                            const int32_t* mask, int B, int S, int nh, int D, const Dropout& drop,
+                            std::byte* scratch);
 
 void attention_backward_bf16(float* dqkv, const float* dctx, const uint16_t* qkv16,
-                             const uint16_t* probs16, int B, int S, int nh, int D, double dropout_p,
-                             uint64_t seed, std::byte* scratch);
+                             const uint16_t* probs16, int B, int S, int nh, int D,
+                             const Dropout& drop, std::byte* scratch);
 
 }  // namespace bertrain::cpu

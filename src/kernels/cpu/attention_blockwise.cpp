@@ -36,9 +36,10 @@ int64_t attention_blockwise_scratch_size(int S, int threads) {
 
 template <typename T>
 void attention_forward_blockwise(T* ctx, T* lse, const T* qkv, const int32_t* mask, int B, int S,
-                                 int nh, int D, double dropout_p, uint64_t seed, T* scratch) {
+                                 int nh, int D, const Dropout& drop, T* scratch) {
   const int H = nh * D, ld = 3 * H, Br = std::min(S, kQueryBlock);
-  const T keep_scale = static_cast<T>(1.0 / (1.0 - dropout_p));
+  const T keep_scale = static_cast<T>(1.0 / (1.0 - drop.p));
+  const DropoutMask mask_of(drop);
   const int blocks = (S + Br - 1) / Br;
   const int64_t work = static_cast<int64_t>(B) * nh * S * S * D;
 #pragma omp parallel for schedule(static) if (work >= kMinParallelWork)
@@ -50,12 +51,10 @@ void attention_forward_blockwise(T* ctx, T* lse, const T* qkv, const int32_t* ma
     const T *q = base + static_cast<int64_t>(i0) * ld, *k = base + H, *v = base + 2 * H;
     T* p = scratch + static_cast<int64_t>(omp_get_thread_num()) * 2 * Br * S;
     block_scores(p, q, k, mask + static_cast<int64_t>(b) * S, rows, S, D, ld);
-    const DropoutMask keep(attention_head_seed(seed, bh), dropout_p);
     for (int r = 0; r < rows; ++r) {
       T* row = p + static_cast<int64_t>(r) * S;
       lse[bh * S + i0 + r] = softmax_row(row, S);
-      if (dropout_p > 0)
-        dropout_span(row, row, S, keep, static_cast<int64_t>(i0 + r) * S, keep_scale);
+      if (drop.p > 0) dropout_span(row, row, S, mask_of.attention_row(b, h, i0 + r), keep_scale);
     }
     T* c = ctx + (static_cast<int64_t>(b) * S + i0) * H + h * D;
     gemm<T>(false, false, rows, D, S, T(1), p, S, v, ld, T(0), c, H);
@@ -65,10 +64,11 @@ void attention_forward_blockwise(T* ctx, T* lse, const T* qkv, const int32_t* ma
 template <typename T>
 void attention_backward_blockwise(T* dqkv, const T* dctx, const T* qkv, const T* lse,
                                   const int32_t* mask, int B, int S, int nh, int D,
-                                  double dropout_p, uint64_t seed, T* scratch) {
+                                  const Dropout& drop, T* scratch) {
   const int H = nh * D, ld = 3 * H, Br = std::min(S, kQueryBlock);
   const T inv_sqrt_d = T(1) / std::sqrt(static_cast<T>(D));
-  const T keep_scale = static_cast<T>(1.0 / (1.0 - dropout_p));
+  const T keep_scale = static_cast<T>(1.0 / (1.0 - drop.p));
+  const DropoutMask mask_of(drop);
   const int blocks = (S + Br - 1) / Br;
   const int64_t work = static_cast<int64_t>(B) * nh * S * S * D;
   // One task per head: dK and dV accumulate over its query blocks.
@@ -84,7 +84,6 @@ void attention_backward_blockwise(T* dqkv, const T* dctx, const T* qkv, const T*
     }
     T* p = scratch + static_cast<int64_t>(omp_get_thread_num()) * 2 * Br * S;
     T* dp = p + static_cast<int64_t>(Br) * S;
-    const DropoutMask keep(attention_head_seed(seed, bh), dropout_p);
     for (int blk = 0; blk < blocks; ++blk) {
       const int i0 = blk * Br, rows = std::min(Br, S - i0);
       const T* qb = q + static_cast<int64_t>(i0) * ld;
@@ -92,21 +91,20 @@ void attention_backward_blockwise(T* dqkv, const T* dctx, const T* qkv, const T*
       // Recompute P from the saved log-sum-exp; P' = dropout(P) goes to dp for dV.
       block_scores(p, qb, k, mask + static_cast<int64_t>(b) * S, rows, S, D, ld);
       for (int r = 0; r < rows; ++r) {
-        const int64_t e0 = static_cast<int64_t>(i0 + r) * S;
+        const ElementMask keep = mask_of.attention_row(b, h, i0 + r);
         T* pr = p + static_cast<int64_t>(r) * S;
         T* dr = dp + static_cast<int64_t>(r) * S;
         exp_row(pr, S, lse[bh * S + i0 + r]);
-        if (dropout_p > 0)
-          dropout_span(dr, pr, S, keep, e0, keep_scale);
+        if (drop.p > 0)
+          dropout_span(dr, pr, S, keep, keep_scale);
         else
           std::copy_n(pr, S, dr);
       }
       gemm<T>(true, false, S, D, rows, T(1), dp, S, dob, H, T(1), dv, ld);  // dV += P'^T dO
       gemm<T>(false, true, rows, S, D, T(1), dob, H, v, ld, T(0), dp, S);   // dP' = dO V^T
       for (int r = 0; r < rows; ++r) {
-        const int64_t e0 = static_cast<int64_t>(i0 + r) * S;
         T* dr = dp + static_cast<int64_t>(r) * S;
-        if (dropout_p > 0) dropout_span(dr, dr, S, keep, e0, keep_scale);
+        if (drop.p > 0) dropout_span(dr, dr, S, mask_of.attention_row(b, h, i0 + r), keep_scale);
         softmax_backward_row(dr, p + static_cast<int64_t>(r) * S, S, inv_sqrt_d);
       }
       gemm<T>(false, false, rows, D, S, T(1), dp, S, k, ld, T(0),
@@ -117,14 +115,14 @@ void attention_backward_blockwise(T* dqkv, const T* dctx, const T* qkv, const T*
 }
 
 template void attention_forward_blockwise<float>(float*, float*, const float*, const int32_t*, int,
-                                                 int, int, int, double, uint64_t, float*);
+                                                 int, int, int, const Dropout&, float*);
 template void attention_forward_blockwise<double>(double*, double*, const double*, const int32_t*,
-                                                  int, int, int, int, double, uint64_t, double*);
+                                                  int, int, int, int, const Dropout&, double*);
 template void attention_backward_blockwise<float>(float*, const float*, const float*, const float*,
-                                                  const int32_t*, int, int, int, int, double,
-                                                  uint64_t, float*);
+                                                  const int32_t*, int, int, int, int,
+                                                  const Dropout&, float*);
 template void attention_backward_blockwise<double>(double*, const double*, const double*,
                                                    const double*, const int32_t*, int, int, int,
-                                                   int, double, uint64_t, double*);
+                                                   int, const Dropout&, double*);
 
 }  // namespace bertrain::cpu

@@ -60,23 +60,24 @@ void add_layernorm_forward(T* out, T* sum, T* mean, T* rstd, const T* a, const T
 }
 
 void add_layernorm_forward_bf16(float* out, uint16_t* out16, uint16_t* sum16, float* mean,
-                                float* rstd, const uint16_t* dense16, double dropout_p,
-                                uint64_t seed, const float* residual, const float* gamma,
-                                const float* beta, int N, int C, double eps) {
-  const float keep_scale = static_cast<float>(1.0 / (1.0 - dropout_p));
-  const DropoutMask mask(seed, dropout_p);
-  const bool dropout = dropout_p > 0;
+                                float* rstd, const uint16_t* dense16, const Dropout& drop,
+                                const float* residual, const float* gamma, const float* beta, int B,
+                                int S, int C, double eps) {
+  const float keep_scale = static_cast<float>(1.0 / (1.0 - drop.p));
+  const DropoutMask mask(drop);
+  const bool dropout = drop.p > 0;
   parallel_for(
-      N,
+      static_cast<int64_t>(B) * S,
       [&](int64_t r) {
         float* o = out + r * C;
         const uint16_t* d = dense16 + r * C;
         const float* x = residual + r * C;
         uint16_t* s16 = sum16 + r * C;
+        const ElementMask keep = mask.sample(r / S, (r % S) * C);
 #pragma omp simd
         for (int c = 0; c < C; ++c) {
           float v = bf16_to_float(d[c]);
-          if (dropout) v = mask.keep(r * C + c) ? v * keep_scale : 0.0f;
+          if (dropout) v = keep.keep(c) ? v * keep_scale : 0.0f;
           o[c] = v + x[c];
           s16[c] = float_to_bf16(o[c]);
         }

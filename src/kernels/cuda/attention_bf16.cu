@@ -113,12 +113,13 @@ __global__ void softmax_bf16_kernel(uint16_t* p, const int32_t* mask, int64_t ro
 
 // out = the dropped probabilities of n batch rows from b0: keep ? bf16(p * scale) : 0, each
 // (batch row, head) with its own mask over its [S, S] elements.
-__global__ void dropped_kernel(uint16_t* out, const uint16_t* p16, int64_t SS, int64_t heads,
-                               int64_t first_head, uint64_t seed, double p, float scale) {
+__global__ void dropped_kernel(uint16_t* out, const uint16_t* p16, int S, int64_t heads,
+                               int64_t first_head, int nh, DropoutMask mask, float scale) {
   const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
-  if (i >= SS * heads) return;
-  const DropoutMask keep(attention_head_seed(seed, first_head + i / SS), p);
-  out[i] = keep.keep(i % SS) ? float_to_bf16(bf16_to_float(p16[i]) * scale) : uint16_t(0);
+  if (i >= static_cast<int64_t>(S) * S * heads) return;
+  const int64_t row = i / S;  // over the heads' query rows
+  const bool keep = mask.head_row(first_head + row / S, nh, row % S).keep(i % S);
+  out[i] = keep ? float_to_bf16(bf16_to_float(p16[i]) * scale) : uint16_t(0);
 }
 
 // ds = bf16(p * (g - sum(g * p)) / sqrt(D)) per row, with g = dp, or through dropout g = kept ?
@@ -148,12 +149,11 @@ dim3 row_grid(int64_t rows) {
   return dim3(blocks_for(rows, kRowsPerBlock));
 }
 
-// The dropped probabilities of heads [first_head, first_head + heads) into out.
-void launch_dropped(uint16_t* out, const uint16_t* p16, int64_t SS, int64_t heads,
-                    int64_t first_head, uint64_t seed, double dropout_p, float keep_scale,
-                    const char* what) {
-  dropped_kernel<<<blocks_for(SS * heads, kThreads), kThreads, 0, stream()>>>(
-      out, p16, SS, heads, first_head, seed, dropout_p, keep_scale);
+// The dropped probabilities of heads [first_head, first_head + heads) (nh a batch row) into out.
+void launch_dropped(uint16_t* out, const uint16_t* p16, int S, int64_t heads, int64_t first_head,
+                    int nh, const Dropout& drop, float keep_scale, const char* what) {
+  dropped_kernel<<<blocks_for(static_cast<int64_t>(S) * S * heads, kThreads), kThreads, 0,
+                   stream()>>>(out, p16, S, heads, first_head, nh, DropoutMask(drop), keep_scale);
   check_launch(what);
 }
 
@@ -182,13 +182,13 @@ size_t attention_bf16_scratch_bytes(int S, int nh, int D) {
 }
 
 void attention_forward_bf16(uint16_t* ctx16, uint16_t* probs16, const uint16_t* qkv16,
-                            const int32_t* mask, int B, int S, int nh, int D, double dropout_p,
-                            uint64_t seed, std::byte* scratch) {
+                            const int32_t* mask, int B, int S, int nh, int D, const Dropout& drop,
+                            std::byte* scratch) {
   const int H = nh * D;
   const int64_t SS = static_cast<int64_t>(S) * S, SD = static_cast<int64_t>(S) * D;
   const int64_t part = static_cast<int64_t>(B) * nh * SD;
   const float inv_sqrt_d = 1.0f / std::sqrt(static_cast<float>(D));
-  const float keep_scale = static_cast<float>(1.0 / (1.0 - dropout_p));
+  const float keep_scale = static_cast<float>(1.0 / (1.0 - drop.p));
   Scratch w(scratch, S, nh, D);
   const dim3 warps(kWarp, kRowsPerBlock);
   for (int b0 = 0; b0 < B; b0 += w.rows) {
@@ -203,9 +203,9 @@ void attention_forward_bf16(uint16_t* ctx16, uint16_t* probs16, const uint16_t* 
         inv_sqrt_d);
     check_launch("attention softmax (bf16)");
     const uint16_t* pv = p16;
-    if (dropout_p > 0) {
-      launch_dropped(w.p16, p16, SS, heads, static_cast<int64_t>(b0) * nh, seed, dropout_p,
-                     keep_scale, "attention dropout (bf16)");
+    if (drop.p > 0) {
+      launch_dropped(w.p16, p16, S, heads, static_cast<int64_t>(b0) * nh, nh, drop, keep_scale,
+                     "attention dropout (bf16)");
       pv = w.p16;
     }
     // The context head-major in bf16, then into the heads' columns of the [S, H] rows.
@@ -216,13 +216,13 @@ void attention_forward_bf16(uint16_t* ctx16, uint16_t* probs16, const uint16_t* 
 }
 
 void attention_backward_bf16(float* dqkv, const float* dctx, const uint16_t* qkv16,
-                             const uint16_t* probs16, int B, int S, int nh, int D, double dropout_p,
-                             uint64_t seed, std::byte* scratch) {
+                             const uint16_t* probs16, int B, int S, int nh, int D,
+                             const Dropout& drop, std::byte* scratch) {
   const int H = nh * D;
   const int64_t SS = static_cast<int64_t>(S) * S, SD = static_cast<int64_t>(S) * D;
   const int64_t part = static_cast<int64_t>(B) * nh * SD;
   const float inv_sqrt_d = 1.0f / std::sqrt(static_cast<float>(D));
-  const float keep_scale = static_cast<float>(1.0 / (1.0 - dropout_p));
+  const float keep_scale = static_cast<float>(1.0 / (1.0 - drop.p));
   Scratch w(scratch, S, nh, D);
   const dim3 warps(kWarp, kRowsPerBlock);
   for (int b0 = 0; b0 < B; b0 += w.rows) {
@@ -237,9 +237,9 @@ void attention_backward_bf16(float* dqkv, const float* dctx, const uint16_t* qkv
         w.heads16, dctx + static_cast<int64_t>(b0) * S * H, static_cast<unsigned>(hsd), S, nh, D);
     check_launch("attention dctx to heads (bf16)");
     const uint16_t* pv = p16;
-    if (dropout_p > 0) {
-      launch_dropped(w.p16, p16, SS, heads, static_cast<int64_t>(b0) * nh, seed, dropout_p,
-                     keep_scale, "attention dropout (bf16 backward)");
+    if (drop.p > 0) {
+      launch_dropped(w.p16, p16, S, heads, static_cast<int64_t>(b0) * nh, nh, drop, keep_scale,
+                     "attention dropout (bf16 backward)");
       pv = w.p16;
     }
     // dV = P'^T dctx ; dP' = dctx V^T
@@ -248,8 +248,7 @@ void attention_backward_bf16(float* dqkv, const float* dctx, const uint16_t* qkv
     gemm_bf16(false, true, S, S, D, 1.0f, w.heads16, D, v, D, 0.0f, w.dp, S, false,
               {heads, SD, SD, SS});
     softmax_backward_bf16_kernel<<<row_grid(static_cast<int64_t>(heads) * S), warps, 0, stream()>>>(
-        w.p16, w.dp, p16, static_cast<int64_t>(heads) * S, S, dropout_p > 0, keep_scale,
-        inv_sqrt_d);
+        w.p16, w.dp, p16, static_cast<int64_t>(heads) * S, S, drop.p > 0, keep_scale, inv_sqrt_d);
     check_launch("attention softmax backward (bf16)");
     // dQ = dS K ; dK = dS^T Q
     gemm_bf16(false, false, S, D, S, 1.0f, w.p16, S, k, D, 0.0f, dq, D, false, {heads, SS, SD, SD});

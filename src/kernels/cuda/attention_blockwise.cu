@@ -17,8 +17,8 @@ constexpr int kRowsPerBlock = 8;  // one warp per row
 // place, each row's log-sum-exp saved, then the row dropped in place (the element index within
 // the head is (i0 + r) * S + j, as the standard kernel's).
 __global__ void block_softmax_kernel(float* p, float* lse, const int32_t* mask, int count, int rows,
-                                     int Br, int S, int64_t bh0, int i0, float sqrt_d,
-                                     uint64_t seed, double p_drop, float keep_scale) {
+                                     int Br, int S, int64_t bh0, int i0, float sqrt_d, int nh,
+                                     DropoutMask drop_mask, bool drop, float keep_scale) {
   const int64_t all = blockIdx.x * static_cast<int64_t>(kRowsPerBlock) + threadIdx.y;
   if (all >= static_cast<int64_t>(count) * rows) return;
   const int64_t h = all / rows;
@@ -26,46 +26,43 @@ __global__ void block_softmax_kernel(float* p, float* lse, const int32_t* mask, 
   float* row = p + (h * Br + r) * S;
   const float l = softmax_row(row, mask, S, sqrt_d, threadIdx.x);
   if (threadIdx.x == 0) lse[(bh0 + h) * S + i0 + r] = l;
-  if (p_drop <= 0) return;
-  const DropoutMask keep(attention_head_seed(seed, bh0 + h), p_drop);
-  const int64_t first = static_cast<int64_t>(i0 + r) * S;
-  for (int j = threadIdx.x; j < S; j += kWarp)
-    row[j] = keep.keep(first + j) ? row[j] * keep_scale : 0.0f;
+  if (!drop) return;
+  const ElementMask keep = drop_mask.head_row(bh0 + h, nh, i0 + r);
+  for (int j = threadIdx.x; j < S; j += kWarp) row[j] = keep.keep(j) ? row[j] * keep_scale : 0.0f;
 }
 
 // Recomputes the block's probabilities from the saved log-sum-exp: p = exp(score - lse), and
 // dropped = dropout(p) (or p).
 __global__ void block_recompute_kernel(float* p, float* dropped, const float* lse,
                                        const int32_t* mask, int count, int rows, int Br, int S,
-                                       int64_t bh0, int i0, float sqrt_d, uint64_t seed,
-                                       double p_drop, float keep_scale) {
+                                       int64_t bh0, int i0, float sqrt_d, int nh,
+                                       DropoutMask drop_mask, bool drop, float keep_scale) {
   const int64_t all = blockIdx.x * static_cast<int64_t>(kRowsPerBlock) + threadIdx.y;
   if (all >= static_cast<int64_t>(count) * rows) return;
   const int64_t h = all / rows;
   const int r = static_cast<int>(all % rows);
   const int64_t off = (h * Br + r) * S;
   const float l = lse[(bh0 + h) * S + i0 + r];
-  const DropoutMask keep(attention_head_seed(seed, bh0 + h), p_drop);
-  const int64_t first = static_cast<int64_t>(i0 + r) * S;
+  const ElementMask keep = drop_mask.head_row(bh0 + h, nh, i0 + r);
   for (int j = threadIdx.x; j < S; j += kWarp) {
     const float v = expf(scaled_score(p[off + j], mask[j], sqrt_d) - l);
     p[off + j] = v;
-    dropped[off + j] = p_drop > 0 && !keep.keep(first + j) ? 0.0f : v * keep_scale;
+    dropped[off + j] = drop && !keep.keep(j) ? 0.0f : v * keep_scale;
   }
 }
 
 // The block's score gradient: dp = softmax backward of dropout(dp), per row.
 __global__ void block_softmax_backward_kernel(float* dp, const float* p, int count, int rows,
-                                              int Br, int S, int64_t bh0, int i0, uint64_t seed,
-                                              double p_drop, float keep_scale, float inv_sqrt_d) {
+                                              int Br, int S, int64_t bh0, int i0, int nh,
+                                              DropoutMask drop_mask, bool drop, float keep_scale,
+                                              float inv_sqrt_d) {
   const int64_t all = blockIdx.x * static_cast<int64_t>(kRowsPerBlock) + threadIdx.y;
   if (all >= static_cast<int64_t>(count) * rows) return;
   const int64_t h = all / rows;
   const int r = static_cast<int>(all % rows);
   const int64_t off = (h * Br + r) * S;
-  softmax_backward_row(dp + off, p + off, S,
-                       DropoutMask(attention_head_seed(seed, bh0 + h), p_drop), p_drop > 0,
-                       static_cast<int64_t>(i0 + r) * S, keep_scale, inv_sqrt_d, threadIdx.x);
+  softmax_backward_row(dp + off, p + off, S, drop_mask.head_row(bh0 + h, nh, i0 + r), drop,
+                       keep_scale, inv_sqrt_d, threadIdx.x);
 }
 
 dim3 grid_rows(int64_t rows) {
@@ -79,12 +76,11 @@ int64_t attention_blockwise_scratch_size(int S, int slots) {
 }
 
 void attention_forward_blockwise(float* ctx, float* lse, const float* qkv, const int32_t* mask,
-                                 int B, int S, int nh, int D, double dropout_p, uint64_t seed,
-                                 float* scratch) {
+                                 int B, int S, int nh, int D, const Dropout& drop, float* scratch) {
   const int H = nh * D, ld = 3 * H, Br = std::min(S, kQueryBlock),
             slots = attention_scratch_slots();
   const float sqrt_d = std::sqrt(static_cast<float>(D));
-  const float keep_scale = static_cast<float>(1.0 / (1.0 - dropout_p));
+  const float keep_scale = static_cast<float>(1.0 / (1.0 - drop.p));
   const int64_t BS = static_cast<int64_t>(Br) * S;
   const dim3 warps(kWarp, kRowsPerBlock);
   for (int b = 0; b < B; ++b) {
@@ -99,7 +95,8 @@ void attention_forward_blockwise(float* ctx, float* lse, const float* qkv, const
         gemm(false, true, rows, S, D, 1.0f, q + static_cast<int64_t>(i0) * ld, ld, k, ld, 0.0f,
              scratch, S, {count, D, D, BS});
         block_softmax_kernel<<<grid_rows(static_cast<int64_t>(count) * rows), warps, 0, stream()>>>(
-            scratch, lse, m, count, rows, Br, S, bh0, i0, sqrt_d, seed, dropout_p, keep_scale);
+            scratch, lse, m, count, rows, Br, S, bh0, i0, sqrt_d, nh, DropoutMask(drop), drop.p > 0,
+            keep_scale);
         check_launch("memory-efficient attention softmax");
         gemm(false, false, rows, D, S, 1.0f, scratch, S, v, ld, 0.0f,
              ctx + (static_cast<int64_t>(b) * S + i0) * H + h0 * D, H, {count, BS, D, D});
@@ -110,11 +107,11 @@ void attention_forward_blockwise(float* ctx, float* lse, const float* qkv, const
 
 void attention_backward_blockwise(float* dqkv, const float* dctx, const float* qkv,
                                   const float* lse, const int32_t* mask, int B, int S, int nh,
-                                  int D, double dropout_p, uint64_t seed, float* scratch) {
+                                  int D, const Dropout& drop, float* scratch) {
   const int H = nh * D, ld = 3 * H, Br = std::min(S, kQueryBlock),
             slots = attention_scratch_slots();
   const float sqrt_d = std::sqrt(static_cast<float>(D)), inv_sqrt_d = 1.0f / sqrt_d;
-  const float keep_scale = static_cast<float>(1.0 / (1.0 - dropout_p));
+  const float keep_scale = static_cast<float>(1.0 / (1.0 - drop.p));
   const int64_t BS = static_cast<int64_t>(Br) * S;
   float* p = scratch;                // [slots, Br, S]: probabilities
   float* dp = scratch + slots * BS;  // [slots, Br, S]: dropped, then the score gradient
@@ -138,12 +135,14 @@ void attention_backward_blockwise(float* dqkv, const float* dctx, const float* q
         const int64_t block_rows = static_cast<int64_t>(count) * rows;
         gemm(false, true, rows, S, D, 1.0f, qb, ld, k, ld, 0.0f, p, S, {count, D, D, BS});
         block_recompute_kernel<<<grid_rows(block_rows), warps, 0, stream()>>>(
-            p, dp, lse, m, count, rows, Br, S, bh0, i0, sqrt_d, seed, dropout_p, keep_scale);
+            p, dp, lse, m, count, rows, Br, S, bh0, i0, sqrt_d, nh, DropoutMask(drop), drop.p > 0,
+            keep_scale);
         check_launch("memory-efficient attention (recompute)");
         gemm(true, false, S, D, rows, 1.0f, dp, S, dob, H, 1.0f, dv, ld, {count, BS, D, D});
         gemm(false, true, rows, S, D, 1.0f, dob, H, v, ld, 0.0f, dp, S, {count, D, D, BS});
         block_softmax_backward_kernel<<<grid_rows(block_rows), warps, 0, stream()>>>(
-            dp, p, count, rows, Br, S, bh0, i0, seed, dropout_p, keep_scale, inv_sqrt_d);
+            dp, p, count, rows, Br, S, bh0, i0, nh, DropoutMask(drop), drop.p > 0, keep_scale,
+            inv_sqrt_d);
         check_launch("memory-efficient attention softmax backward");
         gemm(false, false, rows, D, S, 1.0f, dp, S, k, ld, 0.0f, dq + static_cast<int64_t>(i0) * ld,
              ld, {count, BS, D, D});

@@ -37,15 +37,15 @@ __device__ inline float softmax_row(float* row, const int32_t* mask, int S, floa
   return mx + logf(sum);
 }
 
-// dr = dropout(dr) (keep.keep(first + j), when drop) and then the softmax backward with the
+// dr = dropout(dr) (the row's mask, when drop) and then the softmax backward with the
 // 1/sqrt(D) scale: dr = p * (dr - sum(dr * p)) / sqrt(D).
-__device__ inline void softmax_backward_row(float* dr, const float* p, int S, DropoutMask keep,
-                                            bool drop, int64_t first, float keep_scale,
-                                            float inv_sqrt_d, int lane) {
+__device__ inline void softmax_backward_row(float* dr, const float* p, int S, ElementMask keep,
+                                            bool drop, float keep_scale, float inv_sqrt_d,
+                                            int lane) {
   float dot = 0;
   for (int j = lane; j < S; j += kWarp) {
     float v = dr[j];
-    if (drop) v = keep.keep(first + j) ? v * keep_scale : 0.0f;
+    if (drop) v = keep.keep(j) ? v * keep_scale : 0.0f;
     dr[j] = v;
     dot += v * p[j];
   }

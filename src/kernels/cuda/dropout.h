@@ -4,9 +4,12 @@
 
 #include <cstdint>
 
+#include "kernels/dropout_mask.h"
+
 namespace bertrain::cuda {
 
-// out[i] = keep(i) ? x[i] / (1 - p) : 0 with DropoutMask(seed, p); out may be x.
-void dropout_apply(float* out, const float* x, int64_t n, double p, uint64_t seed);
+// Over a [B, per_sample] tensor: out = keep ? x / (1 - p) : 0 with the masks of
+// DropoutMask(d); out may be x.
+void dropout_apply(float* out, const float* x, int B, int64_t per_sample, const Dropout& d);
 
 }  // namespace bertrain::cuda

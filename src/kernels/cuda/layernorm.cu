@@ -97,20 +97,19 @@ __global__ void layernorm_backward_params_kernel(float* dgamma, float* dbeta, co
 
 // One row by one warp: v = dropout(bf16 dense) + residual, kept as bf16 in sum16; LayerNorm of
 // the fp32 v (held in out); the output rounded to bf16 (out16, and out widened back).
-__global__ void add_layernorm_forward_bf16_kernel(float* out, uint16_t* out16, uint16_t* sum16,
-                                                  float* mean_out, float* rstd_out,
-                                                  const uint16_t* dense16, DropoutMask mask,
-                                                  bool dropout, float keep_scale,
-                                                  const float* residual, const float* gamma,
-                                                  const float* beta, int N, int C, float eps) {
+__global__ void add_layernorm_forward_bf16_kernel(
+    float* out, uint16_t* out16, uint16_t* sum16, float* mean_out, float* rstd_out,
+    const uint16_t* dense16, DropoutMask mask, bool dropout, float keep_scale,
+    const float* residual, const float* gamma, const float* beta, int N, int S, int C, float eps) {
   const int r = blockIdx.x * kRowsPerBlock + threadIdx.y;
   if (r >= N) return;
   const int lane = threadIdx.x;
   const int64_t row = static_cast<int64_t>(r) * C;
+  const ElementMask keep = mask.sample(r / S, static_cast<int64_t>(r % S) * C);
   float sum = 0;
   for (int c = lane; c < C; c += kWarp) {
     float v = bf16_to_float(dense16[row + c]);
-    if (dropout) v = mask.keep(row + c) ? v * keep_scale : 0.0f;
+    if (dropout) v = keep.keep(c) ? v * keep_scale : 0.0f;
     v += residual[row + c];
     out[row + c] = v;
     sum16[row + c] = float_to_bf16(v);
@@ -182,14 +181,15 @@ void layernorm_backward_bf16(float* dx, float* dgamma, float* dbeta, const float
 }
 
 void add_layernorm_forward_bf16(float* out, uint16_t* out16, uint16_t* sum16, float* mean,
-                                float* rstd, const uint16_t* dense16, double dropout_p,
-                                uint64_t seed, const float* residual, const float* gamma,
-                                const float* beta, int N, int C, double eps) {
+                                float* rstd, const uint16_t* dense16, const Dropout& drop,
+                                const float* residual, const float* gamma, const float* beta, int B,
+                                int S, int C, double eps) {
+  const int N = B * S;
   if (N == 0) return;
   const dim3 block(kWarp, kRowsPerBlock);
   add_layernorm_forward_bf16_kernel<<<blocks_for(N, kRowsPerBlock), block, 0, stream()>>>(
-      out, out16, sum16, mean, rstd, dense16, DropoutMask(seed, dropout_p), dropout_p > 0,
-      static_cast<float>(1.0 / (1.0 - dropout_p)), residual, gamma, beta, N, C,
+      out, out16, sum16, mean, rstd, dense16, DropoutMask(drop), drop.p > 0,
+      static_cast<float>(1.0 / (1.0 - drop.p)), residual, gamma, beta, N, S, C,
       static_cast<float>(eps));
   check_launch("add_layernorm_forward_bf16");
 }

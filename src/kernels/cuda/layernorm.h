@@ -5,6 +5,8 @@
 
 #include <cstdint>
 
+#include "kernels/dropout_mask.h"
+
 namespace bertrain::cuda {
 
 void layernorm_forward(float* out, float* mean, float* rstd, const float* x, const float* gamma,
@@ -21,9 +23,9 @@ void layernorm_backward(float* dx, float* dgamma, float* dbeta, const float* dou
 // bf16 dense output, plus the residual; the sum kept as bf16 (sum16), statistics from the
 // unrounded sum; the output rounded to bf16 in place (out) and copied to out16.
 void add_layernorm_forward_bf16(float* out, uint16_t* out16, uint16_t* sum16, float* mean,
-                                float* rstd, const uint16_t* dense16, double dropout_p,
-                                uint64_t seed, const float* residual, const float* gamma,
-                                const float* beta, int N, int C, double eps);
+                                float* rstd, const uint16_t* dense16, const Dropout& drop,
+                                const float* residual, const float* gamma, const float* beta, int B,
+                                int S, int C, double eps);
 // layernorm_backward reading its saved input in bf16.
 void layernorm_backward_bf16(float* dx, float* dgamma, float* dbeta, const float* dout,
                              const uint16_t* x16, const float* mean, const float* rstd,
