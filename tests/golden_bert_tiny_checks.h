@@ -39,8 +39,8 @@ inline void expect_close_on(const Device& d, const std::vector<float>& want, con
   expect_close(want, on_host(d, got, want.size()).data(), atol, rtol_of_max, what);
 }
 
-inline void check_golden_forward(const Device& d) {
-  BertTinyFixture fx;
+inline void check_golden_forward(const Device& d, const std::string& dir = "bert_tiny") {
+  BertTinyFixture fx(dir);
   auto m = fx.model(d);
   double loss = m->forward(fx.rows(0, fx.B), /*training=*/true, 0);  // dropout probs are 0
   EXPECT_NEAR(loss, fx.values("loss")[0], 1e-6);
@@ -52,16 +52,26 @@ inline void check_golden_forward(const Device& d) {
   }
 }
 
-inline void check_golden_gradients(const Device& d) {
-  BertTinyFixture fx;
+// A gradient that is zero in exact arithmetic (the fixtures' READMEs: the key bias, whose
+// q.b_k term is the same for every key of a query): its stored value is rounding noise.
+inline bool zero_gradient(const std::string& name) {
+  return name.find("attention.self.key.bias") != std::string::npos;
+}
+
+inline void check_golden_gradients(const Device& d, const std::string& dir = "bert_tiny") {
+  BertTinyFixture fx(dir);
   auto m = fx.model(d);
   m->zero_grads();
   m->forward(fx.rows(0, fx.B), true, 0);
   m->backward(1.0);
   for (const ParamSpec& p : m->layout().params()) {
+    const std::string name = "grad." + p.name;
+    if (zero_gradient(p.name)) {  // README: an absolute bound only, |g| <= 1e-6
+      expect_close_on(d, std::vector<float>(p.numel, 0.0f), m->grads() + p.offset, 1e-6, 0, name);
+      continue;
+    }
     // README: |diff| <= 1e-4 * max|grad of that tensor| + 1e-9.
-    expect_close_on(d, fx.values("grad." + p.name), m->grads() + p.offset, 1e-9, 1e-4,
-                    "grad." + p.name);
+    expect_close_on(d, fx.values(name), m->grads() + p.offset, 1e-9, 1e-4, name);
   }
 }
 
@@ -70,8 +80,9 @@ inline void check_golden_gradients(const Device& d) {
 // ranks (data parallel), rank r takes micro-batches r, r + N, ...: together the same batch.
 inline void check_golden_trajectory(const Device& d, const std::string& prefix,
                                     const std::string& final_prefix, double max_norm,
-                                    Comm& comm = single_process()) {
-  BertTinyFixture fx;
+                                    Comm& comm = single_process(),
+                                    const std::string& dir = "bert_tiny") {
+  BertTinyFixture fx(dir);
   auto m = fx.model(d);
   std::vector<float> want_loss = fx.values(prefix + ".loss");
   std::vector<float> want_norm = fx.values(prefix + ".grad_norm");

@@ -237,7 +237,8 @@ std::vector<HostBatch> epoch(DataLoader& l, int e) {
 TEST(Loader, ShuffleIsSeededAndCoversEveryExampleOnce) {
   TokenizedDataset d = load_dataset(yelp("test.csv"), {}, tok(), 128, "");
   std::vector<int32_t> cls = d.class_ids(LabelMap(d.label_strings));
-  DataLoader a(d, cls, opts(32, false, 0)), b(d, cls, opts(32, false, 2));
+  DataLoader a(d, ExampleLabels::classes(cls), opts(32, false, 0)),
+      b(d, ExampleLabels::classes(cls), opts(32, false, 2));
   std::vector<HostBatch> ea = epoch(a, 0), eb = epoch(b, 0), ea1 = epoch(a, 1);
   ASSERT_EQ(ea.size(), 32u);  // 1000 / 32 rounded up: drop_last is off
   EXPECT_EQ(ea.back().B, 1000 - 31 * 32);
@@ -267,11 +268,11 @@ TEST(Loader, ShuffleIsSeededAndCoversEveryExampleOnce) {
   LoaderOptions fixed = opts(32, false, 0);
   fixed.pad_to_max_length = true;
   fixed.max_length = 128;
-  DataLoader c(d, cls, fixed);
+  DataLoader c(d, ExampleLabels::classes(cls), fixed);
   EXPECT_EQ(epoch(c, 0)[0].S, 128);
   LoaderOptions drop = opts(32, false, 0);
   drop.drop_last = true;
-  DataLoader e(d, cls, drop);
+  DataLoader e(d, ExampleLabels::classes(cls), drop);
   EXPECT_EQ(epoch(e, 0).size(), 31u);
 }
 
@@ -299,7 +300,7 @@ TEST(Loader, WorkerErrorsReachTheCaller) {
   o.shuffle = false;
   o.pad_to_max_length = true;
   o.max_length = 4;  // shorter than the first example
-  DataLoader l(d, d.class_ids(LabelMap(d.label_strings)), o);
+  DataLoader l(d, ExampleLabels::classes(d.class_ids(LabelMap(d.label_strings))), o);
   l.start_epoch(0);
   HostBatch b;
   std::string m = error_of([&] { l.next(b); });
@@ -379,13 +380,13 @@ TEST(Loader, StopsCleanlyMidEpochAndOnRestart) {
   TokenizedDataset d = dummy_dataset(200, 16, 1000, 3, 1);
   std::vector<int32_t> cls = d.class_ids(LabelMap(d.label_strings));
   for (int round = 0; round < 20; ++round) {
-    DataLoader l(d, cls, opts(4, false, 2));
+    DataLoader l(d, ExampleLabels::classes(cls), opts(4, false, 2));
     l.start_epoch(0);
     HostBatch b;
     for (int k = 0; k < round; ++k) ASSERT_TRUE(l.next(b));
     if (round % 2) l.start_epoch(1, 3);  // restart while workers are busy, skipping 3 batches
   }                                      // destroyed with workers running: joins without hanging
-  DataLoader l(d, cls, opts(4, false, 1));
+  DataLoader l(d, ExampleLabels::classes(cls), opts(4, false, 1));
   l.start_epoch(0, 48);
   HostBatch b;
   EXPECT_TRUE(l.next(b));
@@ -413,7 +414,7 @@ TEST(Loader, ShardsLikeDistributedSampler) {
     ASSERT_EQ(mine.size(), 4u);
     for (size_t i = 0; i < mine.size(); ++i) EXPECT_EQ(mine[i], padded[rank + 3 * i]);
     all.insert(mine.begin(), mine.end());
-    DataLoader l(d, d.class_ids(LabelMap(d.label_strings)), o);
+    DataLoader l(d, ExampleLabels::classes(d.class_ids(LabelMap(d.label_strings))), o);
     EXPECT_EQ(l.batches_per_epoch(), 2u);
   }
   EXPECT_EQ(all, std::multiset<size_t>(padded.begin(), padded.end()));
@@ -425,5 +426,7 @@ TEST(Loader, ShardsLikeDistributedSampler) {
   o.rank = 2;
   EXPECT_EQ(epoch_order(d, o, 3), (std::vector<size_t>{global[2], global[5], global[8]}));
   o.batch_size = 1;
-  EXPECT_EQ(DataLoader(d, d.class_ids(LabelMap(d.label_strings)), o).batches_per_epoch(), 3u);
+  EXPECT_EQ(DataLoader(d, ExampleLabels::classes(d.class_ids(LabelMap(d.label_strings))), o)
+                .batches_per_epoch(),
+            3u);
 }

@@ -232,6 +232,32 @@ TEST(GpuKernels, CrossEntropyMatchesCpuWithIgnoredRows) {
   expect_rel(dz, gdz.host(), 1e-6, "dlogits");
 }
 
+TEST(GpuKernels, RegressionAndMultiLabelLossesMatchCpu) {
+  const int64_t n = 1000;  // more values than the forward kernels' threads
+  const uint64_t seed = fresh_seed();
+  const auto x = random_floats(n, seed, 3.0), y_real = random_floats(n, seed + 1, 2.0);
+  std::vector<float> y_hot(n);
+  std::mt19937 rng(static_cast<unsigned>(seed));
+  for (float& v : y_hot) v = static_cast<float>(rng() % 2);
+  DevBuf<float> gx(x), gy(y_real), gh(y_hot), gp(n), gdx(n);
+  DevBuf<double> gloss(std::vector<double>{std::nan("")});
+  double loss = 0;
+  std::vector<float> dx(n), probs(n);
+  C().mse_forward(&loss, x.data(), y_real.data(), n);
+  G().mse_forward(gloss.p(), gx.p(), gy.p(), n);
+  EXPECT_NEAR(gloss.host()[0], loss, 1e-9 * loss) << "mse";
+  C().mse_backward(dx.data(), x.data(), y_real.data(), n, 0.5);
+  G().mse_backward(gdx.p(), gx.p(), gy.p(), n, 0.5);
+  expect_rel(dx, gdx.host(), 1e-6, "mse dx");
+  C().bce_forward(probs.data(), &loss, x.data(), y_hot.data(), n);
+  G().bce_forward(gp.p(), gloss.p(), gx.p(), gh.p(), n);
+  EXPECT_NEAR(gloss.host()[0], loss, 1e-9 * loss) << "bce";
+  expect_rel(probs, gp.host(), 1e-6, "sigmoid");
+  C().bce_backward(dx.data(), probs.data(), y_hot.data(), n, 0.5);
+  G().bce_backward(gdx.p(), gp.p(), gh.p(), n, 0.5);
+  expect_rel(dx, gdx.host(), 1e-6, "bce dx");
+}
+
 TEST(GpuKernels, DropoutDrawsTheCpuMasks) {
   const int B = 11;
   const int64_t per_sample = 9091, n = B * per_sample;
@@ -531,6 +557,15 @@ TEST(GpuGolden, ClippedTrajectoryMatchesHuggingFaceTrainer) {
   test::BertTinyFixture fx;
   test::check_golden_trajectory(gpu(), "trajectory_clip", "final_clip",
                                 fx.values("trajectory_clip.max_grad_norm")[0]);
+}
+
+TEST(GpuGolden, RegressionAndMultiLabelHeadsMatchHuggingFace) {
+  for (std::string head : {"regression", "multi_label"}) {
+    const std::string dir = "bert_tiny_heads/" + head;
+    test::check_golden_forward(gpu(), dir);
+    test::check_golden_gradients(gpu(), dir);
+    test::check_golden_trajectory(gpu(), "trajectory", "final", 1.0, single_process(), dir);
+  }
 }
 
 // bf16 on the GPU tracks its fp32 trajectory within the CPU's stated mixed-precision tolerance

@@ -10,7 +10,7 @@ using namespace bertrain;
 
 namespace {
 
-BertConfig tiny_config(double dropout) {
+BertConfig tiny_config(double dropout, ProblemType problem = ProblemType::SingleLabel) {
   BertConfig c;
   c.vocab_size = 40;
   c.hidden_size = 6;
@@ -22,6 +22,8 @@ BertConfig tiny_config(double dropout) {
   c.id2label = {"a", "b", "c"};
   c.hidden_dropout_prob = dropout;
   c.attention_probs_dropout_prob = dropout / 2;
+  c.problem_type = problem_type_name(problem);
+  if (problem == ProblemType::Regression) c.id2label = {"score"};
   return c;
 }
 
@@ -39,17 +41,24 @@ struct TinyBatch {
   std::vector<int32_t> types = {0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0};
   std::vector<int32_t> mask = {1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, 0, 0};
   std::vector<int32_t> labels = {2, 0, 1};
+  std::vector<float> scores = {1.5f, -0.25f, 3.0f};               // regression
+  std::vector<float> multi_hot = {1, 0, 1, 0, 0, 0, 0.0f, 1, 1};  // multi-label
+  ProblemType problem = ProblemType::SingleLabel;
   Batch rows(int begin, int count) const {
     size_t off = static_cast<size_t>(begin) * 5;
-    return {
-        ids.data() + off, types.data() + off, mask.data() + off, labels.data() + begin, count, 5};
+    Batch b{ids.data() + off, types.data() + off, mask.data() + off, nullptr, count, 5};
+    if (problem == ProblemType::SingleLabel) b.labels = labels.data() + begin;
+    if (problem == ProblemType::Regression) b.targets = scores.data() + begin;
+    if (problem == ProblemType::MultiLabel) b.targets = multi_hot.data() + 3 * begin;
+    return b;
   }
 };
 
-void check_model(double dropout, bool training) {
-  BertForSequenceClassification<double> m(tiny_config(dropout));
+void check_model(double dropout, bool training, ProblemType problem = ProblemType::SingleLabel) {
+  BertForSequenceClassification<double> m(tiny_config(dropout, problem));
   randomize(m, 11);
   TinyBatch tb;
+  tb.problem = problem;
   Batch b = tb.rows(0, 3);
   auto f = [&] { return m.forward(b, training, 99); };
   m.zero_grads();
@@ -75,6 +84,12 @@ TEST(ModelGradCheck, EvalModeNoDropout) {
 }
 TEST(ModelGradCheck, TrainingModeWithSeededDropout) {
   check_model(0.2, true);
+}
+TEST(ModelGradCheck, RegressionHeadMeanSquaredError) {
+  check_model(0.2, true, ProblemType::Regression);
+}
+TEST(ModelGradCheck, MultiLabelHeadBinaryCrossEntropy) {
+  check_model(0.2, true, ProblemType::MultiLabel);
 }
 
 TEST(ModelGradCheck, AccumulatedMicroBatchesEqualTheFullBatch) {

@@ -77,27 +77,50 @@ TEST(DataParallel, TwoRanksFollowTheClippedGoldenTrajectory) {
 
 // Each rank evaluates its unpadded shard; the sums over the ranks give the same accuracy, loss
 // and confusion matrix as one process evaluating every example.
+// Every problem type's metrics (single-label from the confusion matrix, multi-label from
+// per-label counts, regression from the gathered prediction-label pairs) over two shards equal
+// the whole set's.
 TEST(DataParallel, ShardedEvaluationEqualsTheWholeSet) {
   Comm& w = world();
   ASSERT_EQ(w.size(), 2) << "run under mpirun -np 2";
-  BertConfig c = preset_config("tiny");
-  BertForSequenceClassification<float> m(c, cpu_device(), /*with_grads=*/false);
-  init_weights(m, 11);
-  TokenizedDataset d =
-      dummy_dataset(37, 16, c.vocab_size, c.num_labels(), 5);  // odd: unequal shards
-  LoaderOptions o;
-  o.batch_size = 4;
-  o.shuffle = false;
-  DataLoader whole(d, d.class_ids(LabelMap(d.label_strings)), o);
-  const EvalResult want = evaluate_model(m, whole);
-  o.rank = w.rank();
-  o.world = w.size();
-  o.pad_shards = false;
-  DataLoader mine(d, d.class_ids(LabelMap(d.label_strings)), o);
-  const EvalResult got = evaluate_model(m, mine, &w);
-  EXPECT_EQ(got.count, 37);
-  EXPECT_EQ(got.examples, 37);
-  EXPECT_EQ(got.accuracy, want.accuracy);
-  EXPECT_EQ(got.confusion, want.confusion);
-  EXPECT_NEAR(got.loss, want.loss, 1e-12);
+  for (ProblemType problem :
+       {ProblemType::SingleLabel, ProblemType::Regression, ProblemType::MultiLabel}) {
+    BertConfig c = preset_config("tiny");
+    c.problem_type = problem_type_name(problem);
+    c.id2label = {"a", "b", "c"};
+    if (problem == ProblemType::Regression) c.id2label = {"score"};
+    BertForSequenceClassification<float> m(c, cpu_device(), /*with_grads=*/false);
+    init_weights(m, 11);
+    TokenizedDataset d = dummy_dataset(37, 16, c.vocab_size, 3, 5);  // odd: unequal shards
+    ExampleLabels labels = ExampleLabels::classes(d.class_ids(LabelMap(d.label_strings)));
+    if (problem != ProblemType::SingleLabel) {  // values, or 2-hot rows, from the class ids
+      labels.width = c.num_labels();
+      for (int32_t id : labels.class_ids)
+        for (int k = 0; k < labels.width; ++k)
+          labels.targets.push_back(problem == ProblemType::Regression
+                                       ? 0.5f * id
+                                       : static_cast<float>(k == id || k == (id + 1) % 3));
+      labels.class_ids.clear();
+    }
+    LoaderOptions o;
+    o.batch_size = 4;
+    o.shuffle = false;
+    DataLoader whole(d, labels, o);
+    const EvalResult want = evaluate_model(m, whole);
+    o.rank = w.rank();
+    o.world = w.size();
+    o.pad_shards = false;
+    DataLoader mine(d, labels, o);
+    const EvalResult got = evaluate_model(m, mine, &w);
+    const std::string what = problem_type_name(problem);
+    EXPECT_EQ(got.count, 37) << what;
+    EXPECT_EQ(got.examples, 37) << what;
+    ASSERT_EQ(got.metrics.size(), want.metrics.size()) << what;
+    // To rounding: a row's outputs in another batch differ in the last float bits, which the
+    // correlations of a random model's near-constant outputs magnify (1e-8 seen).
+    for (const auto& [name, value] : want.metrics)
+      EXPECT_NEAR(got.metrics.at(name), value, 1e-6 * std::abs(value)) << what << " " << name;
+    EXPECT_EQ(got.confusion, want.confusion) << what;
+    EXPECT_NEAR(got.loss, want.loss, 1e-6 * want.loss) << what;
+  }
 }

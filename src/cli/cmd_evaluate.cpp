@@ -11,6 +11,7 @@
 #include "device/cuda_device.h"
 #include "model/checkpoint.h"
 #include "train/evaluation.h"
+#include "train/task_labels.h"
 
 namespace bertrain::cli {
 
@@ -28,6 +29,8 @@ void run_evaluate(const EvaluateOptions& o) {
   const bool pad_to_max = pads_to_max_length(a.padding);
   set_num_threads(a.threads);
   BertConfig config = load_config((std::filesystem::path(a.model) / "config.json").string());
+  if (!a.problem_type.empty())
+    config.problem_type = problem_type_name(parse_problem_type(a.problem_type, "--problem_type"));
   BertForSequenceClassification<float> model(config, device_named(a.device), /*with_grads=*/false);
   load_weights(model, a.model);
   model.set_precision(precision_of(a));
@@ -39,34 +42,40 @@ void run_evaluate(const EvaluateOptions& o) {
   TokenizedDataset data = load_dataset(a.eval_file, a.reader, tok, max_length, cache);
   if (data.size() == 0) fail(a.eval_file, ": the dataset has no rows");
   // Labels are read in the model's class order (config.json id2label).
-  LabelMap map(a.label_list.empty() ? config.id2label : parse_label_list(a.label_list));
+  const std::vector<std::string> names =
+      a.label_list.empty() ? config.id2label : parse_label_list(a.label_list);
+  if (static_cast<int>(names.size()) != config.num_labels())
+    fail("--label_list names ", names.size(), " labels; the model has ", config.num_labels());
   LoaderOptions lo;
   lo.batch_size = a.per_device_eval_batch_size;
   lo.shuffle = false;
   lo.pad_to_max_length = pad_to_max;
   lo.max_length = max_length;
   lo.pad_id = tok.pad_id();
-  DataLoader loader(data, data.class_ids(map), lo);
+  DataLoader loader(data, example_labels(model.problem(), data, names, a.label_separator), lo);
   EvalResult r = evaluate_model(model, loader);
-  nlohmann::json j = {{"eval_accuracy", r.accuracy},
-                      {"eval_loss", r.loss},
+  nlohmann::json j = {{"eval_loss", r.loss},
                       {"eval_samples", r.examples},
                       {"eval_runtime", r.seconds},
-                      {"labels", map.labels()},
-                      {"confusion_matrix", r.confusion},
+                      {"problem_type", problem_type_name(model.problem())},
+                      {"labels", names},
                       {"precision", precision_name(model.memory_options().precision)},
                       {"gemm_kernel", model.gemm_kernel()}};
+  for (const auto& [name, value] : r.metrics) j["eval_" + name] = value;
+  if (!r.confusion.empty()) j["confusion_matrix"] = r.confusion;
   if (o.json) {
     std::cout << j.dump() << "\n";
     return;
   }
-  std::printf("eval_accuracy: %.4f\neval_loss: %.4f\neval_samples: %lld\neval_runtime: %.2f s\n",
-              r.accuracy, r.loss, static_cast<long long>(r.examples), r.seconds);
+  for (const auto& [name, value] : r.metrics) std::printf("eval_%s: %.4f\n", name.c_str(), value);
+  std::printf("eval_loss: %.4f\neval_samples: %lld\neval_runtime: %.2f s\n", r.loss,
+              static_cast<long long>(r.examples), r.seconds);
+  if (r.confusion.empty()) return;
   std::printf("confusion matrix (rows: true label, columns: predicted):\n%12s", "");
-  for (const std::string& l : map.labels()) std::printf(" %10.10s", l.c_str());
+  for (const std::string& l : names) std::printf(" %10.10s", l.c_str());
   std::printf("\n");
   for (size_t i = 0; i < r.confusion.size(); ++i) {
-    std::printf("%12.12s", map.labels()[i].c_str());
+    std::printf("%12.12s", names[i].c_str());
     for (int64_t c : r.confusion[i]) std::printf(" %10lld", static_cast<long long>(c));
     std::printf("\n");
   }

@@ -13,6 +13,7 @@
 #include "core/parallel.h"
 #include "data/reader.h"
 #include "train/batch_finder.h"
+#include "train/task_labels.h"
 
 namespace bertrain::cli {
 
@@ -38,14 +39,25 @@ void add_query_options(CLI::App* cmd, MemoryOptions& o) {
   cmd->add_flag("--json", o.json, "Print JSON");
 }
 
-// The labels train would use: --label_list, else the training file's, else --num_labels,
-// else the config's.
-std::vector<std::string> run_labels(const TrainingArguments& a, const BertConfig& config) {
-  if (!a.label_list.empty()) return parse_label_list(a.label_list);
-  if (!a.dummy && !a.train_file.empty())
-    return default_label_list(read_examples(a.train_file, a.reader).examples);
-  if (a.num_labels > 0) return default_labels(a.num_labels, "--num_labels");
-  return config.id2label;
+// The problem type and labels train would use (train/task_labels.h): from the training file
+// when there is one, else --problem_type or the config's, and --label_list, --num_labels or
+// the config's names.
+void set_run_labels(const TrainingArguments& a, BertConfig& config) {
+  if (!a.dummy && !a.train_file.empty()) {
+    const std::vector<std::string> distinct =
+        default_label_list(read_examples(a.train_file, a.reader).examples);
+    const ProblemType p =
+        resolve_problem_type(a.problem_type, config, distinct, a.train_file, a.label_separator);
+    config.id2label = run_label_names(p, a.label_list, config, distinct, a.label_separator);
+    config.problem_type = problem_type_name(p);
+    return;
+  }
+  if (!a.problem_type.empty())
+    config.problem_type = problem_type_name(parse_problem_type(a.problem_type, "--problem_type"));
+  if (!a.label_list.empty())
+    config.id2label = parse_label_list(a.label_list);
+  else if (a.num_labels > 0)
+    config.id2label = default_labels(a.num_labels, "--num_labels");
 }
 
 MemoryQuery resolve(MemoryOptions& o) {
@@ -54,7 +66,7 @@ MemoryQuery resolve(MemoryOptions& o) {
   if (!a.memory_limit.empty()) parse_size(a.memory_limit);
   BertConfig config = load_config(
       o.config.empty() ? (std::filesystem::path(a.model) / "config.json").string() : o.config);
-  config.id2label = run_labels(a, config);
+  set_run_labels(a, config);
   if (a.num_labels > 0 && a.num_labels != config.num_labels())
     fail("--num_labels ", a.num_labels, " but the run has ", config.num_labels(), " labels");
   set_num_threads(a.threads);

@@ -23,16 +23,40 @@ struct ParityOptions {
 };
 
 struct Inputs {
-  std::vector<int32_t> ids, types, mask, labels;
-  int B = 0, S = 0;
+  std::vector<int32_t> ids, types, mask, labels;  // labels: class ids (single-label)
+  std::vector<float> targets;                     // or float labels [B, L]
+  int B = 0, S = 0, L = 0;
   Batch rows(int begin, int count) const {
     size_t off = static_cast<size_t>(begin) * S;
-    return {
-        ids.data() + off, types.data() + off, mask.data() + off, labels.data() + begin, count, S};
+    Batch b{ids.data() + off, types.data() + off, mask.data() + off, nullptr, count, S};
+    if (targets.empty())
+      b.labels = labels.data() + begin;
+    else
+      b.targets = targets.data() + static_cast<size_t>(begin) * L;
+    return b;
   }
 };
 
-Inputs read_inputs(const std::string& path) {
+// The labels as the model's problem type takes them: class ids [B] (any integer dtype), or
+// float labels [B] / [B, L] (regression with one label may drop the last dimension).
+void read_labels(const SafetensorsReader& f, const std::string& path, const BertConfig& c,
+                 Inputs& in) {
+  in.L = c.num_labels();
+  if (c.problem() == ProblemType::SingleLabel) {
+    in.labels.resize(in.B);
+    f.read_into("labels", {in.B}, in.labels.data(), DType::I32);
+    return;
+  }
+  const Shape& shape = f.info("labels").shape;
+  const bool flat = shape == Shape{in.B} && in.L == 1;
+  if (!flat && shape != Shape{in.B, in.L})
+    fail(path, ": tensor \"labels\" of a ", problem_type_name(c.problem()), " model must be [",
+         in.B, ", ", in.L, "], got ", shape_str(shape));
+  in.targets.resize(static_cast<size_t>(in.B) * in.L);
+  f.read_into("labels", shape, in.targets.data(), DType::F32);
+}
+
+Inputs read_inputs(const std::string& path, const BertConfig& c) {
   SafetensorsReader f(path);
   const Shape& shape = f.info("input_ids").shape;
   if (shape.size() != 2)
@@ -44,11 +68,10 @@ Inputs read_inputs(const std::string& path) {
   in.ids.resize(n);
   in.types.resize(n);
   in.mask.resize(n);
-  in.labels.resize(in.B);
   f.read_into("input_ids", shape, in.ids.data(), DType::I32);
   f.read_into("attention_mask", shape, in.mask.data(), DType::I32);
   f.read_into("token_type_ids", shape, in.types.data(), DType::I32);
-  f.read_into("labels", {in.B}, in.labels.data(), DType::I32);
+  read_labels(f, path, c, in);
   return in;
 }
 
@@ -77,7 +100,7 @@ void run_parity(const ParityOptions& o) {
   c.classifier_dropout = 0.0;
   BertForSequenceClassification<float> model(c);
   load_weights(model, o.model);
-  Inputs in = read_inputs(o.inputs);
+  Inputs in = read_inputs(o.inputs, c);
   const int B = in.B, S = in.S, H = c.hidden_size, L = c.num_labels();
 
   OutputSet out{model.device()};

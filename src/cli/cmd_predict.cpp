@@ -45,6 +45,29 @@ TextInput parse_input(const std::string& line, const std::string& source, size_t
   return in;
 }
 
+// What one input's line says, by the problem type: the class with its id and the
+// probabilities; the regression value (values, with several outputs); or the labels whose
+// probability reaches 0.5 with those probabilities, and every label's.
+json prediction_json(ProblemType problem, const std::vector<std::string>& names,
+                     const Prediction& p) {
+  switch (problem) {
+    case ProblemType::Regression:
+      return p.outputs.size() == 1 ? json{{"value", p.outputs[0]}} : json{{"values", p.outputs}};
+    case ProblemType::MultiLabel: {
+      json labels = json::array(), scores = json::array();
+      for (size_t k = 0; k < p.outputs.size(); ++k)
+        if (p.outputs[k] >= 0.5f) {
+          labels.push_back(names[k]);
+          scores.push_back(p.outputs[k]);
+        }
+      return {{"labels", labels}, {"scores", scores}, {"probabilities", p.outputs}};
+    }
+    case ProblemType::SingleLabel:
+      break;
+  }
+  return {{"label", names[p.label_id]}, {"label_id", p.label_id}, {"probabilities", p.outputs}};
+}
+
 void run_predict(const PredictOptions& o) {
   set_num_threads(o.threads);
   BertConfig config = load_config((std::filesystem::path(o.model) / "config.json").string());
@@ -57,12 +80,8 @@ void run_predict(const PredictOptions& o) {
   std::vector<TextInput> pending;
   auto flush = [&] {
     std::string out;
-    for (const Prediction& p : predict_texts(model, tok, pending, max_len)) {
-      json j = {{"label", config.id2label[p.label_id]},
-                {"label_id", p.label_id},
-                {"probabilities", p.probabilities}};
-      out += j.dump() + "\n";
-    }
+    for (const Prediction& p : predict_texts(model, tok, pending, max_len))
+      out += prediction_json(model.problem(), config.id2label, p).dump() + "\n";
     std::cout << out << std::flush;
     pending.clear();
   };

@@ -1,5 +1,5 @@
-// A micro-batch as the model reads it: B rows of S tokens (row-major [B, S]), B labels, and
-// which global samples the rows are.
+// A micro-batch as the model reads it: B rows of S tokens (row-major [B, S]), their labels (B
+// class ids, or float targets), and which global samples the rows are.
 #pragma once
 
 #include <cstdint>
@@ -17,9 +17,12 @@ struct Batch {
   const int32_t* input_ids;
   const int32_t* token_type_ids;
   const int32_t* attention_mask;
-  const int32_t* labels;  // may be null (no loss); -100 marks a row without a label
+  const int32_t* labels;  // class ids; may be null (no loss); -100 marks a row without a label
   int B, S;
   SampleRows rows = {};
+  // Float labels [B, num_labels] of a regression or multi-label model (multi-hot for
+  // multi-label); null without labels.
+  const float* targets = nullptr;
 };
 
 }  // namespace bertrain

@@ -75,11 +75,13 @@ std::vector<size_t> epoch_order(const TokenizedDataset& d, const LoaderOptions& 
   return shard(std::move(order), o);
 }
 
-DataLoader::DataLoader(const TokenizedDataset& data, std::vector<int32_t> class_ids,
-                       LoaderOptions o)
-    : data_(data), class_ids_(std::move(class_ids)), o_(o) {
+DataLoader::DataLoader(const TokenizedDataset& data, ExampleLabels labels, LoaderOptions o)
+    : data_(data), labels_(std::move(labels)), o_(o) {
   if (o_.batch_size <= 0) fail("batch size must be positive, got ", o_.batch_size);
-  if (class_ids_.size() != data_.size()) fail("internal: one class id per example expected");
+  const bool as_ids = labels_.width == 0;
+  if (as_ids ? labels_.class_ids.size() != data_.size()
+             : labels_.targets.size() != data_.size() * static_cast<size_t>(labels_.width))
+    fail("internal: one label per example expected");
   if (o_.num_workers < 0) fail("--dataloader_num_workers must be >= 0");
 }
 
@@ -105,12 +107,14 @@ HostBatch DataLoader::make_batch(const std::vector<size_t>& order, size_t k) con
          " tokens, more than max_length ", o_.max_length);
   b.S = o_.pad_to_max_length ? o_.max_length : std::max(longest, 1);
   const size_t cells = static_cast<size_t>(b.B) * b.S;
-  b.storage = Buffer<int32_t>(3 * cells + b.B, MemCategory::Data, "batch");
-  int32_t* p = b.storage.data();
+  const size_t W = static_cast<size_t>(labels_.width);
+  b.storage = Buffer<std::byte>((3 * cells + b.B + W * b.B) * 4, MemCategory::Data, "batch");
+  int32_t* p = reinterpret_cast<int32_t*>(b.storage.data());
   b.ids = {p, cells};
   b.types = {p + cells, cells};
   b.mask = {p + 2 * cells, cells};
   b.labels = {p + 3 * cells, static_cast<size_t>(b.B)};
+  b.targets = {reinterpret_cast<float*>(p + 3 * cells + b.B), W * b.B};
   std::fill(b.ids.begin(), b.ids.end(), o_.pad_id);  // types and mask start at 0
   for (size_t r = 0; r < static_cast<size_t>(b.B); ++r) {
     size_t ex = order[begin + r];
@@ -118,7 +122,10 @@ HostBatch DataLoader::make_batch(const std::vector<size_t>& order, size_t k) con
     std::copy_n(data_.ids_of(ex), len, b.ids.begin() + r * b.S);
     std::copy_n(data_.types_of(ex), len, b.types.begin() + r * b.S);
     std::fill_n(b.mask.begin() + r * b.S, len, 1);
-    b.labels[r] = class_ids_[ex];
+    if (W == 0)
+      b.labels[r] = labels_.class_ids[ex];
+    else
+      std::copy_n(labels_.targets.begin() + ex * W, W, b.targets.begin() + r * W);
     b.real_tokens += len;
   }
   return b;

@@ -37,17 +37,35 @@ struct LoaderOptions {
   bool pad_shards = true;
 };
 
+// What the model is taught per example: class ids (-100: no label), or float targets
+// [examples, width] (regression: width 1; multi-label: multi-hot over width labels).
+struct ExampleLabels {
+  std::vector<int32_t> class_ids;
+  std::vector<float> targets;
+  int width = 0;  // 0: class ids
+  static ExampleLabels classes(std::vector<int32_t> ids) { return {std::move(ids), {}, 0}; }
+};
+
 // One padded batch. Its arrays live in one counted allocation (category data); the spans
 // stay valid when the batch is moved.
 struct HostBatch {
-  Buffer<int32_t> storage;
+  Buffer<std::byte> storage;
   std::span<int32_t> ids, types, mask, labels;
+  std::span<float> targets;  // [B, width] float labels; empty with class ids
   int B = 0, S = 0;
   SampleRows rows;          // this rank's rows of the global batch
   int64_t real_tokens = 0;  // tokens that are not padding
-  Batch view() const { return {ids.data(), types.data(), mask.data(), labels.data(), B, S, rows}; }
-  static size_t bytes(int B, int S) {
-    return Allocator::charged_size((3 * size_t(B) * S + B) * sizeof(int32_t));
+  Batch view() const {
+    Batch b{ids.data(), types.data(), mask.data(), labels.data(), B, S, rows};
+    if (!targets.empty()) {
+      b.labels = nullptr;
+      b.targets = targets.data();
+    }
+    return b;
+  }
+  // The storage of a B x S batch with `width` float labels a row (0: class ids).
+  static size_t bytes(int B, int S, int width = 0) {
+    return Allocator::charged_size((3 * size_t(B) * S + B + size_t(B) * width) * 4);
   }
 };
 
@@ -56,7 +74,7 @@ std::vector<size_t> epoch_order(const TokenizedDataset& d, const LoaderOptions& 
 
 class DataLoader {
  public:
-  DataLoader(const TokenizedDataset& data, std::vector<int32_t> class_ids, LoaderOptions options);
+  DataLoader(const TokenizedDataset& data, ExampleLabels labels, LoaderOptions options);
   ~DataLoader();
   DataLoader(const DataLoader&) = delete;
   DataLoader& operator=(const DataLoader&) = delete;
@@ -75,7 +93,7 @@ class DataLoader {
   void worker_loop();
 
   const TokenizedDataset& data_;
-  std::vector<int32_t> class_ids_;
+  ExampleLabels labels_;
   LoaderOptions o_;
   std::vector<size_t> order_;
   size_t num_batches_ = 0, next_to_take_ = 0, next_to_make_ = 0;

@@ -322,6 +322,10 @@ std::vector<std::string> default_label_list(const std::vector<Example>& examples
   std::set<std::string> distinct;
   for (const Example& e : examples)
     if (!e.label.empty()) distinct.insert(e.label);
+  return ordered_labels(distinct);
+}
+
+std::vector<std::string> ordered_labels(const std::set<std::string>& distinct) {
   std::vector<std::string> labels(distinct.begin(), distinct.end());
   if (std::all_of(labels.begin(), labels.end(), is_integer))
     std::stable_sort(labels.begin(), labels.end(), integer_less);

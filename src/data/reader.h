@@ -5,6 +5,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,6 +47,8 @@ ReadResult parse_examples(const std::string& path, std::string_view text,
 // Label strings in class order. Default (from training examples): sorted distinct labels,
 // numerically when every label is an integer (as datasets' int columns sort).
 std::vector<std::string> default_label_list(const std::vector<Example>& examples);
+// Distinct labels in that order: numerically when every one is an integer, else as strings.
+std::vector<std::string> ordered_labels(const std::set<std::string>& distinct);
 std::vector<std::string> parse_label_list(const std::string& comma_separated);
 
 class LabelMap {

@@ -5,6 +5,7 @@
 #include "kernels/cpu/adamw.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/attention_bf16.h"
+#include "kernels/cpu/bce_loss.h"
 #include "kernels/cpu/convert.h"
 #include "kernels/cpu/cross_entropy.h"
 #include "kernels/cpu/dropout.h"
@@ -14,6 +15,7 @@
 #include "kernels/cpu/layernorm.h"
 #include "kernels/cpu/linear.h"
 #include "kernels/cpu/memory.h"
+#include "kernels/cpu/mse_loss.h"
 #include "kernels/cpu/reductions.h"
 
 namespace bertrain {
@@ -34,6 +36,10 @@ const Ops<T>& cpu_ops() {
       .tanh_backward = cpu::tanh_backward<T>,
       .cross_entropy_forward = cpu::cross_entropy_forward<T>,
       .cross_entropy_backward = cpu::cross_entropy_backward<T>,
+      .mse_forward = cpu::mse_forward<T>,
+      .mse_backward = cpu::mse_backward<T>,
+      .bce_forward = cpu::bce_forward<T>,
+      .bce_backward = cpu::bce_backward<T>,
       .upload = cpu::upload,
       .download = cpu::download,
       .synchronize = cpu::synchronize,

@@ -5,6 +5,7 @@
 #include "kernels/cuda/adamw.h"
 #include "kernels/cuda/attention.h"
 #include "kernels/cuda/attention_bf16.h"
+#include "kernels/cuda/bce_loss.h"
 #include "kernels/cuda/convert.h"
 #include "kernels/cuda/cross_entropy.h"
 #include "kernels/cuda/dropout.h"
@@ -13,6 +14,7 @@
 #include "kernels/cuda/layernorm.h"
 #include "kernels/cuda/linear.h"
 #include "kernels/cuda/memory.h"
+#include "kernels/cuda/mse_loss.h"
 #include "kernels/cuda/reductions.h"
 #include "kernels/cuda/runtime.h"
 
@@ -35,6 +37,10 @@ const Ops<float>& cuda_ops() {
       .tanh_backward = cuda::tanh_backward,
       .cross_entropy_forward = cuda::cross_entropy_forward,
       .cross_entropy_backward = cuda::cross_entropy_backward,
+      .mse_forward = cuda::mse_forward,
+      .mse_backward = cuda::mse_backward,
+      .bce_forward = cuda::bce_forward,
+      .bce_backward = cuda::bce_backward,
       .upload = cuda::upload,
       .download = cuda::download,
       .synchronize = cuda::synchronize,

@@ -41,6 +41,11 @@ struct Ops {
                                 int N, int L);
   void (*cross_entropy_backward)(T* dlogits, const T* probs, const int32_t* labels, int N, int L,
                                  double scale);
+  // mse_loss.h, bce_loss.h
+  void (*mse_forward)(double* loss, const T* x, const float* targets, int64_t n);
+  void (*mse_backward)(T* dx, const T* x, const float* targets, int64_t n, double scale);
+  void (*bce_forward)(T* probs, double* loss, const T* x, const float* targets, int64_t n);
+  void (*bce_backward)(T* dx, const T* probs, const float* targets, int64_t n, double scale);
   // memory.h
   void (*upload)(void* dst, const void* host_src, size_t bytes);
   void (*download)(void* host_dst, const void* src, size_t bytes);  // waits for queued work

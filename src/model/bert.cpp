@@ -13,6 +13,7 @@ BertForSequenceClassification<T>::BertForSequenceClassification(const BertConfig
                                                                 const Device& device,
                                                                 bool with_grads)
     : config_(config),
+      problem_(config.problem()),
       layout_(config),
       device_(device),
       ops_(&device.ops<T>()),
@@ -157,6 +158,7 @@ void BertForSequenceClassification<T>::carve(const Device& device, const BertCon
   head.types = acts.take<int32_t>(N);
   head.mask = acts.take<int32_t>(N);
   head.labels = acts.take<int32_t>(B);
+  head.targets = acts.take<float>(B * L);
 
   tmp.g = temps.take<T>(N * H);
   tmp.d1 = temps.take<T>(N * H);
@@ -258,9 +260,9 @@ Dropout BertForSequenceClassification<T>::dropout(int site, double p) const {
 }
 
 template <typename T>
-std::vector<T> BertForSequenceClassification<T>::host_probabilities() const {
+std::vector<T> BertForSequenceClassification<T>::host_outputs() const {
   std::vector<T> host(static_cast<size_t>(B_) * config_.num_labels());
-  ops_->download(host.data(), head_.probs, host.size() * sizeof(T));
+  ops_->download(host.data(), outputs(), host.size() * sizeof(T));
   return host;
 }
 
@@ -380,6 +382,15 @@ static void validate_batch(const BertConfig& c, const Batch& b) {
     if (b.labels && b.labels[r] != -100 && (b.labels[r] < 0 || b.labels[r] >= c.num_labels()))
       fail("labels[", r, "] = ", b.labels[r], " is outside 0..", c.num_labels() - 1);
   }
+  const bool float_labels = c.problem() != ProblemType::SingleLabel;
+  if (float_labels ? b.labels != nullptr : b.targets != nullptr)
+    fail("a ", problem_type_name(c.problem()), " model takes ",
+         float_labels ? "float labels (targets)" : "class ids (labels)");
+  if (b.targets)
+    for (int64_t i = 0; i < static_cast<int64_t>(b.B) * c.num_labels(); ++i)
+      if (!std::isfinite(b.targets[i]))
+        fail("targets[", i / c.num_labels(), ", ", i % c.num_labels(), "] = ", b.targets[i],
+             " is not a finite number");
 }
 
 template <typename T>
@@ -401,14 +412,16 @@ void BertForSequenceClassification<T>::forward(const Batch& batch, bool training
   training_ = training;
   seed_ = dropout_seed;
   rows_ = batch.rows;
-  has_labels_ = batch.labels != nullptr;
+  has_labels_ = batch.labels != nullptr || batch.targets != nullptr;
   const int N = B_ * S_, H = config_.hidden_size, L = config_.num_labels();
   // The batch was validated on the host; the kernels read the device's copy.
   const size_t ids_bytes = static_cast<size_t>(N) * sizeof(int32_t);
   ops_->upload(head_.ids, batch.input_ids, ids_bytes);
   ops_->upload(head_.types, batch.token_type_ids, ids_bytes);
   ops_->upload(head_.mask, batch.attention_mask, ids_bytes);
-  if (has_labels_) ops_->upload(head_.labels, batch.labels, B_ * sizeof(int32_t));
+  if (batch.labels) ops_->upload(head_.labels, batch.labels, B_ * sizeof(int32_t));
+  if (batch.targets)
+    ops_->upload(head_.targets, batch.targets, static_cast<size_t>(B_) * L * sizeof(float));
   const T* P = params_.data();
   const double p_hidden = training ? config_.hidden_dropout_prob : 0.0;
 
@@ -436,8 +449,44 @@ void BertForSequenceClassification<T>::forward(const Batch& batch, bool training
                       dropout(classifier_site(), training ? config_.classifier_dropout_prob() : 0));
   ops_->linear_forward(head_.logits, head_.pooled_drop, P + layout_.cls_w, P + layout_.cls_b, B_, H,
                        L);
-  ops_->cross_entropy_forward(head_.probs, loss, head_.logits, has_labels_ ? head_.labels : nullptr,
-                              B_, L);
+  loss_forward(loss);
+}
+
+// The head's loss over the logits (and its probabilities), by the problem type.
+template <typename T>
+void BertForSequenceClassification<T>::loss_forward(double* loss) {
+  const int L = config_.num_labels();
+  const int64_t n = static_cast<int64_t>(B_) * L;
+  switch (problem_) {
+    case ProblemType::SingleLabel:
+      ops_->cross_entropy_forward(head_.probs, loss, head_.logits,
+                                  has_labels_ ? head_.labels : nullptr, B_, L);
+      break;
+    case ProblemType::Regression:
+      ops_->mse_forward(loss, head_.logits, has_labels_ ? head_.targets : nullptr, n);
+      break;
+    case ProblemType::MultiLabel:
+      ops_->bce_forward(head_.probs, loss, head_.logits, has_labels_ ? head_.targets : nullptr, n);
+      break;
+  }
+}
+
+// d(loss * scale) / d(logits) into tmp_.dlogits.
+template <typename T>
+void BertForSequenceClassification<T>::loss_backward(double scale) {
+  const int L = config_.num_labels();
+  const int64_t n = static_cast<int64_t>(B_) * L;
+  switch (problem_) {
+    case ProblemType::SingleLabel:
+      ops_->cross_entropy_backward(tmp_.dlogits, head_.probs, head_.labels, B_, L, scale);
+      break;
+    case ProblemType::Regression:
+      ops_->mse_backward(tmp_.dlogits, head_.logits, head_.targets, n, scale);
+      break;
+    case ProblemType::MultiLabel:
+      ops_->bce_backward(tmp_.dlogits, head_.probs, head_.targets, n, scale);
+      break;
+  }
 }
 
 template <typename T>
@@ -587,7 +636,7 @@ void BertForSequenceClassification<T>::backward(double loss_scale) {
   const int N = B_ * S_, H = config_.hidden_size, L = config_.num_labels();
   const T* P = params_.data();
   T* G = grads();
-  ops_->cross_entropy_backward(tmp_.dlogits, head_.probs, head_.labels, B_, L, loss_scale);
+  loss_backward(loss_scale);
   ops_->linear_backward(tmp_.dpooled, G + layout_.cls_w, G + layout_.cls_b, tmp_.dlogits,
                         head_.pooled_drop, P + layout_.cls_w, B_, H, L, false);
   ops_->dropout_apply(

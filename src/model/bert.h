@@ -105,9 +105,10 @@ class BertForSequenceClassification {
   // Plans activation memory for micro-batches up to B x S (reallocates only when larger).
   void reserve(int B, int S);
 
-  // Runs the model; dropout is on when training. Writes the mean cross-entropy over the
-  // labelled rows (0 when batch.labels is null) to the double at `loss`, device memory: a step
-  // reads its scalars back at one sync point.
+  // Runs the model; dropout is on when training. Writes the loss of the config's problem type
+  // (the mean cross-entropy over the labelled rows, the mean squared error, or the mean binary
+  // cross-entropy over rows x labels; 0 without labels) to the double at `loss`, device
+  // memory: a step reads its scalars back at one sync point.
   void forward(const Batch& batch, bool training, uint64_t dropout_seed, double* loss);
   // The same, with the loss read back to the host at once.
   double forward(const Batch& batch, bool training, uint64_t dropout_seed);
@@ -131,9 +132,13 @@ class BertForSequenceClassification {
   const T* hidden_state(int k) const;
   const T* pooled_output() const { return head_.pooled; }
   const T* logits() const { return head_.logits; }
-  const T* probabilities() const { return head_.probs; }
-  // The last forward's class probabilities [B, L], copied to host memory.
-  std::vector<T> host_probabilities() const;
+  // What the head predicts, [B, L]: class probabilities (softmax for single-label, sigmoid
+  // per label for multi-label), or the regression values (the logits).
+  const T* outputs() const {
+    return problem_ == ProblemType::Regression ? head_.logits : head_.probs;
+  }
+  std::vector<T> host_outputs() const;  // outputs(), copied to host memory
+  ProblemType problem() const { return problem_; }
 
  private:
   // A layer's saved tensors (saved.h lists them): `work` is what the kernels compute in (in
@@ -147,6 +152,7 @@ class BertForSequenceClassification {
   struct HeadActs {
     T *emb_sum, *emb_mean, *emb_rstd, *hidden0, *cls, *pooled, *pooled_drop, *logits, *probs;
     int32_t *ids, *types, *mask, *labels;
+    float* targets;  // [B, L] float labels (regression, multi-label)
   };
   struct Temps {
     T *g, *d1, *d2, *big, *attn_scratch, *dlogits, *dpooled;
@@ -168,6 +174,8 @@ class BertForSequenceClassification {
   void residual_layernorm(int l, saved::Id out, saved::Id sum, saved::Id mean, saved::Id rstd,
                           const T* residual, double p, int site, const T* gamma, const T* beta);
   void attention_backward(int l, double p_attn);
+  void loss_forward(double* loss);
+  void loss_backward(double scale);
   // What the step scalars' allocation is charged.
   static size_t scalar_bytes() {
     return Allocator::charged_size((1 + kStepLosses) * sizeof(double));
@@ -211,6 +219,7 @@ class BertForSequenceClassification {
   int classifier_site() const { return 1 + 3 * config_.num_hidden_layers; }
 
   BertConfig config_;
+  ProblemType problem_;
   ParamLayout layout_;
   Device device_;
   const Ops<T>* ops_;

@@ -151,15 +151,36 @@ BertConfig parse_config(const std::string& text, const std::string& source) {
   read_field(j, "initializer_range", &c.initializer_range, source);
   read_field(j, "hidden_act", &c.hidden_act, source);
   read_field(j, "position_embedding_type", &c.position_embedding_type, source);
-  std::string problem_type;
-  read_field(j, "problem_type", &problem_type, source);
-  if (!problem_type.empty() && problem_type != "single_label_classification") {
-    fail(source, ": field \"problem_type\" is \"", problem_type,
-         "\"; bertrain supports \"single_label_classification\" only");
-  }
+  read_field(j, "problem_type", &c.problem_type, source);
+  if (!c.problem_type.empty())
+    parse_problem_type(c.problem_type, source + ": field \"problem_type\"");
   c.id2label = read_labels(j, source);
   c.validate(source);
   return c;
+}
+
+const char* problem_type_name(ProblemType t) {
+  switch (t) {
+    case ProblemType::Regression:
+      return "regression";
+    case ProblemType::MultiLabel:
+      return "multi_label_classification";
+    case ProblemType::SingleLabel:
+      break;
+  }
+  return "single_label_classification";
+}
+
+ProblemType parse_problem_type(const std::string& name, const std::string& what) {
+  for (ProblemType t : {ProblemType::SingleLabel, ProblemType::Regression, ProblemType::MultiLabel})
+    if (name == problem_type_name(t)) return t;
+  fail(what, " is \"", name,
+       "\"; expected single_label_classification, regression or multi_label_classification");
+}
+
+ProblemType BertConfig::problem() const {
+  if (!problem_type.empty()) return parse_problem_type(problem_type, "problem_type");
+  return num_labels() == 1 ? ProblemType::Regression : ProblemType::SingleLabel;
 }
 
 BertConfig load_config(const std::string& path) {
@@ -190,7 +211,7 @@ std::string config_to_json(const BertConfig& c) {
       {"num_hidden_layers", c.num_hidden_layers},
       {"pad_token_id", c.pad_token_id},
       {"position_embedding_type", c.position_embedding_type},
-      {"problem_type", "single_label_classification"},
+      {"problem_type", c.problem_type.empty() ? json() : json(c.problem_type)},
       {"torch_dtype", "float32"},
       {"type_vocab_size", c.type_vocab_size},
       {"use_cache", true},

@@ -6,6 +6,14 @@
 
 namespace bertrain {
 
+// What the sequence-classification head predicts (HF's config.problem_type): one class (softmax
+// cross-entropy), real values (MSE on the logits), or a set of classes (sigmoid, BCE).
+enum class ProblemType { SingleLabel, Regression, MultiLabel };
+// HF's names: single_label_classification, regression, multi_label_classification.
+const char* problem_type_name(ProblemType t);
+// The type of one of those names; anything else is an error naming `what`.
+ProblemType parse_problem_type(const std::string& name, const std::string& what);
+
 struct BertConfig {
   // At most this many classes: the label names are built (and written back to config.json)
   // one by one, so the count is refused before they are.
@@ -27,8 +35,12 @@ struct BertConfig {
   std::string hidden_act = "gelu";
   std::string position_embedding_type = "absolute";
   std::vector<std::string> id2label = {"LABEL_0", "LABEL_1"};
+  std::string problem_type;  // one of problem_type_name's; empty: null (inferred)
 
   int num_labels() const { return static_cast<int>(id2label.size()); }
+  // problem_type, or when unset as transformers infers it without labels at hand: one label
+  // is regression, more are single-label (the trainer infers multi-label from the data).
+  ProblemType problem() const;
   int head_dim() const { return hidden_size / num_attention_heads; }
   double classifier_dropout_prob() const {
     return classifier_dropout >= 0 ? classifier_dropout : hidden_dropout_prob;

@@ -10,21 +10,37 @@ namespace bertrain {
 
 namespace {
 
-// The loss sum, the counts and the confusion matrix summed over the ranks (exact: integers
-// and sums of doubles well inside 2^53).
-void sum_over_ranks(Comm& comm, EvalResult& r, double& loss_sum, int64_t& correct) {
-  std::vector<double> v = {loss_sum, static_cast<double>(correct), static_cast<double>(r.count),
-                           static_cast<double>(r.examples)};
-  for (const auto& row : r.confusion)
-    for (int64_t c : row) v.push_back(static_cast<double>(c));
-  comm.allreduce_sum(v.data(), v.size());
-  loss_sum = v[0];
-  correct = static_cast<int64_t>(v[1]);
-  r.count = static_cast<int64_t>(v[2]);
-  r.examples = static_cast<int64_t>(v[3]);
-  size_t k = 4;
-  for (auto& row : r.confusion)
-    for (int64_t& c : row) c = static_cast<int64_t>(v[k++]);
+// Adds up v over the ranks (exact for integers and sums of doubles well inside 2^53).
+void sum(Comm* comm, std::vector<double>& v) {
+  if (comm && comm->size() > 1) comm->allreduce_sum(v.data(), v.size());
+}
+
+// Counts as doubles, summed over the ranks, and back.
+void sum_counts(Comm* comm, std::vector<int64_t*> counts) {
+  std::vector<double> v;
+  for (int64_t* c : counts) v.push_back(static_cast<double>(*c));
+  sum(comm, v);
+  for (size_t i = 0; i < counts.size(); ++i) *counts[i] = static_cast<int64_t>(v[i]);
+}
+
+// Every rank's (prediction, label) pairs, on every rank: each writes its own at its offset
+// in a zeroed buffer of all of them, and the buffers are summed.
+void gather_pairs(Comm* comm, std::vector<double>& predictions, std::vector<double>& labels) {
+  if (!comm || comm->size() <= 1) return;
+  std::vector<double> counts(comm->size(), 0.0);
+  counts[comm->rank()] = static_cast<double>(predictions.size());
+  sum(comm, counts);
+  size_t offset = 0, total = 0;
+  for (int r = 0; r < comm->size(); ++r) {
+    if (r < comm->rank()) offset += static_cast<size_t>(counts[r]);
+    total += static_cast<size_t>(counts[r]);
+  }
+  std::vector<double> all(2 * total, 0.0);
+  std::copy(predictions.begin(), predictions.end(), all.begin() + offset);
+  std::copy(labels.begin(), labels.end(), all.begin() + total + offset);
+  sum(comm, all);
+  predictions.assign(all.begin(), all.begin() + total);
+  labels.assign(all.begin() + total, all.end());
 }
 
 }  // namespace
@@ -32,35 +48,63 @@ void sum_over_ranks(Comm& comm, EvalResult& r, double& loss_sum, int64_t& correc
 EvalResult evaluate_model(BertForSequenceClassification<float>& model, DataLoader& loader,
                           Comm* comm) {
   const int L = model.config().num_labels();
+  const ProblemType problem = model.problem();
   EvalResult r;
-  r.confusion.assign(L, std::vector<int64_t>(L, 0));
+  if (problem == ProblemType::SingleLabel) r.confusion.assign(L, std::vector<int64_t>(L, 0));
+  MultiLabelCounts sets(L);
+  std::vector<double> predictions, values;  // regression
   auto t0 = std::chrono::steady_clock::now();
   loader.start_epoch(0);
   HostBatch b;
   double loss_sum = 0;
-  int64_t correct = 0;
   while (loader.next(b)) {
-    double loss = model.forward(b.view(), /*training=*/false, 0);
-    const std::vector<float> host = model.host_probabilities();
-    const float* probs = host.data();
+    const double loss = model.forward(b.view(), /*training=*/false, 0);
+    const std::vector<float> out = model.host_outputs();
     int64_t labelled = 0;
     for (int i = 0; i < b.B; ++i) {
       ++r.examples;
-      if (b.labels[i] < 0) continue;
+      const float* row = out.data() + static_cast<size_t>(i) * L;
+      if (problem == ProblemType::SingleLabel) {
+        if (b.labels[i] < 0) continue;
+        ++r.confusion[b.labels[i]][std::max_element(row, row + L) - row];
+      } else if (problem == ProblemType::MultiLabel) {
+        sets.add(row, b.targets.data() + static_cast<size_t>(i) * L);
+      } else {
+        for (int k = 0; k < L; ++k) {
+          predictions.push_back(row[k]);
+          values.push_back(b.targets[static_cast<size_t>(i) * L + k]);
+        }
+      }
       ++labelled;
-      int pred =
-          static_cast<int>(std::max_element(probs + i * L, probs + (i + 1) * L) - (probs + i * L));
-      correct += pred == b.labels[i];
-      ++r.confusion[b.labels[i]][pred];
     }
     loss_sum += loss * static_cast<double>(labelled);  // HF averages per example
     r.count += labelled;
   }
-  if (comm && comm->size() > 1) sum_over_ranks(*comm, r, loss_sum, correct);
+  std::vector<int64_t*> counts = {&r.count, &r.examples};
+  for (auto& row : r.confusion)
+    for (int64_t& c : row) counts.push_back(&c);
+  if (problem == ProblemType::MultiLabel) {
+    for (auto* v : {&sets.tp, &sets.fp, &sets.fn})
+      for (int64_t& c : *v) counts.push_back(&c);
+    counts.push_back(&sets.exact);
+    counts.push_back(&sets.rows);
+  }
+  sum_counts(comm, counts);
+  std::vector<double> loss_total = {loss_sum};
+  sum(comm, loss_total);
+  if (problem == ProblemType::Regression) gather_pairs(comm, predictions, values);
   r.seconds = seconds_since(t0);
-  if (r.count) {
-    r.loss = loss_sum / static_cast<double>(r.count);
-    r.accuracy = static_cast<double>(correct) / static_cast<double>(r.count);
+  if (r.count) r.loss = loss_total[0] / static_cast<double>(r.count);
+  switch (problem) {
+    case ProblemType::SingleLabel:
+      r.metrics = classification_metrics(r.confusion);
+      break;
+    case ProblemType::Regression:
+      r.metrics = regression_metrics(predictions, values);
+      break;
+    case ProblemType::MultiLabel:
+      r.metrics = multi_label_metrics(sets);
+      break;
   }
   return r;
 }

@@ -1,4 +1,5 @@
-// Accuracy, mean loss and the confusion matrix of a model over a loader's batches.
+// Evaluation of a model over a loader's batches: the mean loss and the metrics of its problem
+// type (train/metrics.h), and for single-label the confusion matrix.
 #pragma once
 
 #include <cstdint>
@@ -7,20 +8,22 @@
 #include "data/loader.h"
 #include "dist/comm.h"
 #include "model/bert.h"
+#include "train/metrics.h"
 
 namespace bertrain {
 
 struct EvalResult {
-  double loss = 0;      // mean cross-entropy over labelled examples
-  double accuracy = 0;  // fraction of labelled examples whose argmax is the label
-  int64_t count = 0;    // labelled examples
+  double loss = 0;    // mean loss over labelled examples (the model's problem type's loss)
+  int64_t count = 0;  // labelled examples
   int64_t examples = 0;
   double seconds = 0;
-  std::vector<std::vector<int64_t>> confusion;  // [true label][predicted label]
+  Metrics metrics;                              // by name, without "eval_"
+  std::vector<std::vector<int64_t>> confusion;  // single-label: [true label][predicted label]
 };
 
-// With a Comm of N ranks each rank evaluates its shard (the loader's) and the counts and sums
-// are added up over the ranks: every rank gets the whole set's result.
+// With a Comm of N ranks each rank evaluates its shard (the loader's) and the counts, sums and
+// (regression) the prediction-label pairs are gathered over the ranks: every rank gets the
+// whole set's result.
 EvalResult evaluate_model(BertForSequenceClassification<float>& model, DataLoader& loader,
                           Comm* comm = nullptr);
 

@@ -24,7 +24,7 @@ std::vector<Prediction> predict_texts(BertForSequenceClassification<float>& mode
   }
   const int B = static_cast<int>(inputs.size()), L = model.config().num_labels();
   model.forward({ids.data(), types.data(), mask.data(), nullptr, B, static_cast<int>(S)}, false, 0);
-  const std::vector<float> probs = model.host_probabilities();
+  const std::vector<float> probs = model.host_outputs();
   std::vector<Prediction> out;
   for (int b = 0; b < B; ++b) {
     const float* row = probs.data() + static_cast<size_t>(b) * L;

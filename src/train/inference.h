@@ -1,5 +1,5 @@
-// Batched classification of raw texts (what `bertrain predict` runs): tokenize, pad each
-// batch to its longest row, forward without dropout, softmax.
+// Batched prediction over raw texts (what `bertrain predict` runs): tokenize, pad each batch
+// to its longest row, forward without dropout; the head's outputs (model.outputs()).
 #pragma once
 
 #include <string>
@@ -16,8 +16,9 @@ struct TextInput {
 };
 
 struct Prediction {
-  int label_id;
-  std::vector<float> probabilities;
+  int label_id;  // the argmax of the outputs (single-label's class)
+  // Class probabilities (softmax; multi-label: sigmoid per label), or the regression values.
+  std::vector<float> outputs;
 };
 
 std::vector<Prediction> predict_texts(BertForSequenceClassification<float>& model,

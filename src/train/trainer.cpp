@@ -24,6 +24,7 @@
 #include "train/evaluation.h"
 #include "train/log_format.h"
 #include "train/memory_model.h"
+#include "train/task_labels.h"
 #include "train/train_step.h"
 
 namespace bertrain {
@@ -48,7 +49,8 @@ struct Run {
   BertConfig config;
   std::optional<BertTokenizer> tokenizer;
   std::vector<std::string> tok_files;
-  std::vector<std::string> labels;
+  std::vector<std::string> labels;  // class order (config.json id2label)
+  ProblemType problem = ProblemType::SingleLabel;
   TokenizedDataset train_data, eval_data;
   bool has_eval = false;
   std::unique_ptr<BertForSequenceClassification<float>> model;
@@ -110,6 +112,8 @@ void load_data(Run& run) {
     int L = a.num_labels > 0 ? a.num_labels : run.config.num_labels();
     run.train_data = dummy_dataset(a.dummy_size, a.dummy_seq_len, run.config.vocab_size, L, a.seed);
     run.labels = run.train_data.label_strings;
+    if (run.config.problem() != ProblemType::SingleLabel || !a.problem_type.empty())
+      fail("--dummy data has class labels: train a single-label model on it");
     if (fs::exists(fs::path(tok_path) / "vocab.txt") ||
         fs::exists(fs::path(tok_path) / "tokenizer.json") || !a.tokenizer.empty())
       run.tok_files = tokenizer_files(tok_path);
@@ -135,11 +139,17 @@ void load_data(Run& run) {
               info.skipped_rows
                   ? (", " + std::to_string(info.skipped_rows) + " malformed rows skipped").c_str()
                   : "");
-  run.labels = a.label_list.empty() ? run.train_data.label_strings : parse_label_list(a.label_list);
-  if (run.labels.empty())
+  if (run.train_data.label_strings.empty())
     fail(a.train_file, ": no labels found; name the label column with --label_column");
-  run.train_data.class_ids(
-      LabelMap(run.labels));  // a label outside the list fails here, naming its line
+  const std::vector<std::string>& distinct = run.train_data.label_strings;
+  run.problem =
+      resolve_problem_type(a.problem_type, run.config, distinct, a.train_file, a.label_separator);
+  run.labels = run_label_names(run.problem, a.label_list, run.config, distinct, a.label_separator);
+  if (run.labels.empty()) fail("--label_list names no labels");
+  // A label outside the list (or not a number, for regression) fails here, naming its line.
+  example_labels(run.problem, run.train_data, run.labels, a.label_separator);
+  std::printf("problem type: %s, %zu label%s\n", problem_type_name(run.problem), run.labels.size(),
+              run.labels.size() == 1 ? "" : "s");
   if (!a.eval_file.empty()) {
     run.eval_data = load_dataset(a.eval_file, a.reader, *run.tokenizer, run.max_seq_length, cache);
     if (run.eval_data.size() == 0) fail(a.eval_file, ": the dataset has no rows");
@@ -150,6 +160,7 @@ void load_data(Run& run) {
 MemoryQuery memory_query(const Run& run) {
   BertConfig config = run.config;
   config.id2label = run.labels;
+  config.problem_type = problem_type_name(run.problem);
   MemoryQuery q = memory_query(run.args, config);
   q.device = run.device;
   q.batch = run.batch;
@@ -205,6 +216,7 @@ void build_model(Run& run) {
     fail("--num_labels ", a.num_labels, " but the data has ", run.labels.size(), " labels (",
          run.labels.front(), " ... ", run.labels.back(), ")");
   run.config.id2label = run.labels;
+  run.config.problem_type = problem_type_name(run.problem);  // saved as transformers saves it
   run.model = std::make_unique<BertForSequenceClassification<float>>(run.config, run.device);
   run.model->set_gradient_checkpointing(a.gradient_checkpointing);
   run.model->set_attention_mode(parse_attention_mode(a.attention));
@@ -236,7 +248,6 @@ void build_model(Run& run) {
 
 void build_loaders(Run& run) {
   const TrainingArguments& a = run.args;
-  LabelMap map(run.labels);
   LoaderOptions o;
   o.batch_size = run.batch;
   o.seed = a.seed;
@@ -247,14 +258,17 @@ void build_loaders(Run& run) {
   o.pad_id = run.tokenizer ? run.tokenizer->pad_id() : run.config.pad_token_id;
   o.rank = run.comm->rank();
   o.world = run.comm->size();
-  run.train_loader = std::make_unique<DataLoader>(run.train_data, run.train_data.class_ids(map), o);
+  auto labels = [&](const TokenizedDataset& d) {
+    return example_labels(run.problem, d, run.labels, a.label_separator);
+  };
+  run.train_loader = std::make_unique<DataLoader>(run.train_data, labels(run.train_data), o);
   if (run.has_eval) {
     LoaderOptions e = o;
     e.batch_size = a.per_device_eval_batch_size;
     e.shuffle = false;
     e.group_by_length = false;
     e.pad_shards = false;  // each rank evaluates its shard once; the sums are added up
-    run.eval_loader = std::make_unique<DataLoader>(run.eval_data, run.eval_data.class_ids(map), e);
+    run.eval_loader = std::make_unique<DataLoader>(run.eval_data, labels(run.eval_data), e);
   }
   const int64_t batches = static_cast<int64_t>(run.train_loader->batches_per_epoch());
   if (batches == 0) fail("no training batches (dataset smaller than the batch with drop_last?)");
@@ -276,13 +290,14 @@ void build_loaders(Run& run) {
 
 LogEntry evaluate_and_log(Run& run, double epoch) {
   EvalResult r = evaluate_model(*run.model, *run.eval_loader, run.comm);
-  LogEntry e = {{"eval_loss", r.loss},
-                {"eval_accuracy", r.accuracy},
-                {"eval_runtime", py_round(r.seconds, 4)},
-                {"eval_samples_per_second", py_round(r.examples / std::max(r.seconds, 1e-9), 3)},
-                {"eval_steps_per_second",
-                 py_round(run.eval_loader->batches_per_epoch() / std::max(r.seconds, 1e-9), 3)},
-                {"epoch", py_round(epoch, 2)}};
+  LogEntry e = {{"eval_loss", r.loss}};
+  for (const auto& [name, value] : r.metrics) e.push_back({"eval_" + name, value});
+  e.insert(e.end(),
+           {{"eval_runtime", py_round(r.seconds, 4)},
+            {"eval_samples_per_second", py_round(r.examples / std::max(r.seconds, 1e-9), 3)},
+            {"eval_steps_per_second",
+             py_round(run.eval_loader->batches_per_epoch() / std::max(r.seconds, 1e-9), 3)},
+            {"epoch", py_round(epoch, 2)}});
   log_line(run, e);
   return e;
 }
@@ -504,9 +519,11 @@ static TrainOutcome train(Run& run) {
 
   json metrics = json::object();
   for (const auto& [k, v] : summary) metrics[k] = v;
+  Metrics final_metrics;
   if (run.has_eval) {
     EvalResult final_eval = evaluate_model(*run.model, *run.eval_loader, run.comm);
-    metrics["eval_accuracy"] = final_eval.accuracy;
+    for (const auto& [name, value] : final_eval.metrics) metrics["eval_" + name] = value;
+    final_metrics = final_eval.metrics;
     metrics["eval_loss"] = final_eval.loss;
     metrics["eval_samples"] = final_eval.examples;
   }
@@ -558,9 +575,11 @@ static TrainOutcome train(Run& run) {
                   std::string(category_name(static_cast<MemCategory>(i))).c_str(),
                   format_bytes(at_peak[i]).c_str(), format_bytes(run.predicted.bytes[i]).c_str());
   std::printf("Data wait: %.3f s\n", run.train_loader->wait_seconds());
-  if (run.has_eval)
-    std::printf("Eval accuracy: %.4f  (eval_loss %.4f)\n", metrics["eval_accuracy"].get<double>(),
-                metrics["eval_loss"].get<double>());
+  if (run.has_eval) {
+    std::printf("Eval");
+    for (const auto& [name, value] : final_metrics) std::printf(" %s %.4f", name.c_str(), value);
+    std::printf("  (eval_loss %.4f)\n", metrics["eval_loss"].get<double>());
+  }
   if (a.save_final_model) std::printf("Model saved to %s\n", a.output_dir.c_str());
   return outcome;
 }

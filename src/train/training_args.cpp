@@ -30,6 +30,8 @@ const ArgField kFields[] = {
   {"bad_rows", [](A& a) -> ArgRef { return &a.reader.bad_rows; }, "Malformed rows: fail or skip (and count)", true},
   {"label_list", [](A& a) -> ArgRef { return &a.label_list; }, "Labels in class order, comma-separated (default: sorted training labels)", true},
   {"num_labels", [](A& a) -> ArgRef { return &a.num_labels; }, "Expected number of classes (checked)"},
+  {"problem_type", [](A& a) -> ArgRef { return &a.problem_type; }, "single_label_classification | regression | multi_label_classification (default: config.json's, else from the labels)", true},
+  {"label_separator", [](A& a) -> ArgRef { return &a.label_separator; }, "Multi-label: the separator of the names in a label column (JSON arrays need none)", true},
   {"cache_dir", [](A& a) -> ArgRef { return &a.cache_dir; }, "Token cache directory ('none' to disable)", true},
   {"max_seq_length", [](A& a) -> ArgRef { return &a.max_seq_length; }, "Truncate/pad to this many tokens", true},
   {"padding", [](A& a) -> ArgRef { return &a.padding; }, "max_length | longest (dynamic padding)", true},

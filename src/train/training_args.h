@@ -23,9 +23,11 @@ struct TrainingArguments {
   bool dummy = false;  // the lecture's random data instead of files
   int dummy_size = 512, dummy_seq_len = 512;
   ReaderOptions reader;
-  std::string label_list;  // comma-separated, class order; default: sorted training labels
-  int num_labels = -1;     // checked against the label list / config
-  std::string cache_dir;   // default: default_cache_dir(); "none" disables
+  std::string label_list;       // comma-separated, class order; default: sorted training labels
+  int num_labels = -1;          // checked against the label list / config
+  std::string problem_type;     // empty: config.json's, else from the labels (task_labels.h)
+  std::string label_separator;  // multi-label names joined in one column
+  std::string cache_dir;        // default: default_cache_dir(); "none" disables
   int max_seq_length = 128;
   std::string padding = "max_length";  // max_length | longest
   bool group_by_length = false;
