@@ -211,7 +211,7 @@ TEST(GpuKernels, ActivationsMatchCpu) {
   expect_rel(dx, gdx.host(), 1e-6, "tanh backward");
 }
 
-TEST(GpuKernels, CrossEntropyMatchesCpuWithIgnoredRows) {
+TEST(GpuKernels, CrossEntropyMatchesCpuWithIgnoredRowsAndLabelSmoothing) {
   const int N = 300, L = 5;  // more rows than the kernel's threads
   const uint64_t seed = fresh_seed();
   const auto z = random_floats(N * L, seed, 2.0);
@@ -220,15 +220,15 @@ TEST(GpuKernels, CrossEntropyMatchesCpuWithIgnoredRows) {
   for (auto& l : labels) l = rng() % 7 == 0 ? -100 : static_cast<int32_t>(rng() % L);
   std::vector<float> probs(N * L), dz(N * L);
   double loss = 0;
-  C().cross_entropy_forward(probs.data(), &loss, z.data(), labels.data(), N, L);
+  C().cross_entropy_forward(probs.data(), &loss, z.data(), labels.data(), N, L, 0.1);
   DevBuf<float> gz(z), gp(N * L), gdz(N * L);
   DevBuf<int32_t> gl(labels);
   DevBuf<double> gloss(std::vector<double>{std::nan("")});
-  G().cross_entropy_forward(gp.p(), gloss.p(), gz.p(), gl.p(), N, L);
+  G().cross_entropy_forward(gp.p(), gloss.p(), gz.p(), gl.p(), N, L, 0.1);
   EXPECT_NEAR(gloss.host()[0], loss, 1e-6 * loss);
   expect_rel(probs, gp.host(), 1e-6, "probs");
-  C().cross_entropy_backward(dz.data(), probs.data(), labels.data(), N, L, 0.5);
-  G().cross_entropy_backward(gdz.p(), gp.p(), gl.p(), N, L, 0.5);
+  C().cross_entropy_backward(dz.data(), probs.data(), labels.data(), N, L, 0.5, 0.1);
+  G().cross_entropy_backward(gdz.p(), gp.p(), gl.p(), N, L, 0.5, 0.1);
   expect_rel(dz, gdz.host(), 1e-6, "dlogits");
 }
 

@@ -118,27 +118,38 @@ TEST(GradCheck, GeluAndTanh) {
   expect_gradient(th, x.data(), dx.data(), n, "tanh");
 }
 
-TEST(GradCheck, CrossEntropyWithIgnoredLabel) {
+// Cross-entropy with an ignored row, plain and with HF's label smoothing (eps 0.1):
+// (1 - eps) NLL + eps mean over classes of -log p, averaged over the 3 counted rows.
+static void check_cross_entropy(double eps) {
   const int N = 4, L = 5;
   auto z = random_vector(N * L, 1, 2.0);
   std::vector<int32_t> labels = {2, -100, 0, 4};
   std::vector<double> probs(N * L), dz(N * L);
   auto f = [&] {
     double loss;
-    k::cross_entropy_forward(probs.data(), &loss, z.data(), labels.data(), N, L);
+    k::cross_entropy_forward(probs.data(), &loss, z.data(), labels.data(), N, L, eps);
     return loss;
   };
   double loss = f();
-  k::cross_entropy_backward(dz.data(), probs.data(), labels.data(), N, L, 1.0);
+  k::cross_entropy_backward(dz.data(), probs.data(), labels.data(), N, L, 1.0, eps);
   expect_gradient(f, z.data(), dz.data(), z.size(), "logits");
-  // Mean over the 3 counted rows.
   double ref = 0;
   for (int r : {0, 2, 3}) {
     double mx = *std::max_element(z.begin() + r * L, z.begin() + (r + 1) * L), s = 0;
     for (int c = 0; c < L; ++c) s += std::exp(z[r * L + c] - mx);
-    ref += std::log(s) + mx - z[r * L + labels[r]];
+    auto nll = [&](int c) { return std::log(s) + mx - z[r * L + c]; };
+    double mean_all = 0;
+    for (int c = 0; c < L; ++c) mean_all += nll(c) / L;
+    ref += (1 - eps) * nll(labels[r]) + eps * mean_all;
   }
   EXPECT_NEAR(loss, ref / 3, 1e-14);
+}
+
+TEST(GradCheck, CrossEntropyWithIgnoredLabel) {
+  check_cross_entropy(0.0);
+}
+TEST(GradCheck, CrossEntropyWithLabelSmoothing) {
+  check_cross_entropy(0.1);
 }
 
 static void check_attention(double dropout_p) {

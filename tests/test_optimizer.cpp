@@ -104,6 +104,31 @@ TEST(Schedule, LinearWithWarmupLikeHuggingFace) {
   EXPECT_THROW(parse_schedule("cosine_wobble"), Error);
 }
 
+// transformers' get_cosine_schedule_with_warmup (num_cycles 0.5),
+// get_cosine_with_hard_restarts_schedule_with_warmup (num_cycles 1) and
+// get_polynomial_decay_schedule_with_warmup (lr_end 1e-7, power 1), worked out at warmup 2 of
+// 10 steps: progress (step - 2) / 8 after the warmup.
+TEST(Schedule, CosineRestartsAndPolynomialLikeHuggingFace) {
+  LrSchedule cos{ScheduleType::Cosine, 1.0, 2, 10};
+  EXPECT_DOUBLE_EQ(cos.lr(1), 0.5);                                              // warmup
+  EXPECT_DOUBLE_EQ(cos.lr(2), 1.0);                                              // cos(0)
+  EXPECT_NEAR(cos.lr(4), 0.5 * (1 + std::sqrt(0.5)), 1e-15);                     // cos(pi / 4)
+  EXPECT_NEAR(cos.lr(6), 0.5, 1e-15);                                            // cos(pi / 2)
+  EXPECT_NEAR(cos.lr(10), 0.0, 1e-15);                                           // cos(pi)
+  EXPECT_NEAR(cos.lr(12), 0.5 * (1 + std::cos(std::acos(-1.0) * 1.25)), 1e-15);  // past the end
+  LrSchedule restarts{ScheduleType::CosineWithRestarts, 1.0, 2, 10};
+  EXPECT_NEAR(restarts.lr(6), 0.5, 1e-15);
+  EXPECT_EQ(restarts.lr(10), 0.0);  // progress 1: 0, not a restart
+  LrSchedule poly{ScheduleType::Polynomial, 1.0, 2, 10};
+  EXPECT_DOUBLE_EQ(poly.lr(1), 0.5);
+  EXPECT_NEAR(poly.lr(6), (1 - 1e-7) * 0.5 + 1e-7, 1e-15);
+  EXPECT_NEAR(poly.lr(10), 1e-7, 1e-15);
+  EXPECT_EQ(poly.lr(11), 1e-7);  // lr_end holds after the last step
+  EXPECT_THROW((LrSchedule{ScheduleType::Polynomial, 1e-8, 0, 10}.lr(3)), Error);
+  EXPECT_EQ(parse_schedule("cosine_with_restarts"), ScheduleType::CosineWithRestarts);
+  EXPECT_EQ(parse_schedule("polynomial"), ScheduleType::Polynomial);
+}
+
 TEST(Clip, CoefficientAndNorm) {
   EXPECT_DOUBLE_EQ(clip_coefficient(0.5, 1.0), 1.0);
   EXPECT_NEAR(clip_coefficient(2.0, 1.0), 1.0 / (2.0 + 1e-6), 1e-15);

@@ -383,3 +383,64 @@ TEST(Trainer, NeverWritesThroughLinksInTheOutputDir) {
             std::vector<std::string>{(out / "checkpoint-2").string()});
   EXPECT_EQ(weights_of((out / "checkpoint-2").string()), weights_of(out.string()));
 }
+
+// --load_best_model_at_end with early stopping, where the best evaluation is not the last:
+// eval_loss with greater_is_better (a learning model's eval loss falls, so its first
+// evaluation is the best by this rule). The run stops after `patience` evaluations without
+// improvement, keeps the best checkpoint through save_total_limit 1, and ends with the best
+// weights (saved model and final evaluation). Every expectation is read off the run's log.
+TEST(Trainer, EarlyStoppingKeepsAndLoadsTheBestCheckpointWhenItIsNotTheLast) {
+  std::string model = tiny_model("best_model", 0.0);
+  std::string train = yelp_subset("train.csv", 64, "best_data");
+  TrainingArguments a = tiny_args(model, train, test::temp_dir("best_out"));
+  a.eval_file = yelp_subset("test.csv", 32, "best_eval");
+  a.num_train_epochs = 6;
+  a.save_strategy = "epoch";
+  a.save_total_limit = 1;
+  a.load_best_model_at_end = true;
+  a.metric_for_best_model = "loss";
+  a.greater_is_better = true;
+  a.early_stopping_patience = 2;
+  run_training(a);
+  const nlohmann::json state =
+      nlohmann::json::parse(std::ifstream(a.output_dir + "/trainer_state.json"));
+  std::vector<std::pair<int64_t, double>> evals;  // (step, eval_loss)
+  for (const auto& e : state["log_history"])
+    if (e.contains("eval_loss") && e.contains("step"))
+      evals.push_back({e["step"].get<int64_t>(), e["eval_loss"].get<double>()});
+  ASSERT_GE(evals.size(), 2u);
+  size_t best = 0;
+  for (size_t i = 1; i < evals.size(); ++i)
+    if (evals[i].second > evals[best].second) best = i;
+  ASSERT_LT(best, evals.size() - 1) << "the scenario needs a best evaluation before the last";
+  EXPECT_EQ(evals.size(), best + 1 + 2) << "stops after patience 2 evaluations";
+  EXPECT_LT(evals.size(), 6u);
+  const std::string best_dir = a.output_dir + "/checkpoint-" + std::to_string(evals[best].first);
+  const std::string last_dir = a.output_dir + "/checkpoint-" + std::to_string(evals.back().first);
+  EXPECT_EQ(state["best_model_checkpoint"], best_dir);
+  EXPECT_DOUBLE_EQ(state["best_metric"].get<double>(), evals[best].second);
+  EXPECT_TRUE(fs::exists(best_dir));  // kept by the rotation beside the newest
+  EXPECT_TRUE(fs::exists(last_dir));
+  EXPECT_EQ(list_checkpoints(a.output_dir).size(), 2u);
+  EXPECT_EQ(weights_of(a.output_dir), weights_of(best_dir));
+  EXPECT_NE(weights_of(a.output_dir), weights_of(last_dir));
+  const nlohmann::json results =
+      nlohmann::json::parse(std::ifstream(a.output_dir + "/all_results.json"));
+  EXPECT_NEAR(results["eval_loss"].get<double>(), evals[best].second, 1e-9);
+}
+
+TEST(Checkpoints, RotationKeepsTheNewestAndTheBest) {
+  const std::vector<std::string> all = {"o/checkpoint-1", "o/checkpoint-2", "o/checkpoint-3",
+                                        "o/checkpoint-4"};
+  using V = std::vector<std::string>;
+  EXPECT_EQ(checkpoints_to_delete(all, 2, ""), (V{"o/checkpoint-1", "o/checkpoint-2"}));
+  EXPECT_EQ(checkpoints_to_delete(all, 2, "o/checkpoint-1"),
+            (V{"o/checkpoint-2", "o/checkpoint-3"}));
+  EXPECT_EQ(checkpoints_to_delete(all, 2, "o/checkpoint-3"),
+            (V{"o/checkpoint-1", "o/checkpoint-2"}));
+  EXPECT_EQ(checkpoints_to_delete(all, 1, "o/checkpoint-2"),
+            (V{"o/checkpoint-1", "o/checkpoint-3"}));
+  EXPECT_EQ(checkpoints_to_delete(all, 1, "o/checkpoint-4"),
+            (V{"o/checkpoint-1", "o/checkpoint-2", "o/checkpoint-3"}));
+  EXPECT_EQ(checkpoints_to_delete(all, 5, "o/checkpoint-2"), V{});
+}

@@ -38,9 +38,9 @@ struct Ops {
   void (*tanh_backward)(T* dx, const T* y, const T* dout, int64_t n);
   // cross_entropy.h
   void (*cross_entropy_forward)(T* probs, double* loss, const T* logits, const int32_t* labels,
-                                int N, int L);
+                                int N, int L, double smoothing);
   void (*cross_entropy_backward)(T* dlogits, const T* probs, const int32_t* labels, int N, int L,
-                                 double scale);
+                                 double scale, double smoothing);
   // mse_loss.h, bce_loss.h
   void (*mse_forward)(double* loss, const T* x, const float* targets, int64_t n);
   void (*mse_backward)(T* dx, const T* x, const float* targets, int64_t n, double scale);

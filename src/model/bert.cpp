@@ -255,6 +255,15 @@ void BertForSequenceClassification<T>::reserve(int B, int S) {
 }
 
 template <typename T>
+void BertForSequenceClassification<T>::set_label_smoothing(double eps) {
+  if (!(eps >= 0 && eps < 1)) fail("label_smoothing_factor is ", eps, "; expected [0, 1)");
+  if (eps != 0 && problem_ != ProblemType::SingleLabel)
+    fail("label_smoothing_factor applies to single-label classification, not ",
+         problem_type_name(problem_));
+  label_smoothing_ = eps;
+}
+
+template <typename T>
 Dropout BertForSequenceClassification<T>::dropout(int site, double p) const {
   return {p, seed_ ^ (static_cast<uint64_t>(site + 1) * 0xd1b54a32d192ed03ull), rows_};
 }
@@ -460,7 +469,7 @@ void BertForSequenceClassification<T>::loss_forward(double* loss) {
   switch (problem_) {
     case ProblemType::SingleLabel:
       ops_->cross_entropy_forward(head_.probs, loss, head_.logits,
-                                  has_labels_ ? head_.labels : nullptr, B_, L);
+                                  has_labels_ ? head_.labels : nullptr, B_, L, label_smoothing_);
       break;
     case ProblemType::Regression:
       ops_->mse_forward(loss, head_.logits, has_labels_ ? head_.targets : nullptr, n);
@@ -478,7 +487,8 @@ void BertForSequenceClassification<T>::loss_backward(double scale) {
   const int64_t n = static_cast<int64_t>(B_) * L;
   switch (problem_) {
     case ProblemType::SingleLabel:
-      ops_->cross_entropy_backward(tmp_.dlogits, head_.probs, head_.labels, B_, L, scale);
+      ops_->cross_entropy_backward(tmp_.dlogits, head_.probs, head_.labels, B_, L, scale,
+                                   label_smoothing_);
       break;
     case ProblemType::Regression:
       ops_->mse_backward(tmp_.dlogits, head_.logits, head_.targets, n, scale);

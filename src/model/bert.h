@@ -97,6 +97,9 @@ class BertForSequenceClassification {
   // Mixed precision (float models only). Allocates the 16-bit weight copy.
   void set_precision(Precision p);
   const MemoryOptions& memory_options() const { return options_; }
+  // HF Trainer's --label_smoothing_factor (single-label only): the loss of forward and backward
+  // mixes the label's NLL with the mean over classes (cross_entropy.h).
+  void set_label_smoothing(double eps);
   // The kernel the encoder's GEMMs run on, e.g. "bf16 brg:avx512_core_amx_bf16 (oneDNN
   // matmul)" or "fp32 oneDNN".
   std::string gemm_kernel() const;
@@ -220,6 +223,7 @@ class BertForSequenceClassification {
 
   BertConfig config_;
   ProblemType problem_;
+  double label_smoothing_ = 0;
   ParamLayout layout_;
   Device device_;
   const Ops<T>* ops_;

@@ -91,7 +91,8 @@ bool has_checkpoint(const std::string& output_dir, int64_t step) {
 void save_checkpoint(const std::string& output_dir, int64_t step,
                      const BertForSequenceClassification<float>& model, const OptimizerState& opt,
                      const json& trainer_state, const json& training_args,
-                     const std::vector<std::string>& files, bool lowercase, int save_total_limit) {
+                     const std::vector<std::string>& files, bool lowercase, int save_total_limit,
+                     const std::string& keep) {
   const fs::path final_dir = fs::path(output_dir) / ("checkpoint-" + std::to_string(step));
   const fs::path tmp = fs::path(output_dir) / (".tmp-checkpoint-" + std::to_string(step) + "-" +
                                                std::to_string(::getpid()));
@@ -128,16 +129,30 @@ void save_checkpoint(const std::string& output_dir, int64_t step,
     throw;
   }
   if (save_total_limit > 0) {
-    std::vector<std::string> all = list_checkpoints(output_dir);
-    for (size_t i = 0; i + static_cast<size_t>(save_total_limit) < all.size(); ++i) {
+    for (const std::string& old :
+         checkpoints_to_delete(list_checkpoints(output_dir), save_total_limit, keep)) {
       // Rename first (atomic), then delete: a kill mid-delete never leaves a partial
       // checkpoint under a checkpoint-<step> name.
-      fs::path doomed =
-          fs::path(output_dir) / (".deleting-" + fs::path(all[i]).filename().string());
-      fs::rename(all[i], doomed);
+      fs::path doomed = fs::path(output_dir) / (".deleting-" + fs::path(old).filename().string());
+      fs::rename(old, doomed);
       fs::remove_all(doomed);
     }
   }
+}
+
+std::vector<std::string> checkpoints_to_delete(const std::vector<std::string>& all, int limit,
+                                               const std::string& keep) {
+  std::vector<std::string> order = all;
+  auto best = std::find_if(order.begin(), order.end(), [&](const std::string& c) {
+    return !keep.empty() && fs::path(c).filename() == fs::path(keep).filename();
+  });
+  if (best != order.end()) {
+    if (limit == 1 && best + 1 != order.end()) limit = 2;  // the best and the newest
+    // Move the best just before the newest: the newest `limit` then include it.
+    if (order.size() >= 2 && best < order.end() - 2) std::rotate(best, best + 1, order.end() - 1);
+  }
+  if (order.size() <= static_cast<size_t>(limit)) return {};
+  return {order.begin(), order.end() - limit};
 }
 
 std::string resolve_checkpoint(const std::string& spec, const std::string& output_dir) {

@@ -39,7 +39,12 @@ void save_checkpoint(const std::string& output_dir, int64_t step,
                      const BertForSequenceClassification<float>& model, const OptimizerState& opt,
                      const nlohmann::json& trainer_state, const nlohmann::json& training_args,
                      const std::vector<std::string>& tokenizer_files, bool lowercase,
-                     int save_total_limit);
+                     int save_total_limit, const std::string& keep = "");
+// Which of the checkpoints (oldest first) a save_total_limit rotation deletes: all but the
+// newest `limit`, except that `keep` (the best checkpoint) stays, taking the place of the
+// oldest of them (HF's _sorted_checkpoints; a limit of 1 keeps the best and the newest).
+std::vector<std::string> checkpoints_to_delete(const std::vector<std::string>& all, int limit,
+                                               const std::string& keep);
 
 // checkpoint-<N> directories of output_dir, oldest first. Symbolic links are not checkpoints:
 // they are never resumed from, rotated or counted.

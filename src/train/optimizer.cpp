@@ -1,6 +1,7 @@
 #include "train/optimizer.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "core/error.h"
 
@@ -48,11 +49,18 @@ double clip_coefficient(double total_norm, double max_norm) {
 }
 
 ScheduleType parse_schedule(const std::string& name) {
-  if (name == "linear") return ScheduleType::Linear;
-  if (name == "constant") return ScheduleType::Constant;
-  if (name == "constant_with_warmup") return ScheduleType::ConstantWithWarmup;
+  static const std::pair<const char*, ScheduleType> kNames[] = {
+      {"linear", ScheduleType::Linear},
+      {"cosine", ScheduleType::Cosine},
+      {"cosine_with_restarts", ScheduleType::CosineWithRestarts},
+      {"polynomial", ScheduleType::Polynomial},
+      {"constant", ScheduleType::Constant},
+      {"constant_with_warmup", ScheduleType::ConstantWithWarmup}};
+  for (const auto& [n, t] : kNames)
+    if (name == n) return t;
   fail("unknown lr_scheduler_type \"", name,
-       "\"; expected linear, constant or constant_with_warmup");
+       "\"; expected linear, cosine, cosine_with_restarts, polynomial, constant or "
+       "constant_with_warmup");
 }
 
 double LrSchedule::lr(int64_t step) const {
@@ -61,9 +69,26 @@ double LrSchedule::lr(int64_t step) const {
     return base_lr * static_cast<double>(step) /
            static_cast<double>(std::max<int64_t>(1, warmup_steps));
   if (type == ScheduleType::ConstantWithWarmup) return base_lr;
-  double remaining = static_cast<double>(total_steps - step) /
-                     static_cast<double>(std::max<int64_t>(1, total_steps - warmup_steps));
-  return base_lr * std::max(0.0, remaining);
+  const double decay_steps = static_cast<double>(std::max<int64_t>(1, total_steps - warmup_steps));
+  const double progress = static_cast<double>(step - warmup_steps) / decay_steps;
+  const double pi = std::acos(-1.0);
+  switch (type) {
+    case ScheduleType::Cosine:
+      return base_lr * std::max(0.0, 0.5 * (1.0 + std::cos(pi * progress)));
+    case ScheduleType::CosineWithRestarts:
+      if (progress >= 1.0) return 0.0;
+      return base_lr * std::max(0.0, 0.5 * (1.0 + std::cos(pi * std::fmod(progress, 1.0))));
+    case ScheduleType::Polynomial: {
+      if (base_lr <= kPolynomialEnd)
+        fail("lr_scheduler_type polynomial: the learning rate ", base_lr,
+             " must be above its end value ", kPolynomialEnd);
+      if (step > total_steps) return kPolynomialEnd;
+      return (base_lr - kPolynomialEnd) * (1.0 - progress) + kPolynomialEnd;
+    }
+    default:
+      break;
+  }
+  return base_lr * std::max(0.0, 1.0 - progress);
 }
 
 template class AdamW<float>;

@@ -58,16 +58,29 @@ class AdamW {
 // torch.nn.utils.clip_grad_norm_: min(1, max_norm / (total_norm + 1e-6)); 1 when max_norm <= 0.
 double clip_coefficient(double total_norm, double max_norm);
 
-enum class ScheduleType { Linear, Constant, ConstantWithWarmup };
+enum class ScheduleType {
+  Linear,
+  Cosine,
+  CosineWithRestarts,
+  Polynomial,
+  Constant,
+  ConstantWithWarmup
+};
+// --lr_scheduler_type: linear, cosine, cosine_with_restarts, polynomial, constant,
+// constant_with_warmup.
 ScheduleType parse_schedule(const std::string& name);
 
-// Hugging Face get_scheduler: lr at optimizer step `step` (0-based, before it is taken).
+// Hugging Face get_scheduler with Trainer's defaults: lr at optimizer step `step` (0-based,
+// before it is taken). After a linear warmup: linear decay to 0; cosine, half a cosine to 0
+// (num_cycles 0.5); cosine_with_restarts, one hard restart cycle (num_cycles 1); polynomial,
+// power 1 down to lr_end 1e-7 (which then holds).
 struct LrSchedule {
   ScheduleType type = ScheduleType::Linear;
   double base_lr = 5e-5;
   int64_t warmup_steps = 0;
   int64_t total_steps = 1;
   double lr(int64_t step) const;
+  static constexpr double kPolynomialEnd = 1e-7;  // get_polynomial_decay_schedule's lr_end
 };
 
 }  // namespace bertrain

@@ -68,6 +68,7 @@ struct Run {
   int64_t last_logged_step = 0;
   double total_loss = 0;
   double comm_wait_seconds = 0;  // data parallel: blocked in the gradients' sum over the ranks
+  bool stop_requested = false;   // early stopping ended the run
   int batch,
       accumulation;    // per-device micro-batch and window (auto_find_batch_size may change them)
   int max_seq_length;  // --max_seq_length, cut to the tokenizer's model_max_length
@@ -221,6 +222,7 @@ void build_model(Run& run) {
   run.model->set_gradient_checkpointing(a.gradient_checkpointing);
   run.model->set_attention_mode(parse_attention_mode(a.attention));
   run.model->set_precision(precision_of(a));
+  run.model->set_label_smoothing(a.label_smoothing_factor);
   if (a.fp16) run.scaler = GradScaler{.scale = a.fp16_init_scale};
   if (a.bf16)
     std::printf("bf16: encoder GEMMs on %s\n",
@@ -288,6 +290,57 @@ void build_loaders(Run& run) {
   run.eval_strategy = a.eval_strategy.empty() ? (run.has_eval ? "epoch" : "no") : a.eval_strategy;
 }
 
+// The eval log key that picks the best checkpoint, and whether more is better
+// (TrainingArguments' defaults: "loss"; greater unless the name ends in "loss").
+std::string best_metric_key(const TrainingArguments& a) {
+  const std::string m = a.metric_for_best_model.empty() ? "loss" : a.metric_for_best_model;
+  return m.rfind("eval_", 0) == 0 ? m : "eval_" + m;
+}
+bool greater_is_better(const TrainingArguments& a) {
+  if (a.greater_is_better) return *a.greater_is_better;
+  const std::string key = best_metric_key(a);
+  return !(key.size() >= 4 && key.compare(key.size() - 4, 4, "loss") == 0);
+}
+
+// After an evaluation at `step`: EarlyStoppingCallback's check against the best so far, then
+// the new best (trainer_state.json's best_metric and best_global_step). Both are kept in the
+// trainer state, so a resumed run goes on counting.
+void track_best(Run& run, const LogEntry& e, int64_t step) {
+  const TrainingArguments& a = run.args;
+  if (!a.load_best_model_at_end) return;
+  const std::string key = best_metric_key(a);
+  auto it = std::find_if(e.begin(), e.end(), [&](const auto& kv) { return kv.first == key; });
+  if (it == e.end()) {
+    std::string have;
+    for (const auto& [k, v] : e) have += (have.empty() ? "" : ", ") + k;
+    fail("--metric_for_best_model ", a.metric_for_best_model, ": the evaluation has no ", key,
+         " (it has ", have, ")");
+  }
+  const double v = it->second;
+  auto better = [&](double x, double best) { return greater_is_better(a) ? x > best : x < best; };
+  json& s = run.state;
+  const bool has_best = s.contains("best_metric") && s["best_metric"].is_number();
+  if (a.early_stopping_patience > 0) {
+    int counter = s.value("early_stopping_patience_counter", 0);
+    const double best = has_best ? s["best_metric"].get<double>() : 0.0;
+    if (!has_best || (better(v, best) && std::abs(v - best) > a.early_stopping_threshold))
+      counter = 0;
+    else
+      ++counter;
+    s["early_stopping_patience_counter"] = counter;
+    if (counter >= a.early_stopping_patience) {
+      run.stop_requested = true;
+      std::printf("early stopping: %s has not improved for %d evaluations (best %g at step %lld)\n",
+                  key.c_str(), counter, s["best_metric"].get<double>(),
+                  static_cast<long long>(s["best_global_step"].get<int64_t>()));
+    }
+  }
+  if (!has_best || better(v, s["best_metric"].get<double>())) {
+    s["best_metric"] = v;
+    s["best_global_step"] = step;
+  }
+}
+
 LogEntry evaluate_and_log(Run& run, double epoch) {
   EvalResult r = evaluate_model(*run.model, *run.eval_loader, run.comm);
   LogEntry e = {{"eval_loss", r.loss}};
@@ -299,6 +352,7 @@ LogEntry evaluate_and_log(Run& run, double epoch) {
              py_round(run.eval_loader->batches_per_epoch() / std::max(r.seconds, 1e-9), 3)},
             {"epoch", py_round(epoch, 2)}});
   log_line(run, e);
+  track_best(run, e, run.state["global_step"].get<int64_t>());
   return e;
 }
 
@@ -316,8 +370,11 @@ void save(Run& run, int64_t step) {
       run.comm->gather_to_root(states[i], gathered[i].data(), n);
     }
   }
-  if (!run.main_rank()) return;
   const TrainingArguments& a = run.args;
+  if (run.state.value("best_global_step", int64_t{-1}) == step)  // the best is this checkpoint
+    run.state["best_model_checkpoint"] =
+        (fs::path(a.output_dir) / ("checkpoint-" + std::to_string(step))).string();
+  if (!run.main_rank()) return;
   run.state["global_step"] = step;
   run.state["total_loss"] = run.total_loss;
   if (run.scaler)
@@ -331,7 +388,17 @@ void save(Run& run, int64_t step) {
                                    : OptimizerState::of(opt);
   save_checkpoint(a.output_dir, step, *run.model, state, run.state, training_args_json(a),
                   run.tok_files, run.tokenizer ? run.tokenizer->options().lowercase : true,
-                  a.save_total_limit);
+                  a.save_total_limit, run.state.value("best_model_checkpoint", std::string()));
+}
+
+// --load_best_model_at_end: the best checkpoint's weights replace the last ones, so the saved
+// model and the final evaluation are the best's (HF's _load_best_model).
+void load_best_model(Run& run) {
+  if (!run.args.load_best_model_at_end || !run.state.contains("best_model_checkpoint")) return;
+  const std::string dir = run.state["best_model_checkpoint"].get<std::string>();
+  std::printf("Loading best model from %s (score: %g).\n", dir.c_str(),
+              run.state["best_metric"].get<double>());
+  load_weights(*run.model, (fs::path(dir) / "model.safetensors").string());
 }
 
 void prepare_output_dir(const TrainingArguments& a, bool main_rank) {
@@ -455,10 +522,11 @@ static TrainOutcome train(Run& run) {
   std::vector<HostBatch> window(K);
   std::vector<Batch> micro;
   for (int epoch = static_cast<int>(step / run.updates_per_epoch);
-       epoch < run.num_epochs && step < run.total_steps; ++epoch) {
+       epoch < run.num_epochs && step < run.total_steps && !run.stop_requested; ++epoch) {
     const int64_t done_in_epoch = step - epoch * run.updates_per_epoch;
     run.train_loader->start_epoch(epoch, static_cast<size_t>(done_in_epoch * K));
-    for (int64_t u = done_in_epoch; u < run.updates_per_epoch && step < run.total_steps; ++u) {
+    for (int64_t u = done_in_epoch;
+         u < run.updates_per_epoch && step < run.total_steps && !run.stop_requested; ++u) {
       micro.clear();
       for (int k = 0; k < K && run.train_loader->next(window[k]); ++k) {
         micro.push_back(window[k].view());
@@ -516,6 +584,7 @@ static TrainOutcome train(Run& run) {
                       {"epoch", py_round(epoch_f, 2)}};
   log_line(run, summary);
   if (a.save_strategy != "no" && run.checkpoint_step != step) save(run, step);
+  load_best_model(run);
 
   json metrics = json::object();
   for (const auto& [k, v] : summary) metrics[k] = v;

@@ -17,7 +17,7 @@ const ArgField kFields[] = {
   {"model", [](A& a) -> ArgRef { return &a.model; }, "HF model directory (or a weights file's directory)", true, "--model_name_or_path,--model-name-or-path"},
   {"tokenizer", [](A& a) -> ArgRef { return &a.tokenizer; }, "vocab.txt, tokenizer.json or directory (default: the model's)", true},
   {"train_file", [](A& a) -> ArgRef { return &a.train_file; }, "Training data (CSV, TSV or JSON lines)"},
-  {"eval_file", [](A& a) -> ArgRef { return &a.eval_file; }, "Evaluation data", true},
+  {"eval_file", [](A& a) -> ArgRef { return &a.eval_file; }, "Evaluation data (run_glue: --validation_file)", true, "--validation_file"},
   {"output_dir", [](A& a) -> ArgRef { return &a.output_dir; }, "Where checkpoints, logs and the model go"},
   {"dummy", [](A& a) -> ArgRef { return &a.dummy; }, "Train on the lecture's random data instead of files"},
   {"dummy_size", [](A& a) -> ArgRef { return &a.dummy_size; }, "Dummy dataset size"},
@@ -49,16 +49,22 @@ const ArgField kFields[] = {
   {"adam_epsilon", [](A& a) -> ArgRef { return &a.adam_epsilon; }, "AdamW epsilon"},
   {"warmup_steps", [](A& a) -> ArgRef { return &a.warmup_steps; }, "Linear warmup steps"},
   {"warmup_ratio", [](A& a) -> ArgRef { return &a.warmup_ratio; }, "Warmup as a fraction of all steps"},
-  {"lr_scheduler_type", [](A& a) -> ArgRef { return &a.lr_scheduler_type; }, "linear | constant | constant_with_warmup"},
+  {"lr_scheduler_type", [](A& a) -> ArgRef { return &a.lr_scheduler_type; }, "linear | cosine | cosine_with_restarts | polynomial | constant | constant_with_warmup"},
   {"max_grad_norm", [](A& a) -> ArgRef { return &a.max_grad_norm; }, "Global-norm gradient clipping (0: off)"},
   {"seed", [](A& a) -> ArgRef { return &a.seed; }, "Seed for init, data order and dropout"},
+  {"label_smoothing_factor", [](A& a) -> ArgRef { return &a.label_smoothing_factor; }, "Label smoothing epsilon (single-label; HF LabelSmoother)"},
   // Evaluation, logging, saving.
   {"eval_strategy", [](A& a) -> ArgRef { return &a.eval_strategy; }, "no | epoch | steps (default: epoch when --eval_file is given)", false, "--evaluation_strategy"},
   {"eval_steps", [](A& a) -> ArgRef { return &a.eval_steps; }, "Evaluate every N steps (eval_strategy steps; default: logging_steps)"},
   {"logging_steps", [](A& a) -> ArgRef { return &a.logging_steps; }, "Log every N optimizer steps"},
   {"save_strategy", [](A& a) -> ArgRef { return &a.save_strategy; }, "no | epoch | steps"},
   {"save_steps", [](A& a) -> ArgRef { return &a.save_steps; }, "Checkpoint every N steps"},
-  {"save_total_limit", [](A& a) -> ArgRef { return &a.save_total_limit; }, "Keep at most N checkpoints (-1: all)"},
+  {"save_total_limit", [](A& a) -> ArgRef { return &a.save_total_limit; }, "Keep at most N checkpoints (-1: all; the best one is kept too)"},
+  {"load_best_model_at_end", [](A& a) -> ArgRef { return &a.load_best_model_at_end; }, "Load the best checkpoint (metric_for_best_model) at the end"},
+  {"metric_for_best_model", [](A& a) -> ArgRef { return &a.metric_for_best_model; }, "Eval metric that picks the best checkpoint (default: loss)"},
+  {"greater_is_better", [](A& a) -> ArgRef { return &a.greater_is_better; }, "Whether a larger metric is better (default: unless the name ends in loss)"},
+  {"early_stopping_patience", [](A& a) -> ArgRef { return &a.early_stopping_patience; }, "Stop after N evaluations without improvement (0: off; needs load_best_model_at_end)"},
+  {"early_stopping_threshold", [](A& a) -> ArgRef { return &a.early_stopping_threshold; }, "How much the metric must improve to count"},
   {"resume_from_checkpoint", [](A& a) -> ArgRef { return &a.resume_from_checkpoint; }, "Checkpoint directory or 'latest'"},
   {"overwrite_output_dir", [](A& a) -> ArgRef { return &a.overwrite_output_dir; }, "Start over even if output_dir has checkpoints"},
   {"save_final_model", [](A& a) -> ArgRef { return &a.save_final_model; }, "Write the trained model to output_dir at the end"},
@@ -198,6 +204,23 @@ void TrainingArguments::validate() const {
   if (save_strategy == "steps" && save_steps <= 0)
     fail("--save_steps must be positive with --save_strategy steps");
   if (logging_steps <= 0) fail("--logging_steps must be positive");
+  if (!(label_smoothing_factor >= 0 && label_smoothing_factor < 1))
+    fail("--label_smoothing_factor must be in [0, 1), got ", label_smoothing_factor);
+  if (load_best_model_at_end) {  // as TrainingArguments checks it
+    const std::string eval =
+        eval_strategy.empty() ? (eval_file.empty() ? "no" : "epoch") : eval_strategy;
+    if (eval == "no") fail("--load_best_model_at_end needs evaluations (--eval_file)");
+    if (eval != save_strategy)
+      fail("--load_best_model_at_end requires the save and eval strategy to match, got eval ", eval,
+           " and save ", save_strategy);
+    const int64_t every_eval = eval_steps > 0 ? eval_steps : logging_steps;
+    if (eval == "steps" && save_steps % every_eval != 0)
+      fail("--load_best_model_at_end requires --save_steps (", save_steps,
+           ") to be a multiple of --eval_steps (", every_eval, ")");
+  }
+  if (early_stopping_patience < 0) fail("--early_stopping_patience must be >= 0");
+  if (early_stopping_patience > 0 && !load_best_model_at_end)
+    fail("--early_stopping_patience needs --load_best_model_at_end (as EarlyStoppingCallback)");
   if (dataloader_num_workers < 0) fail("--dataloader_num_workers must be >= 0");
   if (dummy && (dummy_size <= 0 || dummy_seq_len <= 1))
     fail("--dummy_size and --dummy_seq_len must be positive");

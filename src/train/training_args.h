@@ -44,6 +44,7 @@ struct TrainingArguments {
   std::string lr_scheduler_type = "linear";
   double max_grad_norm = 1.0;
   uint64_t seed = 42;
+  double label_smoothing_factor = 0.0;  // single-label: HF's LabelSmoother
 
   // Evaluation, logging, saving.
   std::string eval_strategy;  // no | epoch | steps; default: epoch when there is eval data
@@ -52,6 +53,15 @@ struct TrainingArguments {
   std::string save_strategy = "steps";  // no | epoch | steps
   int64_t save_steps = 500;
   int save_total_limit = -1;
+  // The best checkpoint by an eval metric (HF: "loss" by default, lower is better unless the
+  // name does not end in "loss"); loaded at the end, and never rotated away.
+  bool load_best_model_at_end = false;
+  std::string metric_for_best_model;  // with or without "eval_"
+  std::optional<bool> greater_is_better;
+  // EarlyStoppingCallback: stop after this many evaluations without an improvement of more
+  // than the threshold over the best metric (0: off).
+  int early_stopping_patience = 0;
+  double early_stopping_threshold = 0.0;
   std::string resume_from_checkpoint;  // a checkpoint directory or "latest"
   bool overwrite_output_dir = false;
   bool save_final_model =

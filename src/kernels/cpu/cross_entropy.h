@@ -8,15 +8,16 @@
 namespace bertrain::cpu {
 
 // Cross-entropy over N rows of L logits. Labels equal to -100 are ignored (as torch does);
-// null labels compute only the probabilities.
+// null labels compute only the probabilities. With label smoothing eps (HF Trainer's
+// LabelSmoother) a row's loss is (1 - eps) (-log p_label) + eps mean_c(-log p_c).
 // Writes softmax probabilities, and the mean loss over counted rows (0 when none) to the one
 // double at `loss` (device memory, so that a GPU step reads it back only when it syncs).
 template <typename T>
 void cross_entropy_forward(T* probs, double* loss, const T* logits, const int32_t* labels, int N,
-                           int L);
-// dlogits = (probs - onehot(label)) * scale / count.
+                           int L, double smoothing);
+// dlogits = (probs - (1 - eps) onehot(label) - eps / L) * scale / count.
 template <typename T>
 void cross_entropy_backward(T* dlogits, const T* probs, const int32_t* labels, int N, int L,
-                            double scale);
+                            double scale, double smoothing);
 
 }  // namespace bertrain::cpu
