@@ -35,7 +35,7 @@ int run(int argc, char** argv) {
   // Inference builds what `bertrain predict` builds: no gradients, no optimizer state.
   const Device device = device_named(bench::str_arg(argc, argv, "--device", "cpu"));
   const DriverMemory driver_before = cuda_driver_memory();
-  BertForSequenceClassification<float> model(c, device, /*with_grads=*/!eval_only);
+  Bert<float> model(c, device, /*with_grads=*/!eval_only);
   if (bench::arg(argc, argv, "--checkpointing", 0) != 0) model.set_gradient_checkpointing(true);
   model.set_precision(parse_precision(bench::str_arg(argc, argv, "--precision", "fp32")));
   if (bench::arg(argc, argv, "--memory_efficient", 0) != 0)

@@ -84,7 +84,7 @@ void expect_close(const std::vector<float>& want, const float* got, double tol,
 // The golden comparison of the fixture README, on a model loaded from another shape: the
 // encoder's hidden states and pooled output always, logits, loss and every gradient when the
 // checkpoint carried the classifier.
-void expect_golden(BertForSequenceClassification<float>& m, bool has_classifier) {
+void expect_golden(Bert<float>& m, bool has_classifier) {
   Fixture fx;
   m.zero_grads();
   double loss = m.forward(fx.rows(0, fx.B), true, 0);
@@ -105,9 +105,9 @@ void expect_golden(BertForSequenceClassification<float>& m, bool has_classifier)
   }
 }
 
-std::unique_ptr<BertForSequenceClassification<float>> load(const std::string& dir, bool new_head,
-                                                           LoadReport* report = nullptr) {
-  auto m = std::make_unique<BertForSequenceClassification<float>>(Fixture().config);
+std::unique_ptr<Bert<float>> load(const std::string& dir, bool new_head,
+                                  LoadReport* report = nullptr) {
+  auto m = std::make_unique<Bert<float>>(Fixture().config);
   init_weights(*m, 7);
   LoadReport r = load_weights(*m, dir, new_head);
   if (report) *report = r;
@@ -115,8 +115,7 @@ std::unique_ptr<BertForSequenceClassification<float>> load(const std::string& di
 }
 
 // Checks bert.* (and the head when present) equal the fixture's values stored as `as`.
-void expect_params_equal_fixture(const BertForSequenceClassification<float>& m, DType as,
-                                 bool with_head) {
+void expect_params_equal_fixture(const Bert<float>& m, DType as, bool with_head) {
   for (const Named& t : fixture_tensors(as)) {
     if (!with_head && t.name.rfind("classifier.", 0) == 0) continue;
     const ParamSpec& p = m.layout().find(t.name);
@@ -472,7 +471,7 @@ TEST(CheckpointShapes, HubLookalikeTrainsAndEvaluatesWithNoFlags) {
   expect_hub_report(log);
   EXPECT_NE(log.find("legacy or prefix-less names mapped"), std::string::npos) << log;
   // The fine-tuned directory has the current names, the 5 labels, and loads with no report.
-  BertForSequenceClassification<float> m(load_config(out + "/config.json"));
+  Bert<float> m(load_config(out + "/config.json"));
   EXPECT_EQ(m.config().num_labels(), 5);
   LoadReport r = load_weights(m, out);
   EXPECT_TRUE(r.renamed.empty() && r.unused.empty() && r.newly_initialized.empty());

@@ -105,7 +105,7 @@ TEST(GradBuckets, ATinyCapGivesABucketPerLayerAndAHugeOneASingleBucket) {
 // report every gradient from the offset to the end already has its final value.
 TEST(GradBuckets, BackwardReportsEachOffsetOnceItsGradientsAreFinal) {
   const BertConfig c = preset_config("tiny");
-  BertForSequenceClassification<float> model(c);
+  Bert<float> model(c);
   init_weights(model, 7);
   const int B = 2, S = 8;
   std::vector<int32_t> ids(B * S), types(B * S, 0), mask(B * S, 1), labels = {0, 1};

@@ -76,7 +76,7 @@ TEST(DeviceSeam, AStagedDeviceInitialisesSavesLoadsAndTrainsBitIdenticallyToTheC
   staged.f32 = &counting_ops();
   ASSERT_FALSE(staged.host_visible());
   const BertConfig c = preset_config("tiny");
-  BertForSequenceClassification<float> cpu(c), dev(c, staged);
+  Bert<float> cpu(c), dev(c, staged);
   const size_t n = cpu.num_params();
   init_weights(cpu, 3);
   g_uploaded = 0;
@@ -89,7 +89,7 @@ TEST(DeviceSeam, AStagedDeviceInitialisesSavesLoadsAndTrainsBitIdenticallyToTheC
   g_downloaded = g_uploaded = 0;
   save_pretrained(dev, dir);
   EXPECT_EQ(g_downloaded, n * sizeof(float));
-  BertForSequenceClassification<float> reloaded(c, staged);
+  Bert<float> reloaded(c, staged);
   load_weights(reloaded, dir);
   EXPECT_EQ(g_uploaded, n * sizeof(float));
   ASSERT_EQ(std::memcmp(cpu.params(), host_copy(staged, reloaded.params(), n).data(), n * 4), 0);
@@ -112,9 +112,9 @@ TEST(DeviceSeam, AStagedDeviceInitialisesSavesLoadsAndTrainsBitIdenticallyToTheC
 TEST(TrainStep, MoreMicroBatchesThanLossSlotsKeepsEveryLoss) {
   // The step reads its micro-batch losses back from device slots, kStepLosses at a time.
   const BertConfig c = preset_config("tiny");
-  BertForSequenceClassification<float> m(c);
+  Bert<float> m(c);
   init_weights(m, 5);
-  constexpr int K = BertForSequenceClassification<float>::kStepLosses + 6;
+  constexpr int K = Bert<float>::kStepLosses + 6;
   std::vector<Rows> rows;
   for (int k = 0; k < K; ++k) rows.emplace_back(1, 8, 100 + k);
   std::vector<Batch> micro;

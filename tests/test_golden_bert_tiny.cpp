@@ -44,7 +44,7 @@ TEST(GoldenBertTiny, SaveAndReloadIsExact) {
   auto m = fx.model();
   std::string dir = test::temp_dir("golden_save");
   save_pretrained(*m, dir);
-  BertForSequenceClassification<float> again(load_config(dir + "/config.json"));
+  Bert<float> again(load_config(dir + "/config.json"));
   load_weights(again, dir + "/model.safetensors");
   for (size_t i = 0; i < m->num_params(); ++i) ASSERT_EQ(again.params()[i], m->params()[i]);
   EXPECT_EQ(again.config().id2label, fx.config.id2label);

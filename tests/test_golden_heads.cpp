@@ -1,10 +1,12 @@
-// bertrain against Hugging Face's BertForSequenceClassification with problem_type regression
-// and multi_label_classification (../shared/fixtures/bert_tiny_heads/regression and
-// multi_label), at the tolerances their READMEs state: forward, every gradient, the 4-step
-// trajectory, and `bertrain parity` writing the fixture's quantities.
+// bertrain against Hugging Face's heads (../shared/fixtures/bert_tiny_heads/):
+// BertForSequenceClassification with problem_type regression and multi_label_classification,
+// BertForMaskedLM (the decoder tied to the word embeddings), BertForTokenClassification and
+// BertForQuestionAnswering, at the tolerances their READMEs state: forward, every gradient, the
+// 4-step trajectory, and `bertrain parity` writing the fixture's quantities.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <map>
 
 #include "golden_bert_tiny_checks.h"
 #include "model/safetensors.h"
@@ -29,11 +31,18 @@ TEST_P(GoldenHeads, TrajectoryMatchesHuggingFaceTrainer) {
   test::check_golden_trajectory(cpu_device(), "trajectory", "final", 1.0, single_process(), dir());
 }
 
-TEST_P(GoldenHeads, ConfigReadsTheProblemType) {
+TEST_P(GoldenHeads, ConfigReadsTheHead) {
   test::BertTinyFixture fx(dir());
-  const ProblemType want =
-      GetParam() == "regression" ? ProblemType::Regression : ProblemType::MultiLabel;
-  EXPECT_EQ(fx.config.problem(), want);
+  const std::map<std::string, std::pair<Task, ProblemType>> want = {
+      {"regression", {Task::SequenceClassification, ProblemType::Regression}},
+      {"multi_label", {Task::SequenceClassification, ProblemType::MultiLabel}},
+      {"mlm", {Task::MaskedLM, ProblemType::SingleLabel}},
+      {"token_classification", {Task::TokenClassification, ProblemType::SingleLabel}},
+      {"question_answering", {Task::QuestionAnswering, ProblemType::SingleLabel}}};
+  EXPECT_EQ(fx.config.task, want.at(GetParam()).first);
+  if (fx.config.task == Task::SequenceClassification) {
+    EXPECT_EQ(fx.config.problem(), want.at(GetParam()).second);
+  }
 }
 
 // `bertrain parity` with the fixture's recipe (4 steps, lr 5e-4, weight decay 0.01, 2
@@ -57,19 +66,64 @@ TEST_P(GoldenHeads, ParityCommandWritesTheFixturesValues) {
     double atol = 1e-5, rtol_of_max = 0;  // hidden states, pooled, logits, final params
     if (name == "loss") atol = 1e-6;
     if (name.rfind("grad.", 0) == 0) atol = 1e-9, rtol_of_max = 1e-4;
-    if (name.rfind("grad.", 0) == 0 && test::zero_gradient(name)) {
+    if (name.rfind("grad.", 0) == 0 && fx.zero_gradient(name.substr(5))) {
       test::expect_close(std::vector<float>(v.size(), 0.0f), v.data(), 1e-6, 0, name);
       ++compared;
       continue;
     }
     if (name == "trajectory.grad_norm") atol = 0, rtol_of_max = 1e-4;
     if (name == "trajectory.lr") atol = 1e-10;
+    if (name.rfind("final.", 0) == 0) atol = fx.final_atol(name.substr(6));
     test::expect_close(fx.values(name), v.data(), atol, rtol_of_max, name);
     ++compared;
   }
-  // logits, loss, pooled, 3 hidden states, 4 trajectory series, grad.* and final.* per param.
-  EXPECT_EQ(compared, 10 + 2 * fx.model()->layout().params().size());
+  // The logits (QA: start and end), loss, pooled (sequence classification), 3 hidden states,
+  // 4 trajectory series, grad.* and final.* per parameter.
+  const size_t logits = fx.config.task == Task::QuestionAnswering ? 2 : 1;
+  const size_t pooled = fx.config.task == Task::SequenceClassification ? 1 : 0;
+  EXPECT_EQ(compared, logits + 1 + pooled + 3 + 4 + 2 * fx.model()->layout().params().size());
 }
 
-INSTANTIATE_TEST_SUITE_P(Heads, GoldenHeads, ::testing::Values("regression", "multi_label"),
+INSTANTIATE_TEST_SUITE_P(Heads, GoldenHeads,
+                         ::testing::Values("regression", "multi_label", "mlm",
+                                           "token_classification", "question_answering"),
                          [](const auto& info) { return info.param; });
+
+// BertForMaskedLM saves as transformers' save_pretrained does: the tied decoder weight and
+// bias are not in the file (their tensors are the word embeddings and cls.predictions.bias);
+// it reloads exactly, and a file that stores the tied names anyway (torch.save of the
+// state_dict) loads with them skipped.
+TEST(GoldenHeadsMlm, SavesWithoutTheTiedDecoderAndReloads) {
+  test::BertTinyFixture fx("bert_tiny_heads/mlm");
+  auto m = fx.model();
+  const std::string dir = test::temp_dir("mlm_save");
+  save_pretrained(*m, dir);
+  SafetensorsReader saved(dir + "/model.safetensors");
+  for (const std::string& name : saved.names())
+    EXPECT_EQ(name.find("cls.predictions.decoder"), std::string::npos) << name;
+  EXPECT_EQ(saved.names().size(), m->layout().params().size());
+  EXPECT_EQ(load_config(dir + "/config.json").task, Task::MaskedLM);
+  Bert<float> again(load_config(dir + "/config.json"));
+  load_weights(again, dir);
+  for (size_t i = 0; i < m->num_params(); ++i) ASSERT_EQ(again.params()[i], m->params()[i]);
+  // The tied names stored too: skipped, nothing reported unused.
+  std::vector<float> word(m->layout().find("bert.embeddings.word_embeddings.weight").numel);
+  std::copy_n(m->params() + m->layout().word_emb, word.size(), word.data());
+  std::vector<float> bias(fx.config.vocab_size);
+  std::copy_n(m->params() + m->layout().decoder_b, bias.size(), bias.data());
+  std::vector<TensorView> views;
+  for (const ParamSpec& p : m->layout().params())
+    views.push_back({p.name, DType::F32, p.shape, m->params() + p.offset});
+  views.push_back({"cls.predictions.decoder.weight",
+                   DType::F32,
+                   {fx.config.vocab_size, fx.config.hidden_size},
+                   word.data()});
+  views.push_back(
+      {"cls.predictions.decoder.bias", DType::F32, {fx.config.vocab_size}, bias.data()});
+  const std::string with_tied = test::temp_dir("mlm_tied") + "/model.safetensors";
+  save_safetensors(with_tied, views);
+  Bert<float> third(fx.config);
+  const LoadReport r = load_weights(third, with_tied);
+  EXPECT_TRUE(r.unused.empty());
+  for (size_t i = 0; i < m->num_params(); ++i) ASSERT_EQ(third.params()[i], m->params()[i]);
+}

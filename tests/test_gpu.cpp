@@ -5,12 +5,14 @@
 // resumed run on the GPU.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <numeric>
 #include <random>
 #include <vector>
 
@@ -256,6 +258,27 @@ TEST(GpuKernels, RegressionAndMultiLabelLossesMatchCpu) {
   C().bce_backward(dx.data(), probs.data(), y_hot.data(), n, 0.5);
   G().bce_backward(gdx.p(), gp.p(), gh.p(), n, 0.5);
   expect_rel(dx, gdx.host(), 1e-6, "bce dx");
+}
+
+TEST(GpuKernels, IndexedRowsAndPairMeanMatchCpu) {
+  const int rows = 300, cols = 70, n = 120;
+  const auto src = random_floats(rows * cols, fresh_seed());
+  std::vector<int32_t> index(rows);
+  std::iota(index.begin(), index.end(), 0);
+  std::shuffle(index.begin(), index.end(), std::mt19937(7));
+  index.resize(n);  // distinct rows, in no order
+  std::vector<float> gathered(n * cols), scattered(rows * cols, 0.0f);
+  C().gather_rows(gathered.data(), src.data(), index.data(), n, cols);
+  C().scatter_rows(scattered.data(), gathered.data(), index.data(), n, cols);
+  DevBuf<float> gs(src), gg(gathered.size()), gsc(std::vector<float>(rows * cols, 0.0f));
+  DevBuf<int32_t> gi(index);
+  G().gather_rows(gg.p(), gs.p(), gi.p(), n, cols);
+  G().scatter_rows(gsc.p(), gg.p(), gi.p(), n, cols);
+  EXPECT_EQ(gg.host(), gathered);
+  EXPECT_EQ(gsc.host(), scattered);
+  DevBuf<double> pair(std::vector<double>{1.25, 2.5}), mean(std::vector<double>{0.0});
+  G().mean_of_pair(mean.p(), pair.p());
+  EXPECT_EQ(mean.host()[0], 1.875);
 }
 
 TEST(GpuKernels, DropoutDrawsTheCpuMasks) {
@@ -533,7 +556,7 @@ TEST(GpuKernels, MemoryEfficientAttentionMatchesCpuWithMaskAndDropout) {
 
 TEST(GpuModel, EveryDeviceByteIsCountedAsPlanned) {
   BertConfig c = preset_config("tiny");
-  BertForSequenceClassification<float> m(c, gpu());
+  Bert<float> m(c, gpu());
   const Allocator& a = *gpu().allocator;
   const size_t before =
       a.allocated(MemCategory::Activations) + a.allocated(MemCategory::Temporaries);
@@ -559,8 +582,9 @@ TEST(GpuGolden, ClippedTrajectoryMatchesHuggingFaceTrainer) {
                                 fx.values("trajectory_clip.max_grad_norm")[0]);
 }
 
-TEST(GpuGolden, RegressionAndMultiLabelHeadsMatchHuggingFace) {
-  for (std::string head : {"regression", "multi_label"}) {
+TEST(GpuGolden, EveryHeadMatchesHuggingFace) {
+  for (std::string head :
+       {"regression", "multi_label", "mlm", "token_classification", "question_answering"}) {
     const std::string dir = "bert_tiny_heads/" + head;
     test::check_golden_forward(gpu(), dir);
     test::check_golden_gradients(gpu(), dir);
@@ -596,7 +620,7 @@ TEST(GpuTrainer, ResumeIsBitIdentical) {
   BertConfig c = preset_config("tiny");
   c.hidden_dropout_prob = c.attention_probs_dropout_prob = 0.1;
   const std::string model = test::temp_dir("gpu_resume_model");
-  BertForSequenceClassification<float> init(c);
+  Bert<float> init(c);
   init_weights(init, 7);
   save_pretrained(init, model);
   TrainingArguments full;

@@ -130,7 +130,7 @@ TrainingArguments memory_args(const std::string& name) {
   std::string model = test::temp_dir(name + "_model");
   BertConfig c = small_bert();
   c.vocab_size = 30522;
-  BertForSequenceClassification<float> m(c);
+  Bert<float> m(c);
   init_weights(m, 3);
   save_model_dir(m, model, {test::shared_dir() + "/data/tokenizer/bert-base-uncased-vocab.txt"},
                  true);

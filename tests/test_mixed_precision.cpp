@@ -40,7 +40,7 @@ using Fixture = test::BertTinyFixture;
 // the fp32 reference.
 double trajectory_deviation(Precision p, bool checkpointing) {
   Fixture fx;
-  BertForSequenceClassification<float> m(fx.config);
+  Bert<float> m(fx.config);
   load_weights(m, test::fixture("bert_tiny/model/model.safetensors"));
   m.set_precision(p);
   m.set_gradient_checkpointing(checkpointing);
@@ -85,7 +85,7 @@ TEST(MixedPrecision, CheckpointingReproducesTheSameRoundedValues) {
 
 TEST(MixedPrecision, OverflowSkipsTheStepAndBacksOff) {
   Fixture fx;
-  BertForSequenceClassification<float> m(fx.config);
+  Bert<float> m(fx.config);
   load_weights(m, test::fixture("bert_tiny/model/model.safetensors"));
   m.set_precision(Precision::FP16);
   std::vector<float> before(m.params(), m.params() + m.num_params());

@@ -8,7 +8,7 @@ using namespace bertrain;
 TEST(ModelMemory, EveryByteIsCountedInItsCategory) {
   Allocator a("test");
   BertConfig c = preset_config("tiny");
-  BertForSequenceClassification<float> m(c, cpu_device(a));
+  Bert<float> m(c, cpu_device(a));
   size_t param_bytes = Allocator::charged_size(m.num_params() * 4);
   EXPECT_EQ(a.allocated(MemCategory::Weights), param_bytes);
   EXPECT_EQ(a.allocated(MemCategory::Gradients), param_bytes);
@@ -31,12 +31,12 @@ TEST(ModelMemory, LimitFailsCleanlyAndReleasesEverything) {
   BertConfig c = preset_config("tiny");
   size_t weights_and_grads;
   {
-    BertForSequenceClassification<float> m(c, cpu_device(a));
+    Bert<float> m(c, cpu_device(a));
     weights_and_grads = a.allocated();
   }
   a.set_limit(weights_and_grads + 1024);
   {
-    BertForSequenceClassification<float> m(c, cpu_device(a));
+    Bert<float> m(c, cpu_device(a));
     try {
       m.reserve(8, 64);
       FAIL() << "expected out of memory";

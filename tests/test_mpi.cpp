@@ -89,7 +89,7 @@ TEST(DataParallel, ShardedEvaluationEqualsTheWholeSet) {
     c.problem_type = problem_type_name(problem);
     c.id2label = {"a", "b", "c"};
     if (problem == ProblemType::Regression) c.id2label = {"score"};
-    BertForSequenceClassification<float> m(c, cpu_device(), /*with_grads=*/false);
+    Bert<float> m(c, cpu_device(), /*with_grads=*/false);
     init_weights(m, 11);
     TokenizedDataset d = dummy_dataset(37, 16, c.vocab_size, 3, 5);  // odd: unequal shards
     ExampleLabels labels = ExampleLabels::classes(d.class_ids(LabelMap(d.label_strings)));

@@ -36,7 +36,7 @@ std::string tiny_model(const std::string& name, double dropout = 0.1) {
   c.intermediate_size = 64;
   c.hidden_dropout_prob = c.attention_probs_dropout_prob = dropout;
   c.id2label = {"1", "2", "3", "4", "5"};
-  BertForSequenceClassification<float> m(c);
+  Bert<float> m(c);
   init_weights(m, 7);
   save_model_dir(m, dir, {vocab_path()}, true);
   return dir;
@@ -144,7 +144,7 @@ TEST(Trainer, LearnsYelpWellAboveTheMajorityRate) {
   // The saved model: reloads, predict agrees with evaluate on every example.
   BertConfig c = load_config(a.output_dir + "/config.json");
   EXPECT_EQ(c.id2label, (std::vector<std::string>{"1", "2", "3", "4", "5"}));
-  BertForSequenceClassification<float> m(c, cpu_device(), false);
+  Bert<float> m(c, cpu_device(), false);
   load_weights(m, a.output_dir + "/model.safetensors");
   BertTokenizer tok = load_tokenizer(a.output_dir);
   TokenizedDataset test_data = load_dataset(a.eval_file, {}, tok, 48, "");
@@ -174,11 +174,11 @@ TEST(Trainer, LearnsYelpWellAboveTheMajorityRate) {
 TEST(Trainer, SavedModelReloadsWithBitIdenticalLogits) {
   std::string model = tiny_model("reload_model");
   BertConfig c = load_config(model + "/config.json");
-  BertForSequenceClassification<float> a(c, cpu_device(), false);
+  Bert<float> a(c, cpu_device(), false);
   load_weights(a, model + "/model.safetensors");
   std::string again = test::temp_dir("reload_again");
   save_model_dir(a, again, tokenizer_files(model), true);
-  BertForSequenceClassification<float> b(load_config(again + "/config.json"), cpu_device(), false);
+  Bert<float> b(load_config(again + "/config.json"), cpu_device(), false);
   load_weights(b, again + "/model.safetensors");
   std::vector<int32_t> ids = {101, 2023, 2001, 2204, 102, 0}, types(6, 0),
                        mask = {1, 1, 1, 1, 1, 0};
@@ -316,7 +316,7 @@ TEST(Trainer, BadInputsGiveClearErrors) {
   std::string small = test::temp_dir("bad_small_vocab");
   BertConfig c = load_config(model + "/config.json");
   c.vocab_size = 1000;
-  BertForSequenceClassification<float> m(c);
+  Bert<float> m(c);
   init_weights(m, 1);
   save_model_dir(m, small, {vocab_path()}, true);
   EXPECT_NE(

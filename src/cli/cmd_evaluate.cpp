@@ -29,9 +29,12 @@ void run_evaluate(const EvaluateOptions& o) {
   const bool pad_to_max = pads_to_max_length(a.padding);
   set_num_threads(a.threads);
   BertConfig config = load_config((std::filesystem::path(a.model) / "config.json").string());
+  if (config.task != Task::SequenceClassification)
+    fail(a.model, ": a ", task_architecture(config.task),
+         "; this command runs sequence-classification models (BertForSequenceClassification)");
   if (!a.problem_type.empty())
     config.problem_type = problem_type_name(parse_problem_type(a.problem_type, "--problem_type"));
-  BertForSequenceClassification<float> model(config, device_named(a.device), /*with_grads=*/false);
+  Bert<float> model(config, device_named(a.device), /*with_grads=*/false);
   load_weights(model, a.model);
   model.set_precision(precision_of(a));
   BertTokenizer tok = load_tokenizer(a.tokenizer.empty() ? a.model : a.tokenizer);

@@ -39,7 +39,7 @@ void run_init(const InitOptions& o) {
       fail(o.vocab, ": has ", lines, " tokens but the config's vocab_size is ", c.vocab_size);
     }
   }
-  BertForSequenceClassification<float> model(c);
+  Bert<float> model(c);
   init_weights(model, o.seed);
   save_pretrained(model, o.out);
   if (!o.vocab.empty())

@@ -23,14 +23,15 @@ struct ParityOptions {
 };
 
 struct Inputs {
-  std::vector<int32_t> ids, types, mask, labels;  // labels: class ids (single-label)
-  std::vector<float> targets;                     // or float labels [B, L]
-  int B = 0, S = 0, L = 0;
+  std::vector<int32_t> ids, types, mask;
+  std::vector<int32_t> labels;  // as the model reads them (core/batch.h), per_row a row
+  std::vector<float> targets;   // or float labels [B, L]
+  int B = 0, S = 0, L = 0, per_row = 1;
   Batch rows(int begin, int count) const {
     size_t off = static_cast<size_t>(begin) * S;
     Batch b{ids.data() + off, types.data() + off, mask.data() + off, nullptr, count, S};
     if (targets.empty())
-      b.labels = labels.data() + begin;
+      b.labels = labels.data() + static_cast<size_t>(begin) * per_row;
     else
       b.targets = targets.data() + static_cast<size_t>(begin) * L;
     return b;
@@ -42,6 +43,20 @@ struct Inputs {
 void read_labels(const SafetensorsReader& f, const std::string& path, const BertConfig& c,
                  Inputs& in) {
   in.L = c.num_labels();
+  if (c.task == Task::QuestionAnswering) {  // start_positions and end_positions [B]
+    std::vector<int32_t> start(in.B), end(in.B);
+    f.read_into("start_positions", {in.B}, start.data(), DType::I32);
+    f.read_into("end_positions", {in.B}, end.data(), DType::I32);
+    for (int b = 0; b < in.B; ++b) in.labels.insert(in.labels.end(), {start[b], end[b]});
+    in.per_row = 2;
+    return;
+  }
+  if (c.task != Task::SequenceClassification) {  // a class id per position, [B, S]
+    in.per_row = in.S;
+    in.labels.resize(static_cast<size_t>(in.B) * in.S);
+    f.read_into("labels", {in.B, in.S}, in.labels.data(), DType::I32);
+    return;
+  }
   if (c.problem() == ProblemType::SingleLabel) {
     in.labels.resize(in.B);
     f.read_into("labels", {in.B}, in.labels.data(), DType::I32);
@@ -98,19 +113,34 @@ void run_parity(const ParityOptions& o) {
   // reference fixtures do).
   c.hidden_dropout_prob = c.attention_probs_dropout_prob = 0.0;
   c.classifier_dropout = 0.0;
-  BertForSequenceClassification<float> model(c);
+  Bert<float> model(c);
   load_weights(model, o.model);
   Inputs in = read_inputs(o.inputs, c);
   const int B = in.B, S = in.S, H = c.hidden_size, L = c.num_labels();
 
   OutputSet out{model.device()};
+  model.set_mlm_all_positions(true);  // the logits of every position
   model.zero_grads();
   double loss = model.forward(in.rows(0, B), /*training=*/false, 0);
   model.backward(1.0);
   float loss_f = static_cast<float>(loss);
-  out.add("logits", {B, L}, model.logits());
+  switch (c.task) {
+    case Task::SequenceClassification:
+      out.add("logits", {B, L}, model.logits());
+      out.add("pooled_output", {B, H}, model.pooled_output());
+      break;
+    case Task::TokenClassification:
+      out.add("logits", {B, S, L}, model.logits());
+      break;
+    case Task::MaskedLM:
+      out.add("logits", {B, S, c.vocab_size}, model.logits());
+      break;
+    case Task::QuestionAnswering:
+      out.add("start_logits", {B, S}, model.logits());
+      out.add("end_logits", {B, S}, model.logits() + static_cast<size_t>(B) * S);
+      break;
+  }
   out.add_host("loss", {1}, &loss_f);
-  out.add("pooled_output", {B, H}, model.pooled_output());
   for (int k = 0; k <= c.num_hidden_layers; ++k)
     out.add("hidden_states." + std::to_string(k), {B, S, H}, model.hidden_state(k));
   for (const ParamSpec& p : model.layout().params())

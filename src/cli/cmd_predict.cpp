@@ -71,7 +71,10 @@ json prediction_json(ProblemType problem, const std::vector<std::string>& names,
 void run_predict(const PredictOptions& o) {
   set_num_threads(o.threads);
   BertConfig config = load_config((std::filesystem::path(o.model) / "config.json").string());
-  BertForSequenceClassification<float> model(config, device_named(o.device), /*with_grads=*/false);
+  if (config.task != Task::SequenceClassification)
+    fail(o.model, ": a ", task_architecture(config.task),
+         "; this command runs sequence-classification models (BertForSequenceClassification)");
+  Bert<float> model(config, device_named(o.device), /*with_grads=*/false);
   load_weights(model, o.model);
   if (o.bf16) model.set_precision(Precision::BF16);
   BertTokenizer tok = load_tokenizer(o.tokenizer.empty() ? o.model : o.tokenizer);

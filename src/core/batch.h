@@ -17,7 +17,10 @@ struct Batch {
   const int32_t* input_ids;
   const int32_t* token_type_ids;
   const int32_t* attention_mask;
-  const int32_t* labels;  // class ids; may be null (no loss); -100 marks a row without a label
+  // Class ids, -100 marking none: one a row ([B]; sequence classification) or a position ([B, S];
+  // token classification, masked LM); question answering: (start, end) positions, [B, 2].
+  // May be null (no loss).
+  const int32_t* labels;
   int B, S;
   SampleRows rows = {};
   // Float labels [B, num_labels] of a regression or multi-label model (multi-hot for

@@ -53,6 +53,8 @@ struct Ops {
   void (*copy)(T* dst, const T* src, int64_t n);
   void (*fill_zero)(T* x, int64_t n);
   void (*copy_rows)(T* dst, int64_t dst_ld, const T* src, int64_t src_ld, int rows, int cols);
+  void (*gather_rows)(T* dst, const T* src, const int32_t* index, int n, int cols);
+  void (*scatter_rows)(T* dst, const T* src, const int32_t* index, int n, int cols);
   // convert.h
   void (*to_half)(uint16_t* dst, const T* x, int64_t n, HalfFormat f);
   void (*from_half)(T* dst, const uint16_t* x16, int64_t n, HalfFormat f);
@@ -60,6 +62,7 @@ struct Ops {
   // dropout.h, reductions.h
   void (*dropout_apply)(T* out, const T* x, int B, int64_t per_sample, const Dropout& d);
   void (*sum_squares)(double* out, const T* x, int64_t n);
+  void (*mean_of_pair)(double* out, const double* pair);
   // attention.h: standard (probabilities kept) and memory-efficient (blockwise, log-sum-exp
   // kept), with the scratch each needs (in elements of T) for `slots` problems run at once;
   // scratch_slots() is how many the backend runs at once (the CPU: its threads)

@@ -15,7 +15,7 @@ namespace bertrain {
 class GradBuckets {
  public:
   // grads holds n values; boundaries are the offsets backward will report (any order;
-  // BertForSequenceClassification::grads_ready_offsets()).
+  // Bert::grads_ready_offsets()).
   GradBuckets(Comm& comm, float* grads, size_t n, std::vector<size_t> boundaries, size_t cap_bytes);
   // Every gradient from `from` to the end is final: start the buckets lying there.
   void ready(size_t from);

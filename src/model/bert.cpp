@@ -9,9 +9,7 @@
 namespace bertrain {
 
 template <typename T>
-BertForSequenceClassification<T>::BertForSequenceClassification(const BertConfig& config,
-                                                                const Device& device,
-                                                                bool with_grads)
+Bert<T>::Bert(const BertConfig& config, const Device& device, bool with_grads)
     : config_(config),
       problem_(config.problem()),
       layout_(config),
@@ -28,7 +26,7 @@ BertForSequenceClassification<T>::BertForSequenceClassification(const BertConfig
 }
 
 template <typename T>
-void BertForSequenceClassification<T>::zero_grads() {
+void Bert<T>::zero_grads() {
   if (grads_zero_) return;
   grads_zero_ = true;
   ops_->fill_zero(grads_.data(), static_cast<int64_t>(grads_.size()));
@@ -76,10 +74,9 @@ bool restored_for_backward(const Device& d, saved::Id t, const MemoryOptions& o)
 }  // namespace
 
 template <typename T>
-void BertForSequenceClassification<T>::carve(const Device& device, const BertConfig& c, int B,
-                                             int S, const MemoryOptions& options, Carver& acts,
-                                             Carver& temps, std::vector<LayerTensors>& layers,
-                                             HeadActs& head, Temps& tmp, T*& x_work) {
+void Bert<T>::carve(const Device& device, const BertConfig& c, int B, int S,
+                    const MemoryOptions& options, Carver& acts, Carver& temps,
+                    std::vector<LayerTensors>& layers, HeadActs& head, Temps& tmp, T*& x_work) {
   const size_t N = static_cast<size_t>(B) * S, H = c.hidden_size, I = c.intermediate_size;
   const size_t L = c.num_labels(), nh = c.num_attention_heads;
   const bool standard = options.attention == AttentionMode::Standard;
@@ -145,20 +142,55 @@ void BertForSequenceClassification<T>::carve(const Device& device, const BertCon
       });
     }
   }
+  head = HeadActs{};
   head.emb_sum = acts.take<T>(N * H);
   head.emb_mean = acts.take<T>(N);
   head.emb_rstd = acts.take<T>(N);
   head.hidden0 = acts.take<T>(N * H);
-  head.cls = acts.take<T>(B * H);
-  head.pooled = acts.take<T>(B * H);
-  head.pooled_drop = acts.take<T>(B * H);
-  head.logits = acts.take<T>(B * L);
-  head.probs = acts.take<T>(B * L);
   head.ids = acts.take<int32_t>(N);
   head.types = acts.take<int32_t>(N);
   head.mask = acts.take<int32_t>(N);
-  head.labels = acts.take<int32_t>(B);
-  head.targets = acts.take<float>(B * L);
+  size_t dlogits = 0;  // the head's logit gradient, in T
+  switch (c.task) {
+    case Task::SequenceClassification:
+      head.cls = acts.take<T>(B * H);
+      head.pooled = acts.take<T>(B * H);
+      head.pooled_drop = acts.take<T>(B * H);
+      head.logits = acts.take<T>(B * L);
+      head.probs = acts.take<T>(B * L);
+      head.labels = acts.take<int32_t>(B);
+      head.targets = acts.take<float>(B * L);
+      dlogits = B * L;
+      break;
+    case Task::TokenClassification:
+      head.dropped = acts.take<T>(N * H);
+      head.logits = acts.take<T>(N * L);
+      head.probs = acts.take<T>(N * L);
+      head.labels = acts.take<int32_t>(N);
+      dlogits = N * L;
+      break;
+    case Task::QuestionAnswering:
+      head.logits = acts.take<T>(N * 2);
+      head.split = acts.take<T>(N * 2);
+      head.probs = acts.take<T>(N * 2);
+      head.labels = acts.take<int32_t>(2 * B);
+      head.span_losses = acts.take<double>(2);
+      dlogits = N * 2;
+      break;
+    case Task::MaskedLM: {  // planned for every position predicted
+      const size_t V = c.vocab_size;
+      head.positions = acts.take<int32_t>(N);
+      for (T** t : {&head.gathered, &head.transform, &head.activated, &head.normed})
+        *t = acts.take<T>(N * H);
+      head.norm_mean = acts.take<T>(N);
+      head.norm_rstd = acts.take<T>(N);
+      head.logits = acts.take<T>(N * V);
+      head.probs = acts.take<T>(N * V);
+      head.labels = acts.take<int32_t>(N);
+      dlogits = N * V;
+      break;
+    }
+  }
 
   tmp.g = temps.take<T>(N * H);
   tmp.d1 = temps.take<T>(N * H);
@@ -171,8 +203,8 @@ void BertForSequenceClassification<T>::carve(const Device& device, const BertCon
   tmp.attn16_scratch = attn16 ? temps.take<std::byte>(bf16->attention_scratch_bytes(
                                     S, static_cast<int>(nh), c.head_dim()))
                               : nullptr;
-  tmp.dlogits = temps.take<T>(B * L);
-  tmp.dpooled = temps.take<T>(B * H);
+  tmp.dlogits = temps.take<T>(dlogits);
+  tmp.dpooled = c.task == Task::SequenceClassification ? temps.take<T>(B * H) : nullptr;
   tmp.layer_weights = nullptr;
   tmp.in16 = tmp.out16 = tmp.dout16 = nullptr;
   tmp.gemm_scratch = nullptr;
@@ -194,8 +226,8 @@ void BertForSequenceClassification<T>::carve(const Device& device, const BertCon
 }
 
 template <typename T>
-ActivationPlan BertForSequenceClassification<T>::plan(const Device& device, const BertConfig& c,
-                                                      int B, int S, const MemoryOptions& options) {
+ActivationPlan Bert<T>::plan(const Device& device, const BertConfig& c, int B, int S,
+                             const MemoryOptions& options) {
   Carver acts, temps;
   std::vector<LayerTensors> layers;
   HeadActs head;
@@ -220,21 +252,21 @@ AttentionMode parse_attention_mode(const std::string& name) {
 }
 
 template <typename T>
-void BertForSequenceClassification<T>::set_attention_mode(AttentionMode mode) {
+void Bert<T>::set_attention_mode(AttentionMode mode) {
   if (mode == options_.attention) return;
   options_.attention = mode;
   cap_B_ = cap_S_ = cap_slots_ = 0;  // re-plan at the next reserve
 }
 
 template <typename T>
-void BertForSequenceClassification<T>::set_gradient_checkpointing(bool on) {
+void Bert<T>::set_gradient_checkpointing(bool on) {
   if (on == options_.checkpointing) return;
   options_.checkpointing = on;
   cap_B_ = cap_S_ = cap_slots_ = 0;  // re-plan at the next reserve
 }
 
 template <typename T>
-void BertForSequenceClassification<T>::reserve(int B, int S) {
+void Bert<T>::reserve(int B, int S) {
   const int slots = ops_->scratch_slots();
   if (B <= cap_B_ && S <= cap_S_ && slots <= cap_slots_) return;
   B = std::max(B, cap_B_);
@@ -255,7 +287,7 @@ void BertForSequenceClassification<T>::reserve(int B, int S) {
 }
 
 template <typename T>
-void BertForSequenceClassification<T>::set_label_smoothing(double eps) {
+void Bert<T>::set_label_smoothing(double eps) {
   if (!(eps >= 0 && eps < 1)) fail("label_smoothing_factor is ", eps, "; expected [0, 1)");
   if (eps != 0 && problem_ != ProblemType::SingleLabel)
     fail("label_smoothing_factor applies to single-label classification, not ",
@@ -264,19 +296,19 @@ void BertForSequenceClassification<T>::set_label_smoothing(double eps) {
 }
 
 template <typename T>
-Dropout BertForSequenceClassification<T>::dropout(int site, double p) const {
+Dropout Bert<T>::dropout(int site, double p) const {
   return {p, seed_ ^ (static_cast<uint64_t>(site + 1) * 0xd1b54a32d192ed03ull), rows_};
 }
 
 template <typename T>
-std::vector<T> BertForSequenceClassification<T>::host_outputs() const {
-  std::vector<T> host(static_cast<size_t>(B_) * config_.num_labels());
+std::vector<T> Bert<T>::host_outputs() const {
+  std::vector<T> host(static_cast<size_t>(logit_rows_) * logit_classes());
   ops_->download(host.data(), outputs(), host.size() * sizeof(T));
   return host;
 }
 
 template <typename T>
-const T* BertForSequenceClassification<T>::hidden_state(int k) const {
+const T* Bert<T>::hidden_state(int k) const {
   if (mixed() && k != 0 && k != config_.num_hidden_layers)
     fail("hidden_state(", k, ") is not kept in fp32 under mixed precision");
   return k == 0 ? head_.hidden0 : layers_.at(k - 1).work[saved::out];
@@ -294,13 +326,13 @@ const char* precision_name(Precision p) {
 }
 
 template <typename T>
-std::string BertForSequenceClassification<T>::gemm_kernel() const {
+std::string Bert<T>::gemm_kernel() const {
   if (gemm16_) return std::string("bf16 ") + bf16_->gemm_isa() + " (" + bf16_->gemm_library + ")";
   return std::string(std::is_same_v<T, float> ? "fp32 " : "fp64 ") + ops_->gemm_backend();
 }
 
 template <typename T>
-void BertForSequenceClassification<T>::set_precision(Precision p) {
+void Bert<T>::set_precision(Precision p) {
   if (p == options_.precision) return;
   if (p != Precision::FP32 && !std::is_same_v<T, float>)
     fail("mixed precision needs a float model");
@@ -316,12 +348,12 @@ void BertForSequenceClassification<T>::set_precision(Precision p) {
 // Rounds x to the 16-bit format in place and, given `store`, writes the 16-bit values there in
 // the same pass (the tensor's saved copy, which the bf16 GEMMs also read).
 template <typename T>
-void BertForSequenceClassification<T>::round_half(T* x, int64_t n, uint16_t* store) const {
+void Bert<T>::round_half(T* x, int64_t n, uint16_t* store) const {
   if (mixed()) ops_->round_half(x, n, half_format(), store);
 }
 
 template <typename T>
-const T* BertForSequenceClassification<T>::layer_params(int l) {
+const T* Bert<T>::layer_params(int l) {
   const LayerOffsets& o = layout_.layers[l];
   if (!mixed()) return params_.data() + o.qkv_w;
   if (half_weights_stale_) {  // the master weights changed since the last copy
@@ -351,7 +383,7 @@ const T* BertForSequenceClassification<T>::layer_params(int l) {
 // an fp32 kernel of backward reads (none under bf16 GEMMs but the fp32 memory-efficient
 // attention's QKV).
 template <typename T>
-void BertForSequenceClassification<T>::restore_layer(int l) {
+void Bert<T>::restore_layer(int l) {
   if (options_.checkpointing) return;
   LayerTensors& lt = layers_[l];
   for (int i = 0; i < saved::count; ++i) {
@@ -364,7 +396,7 @@ void BertForSequenceClassification<T>::restore_layer(int l) {
 }
 
 template <typename T>
-void BertForSequenceClassification<T>::unpack_input(int l) {
+void Bert<T>::unpack_input(int l) {
   ops_->from_half(x_work_, stored16(l - 1, saved::out),
                   static_cast<int64_t>(B_) * S_ * config_.hidden_size, half_format());
 }
@@ -388,8 +420,23 @@ static void validate_batch(const BertConfig& c, const Batch& b) {
       if (b.attention_mask[i] != 0 && b.attention_mask[i] != 1)
         fail("attention_mask[", r, ", ", s, "] = ", b.attention_mask[i], "; expected 0 or 1");
     }
-    if (b.labels && b.labels[r] != -100 && (b.labels[r] < 0 || b.labels[r] >= c.num_labels()))
-      fail("labels[", r, "] = ", b.labels[r], " is outside 0..", c.num_labels() - 1);
+  }
+  // Class ids: one a row (sequence classification) or a position (token classification over
+  // num_labels, masked LM over the vocabulary); -100 marks none. Question answering's start and
+  // end positions are any integers (clamped, as transformers does).
+  const bool per_position = c.task == Task::TokenClassification || c.task == Task::MaskedLM;
+  const int classes = c.task == Task::MaskedLM ? c.vocab_size : c.num_labels();
+  if (b.labels && c.task != Task::QuestionAnswering)
+    for (int64_t i = 0; i < static_cast<int64_t>(b.B) * (per_position ? b.S : 1); ++i)
+      if (b.labels[i] != -100 && (b.labels[i] < 0 || b.labels[i] >= classes)) {
+        if (per_position)
+          fail("labels[", i / b.S, ", ", i % b.S, "] = ", b.labels[i], " is outside 0..",
+               classes - 1);
+        fail("labels[", i, "] = ", b.labels[i], " is outside 0..", classes - 1);
+      }
+  if (c.task != Task::SequenceClassification) {
+    if (b.targets) fail("a ", task_architecture(c.task), " model takes class ids, not targets");
+    return;
   }
   const bool float_labels = c.problem() != ProblemType::SingleLabel;
   if (float_labels ? b.labels != nullptr : b.targets != nullptr)
@@ -403,8 +450,7 @@ static void validate_batch(const BertConfig& c, const Batch& b) {
 }
 
 template <typename T>
-double BertForSequenceClassification<T>::forward(const Batch& batch, bool training,
-                                                 uint64_t dropout_seed) {
+double Bert<T>::forward(const Batch& batch, bool training, uint64_t dropout_seed) {
   forward(batch, training, dropout_seed, scalars_.data() + 1);
   double loss;
   ops_->download(&loss, scalars_.data() + 1, sizeof loss);
@@ -412,8 +458,7 @@ double BertForSequenceClassification<T>::forward(const Batch& batch, bool traini
 }
 
 template <typename T>
-void BertForSequenceClassification<T>::forward(const Batch& batch, bool training,
-                                               uint64_t dropout_seed, double* loss) {
+void Bert<T>::forward(const Batch& batch, bool training, uint64_t dropout_seed, double* loss) {
   validate_batch(config_, batch);
   reserve(batch.B, batch.S);
   B_ = batch.B;
@@ -422,15 +467,12 @@ void BertForSequenceClassification<T>::forward(const Batch& batch, bool training
   seed_ = dropout_seed;
   rows_ = batch.rows;
   has_labels_ = batch.labels != nullptr || batch.targets != nullptr;
-  const int N = B_ * S_, H = config_.hidden_size, L = config_.num_labels();
+  const int N = B_ * S_, H = config_.hidden_size;
   // The batch was validated on the host; the kernels read the device's copy.
   const size_t ids_bytes = static_cast<size_t>(N) * sizeof(int32_t);
   ops_->upload(head_.ids, batch.input_ids, ids_bytes);
   ops_->upload(head_.types, batch.token_type_ids, ids_bytes);
   ops_->upload(head_.mask, batch.attention_mask, ids_bytes);
-  if (batch.labels) ops_->upload(head_.labels, batch.labels, B_ * sizeof(int32_t));
-  if (batch.targets)
-    ops_->upload(head_.targets, batch.targets, static_cast<size_t>(B_) * L * sizeof(float));
   const T* P = params_.data();
   const double p_hidden = training ? config_.hidden_dropout_prob : 0.0;
 
@@ -450,57 +492,11 @@ void BertForSequenceClassification<T>::forward(const Batch& batch, bool training
     layer_forward(l, x, training);
     x = layers_[l].work[saved::out];
   }
-  ops_->copy_rows(head_.cls, H, x, static_cast<int64_t>(S_) * H, B_, H);  // the [CLS] rows
-  ops_->linear_forward(head_.pooled, head_.cls, P + layout_.pooler_w, P + layout_.pooler_b, B_, H,
-                       H);
-  ops_->tanh_forward(head_.pooled, head_.pooled, static_cast<int64_t>(B_) * H);
-  ops_->dropout_apply(head_.pooled_drop, head_.pooled, B_, H,
-                      dropout(classifier_site(), training ? config_.classifier_dropout_prob() : 0));
-  ops_->linear_forward(head_.logits, head_.pooled_drop, P + layout_.cls_w, P + layout_.cls_b, B_, H,
-                       L);
-  loss_forward(loss);
-}
-
-// The head's loss over the logits (and its probabilities), by the problem type.
-template <typename T>
-void BertForSequenceClassification<T>::loss_forward(double* loss) {
-  const int L = config_.num_labels();
-  const int64_t n = static_cast<int64_t>(B_) * L;
-  switch (problem_) {
-    case ProblemType::SingleLabel:
-      ops_->cross_entropy_forward(head_.probs, loss, head_.logits,
-                                  has_labels_ ? head_.labels : nullptr, B_, L, label_smoothing_);
-      break;
-    case ProblemType::Regression:
-      ops_->mse_forward(loss, head_.logits, has_labels_ ? head_.targets : nullptr, n);
-      break;
-    case ProblemType::MultiLabel:
-      ops_->bce_forward(head_.probs, loss, head_.logits, has_labels_ ? head_.targets : nullptr, n);
-      break;
-  }
-}
-
-// d(loss * scale) / d(logits) into tmp_.dlogits.
-template <typename T>
-void BertForSequenceClassification<T>::loss_backward(double scale) {
-  const int L = config_.num_labels();
-  const int64_t n = static_cast<int64_t>(B_) * L;
-  switch (problem_) {
-    case ProblemType::SingleLabel:
-      ops_->cross_entropy_backward(tmp_.dlogits, head_.probs, head_.labels, B_, L, scale,
-                                   label_smoothing_);
-      break;
-    case ProblemType::Regression:
-      ops_->mse_backward(tmp_.dlogits, head_.logits, head_.targets, n, scale);
-      break;
-    case ProblemType::MultiLabel:
-      ops_->bce_backward(tmp_.dlogits, head_.probs, head_.targets, n, scale);
-      break;
-  }
+  head_forward(batch, x, loss);
 }
 
 template <typename T>
-void BertForSequenceClassification<T>::layer_forward(int l, const T* x, bool training) {
+void Bert<T>::layer_forward(int l, const T* x, bool training) {
   auto& a = layers_[l].work;
   const LayerOffsets& o = layout_.layers[l];
   const T* W = layer_params(l);
@@ -545,10 +541,9 @@ void BertForSequenceClassification<T>::layer_forward(int l, const T* x, bool tra
 // under bf16 GEMMs in bf16 in tmp_.out16, taken in one fused pass (where the fp32 sum is not
 // kept: backward reads its bf16 copy).
 template <typename T>
-void BertForSequenceClassification<T>::residual_layernorm(int l, saved::Id out, saved::Id sum,
-                                                          saved::Id mean, saved::Id rstd,
-                                                          const T* residual, double p, int site,
-                                                          const T* gamma, const T* beta) {
+void Bert<T>::residual_layernorm(int l, saved::Id out, saved::Id sum, saved::Id mean,
+                                 saved::Id rstd, const T* residual, double p, int site,
+                                 const T* gamma, const T* beta) {
   auto& a = layers_[l].work;
   const int N = B_ * S_, H = config_.hidden_size;
   const int64_t NH = static_cast<int64_t>(N) * H;
@@ -571,7 +566,7 @@ void BertForSequenceClassification<T>::residual_layernorm(int l, saved::Id out, 
 
 // The attention core of layer l, from the qkv (the QKV GEMM's output) to the context.
 template <typename T>
-void BertForSequenceClassification<T>::attention_forward(int l, double p_attn) {
+void Bert<T>::attention_forward(int l, double p_attn) {
   auto& a = layers_[l].work;
   const int nh = config_.num_attention_heads, D = config_.head_dim();
   const Dropout drop = dropout(1 + 3 * l, p_attn);
@@ -600,7 +595,7 @@ void BertForSequenceClassification<T>::attention_forward(int l, double p_attn) {
 
 // d(context) in tmp_.d1 to d(qkv) in tmp_.big.
 template <typename T>
-void BertForSequenceClassification<T>::attention_backward(int l, double p_attn) {
+void Bert<T>::attention_backward(int l, double p_attn) {
   const auto& a = layers_[l].work;
   const int nh = config_.num_attention_heads, D = config_.head_dim();
   const Dropout drop = dropout(1 + 3 * l, p_attn);
@@ -621,18 +616,18 @@ void BertForSequenceClassification<T>::attention_backward(int l, double p_attn) 
 }
 
 template <typename T>
-uint16_t* BertForSequenceClassification<T>::stored16(int l, saved::Id t) const {
+uint16_t* Bert<T>::stored16(int l, saved::Id t) const {
   return mixed() && saved::kSpecs[t].half ? static_cast<uint16_t*>(layers_[l].kept[t]) : nullptr;
 }
 
 template <typename T>
-const uint16_t* BertForSequenceClassification<T>::layer_input16(int l) const {
+const uint16_t* Bert<T>::layer_input16(int l) const {
   return l > 0 ? stored16(l - 1, saved::out) : nullptr;
 }
 
 template <typename T>
-std::vector<size_t> BertForSequenceClassification<T>::grads_ready_offsets() const {
-  std::vector<size_t> offsets{layout_.pooler_w};  // the head's gradients
+std::vector<size_t> Bert<T>::grads_ready_offsets() const {
+  std::vector<size_t> offsets{layout_.head_begin};  // the head's gradients
   for (int l = config_.num_hidden_layers - 1; l >= 0; --l)
     offsets.push_back(layout_.layers[l].qkv_w);  // each layer's, from the last down
   offsets.push_back(0);                          // the embeddings'
@@ -640,28 +635,17 @@ std::vector<size_t> BertForSequenceClassification<T>::grads_ready_offsets() cons
 }
 
 template <typename T>
-void BertForSequenceClassification<T>::backward(double loss_scale) {
+void Bert<T>::backward(double loss_scale) {
   if (!has_labels_) fail("backward needs a forward pass with labels");
   if (grads_.size() == 0) fail("backward on a model built without gradients");
-  const int N = B_ * S_, H = config_.hidden_size, L = config_.num_labels();
+  const int N = B_ * S_, H = config_.hidden_size;
   const T* P = params_.data();
   T* G = grads();
-  loss_backward(loss_scale);
-  ops_->linear_backward(tmp_.dpooled, G + layout_.cls_w, G + layout_.cls_b, tmp_.dlogits,
-                        head_.pooled_drop, P + layout_.cls_w, B_, H, L, false);
-  ops_->dropout_apply(
-      tmp_.dpooled, tmp_.dpooled, B_, H,
-      dropout(classifier_site(), training_ ? config_.classifier_dropout_prob() : 0));
-  ops_->tanh_backward(tmp_.dpooled, head_.pooled, tmp_.dpooled, static_cast<int64_t>(B_) * H);
-  ops_->linear_backward(tmp_.d2, G + layout_.pooler_w, G + layout_.pooler_b, tmp_.dpooled,
-                        head_.cls, P + layout_.pooler_w, B_, H, H, false);
-  // Only the [CLS] rows of the last layer reach the pooler.
-  ops_->fill_zero(tmp_.g, static_cast<int64_t>(N) * H);
-  ops_->copy_rows(tmp_.g, static_cast<int64_t>(S_) * H, tmp_.d2, H, B_, H);  // into the [CLS] rows
+  head_backward(loss_scale);
   auto ready = [&](size_t from) {
     if (grads_ready_) grads_ready_(from);
   };
-  ready(layout_.pooler_w);
+  ready(layout_.head_begin);
   const int last = config_.num_hidden_layers - 1;
   for (int l = last; l >= 0; --l) {
     const T* x = l == 0 ? head_.hidden0 : layers_[l - 1].work[saved::out];
@@ -692,7 +676,7 @@ void BertForSequenceClassification<T>::backward(double loss_scale) {
 
 // tmp_.g holds d(layer output) on entry and d(layer input) on exit.
 template <typename T>
-void BertForSequenceClassification<T>::layer_backward(int l, const T* x) {
+void Bert<T>::layer_backward(int l, const T* x) {
   const auto& a = layers_[l].work;
   const LayerOffsets& o = layout_.layers[l];
   const T* W = layer_params(l);
@@ -728,10 +712,8 @@ void BertForSequenceClassification<T>::layer_backward(int l, const T* x) {
 // LayerNorm backward of layer l's LayerNorm (gamma, beta at layout offsets g_off, b_off),
 // reading its saved input from the bf16 copy under bf16 GEMMs (not restored to fp32 then).
 template <typename T>
-void BertForSequenceClassification<T>::layernorm_backward(int l, T* dx, size_t g_off, size_t b_off,
-                                                          const T* dout, saved::Id sum,
-                                                          saved::Id mean, saved::Id rstd,
-                                                          const T* gamma) {
+void Bert<T>::layernorm_backward(int l, T* dx, size_t g_off, size_t b_off, const T* dout,
+                                 saved::Id sum, saved::Id mean, saved::Id rstd, const T* gamma) {
   const auto& a = layers_[l].work;
   T* G = grads_.data();
   const int N = B_ * S_, H = config_.hidden_size;
@@ -748,7 +730,7 @@ void BertForSequenceClassification<T>::layernorm_backward(int l, T* dx, size_t g
 // GELU backward in place on tmp_.big; under bf16 GEMMs it reads the saved bf16 input and
 // also writes the result in bf16 for the next GEMMs (returned; null otherwise).
 template <typename T>
-const uint16_t* BertForSequenceClassification<T>::gelu_backward(int l, T* d, const T* f) {
+const uint16_t* Bert<T>::gelu_backward(int l, T* d, const T* f) {
   const int64_t n = static_cast<int64_t>(B_) * S_ * config_.intermediate_size;
   if constexpr (std::is_same_v<T, float>) {
     if (gemm16_) {
@@ -763,17 +745,15 @@ const uint16_t* BertForSequenceClassification<T>::gelu_backward(int l, T* d, con
 // A dense layer's input in bf16: its stored copy when there is one, else converted into
 // tmp_.in16 (exact: the input holds bf16 values already).
 template <typename T>
-const uint16_t* BertForSequenceClassification<T>::input_bf16(const T* in, const uint16_t* in16,
-                                                             int64_t n) {
+const uint16_t* Bert<T>::input_bf16(const T* in, const uint16_t* in16, int64_t n) {
   if (in16) return in16;
   ops_->to_half(tmp_.in16, in, n, HalfFormat::BF16);
   return tmp_.in16;
 }
 
 template <typename T>
-void BertForSequenceClassification<T>::dense_forward(T* out, const T* in, const T* W, size_t w_off,
-                                                     const T* b, int in_f, int out_f,
-                                                     const uint16_t* in16) {
+void Bert<T>::dense_forward(T* out, const T* in, const T* W, size_t w_off, const T* b, int in_f,
+                            int out_f, const uint16_t* in16) {
   const int N = B_ * S_;
   if constexpr (std::is_same_v<T, float>) {
     if (gemm16_) {
@@ -789,9 +769,8 @@ void BertForSequenceClassification<T>::dense_forward(T* out, const T* in, const 
 // A dense layer under bf16 GEMMs whose output the next kernel reads in bf16: the GEMM rounds
 // it (bias included) as it writes it.
 template <typename T>
-void BertForSequenceClassification<T>::dense_forward16(uint16_t* out16, const T* in, size_t w_off,
-                                                       const T* b, int in_f, int out_f,
-                                                       const uint16_t* in16) {
+void Bert<T>::dense_forward16(uint16_t* out16, const T* in, size_t w_off, const T* b, int in_f,
+                              int out_f, const uint16_t* in16) {
   if constexpr (std::is_same_v<T, float>) {
     const int N = B_ * S_;
     bf16_->linear_forward16(out16, input_bf16(in, in16, static_cast<int64_t>(N) * in_f),
@@ -805,9 +784,8 @@ void BertForSequenceClassification<T>::dense_forward16(uint16_t* out16, const T*
 // A dense layer whose output the residual LayerNorm takes: in bf16 in tmp_.out16 under bf16
 // GEMMs, else in fp32 in tmp_.d2.
 template <typename T>
-void BertForSequenceClassification<T>::residual_dense(const T* in, size_t w_off, const T* W,
-                                                      const T* b, int in_f, int out_f,
-                                                      const uint16_t* in16) {
+void Bert<T>::residual_dense(const T* in, size_t w_off, const T* W, const T* b, int in_f, int out_f,
+                             const uint16_t* in16) {
   if (gemm16_)
     dense_forward16(tmp_.out16, in, w_off, b, in_f, out_f, in16);
   else
@@ -817,11 +795,9 @@ void BertForSequenceClassification<T>::residual_dense(const T* in, size_t w_off,
 // As torch autocast does, the bf16 GEMMs take the output gradient rounded to bf16; the bias
 // gradient sums it unrounded.
 template <typename T>
-void BertForSequenceClassification<T>::dense_backward(T* din, size_t w_off, size_t b_off,
-                                                      const T* dout, const T* in,
-                                                      const uint16_t* in16, const T* W, int in_f,
-                                                      int out_f, bool accumulate_din,
-                                                      const uint16_t* dout16) {
+void Bert<T>::dense_backward(T* din, size_t w_off, size_t b_off, const T* dout, const T* in,
+                             const uint16_t* in16, const T* W, int in_f, int out_f,
+                             bool accumulate_din, const uint16_t* dout16) {
   const int N = B_ * S_;
   T* G = grads_.data();
   if constexpr (std::is_same_v<T, float>) {
@@ -842,7 +818,7 @@ void BertForSequenceClassification<T>::dense_backward(T* din, size_t w_off, size
   ops_->linear_backward(din, G + w_off, G + b_off, dout, in, W, N, in_f, out_f, accumulate_din);
 }
 
-template class BertForSequenceClassification<float>;
-template class BertForSequenceClassification<double>;
+template class Bert<float>;
+template class Bert<double>;
 
 }  // namespace bertrain

@@ -1,5 +1,7 @@
-// BertForSequenceClassification: forward and backward over the flat parameter buffer, with
-// every activation in one planned arena. T is float for training and double for the
+// Bert: the encoder and the head config.task names (transformers' BertForSequenceClassification,
+// BertForMaskedLM, BertForTokenClassification, BertForQuestionAnswering): forward and backward
+// over the flat parameter buffer, with every activation in one planned arena. The heads are in
+// bert_heads.cpp. T is float for training and double for the
 // finite-difference gradient checks.
 #pragma once
 
@@ -51,13 +53,12 @@ struct ActivationPlan {
 };
 
 template <typename T>
-class BertForSequenceClassification {
+class Bert {
  public:
   // Without gradients (with_grads false) the model can only run forward: inference costs
   // no gradient memory.
-  explicit BertForSequenceClassification(const BertConfig& config,
-                                         const Device& device = cpu_device(),
-                                         bool with_grads = true);
+  explicit Bert(const BertConfig& config, const Device& device = cpu_device(),
+                bool with_grads = true);
 
   const BertConfig& config() const { return config_; }
   const Device& device() const { return device_; }
@@ -134,11 +135,31 @@ class BertForSequenceClassification {
   // hidden_state(k) the output of encoder layer k. Shapes [B, S, H], [B, H], [B, L].
   const T* hidden_state(int k) const;
   const T* pooled_output() const { return head_.pooled; }
-  const T* logits() const { return head_.logits; }
-  // What the head predicts, [B, L]: class probabilities (softmax for single-label, sigmoid
-  // per label for multi-label), or the regression values (the logits).
+  // [rows, classes]: sequence classification [B, L], token classification [N, L], masked LM
+  // [M, V] (M: the labelled positions, or all N with set_mlm_all_positions or without
+  // labels), question answering the start logits [B, S] then the end logits [B, S].
+  const T* logits() const {
+    return config_.task == Task::QuestionAnswering ? head_.split : head_.logits;
+  }
+  int logit_rows() const { return logit_rows_; }
+  // Masked LM: logits for every position (parity, filling masks), not only the labelled ones.
+  void set_mlm_all_positions(bool on) { mlm_all_positions_ = on; }
+  // What the head predicts, [logit_rows(), logit_classes()]: class probabilities (softmax; for
+  // multi-label, sigmoid per label), or the regression values (the logits).
   const T* outputs() const {
-    return problem_ == ProblemType::Regression ? head_.logits : head_.probs;
+    return config_.task == Task::SequenceClassification && problem_ == ProblemType::Regression
+               ? head_.logits
+               : head_.probs;
+  }
+  int logit_classes() const {
+    switch (config_.task) {
+      case Task::MaskedLM:
+        return config_.vocab_size;
+      case Task::QuestionAnswering:
+        return S_;
+      default:
+        return config_.num_labels();
+    }
   }
   std::vector<T> host_outputs() const;  // outputs(), copied to host memory
   ProblemType problem() const { return problem_; }
@@ -152,10 +173,21 @@ class BertForSequenceClassification {
     std::array<T*, saved::count> work{};
     std::array<void*, saved::count> kept{};
   };
+  // The embeddings' and the head's activations (a head's unused ones are null). Rows: B for
+  // sequence classification, N = B x S for token classification and question answering, and
+  // for masked LM the M positions predicted (at most N).
   struct HeadActs {
-    T *emb_sum, *emb_mean, *emb_rstd, *hidden0, *cls, *pooled, *pooled_drop, *logits, *probs;
-    int32_t *ids, *types, *mask, *labels;
-    float* targets;  // [B, L] float labels (regression, multi-label)
+    T *emb_sum, *emb_mean, *emb_rstd, *hidden0;
+    int32_t *ids, *types, *mask;
+    T *cls, *pooled, *pooled_drop;  // sequence classification, [B, H]
+    T* dropped;                     // token classification: the dropped hidden states [N, H]
+    T *gathered, *transform, *activated, *normed, *norm_mean, *norm_rstd;  // masked LM [M, H]
+    int32_t* positions;   // masked LM: the M positions predicted
+    T *logits, *probs;    // [rows, classes]; question answering: [N, 2] and [2, B, S]
+    T* split;             // question answering: start | end logits [2, B, S]
+    double* span_losses;  // question answering: the start and the end loss
+    int32_t* labels;      // class ids [rows]; question answering: start | end [2, B]
+    float* targets;       // [B, L] float labels (regression, multi-label)
   };
   struct Temps {
     T *g, *d1, *d2, *big, *attn_scratch, *dlogits, *dpooled;
@@ -177,8 +209,19 @@ class BertForSequenceClassification {
   void residual_layernorm(int l, saved::Id out, saved::Id sum, saved::Id mean, saved::Id rstd,
                           const T* residual, double p, int site, const T* gamma, const T* beta);
   void attention_backward(int l, double p_attn);
-  void loss_forward(double* loss);
-  void loss_backward(double scale);
+  // The head from the last hidden state x to the loss, and its backward from the loss scale to
+  // d(last hidden) in tmp_.g (bert_heads.cpp); `batch` is the host's, for the masked LM's
+  // positions.
+  void head_forward(const Batch& batch, const T* x, double* loss);
+  void head_backward(double scale);
+  void sequence_head_forward(const T* x, double* loss);
+  void sequence_head_backward(double scale);
+  void token_head_forward(const T* x, double* loss);
+  void token_head_backward(double scale);
+  void span_head_forward(const T* x, double* loss);
+  void span_head_backward(double scale);
+  void mlm_head_forward(const Batch& batch, const T* x, double* loss);
+  void mlm_head_backward(double scale);
   // What the step scalars' allocation is charged.
   static size_t scalar_bytes() {
     return Allocator::charged_size((1 + kStepLosses) * sizeof(double));
@@ -224,6 +267,9 @@ class BertForSequenceClassification {
   BertConfig config_;
   ProblemType problem_;
   double label_smoothing_ = 0;
+  bool mlm_all_positions_ = false;
+  const T* last_hidden_ = nullptr;  // the head's input in the last forward (encoder output)
+  int logit_rows_ = 0;              // rows of the last forward's logits
   ParamLayout layout_;
   Device device_;
   const Ops<T>* ops_;
@@ -253,7 +299,7 @@ class BertForSequenceClassification {
   SampleRows rows_;
 };
 
-extern template class BertForSequenceClassification<float>;
-extern template class BertForSequenceClassification<double>;
+extern template class Bert<float>;
+extern template class Bert<double>;
 
 }  // namespace bertrain

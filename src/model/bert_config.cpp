@@ -152,11 +152,52 @@ BertConfig parse_config(const std::string& text, const std::string& source) {
   read_field(j, "hidden_act", &c.hidden_act, source);
   read_field(j, "position_embedding_type", &c.position_embedding_type, source);
   read_field(j, "problem_type", &c.problem_type, source);
+  if (auto a = j.find("architectures");
+      a != j.end() && a->is_array() && !a->empty() && (*a)[0].is_string())
+    for (Task t : {Task::SequenceClassification, Task::MaskedLM, Task::TokenClassification,
+                   Task::QuestionAnswering})
+      if ((*a)[0].get<std::string>() == task_architecture(t)) c.task = t;
   if (!c.problem_type.empty())
     parse_problem_type(c.problem_type, source + ": field \"problem_type\"");
   c.id2label = read_labels(j, source);
   c.validate(source);
   return c;
+}
+
+const char* task_architecture(Task t) {
+  switch (t) {
+    case Task::MaskedLM:
+      return "BertForMaskedLM";
+    case Task::TokenClassification:
+      return "BertForTokenClassification";
+    case Task::QuestionAnswering:
+      return "BertForQuestionAnswering";
+    case Task::SequenceClassification:
+      break;
+  }
+  return "BertForSequenceClassification";
+}
+
+const char* task_name(Task t) {
+  switch (t) {
+    case Task::MaskedLM:
+      return "mlm";
+    case Task::TokenClassification:
+      return "token_classification";
+    case Task::QuestionAnswering:
+      return "question_answering";
+    case Task::SequenceClassification:
+      break;
+  }
+  return "sequence_classification";
+}
+
+Task parse_task(const std::string& name, const std::string& what) {
+  for (Task t : {Task::SequenceClassification, Task::MaskedLM, Task::TokenClassification,
+                 Task::QuestionAnswering})
+    if (name == task_name(t)) return t;
+  fail(what, " is \"", name,
+       "\"; expected sequence_classification, mlm, token_classification or question_answering");
 }
 
 const char* problem_type_name(ProblemType t) {
@@ -194,7 +235,7 @@ std::string config_to_json(const BertConfig& c) {
     label2id[c.id2label[i]] = i;
   }
   json j = {
-      {"architectures", {"BertForSequenceClassification"}},
+      {"architectures", {task_architecture(c.task)}},
       {"attention_probs_dropout_prob", c.attention_probs_dropout_prob},
       {"classifier_dropout", c.classifier_dropout >= 0 ? json(c.classifier_dropout) : json()},
       {"hidden_act", c.hidden_act},

@@ -6,6 +6,14 @@
 
 namespace bertrain {
 
+// The head on the encoder: transformers' BertFor... class, read from config.json's
+// architectures[0] (a config without one, or with another class, reads as sequence
+// classification; commands may ask for another head, and loading keeps the encoder).
+enum class Task { SequenceClassification, MaskedLM, TokenClassification, QuestionAnswering };
+const char* task_architecture(Task t);  // "BertForSequenceClassification", ...
+const char* task_name(Task t);          // --task: sequence_classification, mlm, ...
+Task parse_task(const std::string& name, const std::string& what);
+
 // What the sequence-classification head predicts (HF's config.problem_type): one class (softmax
 // cross-entropy), real values (MSE on the logits), or a set of classes (sigmoid, BCE).
 enum class ProblemType { SingleLabel, Regression, MultiLabel };
@@ -36,6 +44,7 @@ struct BertConfig {
   std::string position_embedding_type = "absolute";
   std::vector<std::string> id2label = {"LABEL_0", "LABEL_1"};
   std::string problem_type;  // one of problem_type_name's; empty: null (inferred)
+  Task task = Task::SequenceClassification;
 
   int num_labels() const { return static_cast<int>(id2label.size()); }
   // problem_type, or when unset as transformers infers it without labels at hand: one label

@@ -30,8 +30,19 @@ bool starts_with(const std::string& s, const std::string& prefix) {
   return s.rfind(prefix, 0) == 0;
 }
 
+// A head's tensors (and the pooler, which only sequence classification has): initialised
+// anew when a checkpoint of another head is loaded.
 bool is_head(const std::string& name) {
-  return starts_with(name, "classifier.") || starts_with(name, "bert.pooler.");
+  for (const char* p : {"classifier.", "bert.pooler.", "cls.predictions.", "qa_outputs."})
+    if (starts_with(name, p)) return true;
+  return false;
+}
+
+// BertForMaskedLM's tied names (the decoder's weight is the word embeddings, its bias
+// cls.predictions.bias): a file that stores them anyway (torch.save of the state_dict) holds
+// copies, which loading skips as transformers' tie_weights does.
+bool is_tied_alias(const std::string& name) {
+  return name == "cls.predictions.decoder.weight" || name == "cls.predictions.decoder.bias";
 }
 
 // Buffers transformers ignores without a word (non-persistent in current versions).
@@ -54,8 +65,7 @@ std::string fix_legacy_name(std::string name) {
 }  // namespace
 
 template <typename T>
-LoadReport load_weights(BertForSequenceClassification<T>& model, const std::string& model_dir,
-                        bool allow_new_head) {
+LoadReport load_weights(Bert<T>& model, const std::string& model_dir, bool allow_new_head) {
   CheckpointFiles files(model_dir);
   LoadReport report;
   report.source = files.description();
@@ -63,8 +73,10 @@ LoadReport load_weights(BertForSequenceClassification<T>& model, const std::stri
   const bool prefixed = std::any_of(files.names().begin(), files.names().end(),
                                     [](const std::string& n) { return starts_with(n, "bert."); });
   std::map<std::string, std::string> by_model_name;  // model name -> file name
+  const bool tied = model.config().task == Task::MaskedLM;
+  report.architecture = task_architecture(model.config().task);
   for (const std::string& stored : files.names()) {
-    if (is_ignored_buffer(stored)) continue;
+    if (is_ignored_buffer(stored) || (tied && is_tied_alias(stored))) continue;
     std::string name = fix_legacy_name(stored);
     if (!prefixed) name = "bert." + name;
     auto [it, fresh] = by_model_name.emplace(name, stored);
@@ -110,11 +122,13 @@ std::string describe(const LoadReport& r) {
   if (!r.renamed.empty()) s += "legacy or prefix-less names mapped: " + join(r.renamed, 3) + "\n";
   if (!r.unused.empty())
     s += "Some weights of the model checkpoint at " + r.source +
-         " were not used when initializing BertForSequenceClassification: [" + join(r.unused, 8) +
-         "]\n- This IS expected if you are initializing BertForSequenceClassification from the "
+         " were not used when initializing " + r.architecture + ": [" + join(r.unused, 8) +
+         "]\n- This IS expected if you are initializing " + r.architecture +
+         " from the "
          "checkpoint of a model trained on another task or with another architecture.\n";
   if (!r.newly_initialized.empty())
-    s += "Some weights of BertForSequenceClassification were not initialized from the model "
+    s += "Some weights of " + r.architecture +
+         " were not initialized from the model "
          "checkpoint at " +
          r.source + " and are newly initialized: [" + join(r.newly_initialized, 8) +
          "]\nYou should probably TRAIN this model on a down-stream task to be able to use it "
@@ -123,7 +137,7 @@ std::string describe(const LoadReport& r) {
 }
 
 template <typename T>
-void save_pretrained(const BertForSequenceClassification<T>& model, const std::string& dir) {
+void save_pretrained(const Bert<T>& model, const std::string& dir) {
   fs::create_directories(dir);
   // Checkpoints are float32 whatever T is; a float model is written without a copy (from a
   // device, a tensor at a time).
@@ -146,7 +160,7 @@ void save_pretrained(const BertForSequenceClassification<T>& model, const std::s
 }
 
 template <typename T>
-void init_weights(BertForSequenceClassification<T>& model, uint64_t seed) {
+void init_weights(Bert<T>& model, uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::normal_distribution<double> normal(0.0, model.config().initializer_range);
   const BertConfig& c = model.config();
@@ -167,15 +181,11 @@ void init_weights(BertForSequenceClassification<T>& model, uint64_t seed) {
   }
 }
 
-template LoadReport load_weights<float>(BertForSequenceClassification<float>&, const std::string&,
-                                        bool);
-template LoadReport load_weights<double>(BertForSequenceClassification<double>&, const std::string&,
-                                         bool);
-template void save_pretrained<float>(const BertForSequenceClassification<float>&,
-                                     const std::string&);
-template void save_pretrained<double>(const BertForSequenceClassification<double>&,
-                                      const std::string&);
-template void init_weights<float>(BertForSequenceClassification<float>&, uint64_t);
-template void init_weights<double>(BertForSequenceClassification<double>&, uint64_t);
+template LoadReport load_weights<float>(Bert<float>&, const std::string&, bool);
+template LoadReport load_weights<double>(Bert<double>&, const std::string&, bool);
+template void save_pretrained<float>(const Bert<float>&, const std::string&);
+template void save_pretrained<double>(const Bert<double>&, const std::string&);
+template void init_weights<float>(Bert<float>&, uint64_t);
+template void init_weights<double>(Bert<double>&, uint64_t);
 
 }  // namespace bertrain

@@ -15,7 +15,8 @@ struct LoadReport {
   std::vector<std::string> stored_dtypes;      // e.g. {"BF16"}: widened to the model's type
   std::vector<std::string> renamed;            // "file name -> model name"
   std::vector<std::string> unused;             // tensors of other heads, ignored
-  std::vector<std::string> newly_initialized;  // pooler/classifier absent from the file
+  std::vector<std::string> newly_initialized;  // head tensors absent from the file
+  std::string architecture = "BertForSequenceClassification";  // the model loaded into
 };
 
 // Reads every parameter from a model directory (or one weights file) in any shape
@@ -29,19 +30,18 @@ struct LoadReport {
 // is an error unless allow_new_head: then they keep their current values (the caller's
 // init_weights, as transformers "newly initializes" them) and are reported.
 template <typename T>
-LoadReport load_weights(BertForSequenceClassification<T>& model, const std::string& model_dir,
-                        bool allow_new_head = false);
+LoadReport load_weights(Bert<T>& model, const std::string& model_dir, bool allow_new_head = false);
 
 // transformers' warning block for a report, or "" when everything was a plain match.
 std::string describe(const LoadReport& report);
 
 // Writes DIR/config.json and DIR/model.safetensors (float32) atomically; creates DIR.
 template <typename T>
-void save_pretrained(const BertForSequenceClassification<T>& model, const std::string& dir);
+void save_pretrained(const Bert<T>& model, const std::string& dir);
 
 // HF _init_weights: Linear/Embedding weights N(0, initializer_range), biases 0, LayerNorm
 // weight 1 and bias 0, the padding row of the word embeddings 0.
 template <typename T>
-void init_weights(BertForSequenceClassification<T>& model, uint64_t seed);
+void init_weights(Bert<T>& model, uint64_t seed);
 
 }  // namespace bertrain

@@ -40,10 +40,30 @@ ParamLayout::ParamLayout(const BertConfig& c) {
     o.ln2_b = add(p + "output.LayerNorm.bias", {H}, false);
     layers.push_back(o);
   }
-  pooler_w = add("bert.pooler.dense.weight", {H, H}, true);
-  pooler_b = add("bert.pooler.dense.bias", {H}, false);
-  cls_w = add("classifier.weight", {c.num_labels(), H}, true);
-  cls_b = add("classifier.bias", {c.num_labels()}, false);
+  head_begin = total_;
+  switch (c.task) {
+    case Task::SequenceClassification:
+      pooler_w = add("bert.pooler.dense.weight", {H, H}, true);
+      pooler_b = add("bert.pooler.dense.bias", {H}, false);
+      [[fallthrough]];
+    case Task::TokenClassification:
+      out_w = add("classifier.weight", {c.num_labels(), H}, true);
+      out_b = add("classifier.bias", {c.num_labels()}, false);
+      break;
+    case Task::QuestionAnswering:
+      out_w = add("qa_outputs.weight", {2, H}, true);
+      out_b = add("qa_outputs.bias", {2}, false);
+      break;
+    case Task::MaskedLM: {
+      const std::string t = "cls.predictions.transform.";
+      transform_w = add(t + "dense.weight", {H, H}, true);
+      transform_b = add(t + "dense.bias", {H}, false);
+      transform_ln_g = add(t + "LayerNorm.weight", {H}, false);
+      transform_ln_b = add(t + "LayerNorm.bias", {H}, false);
+      decoder_b = add("cls.predictions.bias", {c.vocab_size}, false);
+      break;
+    }
+  }
 }
 
 const ParamSpec& ParamLayout::find(const std::string& name) const {

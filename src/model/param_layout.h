@@ -35,7 +35,15 @@ class ParamLayout {
 
   size_t word_emb, pos_emb, type_emb, emb_ln_g, emb_ln_b;
   std::vector<LayerOffsets> layers;
-  size_t pooler_w, pooler_b, cls_w, cls_b;
+  // The head's parameters, after the encoder's, by config.task. Sequence classification: the
+  // pooler and classifier; token classification: classifier; question answering: qa_outputs
+  // (out_w/out_b, [2, H]); masked LM: cls.predictions' transform (dense, LayerNorm) and the
+  // decoder bias, the decoder weight being word_emb (tied: one tensor, two uses).
+  size_t head_begin;
+  size_t pooler_w = 0, pooler_b = 0;  // sequence classification
+  size_t out_w = 0, out_b = 0;        // the final linear: classifier or qa_outputs
+  size_t transform_w = 0, transform_b = 0, transform_ln_g = 0, transform_ln_b = 0,
+         decoder_b = 0;  // masked LM
 
  private:
   size_t add(const std::string& name, Shape shape, bool decay);

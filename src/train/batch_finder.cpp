@@ -16,7 +16,7 @@ BatchTrial try_batch(const MemoryQuery& q, size_t limit, int steps) {
   Device device = q.device;
   device.allocator = &alloc;
   try {
-    BertForSequenceClassification<float> model(q.config, device);
+    Bert<float> model(q.config, device);
     model.set_gradient_checkpointing(q.checkpointing);
     model.set_attention_mode(q.attention);
     model.set_precision(q.precision);

@@ -46,7 +46,7 @@ static void write_tokenizer_files(const std::string& dir, const std::vector<std:
   }
 }
 
-void save_model_dir(const BertForSequenceClassification<float>& model, const std::string& dir,
+void save_model_dir(const Bert<float>& model, const std::string& dir,
                     const std::vector<std::string>& files, bool lowercase) {
   save_pretrained(model, dir);
   write_tokenizer_files(dir, files, lowercase);
@@ -88,11 +88,10 @@ bool has_checkpoint(const std::string& output_dir, int64_t step) {
   return is_real_directory(fs::path(output_dir) / ("checkpoint-" + std::to_string(step)));
 }
 
-void save_checkpoint(const std::string& output_dir, int64_t step,
-                     const BertForSequenceClassification<float>& model, const OptimizerState& opt,
-                     const json& trainer_state, const json& training_args,
-                     const std::vector<std::string>& files, bool lowercase, int save_total_limit,
-                     const std::string& keep) {
+void save_checkpoint(const std::string& output_dir, int64_t step, const Bert<float>& model,
+                     const OptimizerState& opt, const json& trainer_state,
+                     const json& training_args, const std::vector<std::string>& files,
+                     bool lowercase, int save_total_limit, const std::string& keep) {
   const fs::path final_dir = fs::path(output_dir) / ("checkpoint-" + std::to_string(step));
   const fs::path tmp = fs::path(output_dir) / (".tmp-checkpoint-" + std::to_string(step) + "-" +
                                                std::to_string(::getpid()));

@@ -19,7 +19,7 @@ std::vector<std::string> tokenizer_files(const std::string& tokenizer_path);
 
 // The final model (Trainer.save_model): config.json, model.safetensors and tokenizer files
 // in `dir`; each file atomically.
-void save_model_dir(const BertForSequenceClassification<float>& model, const std::string& dir,
+void save_model_dir(const Bert<float>& model, const std::string& dir,
                     const std::vector<std::string>& tokenizer_files, bool lowercase);
 
 // AdamW's state over all the parameters, as a checkpoint holds it (gathered from the ranks'
@@ -35,9 +35,9 @@ struct OptimizerState {
   }
 };
 
-void save_checkpoint(const std::string& output_dir, int64_t step,
-                     const BertForSequenceClassification<float>& model, const OptimizerState& opt,
-                     const nlohmann::json& trainer_state, const nlohmann::json& training_args,
+void save_checkpoint(const std::string& output_dir, int64_t step, const Bert<float>& model,
+                     const OptimizerState& opt, const nlohmann::json& trainer_state,
+                     const nlohmann::json& training_args,
                      const std::vector<std::string>& tokenizer_files, bool lowercase,
                      int save_total_limit, const std::string& keep = "");
 // Which of the checkpoints (oldest first) a save_total_limit rotation deletes: all but the

@@ -45,8 +45,7 @@ void gather_pairs(Comm* comm, std::vector<double>& predictions, std::vector<doub
 
 }  // namespace
 
-EvalResult evaluate_model(BertForSequenceClassification<float>& model, DataLoader& loader,
-                          Comm* comm) {
+EvalResult evaluate_model(Bert<float>& model, DataLoader& loader, Comm* comm) {
   const int L = model.config().num_labels();
   const ProblemType problem = model.problem();
   EvalResult r;

@@ -24,7 +24,6 @@ struct EvalResult {
 // With a Comm of N ranks each rank evaluates its shard (the loader's) and the counts, sums and
 // (regression) the prediction-label pairs are gathered over the ranks: every rank gets the
 // whole set's result.
-EvalResult evaluate_model(BertForSequenceClassification<float>& model, DataLoader& loader,
-                          Comm* comm = nullptr);
+EvalResult evaluate_model(Bert<float>& model, DataLoader& loader, Comm* comm = nullptr);
 
 }  // namespace bertrain

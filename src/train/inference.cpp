@@ -4,8 +4,7 @@
 
 namespace bertrain {
 
-std::vector<Prediction> predict_texts(BertForSequenceClassification<float>& model,
-                                      const BertTokenizer& tok,
+std::vector<Prediction> predict_texts(Bert<float>& model, const BertTokenizer& tok,
                                       const std::vector<TextInput>& inputs, int max_length) {
   if (inputs.empty()) return {};
   std::vector<Encoding> enc(inputs.size());

@@ -21,8 +21,7 @@ struct Prediction {
   std::vector<float> outputs;
 };
 
-std::vector<Prediction> predict_texts(BertForSequenceClassification<float>& model,
-                                      const BertTokenizer& tok,
+std::vector<Prediction> predict_texts(Bert<float>& model, const BertTokenizer& tok,
                                       const std::vector<TextInput>& inputs, int max_length);
 
 }  // namespace bertrain

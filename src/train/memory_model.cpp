@@ -29,8 +29,8 @@ MemoryEstimate estimate_memory(const MemoryQuery& q) {
   }
   // The model plans for the largest batch it has seen (training and evaluation).
   const int B = std::max(q.batch, q.eval_batch);
-  ActivationPlan p = BertForSequenceClassification<float>::plan(
-      q.device, q.config, B, q.seq, {q.checkpointing || !q.training, q.attention, q.precision});
+  ActivationPlan p = Bert<float>::plan(q.device, q.config, B, q.seq,
+                                       {q.checkpointing || !q.training, q.attention, q.precision});
   at(MemCategory::Activations) = p.activations;
   at(MemCategory::Temporaries) = p.temporaries;
   // Batches alive at once (an upper bound): the accumulation window, the prefetch window
@@ -52,12 +52,10 @@ MemoryEstimate estimate_memory(const MemoryQuery& q) {
   const size_t s = q.seq, b = q.batch, h = q.config.hidden_size, a = q.config.num_attention_heads;
   e.korthikanti_fp32 = 2 * q.config.num_hidden_layers * s * b * h * (34 + 5 * a * s / h);
   const MemoryOptions plain{false, q.attention};
-  ActivationPlan one =
-      BertForSequenceClassification<float>::plan(q.device, q.config, q.batch, q.seq, plain);
+  ActivationPlan one = Bert<float>::plan(q.device, q.config, q.batch, q.seq, plain);
   BertConfig no_layers = q.config;
   no_layers.num_hidden_layers = 1;
-  ActivationPlan base =
-      BertForSequenceClassification<float>::plan(q.device, no_layers, q.batch, q.seq, plain);
+  ActivationPlan base = Bert<float>::plan(q.device, no_layers, q.batch, q.seq, plain);
   if (q.config.num_hidden_layers > 1)
     e.per_layer_activations =
         (one.activations - base.activations) / (q.config.num_hidden_layers - 1);

@@ -21,7 +21,7 @@ namespace {
 // The gradients summed over the ranks, in place (through a host copy where the device's memory
 // is not host memory).
 template <typename T>
-void sum_over_ranks(Comm& comm, BertForSequenceClassification<T>& model) {
+void sum_over_ranks(Comm& comm, Bert<T>& model) {
   const Device& d = model.device();
   T* grads = model.grads();
   const size_t n = model.num_params();
@@ -35,8 +35,8 @@ void sum_over_ranks(Comm& comm, BertForSequenceClassification<T>& model) {
 // The last micro-batch's backward with the gradients' sum over the ranks started bucket by
 // bucket as backward finishes them, and waited for at the end. Returns the time blocked in that
 // wait.
-double backward_with_buckets(BertForSequenceClassification<float>& model, double loss_scale,
-                             Comm& comm, size_t bucket_bytes) {
+double backward_with_buckets(Bert<float>& model, double loss_scale, Comm& comm,
+                             size_t bucket_bytes) {
   GradBuckets buckets(comm, model.grads(), model.num_params(), model.grads_ready_offsets(),
                       bucket_bytes);
   model.set_grads_ready_hook([&](size_t from) { buckets.ready(from); });
@@ -55,10 +55,9 @@ double backward_with_buckets(BertForSequenceClassification<float>& model, double
 }  // namespace
 
 template <typename T>
-StepResult train_step(BertForSequenceClassification<T>& model, AdamW<T>& optimizer,
-                      const LrSchedule& schedule, std::span<const Batch> micro_batches,
-                      double max_grad_norm, uint64_t seed, GradScaler* scaler, Comm* comm,
-                      size_t bucket_bytes) {
+StepResult train_step(Bert<T>& model, AdamW<T>& optimizer, const LrSchedule& schedule,
+                      std::span<const Batch> micro_batches, double max_grad_norm, uint64_t seed,
+                      GradScaler* scaler, Comm* comm, size_t bucket_bytes) {
   if (micro_batches.empty()) fail("train_step needs at least one micro-batch");
   // As HF Trainer with torch's GradScaler: a skipped step advances the trainer's step (and so
   // the dropout seed) but not the optimizer's or the LR schedule's.
@@ -73,7 +72,7 @@ StepResult train_step(BertForSequenceClassification<T>& model, AdamW<T>& optimiz
   // (a window of more than kStepLosses micro-batches reads its losses as the slots fill).
   const Ops<T>& ops = model.device().template ops<T>();
   double* scalars = model.step_scalars();
-  constexpr int kSlots = BertForSequenceClassification<T>::kStepLosses;
+  constexpr int kSlots = Bert<T>::kStepLosses;
   const int n = static_cast<int>(micro_batches.size());
   std::vector<double> host(1 + kSlots);
   auto read_losses = [&](int count, bool with_norm) {
@@ -141,11 +140,11 @@ StepResult train_step(BertForSequenceClassification<T>& model, AdamW<T>& optimiz
   return r;
 }
 
-template StepResult train_step<float>(BertForSequenceClassification<float>&, AdamW<float>&,
-                                      const LrSchedule&, std::span<const Batch>, double, uint64_t,
-                                      GradScaler*, Comm*, size_t);
-template StepResult train_step<double>(BertForSequenceClassification<double>&, AdamW<double>&,
-                                       const LrSchedule&, std::span<const Batch>, double, uint64_t,
-                                       GradScaler*, Comm*, size_t);
+template StepResult train_step<float>(Bert<float>&, AdamW<float>&, const LrSchedule&,
+                                      std::span<const Batch>, double, uint64_t, GradScaler*, Comm*,
+                                      size_t);
+template StepResult train_step<double>(Bert<double>&, AdamW<double>&, const LrSchedule&,
+                                       std::span<const Batch>, double, uint64_t, GradScaler*, Comm*,
+                                       size_t);
 
 }  // namespace bertrain

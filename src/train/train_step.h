@@ -35,9 +35,9 @@ uint64_t dropout_seed(uint64_t seed, int64_t step, int micro_batch);
 // with bucket_bytes 0 in one sum after it; ZeRO-1 (a sharded optimizer) reduce-scatters them
 // after it.
 template <typename T>
-StepResult train_step(BertForSequenceClassification<T>& model, AdamW<T>& optimizer,
-                      const LrSchedule& schedule, std::span<const Batch> micro_batches,
-                      double max_grad_norm, uint64_t seed, GradScaler* scaler = nullptr,
-                      Comm* comm = nullptr, size_t bucket_bytes = kDdpBucketBytes);
+StepResult train_step(Bert<T>& model, AdamW<T>& optimizer, const LrSchedule& schedule,
+                      std::span<const Batch> micro_batches, double max_grad_norm, uint64_t seed,
+                      GradScaler* scaler = nullptr, Comm* comm = nullptr,
+                      size_t bucket_bytes = kDdpBucketBytes);
 
 }  // namespace bertrain

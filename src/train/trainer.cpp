@@ -53,7 +53,7 @@ struct Run {
   ProblemType problem = ProblemType::SingleLabel;
   TokenizedDataset train_data, eval_data;
   bool has_eval = false;
-  std::unique_ptr<BertForSequenceClassification<float>> model;
+  std::unique_ptr<Bert<float>> model;
   std::unique_ptr<AdamW<float>> optimizer;
   // The step whose checkpoint this run holds (saved, or resumed from): every rank knows it, so
   // all take the same decision to save (under ZeRO-1 saving is a collective).
@@ -218,7 +218,7 @@ void build_model(Run& run) {
          run.labels.front(), " ... ", run.labels.back(), ")");
   run.config.id2label = run.labels;
   run.config.problem_type = problem_type_name(run.problem);  // saved as transformers saves it
-  run.model = std::make_unique<BertForSequenceClassification<float>>(run.config, run.device);
+  run.model = std::make_unique<Bert<float>>(run.config, run.device);
   run.model->set_gradient_checkpointing(a.gradient_checkpointing);
   run.model->set_attention_mode(parse_attention_mode(a.attention));
   run.model->set_precision(precision_of(a));
@@ -462,6 +462,9 @@ TrainOutcome run_training(const TrainingArguments& a) {
 static TrainOutcome train(Run& run) {
   const TrainingArguments& a = run.args;
   run.config = load_config((fs::path(a.model) / "config.json").string());
+  // Fine-tuning builds the classification head whatever head the checkpoint has (run_glue's
+  // AutoModelForSequenceClassification): the encoder loads, the head is new.
+  run.config.task = Task::SequenceClassification;
   if (a.max_seq_length > run.config.max_position_embeddings && !a.dummy)
     fail("--max_seq_length ", a.max_seq_length, " exceeds the model's max_position_embeddings (",
          run.config.max_position_embeddings, ")");

@@ -24,6 +24,26 @@ void copy_rows(T* dst, int64_t dst_ld, const T* src, int64_t src_ld, int rows, i
   for (int r = 0; r < rows; ++r) std::copy_n(src + r * src_ld, cols, dst + r * dst_ld);
 }
 
+template <typename T>
+void gather_rows(T* dst, const T* src, const int32_t* index, int n, int cols) {
+  parallel_for(
+      n,
+      [&](int64_t i) {
+        std::copy_n(src + static_cast<int64_t>(index[i]) * cols, cols, dst + i * cols);
+      },
+      cols);
+}
+
+template <typename T>
+void scatter_rows(T* dst, const T* src, const int32_t* index, int n, int cols) {
+  parallel_for(
+      n,
+      [&](int64_t i) {
+        std::copy_n(src + i * cols, cols, dst + static_cast<int64_t>(index[i]) * cols);
+      },
+      cols);
+}
+
 void upload(void* dst, const void* host_src, size_t bytes) {
   std::memcpy(dst, host_src, bytes);
 }
@@ -32,10 +52,12 @@ void download(void* host_dst, const void* src, size_t bytes) {
   std::memcpy(host_dst, src, bytes);
 }
 
-#define BERTRAIN_INSTANTIATE(T)                 \
-  template void copy<T>(T*, const T*, int64_t); \
-  template void fill_zero<T>(T*, int64_t);      \
-  template void copy_rows<T>(T*, int64_t, const T*, int64_t, int, int);
+#define BERTRAIN_INSTANTIATE(T)                                         \
+  template void copy<T>(T*, const T*, int64_t);                         \
+  template void fill_zero<T>(T*, int64_t);                              \
+  template void copy_rows<T>(T*, int64_t, const T*, int64_t, int, int); \
+  template void gather_rows<T>(T*, const T*, const int32_t*, int, int); \
+  template void scatter_rows<T>(T*, const T*, const int32_t*, int, int);
 BERTRAIN_INSTANTIATE(float)
 BERTRAIN_INSTANTIATE(double)
 #undef BERTRAIN_INSTANTIATE

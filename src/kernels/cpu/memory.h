@@ -20,6 +20,13 @@ void fill_zero(T* x, int64_t n);
 template <typename T>
 void copy_rows(T* dst, int64_t dst_ld, const T* src, int64_t src_ld, int rows, int cols);
 
+// Indexed rows of cols values: gather dst[i] = src[index[i]], scatter dst[index[i]] = src[i]
+// (the masked-LM head's labelled positions, and their gradient back; indices distinct).
+template <typename T>
+void gather_rows(T* dst, const T* src, const int32_t* index, int n, int cols);
+template <typename T>
+void scatter_rows(T* dst, const T* src, const int32_t* index, int n, int cols);
+
 // bytes from host memory (a batch as the loader built it) to device memory, and from device
 // memory to host memory (the results a caller reads: probabilities, predictions).
 void upload(void* dst, const void* host_src, size_t bytes);

@@ -15,4 +15,8 @@ void sum_squares(double* out, const T* x, int64_t n) {
 template void sum_squares<float>(double*, const float*, int64_t);
 template void sum_squares<double>(double*, const double*, int64_t);
 
+void mean_of_pair(double* out, const double* pair) {
+  *out = (pair[0] + pair[1]) / 2;
+}
+
 }  // namespace bertrain::cpu

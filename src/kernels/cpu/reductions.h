@@ -12,4 +12,7 @@ namespace bertrain::cpu {
 template <typename T>
 void sum_squares(double* out, const T* x, int64_t n);
 
+// *out = (pair[0] + pair[1]) / 2 on device scalars (question answering's start and end loss).
+void mean_of_pair(double* out, const double* pair);
+
 }  // namespace bertrain::cpu

@@ -42,6 +42,31 @@ void fill_zero(float* x, int64_t n) {
   device_zero(x, static_cast<size_t>(n) * sizeof(float));
 }
 
+namespace {
+
+// One block per row, threads over its columns; `gather` picks which side is indexed.
+__global__ void indexed_rows_kernel(float* dst, const float* src, const int32_t* index, int cols,
+                                    bool gather) {
+  const int64_t i = blockIdx.x, r = index[i];
+  float* d = dst + (gather ? i : r) * cols;
+  const float* s = src + (gather ? r : i) * cols;
+  for (int c = threadIdx.x; c < cols; c += blockDim.x) d[c] = s[c];
+}
+
+}  // namespace
+
+void gather_rows(float* dst, const float* src, const int32_t* index, int n, int cols) {
+  if (n == 0 || cols == 0) return;
+  indexed_rows_kernel<<<n, 256, 0, stream()>>>(dst, src, index, cols, true);
+  check_launch("gather_rows");
+}
+
+void scatter_rows(float* dst, const float* src, const int32_t* index, int n, int cols) {
+  if (n == 0 || cols == 0) return;
+  indexed_rows_kernel<<<n, 256, 0, stream()>>>(dst, src, index, cols, false);
+  check_launch("scatter_rows");
+}
+
 void copy_rows(float* dst, int64_t dst_ld, const float* src, int64_t src_ld, int rows, int cols) {
   if (rows == 0 || cols == 0) return;
   check(cudaMemcpy2DAsync(dst, static_cast<size_t>(dst_ld) * sizeof(float), src,

@@ -18,5 +18,8 @@ void copy(float* dst, const float* src, int64_t n);
 void fill_zero(float* x, int64_t n);
 // dst[r * dst_ld + c] = src[r * src_ld + c] for r < rows, c < cols.
 void copy_rows(float* dst, int64_t dst_ld, const float* src, int64_t src_ld, int rows, int cols);
+// dst[i] = src[index[i]] / dst[index[i]] = src[i], rows of cols values (indices distinct).
+void gather_rows(float* dst, const float* src, const int32_t* index, int n, int cols);
+void scatter_rows(float* dst, const float* src, const int32_t* index, int n, int cols);
 
 }  // namespace bertrain::cuda

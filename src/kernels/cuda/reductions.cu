@@ -42,6 +42,15 @@ __global__ void final_sum_kernel(double* out) {
 
 }  // namespace
 
+__global__ void mean_of_pair_kernel(double* out, const double* pair) {
+  *out = (pair[0] + pair[1]) / 2;
+}
+
+void mean_of_pair(double* out, const double* pair) {
+  mean_of_pair_kernel<<<1, 1, 0, stream()>>>(out, pair);
+  check_launch("mean_of_pair");
+}
+
 void sum_squares(double* out, const float* x, int64_t n) {
   partial_squares_kernel<<<kBlocks, kThreads, 0, stream()>>>(x, n);
   check_launch("sum_squares (partials)");
