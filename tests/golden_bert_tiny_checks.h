@@ -7,12 +7,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "bert_tiny_fixture.h"
 #include "device/device.h"
 #include "dist/comm.h"
+#include "model/safetensors.h"
 #include "train/train_step.h"
 
 namespace bertrain::test {
@@ -109,5 +111,41 @@ inline void check_golden_trajectory(const Device& d, const std::string& prefix,
     expect_close_on(d, fx.values(final_prefix + "." + p.name), m->params() + p.offset,
                     fx.final_atol(p.name), 0, final_prefix + "." + p.name);
 }
+
+#ifdef BERTRAIN_EXE  // the test programs that run the CLI
+// `bertrain parity` on the fixture with its recipe (`steps` steps, lr 5e-4, weight decay 0.01,
+// 2 micro-batches, max_grad_norm 1): every tensor it writes matches expected.safetensors at the
+// README's tolerances. Returns how many it compared.
+inline size_t check_parity_command(const BertTinyFixture& fx, int steps, const std::string& out) {
+  const std::string cmd = std::string(BERTRAIN_EXE) + " parity --model " +
+                          test::fixture(fx.dir + "/model") + " --inputs " +
+                          test::fixture(fx.dir + "/expected.safetensors") + " --out " + out +
+                          " --train_steps " + std::to_string(steps) +
+                          " --learning_rate 5e-4 --weight_decay 0.01"
+                          " --gradient_accumulation_steps 2 --max_grad_norm 1 > /dev/null";
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  SafetensorsReader got(out);
+  size_t compared = 0;
+  for (const std::string& name : got.names()) {
+    const TensorInfo& ti = got.info(name);
+    std::vector<float> v(shape_numel(ti.shape));
+    got.read_into(name, ti.shape, v.data(), DType::F32);
+    ++compared;
+    const bool grad = name.rfind("grad.", 0) == 0;
+    if (grad && fx.zero_gradient(name.substr(5))) {  // an absolute bound only
+      expect_close(std::vector<float>(v.size(), 0.0f), v.data(), 1e-6, 0, name);
+      continue;
+    }
+    double atol = 1e-5, rtol_of_max = 0;  // hidden states, pooled, logits
+    if (name == "loss") atol = 1e-6;
+    if (grad) atol = 1e-9, rtol_of_max = 1e-4;
+    if (name == "trajectory.grad_norm") atol = 0, rtol_of_max = 1e-4;
+    if (name == "trajectory.lr") atol = 1e-10;
+    if (name.rfind("final.", 0) == 0) atol = fx.final_atol(name.substr(6));
+    expect_close(fx.values(name), v.data(), atol, rtol_of_max, name);
+  }
+  return compared;
+}
+#endif
 
 }  // namespace bertrain::test

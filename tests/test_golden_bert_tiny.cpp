@@ -55,27 +55,8 @@ TEST(GoldenBertTiny, SaveAndReloadIsExact) {
 // at the README's tolerances.
 TEST(GoldenBertTiny, ParityCommandWritesTheFixturesValues) {
   Fixture fx;
-  const std::string out = test::temp_dir("parity") + "/out.safetensors";
-  const std::string cmd = std::string(BERTRAIN_EXE) + " parity --model " +
-                          test::fixture("bert_tiny/model") + " --inputs " +
-                          test::fixture("bert_tiny/expected.safetensors") + " --out " + out +
-                          " --train_steps 6 --learning_rate 5e-4 --weight_decay 0.01"
-                          " --gradient_accumulation_steps 2 --max_grad_norm 1 > /dev/null";
-  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
-  SafetensorsReader got(out);
-  size_t compared = 0;
-  for (const std::string& name : got.names()) {
-    const TensorInfo& ti = got.info(name);
-    std::vector<float> v(shape_numel(ti.shape));
-    got.read_into(name, ti.shape, v.data(), DType::F32);
-    double atol = 1e-5, rtol_of_max = 0;  // hidden states, pooled, logits, final params, loss
-    if (name == "loss") atol = 1e-6;
-    if (name.rfind("grad.", 0) == 0) atol = 1e-9, rtol_of_max = 1e-4;
-    if (name == "trajectory.grad_norm") atol = 0, rtol_of_max = 1e-4;
-    if (name == "trajectory.lr") atol = 1e-10;
-    expect_close(fx.values(name), v.data(), atol, rtol_of_max, name);
-    ++compared;
-  }
+  const size_t compared =
+      test::check_parity_command(fx, 6, test::temp_dir("parity") + "/out.safetensors");
   // logits, loss, pooled, 3 hidden states, 4 trajectory series, grad.* and final.* per param.
   EXPECT_EQ(compared, 10 + 2 * fx.model()->layout().params().size());
 }

@@ -50,33 +50,8 @@ TEST_P(GoldenHeads, ConfigReadsTheHead) {
 // the README's tolerance.
 TEST_P(GoldenHeads, ParityCommandWritesTheFixturesValues) {
   test::BertTinyFixture fx(dir());
-  const std::string out = test::temp_dir("parity_" + GetParam()) + "/out.safetensors";
-  const std::string cmd = std::string(BERTRAIN_EXE) + " parity --model " +
-                          test::fixture(dir() + "/model") + " --inputs " +
-                          test::fixture(dir() + "/expected.safetensors") + " --out " + out +
-                          " --train_steps 4 --learning_rate 5e-4 --weight_decay 0.01"
-                          " --gradient_accumulation_steps 2 --max_grad_norm 1 > /dev/null";
-  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
-  SafetensorsReader got(out);
-  size_t compared = 0;
-  for (const std::string& name : got.names()) {
-    const TensorInfo& ti = got.info(name);
-    std::vector<float> v(shape_numel(ti.shape));
-    got.read_into(name, ti.shape, v.data(), DType::F32);
-    double atol = 1e-5, rtol_of_max = 0;  // hidden states, pooled, logits, final params
-    if (name == "loss") atol = 1e-6;
-    if (name.rfind("grad.", 0) == 0) atol = 1e-9, rtol_of_max = 1e-4;
-    if (name.rfind("grad.", 0) == 0 && fx.zero_gradient(name.substr(5))) {
-      test::expect_close(std::vector<float>(v.size(), 0.0f), v.data(), 1e-6, 0, name);
-      ++compared;
-      continue;
-    }
-    if (name == "trajectory.grad_norm") atol = 0, rtol_of_max = 1e-4;
-    if (name == "trajectory.lr") atol = 1e-10;
-    if (name.rfind("final.", 0) == 0) atol = fx.final_atol(name.substr(6));
-    test::expect_close(fx.values(name), v.data(), atol, rtol_of_max, name);
-    ++compared;
-  }
+  const size_t compared = test::check_parity_command(
+      fx, 4, test::temp_dir("parity_" + GetParam()) + "/out.safetensors");
   // The logits (QA: start and end), loss, pooled (sequence classification), 3 hidden states,
   // 4 trajectory series, grad.* and final.* per parameter.
   const size_t logits = fx.config.task == Task::QuestionAnswering ? 2 : 1;

@@ -15,6 +15,24 @@ using nlohmann::json;
 
 namespace {
 
+// Each head with transformers' class name and its --task name.
+struct TaskNames {
+  Task task;
+  const char* architecture;
+  const char* name;
+};
+constexpr TaskNames kTasks[] = {
+    {Task::SequenceClassification, "BertForSequenceClassification", "sequence_classification"},
+    {Task::MaskedLM, "BertForMaskedLM", "mlm"},
+    {Task::TokenClassification, "BertForTokenClassification", "token_classification"},
+    {Task::QuestionAnswering, "BertForQuestionAnswering", "question_answering"}};
+
+const TaskNames& names_of(Task t) {
+  for (const TaskNames& n : kTasks)
+    if (n.task == t) return n;
+  return kTasks[0];
+}
+
 // Whether a JSON number is an integer (768 or 768.0) that T holds.
 template <typename T>
 bool fits_integer(const json& v) {
@@ -165,37 +183,16 @@ BertConfig parse_config(const std::string& text, const std::string& source) {
 }
 
 const char* task_architecture(Task t) {
-  switch (t) {
-    case Task::MaskedLM:
-      return "BertForMaskedLM";
-    case Task::TokenClassification:
-      return "BertForTokenClassification";
-    case Task::QuestionAnswering:
-      return "BertForQuestionAnswering";
-    case Task::SequenceClassification:
-      break;
-  }
-  return "BertForSequenceClassification";
+  return names_of(t).architecture;
 }
 
 const char* task_name(Task t) {
-  switch (t) {
-    case Task::MaskedLM:
-      return "mlm";
-    case Task::TokenClassification:
-      return "token_classification";
-    case Task::QuestionAnswering:
-      return "question_answering";
-    case Task::SequenceClassification:
-      break;
-  }
-  return "sequence_classification";
+  return names_of(t).name;
 }
 
 Task parse_task(const std::string& name, const std::string& what) {
-  for (Task t : {Task::SequenceClassification, Task::MaskedLM, Task::TokenClassification,
-                 Task::QuestionAnswering})
-    if (name == task_name(t)) return t;
+  for (const TaskNames& n : kTasks)
+    if (name == n.name) return n.task;
   fail(what, " is \"", name,
        "\"; expected sequence_classification, mlm, token_classification or question_answering");
 }

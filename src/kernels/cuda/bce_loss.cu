@@ -11,7 +11,6 @@ constexpr int kThreads = 256;
 // One block: the values are a batch's (few).
 __global__ void bce_forward_kernel(float* probs, double* loss, const float* x, const float* targets,
                                    int64_t n) {
-  __shared__ double sums[kThreads];
   double part = 0;
   for (int64_t i = threadIdx.x; i < n; i += kThreads) {
     probs[i] = 1.0f / (1.0f + expf(-x[i]));
@@ -19,7 +18,7 @@ __global__ void bce_forward_kernel(float* probs, double* loss, const float* x, c
     const double v = x[i];
     part += fmax(v, 0.0) - v * targets[i] + log1p(exp(-fabs(v)));
   }
-  const double total = block_sum<kThreads>(part, sums);
+  const double total = block_sum<kThreads>(part);
   if (threadIdx.x == 0) *loss = targets && n ? total / static_cast<double>(n) : 0.0;
 }
 

@@ -1,3 +1,4 @@
+#include "kernels/cuda/block_sum.cuh"
 #include "kernels/cuda/reductions.h"
 #include "kernels/cuda/runtime.h"
 
@@ -10,18 +11,6 @@ constexpr int kBlocks = 512;  // partial sums: one per block, reduced by a secon
 
 __device__ double g_partials[kBlocks];
 
-// Sums a block's values in shared memory in a fixed tree order.
-__device__ double block_sum(double v) {
-  __shared__ double shared[kThreads];
-  shared[threadIdx.x] = v;
-  __syncthreads();
-  for (int stride = kThreads / 2; stride > 0; stride /= 2) {
-    if (threadIdx.x < stride) shared[threadIdx.x] += shared[threadIdx.x + stride];
-    __syncthreads();
-  }
-  return shared[0];
-}
-
 __global__ void partial_squares_kernel(const float* x, int64_t n) {
   double sum = 0;
   for (int64_t i = blockIdx.x * static_cast<int64_t>(kThreads) + threadIdx.x; i < n;
@@ -29,14 +18,14 @@ __global__ void partial_squares_kernel(const float* x, int64_t n) {
     const double v = x[i];
     sum += v * v;
   }
-  const double total = block_sum(sum);
+  const double total = block_sum<kThreads>(sum);
   if (threadIdx.x == 0) g_partials[blockIdx.x] = total;
 }
 
 __global__ void final_sum_kernel(double* out) {
   double sum = 0;
   for (int i = threadIdx.x; i < kBlocks; i += kThreads) sum += g_partials[i];
-  const double total = block_sum(sum);
+  const double total = block_sum<kThreads>(sum);
   if (threadIdx.x == 0) *out = total;
 }
 
