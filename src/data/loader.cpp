@@ -108,13 +108,15 @@ HostBatch DataLoader::make_batch(const std::vector<size_t>& order, size_t k) con
   b.S = o_.pad_to_max_length ? o_.max_length : std::max(longest, 1);
   const size_t cells = static_cast<size_t>(b.B) * b.S;
   const size_t W = static_cast<size_t>(labels_.width);
-  b.storage = Buffer<std::byte>((3 * cells + b.B + W * b.B) * 4, MemCategory::Data, "batch");
+  const size_t label_count = o_.mlm ? cells : static_cast<size_t>(b.B);
+  b.storage =
+      Buffer<std::byte>((3 * cells + label_count + W * b.B) * 4, MemCategory::Data, "batch");
   int32_t* p = reinterpret_cast<int32_t*>(b.storage.data());
   b.ids = {p, cells};
   b.types = {p + cells, cells};
   b.mask = {p + 2 * cells, cells};
-  b.labels = {p + 3 * cells, static_cast<size_t>(b.B)};
-  b.targets = {reinterpret_cast<float*>(p + 3 * cells + b.B), W * b.B};
+  b.labels = {p + 3 * cells, label_count};
+  b.targets = {reinterpret_cast<float*>(p + 3 * cells + label_count), W * b.B};
   std::fill(b.ids.begin(), b.ids.end(), o_.pad_id);  // types and mask start at 0
   for (size_t r = 0; r < static_cast<size_t>(b.B); ++r) {
     size_t ex = order[begin + r];
@@ -122,7 +124,9 @@ HostBatch DataLoader::make_batch(const std::vector<size_t>& order, size_t k) con
     std::copy_n(data_.ids_of(ex), len, b.ids.begin() + r * b.S);
     std::copy_n(data_.types_of(ex), len, b.types.begin() + r * b.S);
     std::fill_n(b.mask.begin() + r * b.S, len, 1);
-    if (W == 0)
+    if (o_.mlm)
+      o_.mlm->mask_row(b.ids.data() + r * b.S, b.labels.data() + r * b.S, len, b.S, ex, epoch_);
+    else if (W == 0)
       b.labels[r] = labels_.class_ids[ex];
     else
       std::copy_n(labels_.targets.begin() + ex * W, W, b.targets.begin() + r * W);
@@ -134,6 +138,7 @@ HostBatch DataLoader::make_batch(const std::vector<size_t>& order, size_t k) con
 void DataLoader::start_epoch(int epoch, size_t skip) {
   stop_workers();
   order_ = epoch_order(data_, o_, epoch);
+  epoch_ = epoch;
   num_batches_ = batches_per_epoch();
   next_to_take_ = next_to_make_ = std::min(skip, num_batches_);
   done_.clear();

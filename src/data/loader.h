@@ -15,6 +15,7 @@
 #include "core/batch.h"
 #include "core/buffer.h"
 #include "data/dataset.h"
+#include "data/mlm_data.h"
 
 namespace bertrain {
 
@@ -35,6 +36,8 @@ struct LoaderOptions {
   // padded: each example is evaluated once, some ranks get one fewer.
   int rank = 0, world = 1;
   bool pad_shards = true;
+  // Masked LM: each batch's rows masked (mlm_data.h), labels per position [B, S].
+  const MlmMasking* mlm = nullptr;
 };
 
 // What the model is taught per example: class ids (-100: no label), or float targets
@@ -63,9 +66,11 @@ struct HostBatch {
     }
     return b;
   }
-  // The storage of a B x S batch with `width` float labels a row (0: class ids).
-  static size_t bytes(int B, int S, int width = 0) {
-    return Allocator::charged_size((3 * size_t(B) * S + B + size_t(B) * width) * 4);
+  // The storage of a B x S batch with `width` float labels a row (0: class ids), or with a
+  // class id per position (masked LM).
+  static size_t bytes(int B, int S, int width = 0, bool per_position = false) {
+    const size_t labels = per_position ? size_t(B) * S : size_t(B);
+    return Allocator::charged_size((3 * size_t(B) * S + labels + size_t(B) * width) * 4);
   }
 };
 
@@ -97,6 +102,7 @@ class DataLoader {
   LoaderOptions o_;
   std::vector<size_t> order_;
   size_t num_batches_ = 0, next_to_take_ = 0, next_to_make_ = 0;
+  int epoch_ = 0;
   double wait_seconds_ = 0;
 
   std::mutex mutex_;

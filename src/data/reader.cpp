@@ -300,6 +300,7 @@ std::string format_of(const std::string& path, const std::string& format) {
   };
   if (ends(".tsv")) return "tsv";
   if (ends(".jsonl") || ends(".json")) return "jsonl";
+  if (ends(".txt")) return "txt";
   return "csv";
 }
 
@@ -310,12 +311,41 @@ ReadResult read_examples(const std::string& path, const ReaderOptions& o) {
   return parse_examples(path, file.text(), o);
 }
 
+// Plain text (run_mlm's text files): each non-empty line one unlabelled example; a line over
+// max_row_bytes is malformed.
+static ReadResult read_lines(const std::string& path, std::string_view text,
+                             const ReaderOptions& o) {
+  ReadResult r;
+  size_t line = 0;
+  for (size_t pos = 0; pos < text.size();) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    ++line;
+    std::string_view l = text.substr(pos, end - pos);
+    if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
+    if (l.size() > o.max_row_bytes) {
+      if (o.bad_rows == BadRows::Fail)
+        fail(path, ":", line, ": a line of ", l.size(), " bytes, over the ", o.max_row_bytes,
+             "-byte limit (--bad_rows skip skips it)");
+      ++r.skipped;
+    } else if (l.find_first_not_of(" \t") != std::string_view::npos) {
+      Example e;
+      e.text = std::string(l);
+      e.line = line;
+      r.examples.push_back(std::move(e));
+    }
+    pos = end + 1;
+  }
+  return r;
+}
+
 ReadResult parse_examples(const std::string& path, std::string_view text, const ReaderOptions& o) {
   std::string format = format_of(path, o.format);
+  if (format == "txt") return read_lines(path, text, o);
   if (format == "csv") return read_delimited(path, text, ',', o);
   if (format == "tsv") return read_delimited(path, text, '\t', o);
   if (format == "jsonl") return read_jsonl(path, text, o);
-  fail("unknown data format \"", format, "\"; expected csv, tsv or jsonl");
+  fail("unknown data format \"", format, "\"; expected csv, tsv, jsonl or txt");
 }
 
 std::vector<std::string> default_label_list(const std::vector<Example>& examples) {

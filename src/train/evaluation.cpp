@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <vector>
 
 #include "core/timing.h"
@@ -45,7 +46,41 @@ void gather_pairs(Comm* comm, std::vector<double>& predictions, std::vector<doub
 
 }  // namespace
 
+// Masked LM (run_mlm's evaluation): the loss over the masked positions, their accuracy, and
+// perplexity = exp(loss).
+static EvalResult evaluate_mlm(Bert<float>& model, DataLoader& loader, Comm* comm) {
+  const int V = model.config().vocab_size;
+  EvalResult r;
+  auto t0 = std::chrono::steady_clock::now();
+  loader.start_epoch(0);
+  HostBatch b;
+  double loss_sum = 0;
+  int64_t correct = 0;
+  while (loader.next(b)) {
+    const double loss = model.forward(b.view(), /*training=*/false, 0);
+    const std::vector<float> out = model.host_outputs();  // the masked positions' rows, in order
+    int64_t row = 0;
+    for (int32_t label : b.labels) {
+      if (label == -100) continue;
+      const float* p = out.data() + static_cast<size_t>(row++) * V;
+      correct += std::max_element(p, p + V) - p == label;
+    }
+    r.examples += b.B;
+    loss_sum += loss * static_cast<double>(row);
+    r.count += row;
+  }
+  sum_counts(comm, {&r.count, &r.examples, &correct});
+  std::vector<double> loss_total = {loss_sum};
+  sum(comm, loss_total);
+  r.seconds = seconds_since(t0);
+  if (r.count) r.loss = loss_total[0] / static_cast<double>(r.count);
+  r.metrics = {{"accuracy", r.count ? static_cast<double>(correct) / r.count : 0.0},
+               {"perplexity", std::exp(r.loss)}};
+  return r;
+}
+
 EvalResult evaluate_model(Bert<float>& model, DataLoader& loader, Comm* comm) {
+  if (model.config().task == Task::MaskedLM) return evaluate_mlm(model, loader, comm);
   const int L = model.config().num_labels();
   const ProblemType problem = model.problem();
   EvalResult r;

@@ -39,13 +39,14 @@ MemoryEstimate estimate_memory(const MemoryQuery& q) {
   // The batches live in host memory: they count only where the device's memory is the host's
   // (on a GPU they are uploaded into the model's own planned buffers).
   const size_t prefetch = static_cast<size_t>(q.workers) * q.prefetch_per_worker;
-  const int width =  // float labels a row (regression, multi-label)
-      q.config.problem() == ProblemType::SingleLabel ? 0 : q.config.num_labels();
+  const bool mlm = q.config.task == Task::MaskedLM;  // a class id per position
+  const int width =                                  // float labels a row (regression, multi-label)
+      mlm || q.config.problem() == ProblemType::SingleLabel ? 0 : q.config.num_labels();
   if (q.device.host_visible()) {
     at(MemCategory::Data) =
-        (q.accumulation + prefetch + 1) * HostBatch::bytes(q.batch, q.seq, width);
+        (q.accumulation + prefetch + 1) * HostBatch::bytes(q.batch, q.seq, width, mlm);
     if (q.eval_batch)
-      at(MemCategory::Data) += (prefetch + 2) * HostBatch::bytes(q.eval_batch, q.seq, width);
+      at(MemCategory::Data) += (prefetch + 2) * HostBatch::bytes(q.eval_batch, q.seq, width, mlm);
   }
   for (size_t b : e.bytes) e.peak += b;
 

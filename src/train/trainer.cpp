@@ -51,6 +51,7 @@ struct Run {
   std::vector<std::string> tok_files;
   std::vector<std::string> labels;  // class order (config.json id2label)
   ProblemType problem = ProblemType::SingleLabel;
+  MlmMasking masking;  // masked LM: what the loaders mask
   TokenizedDataset train_data, eval_data;
   bool has_eval = false;
   std::unique_ptr<Bert<float>> model;
@@ -130,9 +131,15 @@ void load_data(Run& run) {
          " tokens but the model's vocab_size is ", run.config.vocab_size,
          " (a tokenizer from another model?)");
   std::string cache = resolve_cache_dir(a.cache_dir);
+  // Masked LM without --line_by_line: whole texts, concatenated and cut into blocks.
+  const bool mlm = run.config.task == Task::MaskedLM, blocks = mlm && !a.line_by_line;
+  auto load = [&](const std::string& path, CacheInfo* ci) {
+    TokenizedDataset d =
+        load_dataset(path, a.reader, *run.tokenizer, blocks ? 0 : run.max_seq_length, cache, ci);
+    return blocks ? group_texts(d, run.max_seq_length) : d;
+  };
   CacheInfo info;
-  run.train_data =
-      load_dataset(a.train_file, a.reader, *run.tokenizer, run.max_seq_length, cache, &info);
+  run.train_data = load(a.train_file, &info);
   if (run.train_data.size() == 0) fail(a.train_file, ": the dataset has no rows");
   std::printf("train data: %s, %zu examples, %zu tokens%s%s\n", a.train_file.c_str(),
               run.train_data.size(), run.train_data.total_tokens(),
@@ -140,6 +147,24 @@ void load_data(Run& run) {
               info.skipped_rows
                   ? (", " + std::to_string(info.skipped_rows) + " malformed rows skipped").c_str()
                   : "");
+  if (mlm) {  // the labels are the tokens: nothing to read but the evaluation texts
+    run.labels = run.config.id2label;
+    const int mask_id = run.tokenizer->vocab().find(run.tokenizer->options().mask);
+    if (mask_id < 0)
+      fail(tok_path, ": the vocabulary has no mask token \"", run.tokenizer->options().mask, "\"");
+    run.masking = {a.mlm_probability,
+                   a.seed,
+                   mask_id,
+                   run.tokenizer->cls_id(),
+                   run.tokenizer->sep_id(),
+                   static_cast<int>(run.tokenizer->vocab().size())};
+    if (!a.eval_file.empty()) {
+      run.eval_data = load(a.eval_file, nullptr);
+      if (run.eval_data.size() == 0) fail(a.eval_file, ": the dataset has no rows");
+      run.has_eval = true;
+    }
+    return;
+  }
   if (run.train_data.label_strings.empty())
     fail(a.train_file, ": no labels found; name the label column with --label_column");
   const std::vector<std::string>& distinct = run.train_data.label_strings;
@@ -160,8 +185,10 @@ void load_data(Run& run) {
 
 MemoryQuery memory_query(const Run& run) {
   BertConfig config = run.config;
-  config.id2label = run.labels;
-  config.problem_type = problem_type_name(run.problem);
+  if (config.task == Task::SequenceClassification) {
+    config.id2label = run.labels;
+    config.problem_type = problem_type_name(run.problem);
+  }
   MemoryQuery q = memory_query(run.args, config);
   q.device = run.device;
   q.batch = run.batch;
@@ -216,8 +243,10 @@ void build_model(Run& run) {
   if (a.num_labels > 0 && a.num_labels != static_cast<int>(run.labels.size()))
     fail("--num_labels ", a.num_labels, " but the data has ", run.labels.size(), " labels (",
          run.labels.front(), " ... ", run.labels.back(), ")");
-  run.config.id2label = run.labels;
-  run.config.problem_type = problem_type_name(run.problem);  // saved as transformers saves it
+  if (run.config.task == Task::SequenceClassification) {
+    run.config.id2label = run.labels;
+    run.config.problem_type = problem_type_name(run.problem);  // saved as transformers saves it
+  }
   run.model = std::make_unique<Bert<float>>(run.config, run.device);
   run.model->set_gradient_checkpointing(a.gradient_checkpointing);
   run.model->set_attention_mode(parse_attention_mode(a.attention));
@@ -260,7 +289,10 @@ void build_loaders(Run& run) {
   o.pad_id = run.tokenizer ? run.tokenizer->pad_id() : run.config.pad_token_id;
   o.rank = run.comm->rank();
   o.world = run.comm->size();
+  if (run.config.task == Task::MaskedLM) o.mlm = &run.masking;
   auto labels = [&](const TokenizedDataset& d) {
+    if (run.config.task == Task::MaskedLM)  // the loader masks the tokens
+      return ExampleLabels::classes(std::vector<int32_t>(d.size(), -100));
     return example_labels(run.problem, d, run.labels, a.label_separator);
   };
   run.train_loader = std::make_unique<DataLoader>(run.train_data, labels(run.train_data), o);
@@ -462,9 +494,10 @@ TrainOutcome run_training(const TrainingArguments& a) {
 static TrainOutcome train(Run& run) {
   const TrainingArguments& a = run.args;
   run.config = load_config((fs::path(a.model) / "config.json").string());
-  // Fine-tuning builds the classification head whatever head the checkpoint has (run_glue's
-  // AutoModelForSequenceClassification): the encoder loads, the head is new.
-  run.config.task = Task::SequenceClassification;
+  // The head --task asks for, whatever head the checkpoint has (run_glue's
+  // AutoModelForSequenceClassification, run_mlm's AutoModelForMaskedLM): the encoder loads,
+  // a missing head is new.
+  run.config.task = parse_task(a.task, "--task");
   if (a.max_seq_length > run.config.max_position_embeddings && !a.dummy)
     fail("--max_seq_length ", a.max_seq_length, " exceeds the model's max_position_embeddings (",
          run.config.max_position_embeddings, ")");

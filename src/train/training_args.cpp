@@ -32,6 +32,9 @@ const ArgField kFields[] = {
   {"num_labels", [](A& a) -> ArgRef { return &a.num_labels; }, "Expected number of classes (checked)"},
   {"problem_type", [](A& a) -> ArgRef { return &a.problem_type; }, "single_label_classification | regression | multi_label_classification (default: config.json's, else from the labels)", true},
   {"label_separator", [](A& a) -> ArgRef { return &a.label_separator; }, "Multi-label: the separator of the names in a label column (JSON arrays need none)", true},
+  {"task", [](A& a) -> ArgRef { return &a.task; }, "sequence_classification | mlm (masked-LM pretraining on text; `pretrain` sets it)"},
+  {"mlm_probability", [](A& a) -> ArgRef { return &a.mlm_probability; }, "mlm: share of tokens masked (80% [MASK], 10% random, 10% kept)"},
+  {"line_by_line", [](A& a) -> ArgRef { return &a.line_by_line; }, "mlm: each line an example (else texts are concatenated and cut into max_seq_length blocks)"},
   {"cache_dir", [](A& a) -> ArgRef { return &a.cache_dir; }, "Token cache directory ('none' to disable)", true},
   {"max_seq_length", [](A& a) -> ArgRef { return &a.max_seq_length; }, "Truncate/pad to this many tokens", true},
   {"padding", [](A& a) -> ArgRef { return &a.padding; }, "max_length | longest (dynamic padding)", true},
@@ -204,6 +207,11 @@ void TrainingArguments::validate() const {
   if (save_strategy == "steps" && save_steps <= 0)
     fail("--save_steps must be positive with --save_strategy steps");
   if (logging_steps <= 0) fail("--logging_steps must be positive");
+  const Task t = parse_task(task, "--task");
+  if (t != Task::SequenceClassification && t != Task::MaskedLM)
+    fail("--task ", task, ": train and pretrain run sequence_classification and mlm");
+  if (!(mlm_probability > 0 && mlm_probability < 1))
+    fail("--mlm_probability must be in (0, 1), got ", mlm_probability);
   if (!(label_smoothing_factor >= 0 && label_smoothing_factor < 1))
     fail("--label_smoothing_factor must be in [0, 1), got ", label_smoothing_factor);
   if (load_best_model_at_end) {  // as TrainingArguments checks it

@@ -27,7 +27,12 @@ struct TrainingArguments {
   int num_labels = -1;          // checked against the label list / config
   std::string problem_type;     // empty: config.json's, else from the labels (task_labels.h)
   std::string label_separator;  // multi-label names joined in one column
-  std::string cache_dir;        // default: default_cache_dir(); "none" disables
+  // The head trained: sequence_classification (train's default) or mlm (pretrain's), with
+  // run_mlm's data options.
+  std::string task = "sequence_classification";
+  double mlm_probability = 0.15;
+  bool line_by_line = false;  // else texts are concatenated and cut into max_seq_length blocks
+  std::string cache_dir;      // default: default_cache_dir(); "none" disables
   int max_seq_length = 128;
   std::string padding = "max_length";  // max_length | longest
   bool group_by_length = false;

@@ -1,0 +1,66 @@
+#include "data/mlm_data.h"
+
+#include <memory>
+
+#include "core/error.h"
+
+namespace bertrain {
+
+TokenizedDataset group_texts(const TokenizedDataset& d, int block) {
+  if (block <= 0) fail("group_texts: block size must be positive, got ", block);
+  const size_t total = d.ids.size() / static_cast<size_t>(block) * static_cast<size_t>(block);
+  auto s = std::make_shared<TokenizedDataset::Storage>();
+  s->ids.assign(d.ids.begin(), d.ids.begin() + static_cast<std::ptrdiff_t>(total));
+  s->types.assign(total, 0);
+  size_t i = 0;  // the example that holds the block's first token (its line, for messages)
+  for (size_t b = 0; b * block < total; ++b) {
+    s->offsets.push_back(static_cast<int64_t>(b * block));
+    s->label_index.push_back(-1);
+    while (i + 1 < d.size() && d.offsets[i + 1] <= static_cast<int64_t>(b * block)) ++i;
+    s->lines.push_back(d.size() ? d.lines[i] : 0);
+  }
+  s->offsets.push_back(static_cast<int64_t>(total));
+  TokenizedDataset out;
+  out.source = d.source;
+  out.storage = std::move(s);
+  out.point_at_storage();
+  return out;
+}
+
+namespace {
+
+// splitmix64's finaliser over a combination of the keys: a uniform 64-bit draw.
+uint64_t draw(uint64_t seed, uint64_t epoch, uint64_t example, uint64_t position, uint64_t what) {
+  uint64_t z = seed ^ (epoch * 0x9e3779b97f4a7c15ull) ^ (example * 0xbf58476d1ce4e5b9ull) ^
+               (position * 0x94d049bb133111ebull) ^ (what * 0xd6e8feb86659fd93ull);
+  z += 0x9e3779b97f4a7c15ull;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+double uniform(uint64_t bits) {
+  return static_cast<double>(bits >> 11) * (1.0 / 9007199254740992.0);  // [0, 1), 53 bits
+}
+
+}  // namespace
+
+void MlmMasking::mask_row(int32_t* ids, int32_t* labels, int len, int S, uint64_t example,
+                          int epoch) const {
+  const uint64_t e = static_cast<uint64_t>(epoch);
+  for (int s = 0; s < S; ++s) {
+    labels[s] = -100;
+    if (s >= len || ids[s] == cls_id || ids[s] == sep_id) continue;
+    const uint64_t p = static_cast<uint64_t>(s);
+    if (uniform(draw(seed, e, example, p, 0)) >= probability) continue;
+    labels[s] = ids[s];
+    const double how = uniform(draw(seed, e, example, p, 1));
+    if (how < 0.8)
+      ids[s] = mask_id;
+    else if (how < 0.9)
+      ids[s] =
+          static_cast<int32_t>(draw(seed, e, example, p, 2) % static_cast<uint64_t>(vocab_size));
+  }
+}
+
+}  // namespace bertrain
