@@ -131,3 +131,43 @@ TEST(Reader, PlainTextLinesAreExamples) {
   small.bad_rows = BadRows::Skip;
   EXPECT_EQ(parse_examples("corpus.txt", text, small).examples.size(), 1u);
 }
+
+// Whole-word masking: a word's pieces ("##" continuations) are chosen together, never a part
+// of a word; round(len x 0.15) tokens are chosen where whole words add up to it.
+TEST(MlmMasking, WholeWordMaskChoosesWholeWords) {
+  MlmMasking m = masking();
+  std::vector<uint8_t> continuation(30522, 0);
+  for (int id = 5000; id < 5100; ++id) continuation[id] = 1;  // "##..." pieces
+  m.continuation = &continuation;
+  const int len = 120;
+  for (uint64_t example = 0; example < 50; ++example) {
+    std::vector<int32_t> ids(len), labels(len);
+    std::vector<int> word(len);  // the word each position belongs to
+    int w = -1;
+    for (int s = 0; s < len; ++s) {
+      const bool piece = s > 1 && (s * 7 + static_cast<int>(example)) % 3 == 0;
+      ids[s] = piece ? 5000 + s % 100 : 2000 + s;
+      if (!piece) ++w;
+      word[s] = w;
+    }
+    ids[0] = m.cls_id;
+    ids[len - 1] = m.sep_id;
+    const std::vector<int32_t> original = ids;
+    m.mask_row(ids.data(), labels.data(), len, len, example, 0);
+    std::vector<int> chosen_in(w + 1, 0), size(w + 1, 0);
+    int chosen = 0;
+    for (int s = 1; s < len - 1; ++s) {
+      ++size[word[s]];
+      if (labels[s] != -100) {
+        ASSERT_EQ(labels[s], original[s]);
+        ++chosen_in[word[s]];
+        ++chosen;
+      }
+    }
+    for (int k = 0; k <= w; ++k) {
+      ASSERT_TRUE(chosen_in[k] == 0 || chosen_in[k] == size[k]) << "word " << k;
+    }
+    EXPECT_LE(chosen, 18);  // round(120 x 0.15)
+    EXPECT_GE(chosen, 15);  // words of 1-2 pieces fill it to within a word
+  }
+}

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "data/dataset.h"
 
@@ -21,6 +22,11 @@ struct MlmMasking {
   uint64_t seed = 42;
   int32_t mask_id = 103, cls_id = 101, sep_id = 102;
   int vocab_size = 30522;  // random replacements are drawn from [0, vocab_size)
+  // Whole-word masking (DataCollatorForWholeWordMask) when set: continuation[id] is 1 for a
+  // word piece that continues a word ("##..."). Words are chosen whole, in a shuffled order,
+  // until round(len x probability) tokens (at least 1, at most 512) are chosen; each chosen
+  // token is then replaced 80/10/10 as above.
+  const std::vector<uint8_t>* continuation = nullptr;
   // Masks one row in place: ids[0, len) are the example's tokens, ids[len, S) padding;
   // labels[0, S) receive the targets.
   void mask_row(int32_t* ids, int32_t* labels, int len, int S, uint64_t example, int epoch) const;

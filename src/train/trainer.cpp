@@ -51,7 +51,8 @@ struct Run {
   std::vector<std::string> tok_files;
   std::vector<std::string> labels;  // class order (config.json id2label)
   ProblemType problem = ProblemType::SingleLabel;
-  MlmMasking masking;  // masked LM: what the loaders mask
+  MlmMasking masking;                 // masked LM: what the loaders mask
+  std::vector<uint8_t> continuation;  // --whole_word_mask: which ids continue a word
   TokenizedDataset train_data, eval_data;
   bool has_eval = false;
   std::unique_ptr<Bert<float>> model;
@@ -152,12 +153,19 @@ void load_data(Run& run) {
     const int mask_id = run.tokenizer->vocab().find(run.tokenizer->options().mask);
     if (mask_id < 0)
       fail(tok_path, ": the vocabulary has no mask token \"", run.tokenizer->options().mask, "\"");
+    const Vocab& vocab = run.tokenizer->vocab();
     run.masking = {a.mlm_probability,
                    a.seed,
                    mask_id,
                    run.tokenizer->cls_id(),
                    run.tokenizer->sep_id(),
-                   static_cast<int>(run.tokenizer->vocab().size())};
+                   static_cast<int>(vocab.size())};
+    if (a.whole_word_mask) {
+      run.continuation.resize(vocab.size());
+      for (size_t id = 0; id < vocab.size(); ++id)
+        run.continuation[id] = vocab.token(static_cast<int>(id)).rfind("##", 0) == 0;
+      run.masking.continuation = &run.continuation;
+    }
     if (!a.eval_file.empty()) {
       run.eval_data = load(a.eval_file, nullptr);
       if (run.eval_data.size() == 0) fail(a.eval_file, ": the dataset has no rows");

@@ -35,6 +35,7 @@ const ArgField kFields[] = {
   {"task", [](A& a) -> ArgRef { return &a.task; }, "sequence_classification | mlm (masked-LM pretraining on text; `pretrain` sets it)"},
   {"mlm_probability", [](A& a) -> ArgRef { return &a.mlm_probability; }, "mlm: share of tokens masked (80% [MASK], 10% random, 10% kept)"},
   {"line_by_line", [](A& a) -> ArgRef { return &a.line_by_line; }, "mlm: each line an example (else texts are concatenated and cut into max_seq_length blocks)"},
+  {"whole_word_mask", [](A& a) -> ArgRef { return &a.whole_word_mask; }, "mlm: mask whole words (all their ## pieces together)"},
   {"cache_dir", [](A& a) -> ArgRef { return &a.cache_dir; }, "Token cache directory ('none' to disable)", true},
   {"max_seq_length", [](A& a) -> ArgRef { return &a.max_seq_length; }, "Truncate/pad to this many tokens", true},
   {"padding", [](A& a) -> ArgRef { return &a.padding; }, "max_length | longest (dynamic padding)", true},

@@ -32,6 +32,7 @@ struct TrainingArguments {
   std::string task = "sequence_classification";
   double mlm_probability = 0.15;
   bool line_by_line = false;  // else texts are concatenated and cut into max_seq_length blocks
+  bool whole_word_mask = false;  // DataCollatorForWholeWordMask's choice of whole words
   std::string cache_dir;      // default: default_cache_dir(); "none" disables
   int max_seq_length = 128;
   std::string padding = "max_length";  // max_length | longest
