@@ -477,6 +477,12 @@ TEST(Trainer, PretrainLearnsResumesAndSavesAMaskedLm) {
   EXPECT_NEAR(results["eval_perplexity"].get<double>(),
               std::exp(results["eval_loss"].get<double>()), 1e-9);
   EXPECT_GE(results["eval_accuracy"].get<double>(), 0.0);
+  // The memory model knows the masked-LM head: every category predicted to the byte, but the
+  // batches (an upper bound on those alive at once).
+  for (const auto& [category, bytes] : results["peak_memory_by_category"].items())
+    if (category != "data") {
+      EXPECT_EQ(bytes, results["predicted_peak_memory_by_category"][category]) << category;
+    }
   const BertConfig saved = load_config(a.output_dir + "/config.json");
   EXPECT_EQ(saved.task, Task::MaskedLM);
   SafetensorsReader weights(a.output_dir + "/model.safetensors");

@@ -112,6 +112,8 @@ void load_data(Run& run) {
   const TrainingArguments& a = run.args;
   std::string tok_path = a.tokenizer.empty() ? a.model : a.tokenizer;
   if (a.dummy) {
+    if (run.config.task != Task::SequenceClassification)
+      fail("--dummy data has class labels; masked-LM pretraining needs text (--train_file)");
     int L = a.num_labels > 0 ? a.num_labels : run.config.num_labels();
     run.train_data = dummy_dataset(a.dummy_size, a.dummy_seq_len, run.config.vocab_size, L, a.seed);
     run.labels = run.train_data.label_strings;
