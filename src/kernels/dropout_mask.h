@@ -28,7 +28,7 @@ struct Dropout {
   SampleRows rows;
 };
 
-// murmur3's 32-bit finaliser: a bijection with full avalanche.
+// murmur3's 32-bit finaliser: a bijection whose output bits each depend on every input bit.
 BERTRAIN_HOST_DEVICE inline uint32_t mix32(uint32_t x) {
   x ^= x >> 16;
   x *= 0x85ebca6bu;
