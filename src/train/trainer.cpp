@@ -108,6 +108,13 @@ void progress(const Run& run, int64_t step, std::chrono::steady_clock::time_poin
                static_cast<int>(eta) / 60, static_cast<int>(eta) % 60, rate);
 }
 
+// A classification head's labels and problem type, into the config the memory plan, the model
+// and the saved config.json read (as transformers saves them).
+void set_head_labels(Run& run) {
+  run.config.id2label = run.labels;
+  run.config.problem_type = problem_type_name(run.problem);
+}
+
 void load_data(Run& run) {
   const TrainingArguments& a = run.args;
   std::string tok_path = a.tokenizer.empty() ? a.model : a.tokenizer;
@@ -119,6 +126,7 @@ void load_data(Run& run) {
     run.labels = run.train_data.label_strings;
     if (run.config.problem() != ProblemType::SingleLabel || !a.problem_type.empty())
       fail("--dummy data has class labels: train a single-label model on it");
+    set_head_labels(run);
     if (fs::exists(fs::path(tok_path) / "vocab.txt") ||
         fs::exists(fs::path(tok_path) / "tokenizer.json") || !a.tokenizer.empty())
       run.tok_files = tokenizer_files(tok_path);
@@ -141,6 +149,12 @@ void load_data(Run& run) {
         load_dataset(path, a.reader, *run.tokenizer, blocks ? 0 : run.max_seq_length, cache, ci);
     return blocks ? group_texts(d, run.max_seq_length) : d;
   };
+  auto load_eval = [&] {
+    if (a.eval_file.empty()) return;
+    run.eval_data = load(a.eval_file, nullptr);
+    if (run.eval_data.size() == 0) fail(a.eval_file, ": the dataset has no rows");
+    run.has_eval = true;
+  };
   CacheInfo info;
   run.train_data = load(a.train_file, &info);
   if (run.train_data.size() == 0) fail(a.train_file, ": the dataset has no rows");
@@ -152,10 +166,10 @@ void load_data(Run& run) {
                   : "");
   if (mlm) {  // the labels are the tokens: nothing to read but the evaluation texts
     run.labels = run.config.id2label;
-    const int mask_id = run.tokenizer->vocab().find(run.tokenizer->options().mask);
+    const Vocab& vocab = run.tokenizer->vocab();
+    const int mask_id = vocab.find(run.tokenizer->options().mask);
     if (mask_id < 0)
       fail(tok_path, ": the vocabulary has no mask token \"", run.tokenizer->options().mask, "\"");
-    const Vocab& vocab = run.tokenizer->vocab();
     run.masking = {a.mlm_probability,
                    a.seed,
                    mask_id,
@@ -168,11 +182,7 @@ void load_data(Run& run) {
         run.continuation[id] = vocab.token(static_cast<int>(id)).rfind("##", 0) == 0;
       run.masking.continuation = &run.continuation;
     }
-    if (!a.eval_file.empty()) {
-      run.eval_data = load(a.eval_file, nullptr);
-      if (run.eval_data.size() == 0) fail(a.eval_file, ": the dataset has no rows");
-      run.has_eval = true;
-    }
+    load_eval();
     return;
   }
   if (run.train_data.label_strings.empty())
@@ -186,20 +196,12 @@ void load_data(Run& run) {
   example_labels(run.problem, run.train_data, run.labels, a.label_separator);
   std::printf("problem type: %s, %zu label%s\n", problem_type_name(run.problem), run.labels.size(),
               run.labels.size() == 1 ? "" : "s");
-  if (!a.eval_file.empty()) {
-    run.eval_data = load_dataset(a.eval_file, a.reader, *run.tokenizer, run.max_seq_length, cache);
-    if (run.eval_data.size() == 0) fail(a.eval_file, ": the dataset has no rows");
-    run.has_eval = true;
-  }
+  set_head_labels(run);
+  load_eval();
 }
 
 MemoryQuery memory_query(const Run& run) {
-  BertConfig config = run.config;
-  if (config.task == Task::SequenceClassification) {
-    config.id2label = run.labels;
-    config.problem_type = problem_type_name(run.problem);
-  }
-  MemoryQuery q = memory_query(run.args, config);
+  MemoryQuery q = memory_query(run.args, run.config);
   q.device = run.device;
   q.batch = run.batch;
   q.accumulation = run.accumulation;
@@ -253,10 +255,6 @@ void build_model(Run& run) {
   if (a.num_labels > 0 && a.num_labels != static_cast<int>(run.labels.size()))
     fail("--num_labels ", a.num_labels, " but the data has ", run.labels.size(), " labels (",
          run.labels.front(), " ... ", run.labels.back(), ")");
-  if (run.config.task == Task::SequenceClassification) {
-    run.config.id2label = run.labels;
-    run.config.problem_type = problem_type_name(run.problem);  // saved as transformers saves it
-  }
   run.model = std::make_unique<Bert<float>>(run.config, run.device);
   run.model->set_gradient_checkpointing(a.gradient_checkpointing);
   run.model->set_attention_mode(parse_attention_mode(a.attention));
