@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "core/error.h"
+#include "core/splitmix.h"
 
 namespace bertrain {
 
@@ -31,14 +32,10 @@ TokenizedDataset group_texts(const TokenizedDataset& d, int block) {
 
 namespace {
 
-// splitmix64's finaliser over a combination of the keys: a uniform 64-bit draw.
+// splitmix64 over a combination of the keys: a uniform 64-bit draw.
 uint64_t draw(uint64_t seed, uint64_t epoch, uint64_t example, uint64_t position, uint64_t what) {
-  uint64_t z = seed ^ (epoch * 0x9e3779b97f4a7c15ull) ^ (example * 0xbf58476d1ce4e5b9ull) ^
-               (position * 0x94d049bb133111ebull) ^ (what * 0xd6e8feb86659fd93ull);
-  z += 0x9e3779b97f4a7c15ull;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
+  return splitmix64(seed ^ (epoch * 0x9e3779b97f4a7c15ull) ^ (example * 0xbf58476d1ce4e5b9ull) ^
+                    (position * 0x94d049bb133111ebull) ^ (what * 0xd6e8feb86659fd93ull));
 }
 
 double uniform(uint64_t bits) {

@@ -11,12 +11,7 @@
 #include <cstdint>
 
 #include "core/batch.h"
-
-#ifdef __CUDACC__
-#define BERTRAIN_HOST_DEVICE __host__ __device__
-#else
-#define BERTRAIN_HOST_DEVICE
-#endif
+#include "core/splitmix.h"
 
 namespace bertrain {
 
@@ -91,10 +86,7 @@ class DropoutMask {
     return mix32(key_ + static_cast<uint32_t>(g) * 0x27d4eb2fu);
   }
   BERTRAIN_HOST_DEVICE static uint32_t site_key(uint64_t seed) {
-    uint64_t z = seed + 0x9e3779b97f4a7c15ull;  // splitmix64's finaliser folds all 64 bits
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return static_cast<uint32_t>(z ^ (z >> 31));
+    return static_cast<uint32_t>(splitmix64(seed));  // all 64 bits folded in
   }
   BERTRAIN_HOST_DEVICE static uint32_t threshold(double p) {
     const double t = ::ceil(p * 4294967296.0);
