@@ -1,12 +1,21 @@
 #include "cli/args.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "core/file_io.h"
 
 namespace bertrain::cli {
+
+BertConfig load_classification_config(const std::string& model_dir) {
+  BertConfig config = load_config((std::filesystem::path(model_dir) / "config.json").string());
+  if (config.task != Task::SequenceClassification)
+    fail(model_dir, ": a ", task_architecture(config.task),
+         "; this command runs sequence-classification models (BertForSequenceClassification)");
+  return config;
+}
 
 std::string flag(const std::string& snake_name) {
   std::string kebab = snake_name;

@@ -11,6 +11,10 @@
 
 namespace bertrain::cli {
 
+// A fine-tuned model directory's config.json, for the commands that run sequence-classification
+// models (evaluate, predict): another head is an error naming the directory.
+BertConfig load_classification_config(const std::string& model_dir);
+
 // "--per_device_train_batch_size,--per-device-train-batch-size": both spellings accepted.
 std::string flag(const std::string& snake_name);
 

@@ -28,10 +28,7 @@ void run_evaluate(const EvaluateOptions& o) {
   if (a.eval_file.empty()) fail("evaluate: --eval_file is required");
   const bool pad_to_max = pads_to_max_length(a.padding);
   set_num_threads(a.threads);
-  BertConfig config = load_config((std::filesystem::path(a.model) / "config.json").string());
-  if (config.task != Task::SequenceClassification)
-    fail(a.model, ": a ", task_architecture(config.task),
-         "; this command runs sequence-classification models (BertForSequenceClassification)");
+  BertConfig config = load_classification_config(a.model);
   if (!a.problem_type.empty())
     config.problem_type = problem_type_name(parse_problem_type(a.problem_type, "--problem_type"));
   Bert<float> model(config, device_named(a.device), /*with_grads=*/false);

@@ -70,10 +70,7 @@ json prediction_json(ProblemType problem, const std::vector<std::string>& names,
 
 void run_predict(const PredictOptions& o) {
   set_num_threads(o.threads);
-  BertConfig config = load_config((std::filesystem::path(o.model) / "config.json").string());
-  if (config.task != Task::SequenceClassification)
-    fail(o.model, ": a ", task_architecture(config.task),
-         "; this command runs sequence-classification models (BertForSequenceClassification)");
+  BertConfig config = load_classification_config(o.model);
   Bert<float> model(config, device_named(o.device), /*with_grads=*/false);
   load_weights(model, o.model);
   if (o.bf16) model.set_precision(Precision::BF16);
