@@ -15,17 +15,20 @@ void TokenizedDataset::point_at_storage() {
   lines = storage->lines;
 }
 
+std::vector<int64_t> TokenizedDataset::first_lines() const {
+  std::vector<int64_t> first(label_strings.size(), 0);
+  for (size_t i = size(); i-- > 0;)  // backwards: the earliest line is written last
+    if (label_index[i] >= 0) first[label_index[i]] = lines[i];
+  return first;
+}
+
 std::vector<int32_t> TokenizedDataset::class_ids(const LabelMap& map) const {
   std::vector<int32_t> per_label(label_strings.size());
+  const std::vector<int64_t> first = first_lines();  // an unknown label's first line is reported
   for (size_t k = 0; k < label_strings.size(); ++k) {
     Example probe;
     probe.label = label_strings[k];
-    // Report the first line that carries an unknown label.
-    for (size_t i = 0; i < size(); ++i)
-      if (label_index[i] == static_cast<int32_t>(k)) {
-        probe.line = static_cast<size_t>(lines[i]);
-        break;
-      }
+    probe.line = static_cast<size_t>(first[k]);
     per_label[k] = map.id(probe, source);
   }
   std::vector<int32_t> out(size());

@@ -33,6 +33,9 @@ struct TokenizedDataset {
   // Class id of every example under a label list (-100 where the file had no label); a label
   // outside the list is an error naming the file and line.
   std::vector<int32_t> class_ids(const LabelMap& map) const;
+  // The source line of the first example carrying each of label_strings (for messages), in one
+  // pass over the examples.
+  std::vector<int64_t> first_lines() const;
 
   struct Storage {
     std::vector<int64_t> offsets, lines;

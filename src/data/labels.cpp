@@ -22,13 +22,6 @@ bool parse_number(const std::string& s, double* value) {
   return pos == s.size() && std::isfinite(*value);
 }
 
-// The file line of the first example carrying label string k (for messages).
-int64_t first_line(const TokenizedDataset& d, size_t k) {
-  for (size_t i = 0; i < d.size(); ++i)
-    if (d.label_index[i] == static_cast<int32_t>(k)) return d.lines[i];
-  return 0;
-}
-
 void require_labels(const TokenizedDataset& d) {
   for (size_t i = 0; i < d.size(); ++i)
     if (d.label_index[i] < 0) fail(d.source, ":", d.lines[i], ": the example has no label");
@@ -92,7 +85,7 @@ std::vector<float> real_targets(const TokenizedDataset& d) {
   for (size_t k = 0; k < per_label.size(); ++k) {
     double v = 0;
     if (!parse_number(d.label_strings[k], &v))
-      fail(d.source, ":", first_line(d, k), ": label \"", d.label_strings[k],
+      fail(d.source, ":", d.first_lines()[k], ": label \"", d.label_strings[k],
            "\" is not a number (a regression model needs real-valued labels)");
     per_label[k] = static_cast<float>(v);
   }
@@ -106,10 +99,11 @@ std::vector<float> multi_hot_targets(const TokenizedDataset& d, const LabelMap& 
   require_labels(d);
   const size_t L = map.labels().size();
   std::vector<std::vector<float>> per_label(d.label_strings.size(), std::vector<float>(L, 0.0f));
+  const std::vector<int64_t> first = d.first_lines();
   for (size_t k = 0; k < per_label.size(); ++k) {
-    const std::string where = d.source + ":" + std::to_string(first_line(d, k));
+    const std::string where = d.source + ":" + std::to_string(first[k]);
     Example probe;
-    probe.line = static_cast<size_t>(first_line(d, k));
+    probe.line = static_cast<size_t>(first[k]);
     for (const std::string& name : label_names(d.label_strings[k], separator, where)) {
       probe.label = name;
       per_label[k][map.id(probe, d.source)] = 1.0f;
