@@ -2,7 +2,8 @@
 # Regression and multi-label end to end on shipped data (issue 17): train with evaluation,
 # `evaluate`, `predict`. Regression: the Yelp reviews' stars as numbers (--problem_type
 # regression); multi-label: the entity types each WNUT-17 text names (data/wnut_types, JSON
-# arrays of names, the problem type inferred). Checks the metrics by their names, the saved
+# arrays of names, the problem type inferred; its evaluation file given as run_glue's
+# --validation_file). Checks the metrics by their names, the saved
 # problem_type, what predict prints, and that regression learns (Pearson > 0.3 after 60 steps;
 # a model that learned nothing sits near 0). Prints PASS or FAIL.
 #   tests/heads_end_to_end.sh BERTRAIN WORK_DIR
@@ -48,7 +49,7 @@ assert len(p) == 1 and set(p[0]) == {'value'}, p
 
 init "$work/ml_model" 6
 "$bertrain" train --model "$work/ml_model" --train_file "$root/data/wnut_types/train.jsonl" \
-  --eval_file "$root/data/wnut_types/dev.jsonl" --max_steps 20 --output_dir "$work/ml" \
+  --validation_file "$root/data/wnut_types/dev.jsonl" --max_steps 20 --output_dir "$work/ml" \
   "${flags[@]}" >"$work/ml.log"
 py "
 import json

@@ -2,6 +2,10 @@
 // shapes (so nothing depends on the fixture's config), with and without dropout.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.h"
 #include "core/parallel.h"
 #include "model/bert.h"
 #include "test_util.h"
@@ -119,6 +123,30 @@ TEST(ModelGradCheck, TokenClassificationHead) {
 }
 TEST(ModelGradCheck, QuestionAnsweringHeadWithClampedPositions) {
   check_model(0.2, true, ProblemType::SingleLabel, Task::QuestionAnswering);
+}
+
+// --label_smoothing_factor reaches the loss of a single-label model, (1 - eps) NLL + eps times
+// the mean over classes of -log p (worked out here from the model's own logits), and is refused
+// for another problem type.
+TEST(Model, LabelSmoothingMixesTheClassMeanIntoTheLoss) {
+  Bert<double> m(tiny_config(0.0));
+  randomize(m, 4);
+  TinyBatch tb;
+  const double eps = 0.2;
+  m.set_label_smoothing(eps);
+  const double loss = m.forward(tb.rows(0, 3), false, 0);
+  const double* z = m.logits();
+  double want = 0;
+  for (int r = 0; r < 3; ++r) {
+    double mx = std::max({z[3 * r], z[3 * r + 1], z[3 * r + 2]}), s = 0, mean_nll = 0;
+    for (int c = 0; c < 3; ++c) s += std::exp(z[3 * r + c] - mx);
+    for (int c = 0; c < 3; ++c) mean_nll += (std::log(s) + mx - z[3 * r + c]) / 3;
+    const double nll = std::log(s) + mx - z[3 * r + tb.labels[r]];
+    want += ((1 - eps) * nll + eps * mean_nll) / 3;
+  }
+  EXPECT_NEAR(loss, want, 1e-12);
+  Bert<double> regression(tiny_config(0.0, ProblemType::Regression));
+  EXPECT_THROW(regression.set_label_smoothing(0.1), Error);
 }
 
 // The masked LM's decoder runs over the labelled positions only: the same loss and gradients
