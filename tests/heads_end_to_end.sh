@@ -46,6 +46,21 @@ import json
 p = [json.loads(l) for l in open('$work/rg_pred.jsonl')]
 assert len(p) == 1 and set(p[0]) == {'value'}, p
 " || ok=FAIL
+# --do_predict writes run_glue's predict_results.txt: the value to 3 decimals, the same value.
+head -n 5 "$root/data/yelp/test.csv" >"$work/rg_test.csv"
+"$bertrain" train --model "$work/rg" --do_predict --test_file "$work/rg_test.csv" \
+  --output_dir "$work/rg_do_predict" --max_seq_length 64 >/dev/null
+/usr/bin/python3 - "$root/data/yelp/test.csv" <<PY | "$bertrain" predict --model "$work/rg" \
+  --max_seq_length 64 >"$work/rg_pred5.jsonl" || ok=FAIL
+import csv, json, sys
+for row in list(csv.reader(open(sys.argv[1])))[:5]: print(json.dumps({"text": row[1]}))
+PY
+py "
+import json, re
+lines = open('$work/rg_do_predict/predict_results.txt').read().splitlines()
+want = ['%.3f' % json.loads(l)['value'] for l in open('$work/rg_pred5.jsonl')]
+assert lines == ['index\tprediction'] + ['%d\t%s' % (i, v) for i, v in enumerate(want)], (lines, want)
+" || ok=FAIL
 
 init "$work/ml_model" 6
 "$bertrain" train --model "$work/ml_model" --train_file "$root/data/wnut_types/train.jsonl" \
@@ -69,5 +84,16 @@ p = json.loads(open('$work/ml_pred.jsonl').readline())
 assert set(p) == {'labels', 'scores', 'probabilities'} and len(p['probabilities']) == 6, p
 assert p['labels'] == [n for n, q in zip(['corporation', 'creative-work', 'group', 'location',
     'person', 'product'], p['probabilities']) if q >= 0.5], p
+" || ok=FAIL
+# --do_predict: a multi-label's labels as a JSON array, as predict gives them.
+printf '%s\n' '{"text": "Watching Rick and Morty in New York"}' >"$work/ml_test.jsonl"
+"$bertrain" train --model "$work/ml" --do_predict --test_file "$work/ml_test.jsonl" \
+  --output_dir "$work/ml_do_predict" >/dev/null
+py "
+import json
+lines = open('$work/ml_do_predict/predict_results.txt').read().splitlines()
+p = json.loads(open('$work/ml_pred.jsonl').readline())
+assert lines[0] == 'index\tprediction' and lines[1].split('\t')[0] == '0', lines
+assert json.loads(lines[1].split('\t')[1]) == p['labels'], (lines, p)
 " || ok=FAIL
 echo "$ok"

@@ -171,6 +171,43 @@ TEST(Model, MaskedLmOverLabelledPositionsEqualsAllPositions) {
     ASSERT_NEAR(sparse_grads[i], all_grads[i], 1e-14) << i;
 }
 
+// Planned for masking rate 0.01, the decoder of 3 rows x 5 positions has room for 3 rows
+// (mlm_decoder_rows); a batch with 6 masked positions is predicted at its first 3, as if only
+// those were labelled.
+TEST(Model, MaskedLmBeyondThePlannedRowsLeavesTheRestOut) {
+  EXPECT_EQ(mlm_decoder_rows(3, 5, 0.01), 3);
+  EXPECT_EQ(mlm_decoder_rows(3, 5, 0.0), 15);
+  EXPECT_EQ(mlm_decoder_rows(32, 128, 0.15), 752);  // 614.4 + 6 x 22.8, not 4096
+  auto run = [](double p, const std::vector<int32_t>& masked) {
+    Bert<double> m(tiny_config(0.0, ProblemType::SingleLabel, Task::MaskedLM));
+    randomize(m, 3);
+    m.set_mlm_probability(p);
+    TinyBatch tb;
+    tb.task = Task::MaskedLM;
+    tb.masked = masked;
+    m.zero_grads();
+    const double loss = m.forward(tb.rows(0, 3), true, 1);
+    m.backward(1.0);
+    EXPECT_EQ(m.logit_rows(), 3);
+    return std::pair{loss, std::vector<double>(m.grads(), m.grads() + m.num_params())};
+  };
+  TinyBatch tb;
+  tb.task = Task::MaskedLM;
+  std::vector<int32_t> first3 = tb.masked;
+  int kept = 0;
+  for (int32_t& y : first3)
+    if (y != -100 && ++kept > 3) y = -100;
+  const auto [capped_loss, capped_grads] = run(0.01, tb.masked);
+  const auto [loss, grads] = run(0.0, first3);
+  EXPECT_EQ(capped_loss, loss);
+  EXPECT_EQ(capped_grads, grads);
+  Bert<double> m(tiny_config(0.0, ProblemType::SingleLabel, Task::MaskedLM));
+  m.set_mlm_probability(0.01);
+  m.set_mlm_all_positions(true);
+  const std::string e = test::error_of([&] { m.forward(tb.rows(0, 3), false, 1); });
+  EXPECT_NE(e.find("not for every position"), std::string::npos) << e;
+}
+
 TEST(ModelGradCheck, AccumulatedMicroBatchesEqualTheFullBatch) {
   // Two micro-batches of rows {0} and {1, 2} weighted by their share reproduce the full
   // batch's mean-loss gradient; this checks that backward accumulates and scales.

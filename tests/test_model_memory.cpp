@@ -2,6 +2,7 @@
 
 #include "core/parallel.h"
 #include "model/bert.h"
+#include "train/batch_finder.h"
 
 using namespace bertrain;
 
@@ -46,4 +47,32 @@ TEST(ModelMemory, LimitFailsCleanlyAndReleasesEverything) {
     EXPECT_EQ(a.allocated(), weights_and_grads);
   }
   EXPECT_EQ(a.allocated(), 0u);
+}
+
+// Pretraining's plan holds the decoder's logits for the masked positions it expects
+// (mlm_decoder_rows), not for every position: at 15% of 8 x 64 that is 126 rows of the
+// 30522-word vocabulary instead of 512. The run (as many positions masked as planned) counts
+// exactly the predicted peak, in fp32 and on bf16 GEMMs.
+TEST(ModelMemory, MaskedLmDecoderIsPlannedForTheMaskedPositions) {
+  BertConfig c = preset_config("tiny");
+  c.vocab_size = 30522;
+  c.task = Task::MaskedLM;
+  const size_t every = Bert<float>::plan(cpu_device(), c, 8, 64).activations;
+  MemoryOptions masked;
+  masked.mlm_probability = 0.15;
+  const size_t planned = Bert<float>::plan(cpu_device(), c, 8, 64, masked).activations;
+  EXPECT_EQ(mlm_decoder_rows(8, 64, 0.15), 126);
+  // logits and probabilities of (512 - 126) rows fewer, in fp32
+  EXPECT_GE(every - planned, (512 - 126) * 30522 * 2 * sizeof(float));
+  for (Precision p : {Precision::FP32, Precision::BF16}) {
+    MemoryQuery q;
+    q.config = c;
+    q.batch = 8;
+    q.seq = 64;
+    q.precision = p;
+    q.mlm_probability = 0.15;
+    BatchTrial t = try_batch(q, 0, 1);
+    ASSERT_TRUE(t.fits) << t.error;
+    EXPECT_EQ(t.measured_peak_bytes, t.predicted_bytes);
+  }
 }

@@ -1,11 +1,14 @@
-// The vectorisable fp32 exp/erf against libm, and the dropout mask against its definition.
+// The vectorisable fp32 exp/erf against libm, and the fp32 kernels built on them against their
+// double twins.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <limits>
 #include <vector>
 
+#include "core/parallel.h"
 #include "kernels/cpu/activations.h"
+#include "kernels/cpu/cross_entropy.h"
 #include "kernels/cpu/vec_math.h"
 
 using namespace bertrain::cpu;
@@ -60,4 +63,30 @@ TEST(VecMath, FloatGeluMatchesDoubleGelu) {
     EXPECT_NEAR(y[i], yd[i], 1e-6 * std::max(1.0, std::fabs(yd[i]))) << "gelu(" << x[i] << ")";
     EXPECT_NEAR(dx[i], dxd[i], 1e-6) << "gelu'(" << x[i] << ")";
   }
+}
+
+// The masked LM's shape: rows of a 30522-word vocabulary, split over row blocks and threads,
+// with an ignored row and label smoothing. The loss must not depend on the thread count.
+TEST(VecMath, FloatCrossEntropyOverAVocabularyMatchesDouble) {
+  const int N = 37, L = 30522;
+  std::vector<float> z(static_cast<size_t>(N) * L), p(z.size()), dz(z.size());
+  std::vector<int32_t> labels(N);
+  for (size_t i = 0; i < z.size(); ++i) z[i] = static_cast<float>(std::sin(0.37 * i) * 9.0);
+  for (int r = 0; r < N; ++r) labels[r] = r == 5 ? -100 : (r * 7919) % L;
+  std::vector<double> zd(z.begin(), z.end()), pd(z.size()), dzd(z.size());
+  double loss = 0, loss_d = 0, loss_1 = 0;
+  cross_entropy_forward(p.data(), &loss, z.data(), labels.data(), N, L, 0.1);
+  cross_entropy_backward(dz.data(), p.data(), labels.data(), N, L, 2.0, 0.1);
+  cross_entropy_forward(pd.data(), &loss_d, zd.data(), labels.data(), N, L, 0.1);
+  cross_entropy_backward(dzd.data(), pd.data(), labels.data(), N, L, 2.0, 0.1);
+  EXPECT_NEAR(loss, loss_d, 1e-5 * loss_d);
+  for (size_t i = 0; i < z.size(); ++i) {
+    ASSERT_NEAR(p[i], pd[i], 1e-5 * pd[i] + 1e-12) << "probability " << i;
+    ASSERT_NEAR(dz[i], dzd[i], 1e-5 * std::fabs(dzd[i]) + 1e-12) << "gradient " << i;
+  }
+  const int threads = bertrain::num_threads();
+  bertrain::set_num_threads(1);
+  cross_entropy_forward(p.data(), &loss_1, z.data(), labels.data(), N, L, 0.1);
+  bertrain::set_num_threads(threads);
+  EXPECT_EQ(loss, loss_1);
 }

@@ -1,10 +1,12 @@
-// bertrain evaluate: accuracy, loss and the confusion matrix of a fine-tuned model on a file.
+// bertrain evaluate: accuracy, loss and the confusion matrix of a fine-tuned model on a file;
+// also train's --do_eval stage.
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "cli/args.h"
+#include "cli/stages.h"
 #include "core/error.h"
 #include "core/parallel.h"
 #include "data/cache.h"
@@ -15,15 +17,7 @@
 
 namespace bertrain::cli {
 
-namespace {
-
-struct EvaluateOptions {
-  TrainingArguments a;
-  bool json = false;
-};
-
-void run_evaluate(const EvaluateOptions& o) {
-  const TrainingArguments& a = o.a;
+nlohmann::json evaluate_file(const TrainingArguments& a) {
   if (a.model.empty()) fail("evaluate: --model is required (a fine-tuned model directory)");
   if (a.eval_file.empty()) fail("evaluate: --eval_file is required");
   const bool pad_to_max = pads_to_max_length(a.padding);
@@ -63,22 +57,43 @@ void run_evaluate(const EvaluateOptions& o) {
                       {"gemm_kernel", model.gemm_kernel()}};
   for (const auto& [name, value] : r.metrics) j["eval_" + name] = value;
   if (!r.confusion.empty()) j["confusion_matrix"] = r.confusion;
-  if (o.json) {
-    std::cout << j.dump() << "\n";
-    return;
-  }
-  for (const auto& [name, value] : r.metrics) std::printf("eval_%s: %.4f\n", name.c_str(), value);
-  std::printf("eval_loss: %.4f\neval_samples: %lld\neval_runtime: %.2f s\n", r.loss,
-              static_cast<long long>(r.examples), r.seconds);
-  if (r.confusion.empty()) return;
+  return j;
+}
+
+namespace {
+
+struct EvaluateOptions {
+  TrainingArguments a;
+  bool json = false;
+};
+
+void print_evaluation(const nlohmann::json& j) {
+  for (const auto& [key, value] : j.items())
+    if (key.rfind("eval_", 0) == 0 && value.is_number_float() && key != "eval_runtime" &&
+        key != "eval_loss")
+      std::printf("%s: %.4f\n", key.c_str(), value.get<double>());
+  std::printf("eval_loss: %.4f\neval_samples: %lld\neval_runtime: %.2f s\n",
+              j["eval_loss"].get<double>(), j["eval_samples"].get<long long>(),
+              j["eval_runtime"].get<double>());
+  if (!j.contains("confusion_matrix")) return;
+  const auto names = j["labels"].get<std::vector<std::string>>();
   std::printf("confusion matrix (rows: true label, columns: predicted):\n%12s", "");
   for (const std::string& l : names) std::printf(" %10.10s", l.c_str());
   std::printf("\n");
-  for (size_t i = 0; i < r.confusion.size(); ++i) {
+  const auto confusion = j["confusion_matrix"].get<std::vector<std::vector<int64_t>>>();
+  for (size_t i = 0; i < confusion.size(); ++i) {
     std::printf("%12.12s", names[i].c_str());
-    for (int64_t c : r.confusion[i]) std::printf(" %10lld", static_cast<long long>(c));
+    for (int64_t c : confusion[i]) std::printf(" %10lld", static_cast<long long>(c));
     std::printf("\n");
   }
+}
+
+void run_evaluate(const EvaluateOptions& o) {
+  const nlohmann::json j = evaluate_file(o.a);
+  if (o.json)
+    std::cout << j.dump() << "\n";
+  else
+    print_evaluation(j);
 }
 
 }  // namespace

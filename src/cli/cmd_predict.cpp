@@ -1,12 +1,15 @@
 // bertrain predict: text in (a line each, or JSON lines with "text"/"text_pair"), one JSON
-// line out per input with the label, its id and the class probabilities.
+// line out per input with the label, its id and the class probabilities; and train's
+// --do_predict stage over a data file.
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "cli/args.h"
+#include "cli/stages.h"
 #include "core/error.h"
+#include "core/file_io.h"
 #include "core/parallel.h"
 #include "device/cuda_device.h"
 #include "model/checkpoint.h"
@@ -92,7 +95,54 @@ void run_predict(const PredictOptions& o) {
   flush();
 }
 
+// predict_results.txt's prediction column, by the problem type.
+std::string prediction_text(ProblemType problem, const std::vector<std::string>& names,
+                            const Prediction& p) {
+  switch (problem) {
+    case ProblemType::Regression: {
+      std::string s;
+      for (float v : p.outputs) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%s%.3f", s.empty() ? "" : ",", static_cast<double>(v));
+        s += buf;
+      }
+      return s;
+    }
+    case ProblemType::MultiLabel:
+      return prediction_json(problem, names, p)["labels"].dump();
+    case ProblemType::SingleLabel:
+      break;
+  }
+  return names[p.label_id];
+}
+
 }  // namespace
+
+std::string predict_file(const TrainingArguments& a, const std::string& model_dir) {
+  BertConfig config = load_classification_config(model_dir);
+  Bert<float> model(config, device_named(a.device), /*with_grads=*/false);
+  load_weights(model, model_dir);
+  model.set_precision(precision_of(a));
+  BertTokenizer tok = load_tokenizer(a.tokenizer.empty() ? model_dir : a.tokenizer);
+  const int max_len = std::min(a.max_seq_length, config.max_position_embeddings);
+  const std::vector<Example> examples = read_examples(a.test_file, a.reader).examples;
+  std::string out = "index\tprediction\n";
+  const size_t batch = static_cast<size_t>(std::max(1, a.per_device_eval_batch_size));
+  for (size_t begin = 0; begin < examples.size(); begin += batch) {
+    std::vector<TextInput> inputs;
+    for (size_t i = begin; i < std::min(examples.size(), begin + batch); ++i)
+      inputs.push_back({examples[i].text, examples[i].text_pair, examples[i].has_pair});
+    const std::vector<Prediction> preds = predict_texts(model, tok, inputs, max_len);
+    for (size_t k = 0; k < preds.size(); ++k)
+      out += std::to_string(begin + k) + "\t" +
+             prediction_text(model.problem(), config.id2label, preds[k]) + "\n";
+  }
+  const std::string path = (std::filesystem::path(a.output_dir) / "predict_results.txt").string();
+  write_text_file_atomic(path, out);
+  std::printf("***** Predict results *****\n%zu predictions of %s written to %s\n", examples.size(),
+              a.test_file.c_str(), path.c_str());
+  return path;
+}
 
 void add_predict_command(CLI::App& app) {
   auto o = std::make_shared<PredictOptions>();

@@ -1,12 +1,65 @@
 // bertrain train: fine-tune a model on a labelled text file (or the lecture's dummy data), and
 // bertrain pretrain: masked-LM pretraining on text files (run_mlm), the same trainer with
 // --task mlm; both with Hugging Face TrainingArguments flags (training_arg_fields()).
+#include <filesystem>
+#include <fstream>
+
 #include "cli/args.h"
+#include "cli/stages.h"
+#include "core/error.h"
+#include "core/file_io.h"
+#include "dist/comm.h"
 #include "train/trainer.h"
 
 namespace bertrain::cli {
 
 namespace {
+
+// --do_eval without --do_train: the evaluation of --model, saved as Trainer.save_metrics("eval")
+// saves it (eval_results.json, merged into all_results.json).
+void eval_stage(const TrainingArguments& a) {
+  if (a.task != "sequence_classification")
+    fail("--do_eval without --do_train evaluates sequence-classification models; for --task ",
+         a.task, " add --do_train");
+  nlohmann::json j = evaluate_file(a);
+  nlohmann::json metrics = nlohmann::json::object();
+  for (const auto& [key, value] : j.items())
+    if (key.rfind("eval_", 0) == 0) metrics[key] = value;
+  const std::filesystem::path dir(a.output_dir);
+  std::filesystem::create_directories(dir);
+  write_text_file_atomic((dir / "eval_results.json").string(), metrics.dump(2) + "\n");
+  nlohmann::json all = nlohmann::json::object();
+  if (std::ifstream in(dir / "all_results.json"); in) {
+    try {
+      all = nlohmann::json::parse(in);
+    } catch (const nlohmann::json::exception& e) {
+      fail((dir / "all_results.json").string(), ": not valid JSON (", e.what(), ")");
+    }
+  }
+  all.update(metrics);
+  write_text_file_atomic((dir / "all_results.json").string(), all.dump(2) + "\n");
+  std::printf("***** eval metrics *****\n");
+  for (const auto& [key, value] : metrics.items())
+    std::printf("  %-24s = %s\n", key.c_str(), value.dump().c_str());
+}
+
+// The run_glue stages the arguments select (all but --do_predict's by default: training).
+int run_stages(const TrainingArguments& a) {
+  if (a.trains()) {
+    TrainOutcome out = run_training(a);
+    if (out.interrupted) return 128 + out.signal;
+    if (world().rank() != 0) return 0;  // one rank writes the stages' files
+  } else {
+    a.validate();
+    if (a.do_eval) eval_stage(a);
+  }
+  if (a.do_predict) {
+    if (a.task != "sequence_classification")
+      fail("--do_predict labels texts with a sequence-classification model, not --task ", a.task);
+    predict_file(a, a.do_train && a.save_final_model ? a.output_dir : a.model);
+  }
+  return 0;
+}
 
 void add_trainer_command(CLI::App& app, const char* name, const char* help, const char* task) {
   auto a = std::make_shared<TrainingArguments>();
@@ -15,8 +68,7 @@ void add_trainer_command(CLI::App& app, const char* name, const char* help, cons
   add_training_args(cmd, *a);
   cmd->callback([a] {
     install_stop_handlers();
-    TrainOutcome out = run_training(*a);
-    if (out.interrupted) std::exit(128 + out.signal);
+    if (int rc = run_stages(*a)) std::exit(rc);
   });
 }
 

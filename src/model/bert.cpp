@@ -1,6 +1,7 @@
 #include "model/bert.h"
 
 #include <algorithm>
+#include <cmath>
 #include <type_traits>
 
 #include "core/error.h"
@@ -177,17 +178,18 @@ void Bert<T>::carve(const Device& device, const BertConfig& c, int B, int S,
       head.span_losses = acts.take<double>(2);
       dlogits = N * 2;
       break;
-    case Task::MaskedLM: {  // planned for every position predicted
-      const size_t V = c.vocab_size;
-      head.positions = acts.take<int32_t>(N);
+    case Task::MaskedLM: {  // planned for the positions predicted
+      const size_t V = c.vocab_size, M = mlm_decoder_rows(B, S, options.mlm_probability);
+      head.positions = acts.take<int32_t>(M);
       for (T** t : {&head.gathered, &head.transform, &head.activated, &head.normed})
-        *t = acts.take<T>(N * H);
-      head.norm_mean = acts.take<T>(N);
-      head.norm_rstd = acts.take<T>(N);
-      head.logits = acts.take<T>(N * V);
-      head.probs = acts.take<T>(N * V);
-      head.labels = acts.take<int32_t>(N);
-      dlogits = N * V;
+        *t = acts.take<T>(M * H);
+      head.norm_mean = acts.take<T>(M);
+      head.norm_rstd = acts.take<T>(M);
+      head.logits = acts.take<T>(M * V);
+      head.probs = acts.take<T>(M * V);
+      head.labels = acts.take<int32_t>(M);
+      head.logits16 = bf16_gemms ? temps.take<uint16_t>(M * V) : nullptr;
+      dlogits = M * V;
       break;
     }
   }
@@ -217,6 +219,11 @@ void Bert<T>::carve(const Device& device, const BertConfig& c, int B, int S,
     tmp.gemm_scratch_bytes =
         std::max({bf16->linear_scratch_bytes(n, h, 3 * h), bf16->linear_scratch_bytes(n, h, h),
                   bf16->linear_scratch_bytes(n, h, i), bf16->linear_scratch_bytes(n, i, h)});
+    if (c.task == Task::MaskedLM)  // the decoder
+      tmp.gemm_scratch_bytes =
+          std::max(tmp.gemm_scratch_bytes,
+                   bf16->linear_scratch_bytes(mlm_decoder_rows(B, S, options.mlm_probability), h,
+                                              c.vocab_size));
     tmp.gemm_scratch = temps.take<std::byte>(tmp.gemm_scratch_bytes);
   }
   if (options.precision != Precision::FP32) {
@@ -265,6 +272,23 @@ void Bert<T>::set_gradient_checkpointing(bool on) {
   cap_B_ = cap_S_ = cap_slots_ = 0;  // re-plan at the next reserve
 }
 
+int mlm_decoder_rows(int B, int S, double p) {
+  const int N = B * S;
+  if (p <= 0) return N;
+  const double mean = N * p, sd = std::sqrt(N * p * (1 - p));
+  const int bernoulli = static_cast<int>(std::ceil(mean + 6 * sd));
+  const int whole_words = B * std::max(1, static_cast<int>(std::lround(S * p)));
+  return std::min(N, std::max(bernoulli, whole_words));
+}
+
+template <typename T>
+void Bert<T>::set_mlm_probability(double p) {
+  if (!(p >= 0 && p < 1)) fail("mlm_probability is ", p, "; expected [0, 1)");
+  if (p == options_.mlm_probability) return;
+  options_.mlm_probability = p;
+  cap_B_ = cap_S_ = cap_slots_ = 0;  // re-plan at the next reserve
+}
+
 template <typename T>
 void Bert<T>::reserve(int B, int S) {
   const int slots = ops_->scratch_slots();
@@ -284,6 +308,7 @@ void Bert<T>::reserve(int B, int S) {
   cap_B_ = B;
   cap_S_ = S;
   cap_slots_ = slots;
+  mlm_rows_cap_ = mlm_decoder_rows(B, S, options_.mlm_probability);
 }
 
 template <typename T>

@@ -36,7 +36,15 @@ struct MemoryOptions {
   bool checkpointing = false;
   AttentionMode attention = AttentionMode::Standard;
   Precision precision = Precision::FP32;
+  // Masked LM: the masking rate the decoder is planned for (0: every position predicted).
+  double mlm_probability = 0;
 };
+
+// The rows a masked LM's decoder is planned for in a B x S batch masked at rate p: all B x S
+// for p = 0; else the mean masked count plus six standard deviations (a batch beyond it, about
+// one in 10^9, has its excess positions left out of the loss, with a warning), and at least the
+// max(1, round(S p)) per sequence of whole-word masking.
+int mlm_decoder_rows(int B, int S, double p);
 
 // Whether the encoder's dense layers run as bf16 GEMMs: under --bf16, when the device has fast
 // bf16 GEMMs (on a CPU, when oneDNN has a bf16 kernel for it: AMX-BF16 or AVX512-BF16).
@@ -142,8 +150,12 @@ class Bert {
     return config_.task == Task::QuestionAnswering ? head_.split : head_.logits;
   }
   int logit_rows() const { return logit_rows_; }
-  // Masked LM: logits for every position (parity, filling masks), not only the labelled ones.
+  // Masked LM: logits for every position (parity, filling masks), not only the labelled ones;
+  // needs a plan for every position (mlm_probability 0, the default).
   void set_mlm_all_positions(bool on) { mlm_all_positions_ = on; }
+  // Masked LM: plan the decoder for the positions masking at rate p predicts
+  // (mlm_decoder_rows) instead of every position.
+  void set_mlm_probability(double p);
   // What the head predicts, [logit_rows(), logit_classes()]: class probabilities (softmax; for
   // multi-label, sigmoid per label), or the regression values (the logits).
   const T* outputs() const {
@@ -183,6 +195,7 @@ class Bert {
     T* dropped;                     // token classification: the dropped hidden states [N, H]
     T *gathered, *transform, *activated, *normed, *norm_mean, *norm_rstd;  // masked LM [M, H]
     int32_t* positions;   // masked LM: the M positions predicted
+    uint16_t* logits16;   // masked LM under bf16 GEMMs: the logit gradient in bf16 [M, V]
     T *logits, *probs;    // [rows, classes]; question answering: [N, 2] and [2, B, S]
     T* split;             // question answering: start | end logits [2, B, S]
     double* span_losses;  // question answering: the start and the end loss
@@ -222,6 +235,8 @@ class Bert {
   void span_head_backward(double scale);
   void mlm_head_forward(const Batch& batch, const T* x, double* loss);
   void mlm_head_backward(double scale);
+  void decoder_forward(int M);
+  void decoder_backward(int M);
   // What the step scalars' allocation is charged.
   static size_t scalar_bytes() {
     return Allocator::charged_size((1 + kStepLosses) * sizeof(double));
@@ -270,6 +285,8 @@ class Bert {
   bool mlm_all_positions_ = false;
   const T* last_hidden_ = nullptr;  // the head's input in the last forward (encoder output)
   int logit_rows_ = 0;              // rows of the last forward's logits
+  int mlm_rows_cap_ = 0;            // masked LM: the decoder rows planned
+  bool warned_mlm_cap_ = false;
   ParamLayout layout_;
   Device device_;
   const Ops<T>* ops_;

@@ -1,6 +1,8 @@
 // The heads on the encoder, as transformers' BertFor... classes compute them: forward from the
 // last hidden state to the loss, backward from the loss scale to d(last hidden) in tmp_.g.
 // They run in the model's element type (fp32 under mixed precision too).
+#include <cstdio>
+#include <type_traits>
 #include <vector>
 
 #include "core/error.h"
@@ -188,18 +190,33 @@ void Bert<T>::span_head_backward(double scale) {
 // BertForMaskedLM: the transform (dense, GELU, LayerNorm) and the decoder, whose weight is the
 // word embeddings (tied) and whose bias is cls.predictions.bias. It runs only over the
 // positions predicted: the labelled ones (the same loss, at a fraction of the vocabulary's
-// cost), or all of them without labels or with set_mlm_all_positions.
+// cost), or all of them without labels or with set_mlm_all_positions. Under bf16 GEMMs the
+// decoder, the head's largest GEMM by far, runs on them too.
 template <typename T>
 void Bert<T>::mlm_head_forward(const Batch& batch, const T* x, double* loss) {
   const int N = B_ * S_, H = config_.hidden_size, V = config_.vocab_size;
   const T* P = params_.data();
   const bool all = mlm_all_positions_ || !batch.labels;
+  if (all && mlm_rows_cap_ < N)
+    fail("this masked LM's decoder is planned for the positions masking at rate ",
+         options_.mlm_probability, " predicts (", mlm_rows_cap_, " of ", N,
+         "), not for every position: set_mlm_probability(0) first");
   std::vector<int32_t> positions, labels;
   for (int i = 0; i < N; ++i)
     if (all || batch.labels[i] != -100) {
       positions.push_back(i);
       labels.push_back(batch.labels ? batch.labels[i] : -100);
     }
+  if (static_cast<int>(positions.size()) > mlm_rows_cap_) {
+    if (!warned_mlm_cap_)
+      std::fprintf(stderr,
+                   "warning: a batch masks %zu positions, more than the %d the decoder is planned "
+                   "for (mlm_decoder_rows); its loss leaves the last %zu out\n",
+                   positions.size(), mlm_rows_cap_, positions.size() - mlm_rows_cap_);
+    warned_mlm_cap_ = true;
+    positions.resize(mlm_rows_cap_);
+    labels.resize(mlm_rows_cap_);
+  }
   const int M = static_cast<int>(positions.size());
   logit_rows_ = M;
   ops_->upload(head_.positions, positions.data(), positions.size() * sizeof(int32_t));
@@ -212,11 +229,48 @@ void Bert<T>::mlm_head_forward(const Batch& batch, const T* x, double* loss) {
     ops_->layernorm_forward(head_.normed, head_.norm_mean, head_.norm_rstd, head_.activated,
                             P + layout_.transform_ln_g, P + layout_.transform_ln_b, M, H,
                             config_.layer_norm_eps);
-    ops_->linear_forward(head_.logits, head_.normed, P + layout_.word_emb, P + layout_.decoder_b, M,
-                         H, V);
+    decoder_forward(M);
   }
   ops_->cross_entropy_forward(head_.probs, loss, head_.logits, has_labels_ ? head_.labels : nullptr,
                               M, V, label_smoothing_);
+}
+
+// logits = normed x word_emb^T + decoder bias over the M rows.
+template <typename T>
+void Bert<T>::decoder_forward(int M) {
+  const int H = config_.hidden_size, V = config_.vocab_size;
+  const T* P = params_.data();
+  if constexpr (std::is_same_v<T, float>) {
+    if (gemm16_) {
+      ops_->to_half(tmp_.in16, head_.normed, static_cast<int64_t>(M) * H, HalfFormat::BF16);
+      bf16_->linear_forward(head_.logits, tmp_.in16, params16_.data() + layout_.word_emb,
+                            P + layout_.decoder_b, M, H, V,
+                            GemmScratch{tmp_.gemm_scratch, tmp_.gemm_scratch_bytes});
+      return;
+    }
+  }
+  ops_->linear_forward(head_.logits, head_.normed, P + layout_.word_emb, P + layout_.decoder_b, M,
+                       H, V);
+}
+
+// From tmp_.dlogits: d(normed) into tmp_.d1; the weight's gradient adds to the word
+// embeddings' (the lookup adds its part later).
+template <typename T>
+void Bert<T>::decoder_backward(int M) {
+  const int H = config_.hidden_size, V = config_.vocab_size;
+  T* G = grads();
+  if constexpr (std::is_same_v<T, float>) {
+    if (gemm16_) {
+      bf16_->pack_column_sums(head_.logits16, G + layout_.decoder_b, tmp_.dlogits, M, V);
+      ops_->to_half(tmp_.in16, head_.normed, static_cast<int64_t>(M) * H, HalfFormat::BF16);
+      bf16_->linear_backward(tmp_.d1, G + layout_.word_emb, nullptr, tmp_.dlogits, head_.logits16,
+                             tmp_.in16, params16_.data() + layout_.word_emb, M, H, V, false,
+                             GemmScratch{tmp_.gemm_scratch, tmp_.gemm_scratch_bytes});
+      return;
+    }
+  }
+  ops_->linear_backward(tmp_.d1, G + layout_.word_emb, G + layout_.decoder_b, tmp_.dlogits,
+                        head_.normed, params_.data() + layout_.word_emb, M, H, V, false);
 }
 
 template <typename T>
@@ -228,9 +282,7 @@ void Bert<T>::mlm_head_backward(double scale) {
   if (M == 0) return;
   ops_->cross_entropy_backward(tmp_.dlogits, head_.probs, head_.labels, M, V, scale,
                                label_smoothing_);
-  // The decoder's weight gradient adds to the word embeddings' (the lookup adds its part later).
-  ops_->linear_backward(tmp_.d1, G + layout_.word_emb, G + layout_.decoder_b, tmp_.dlogits,
-                        head_.normed, P + layout_.word_emb, M, H, V, false);
+  decoder_backward(M);
   ops_->layernorm_backward(tmp_.d2, G + layout_.transform_ln_g, G + layout_.transform_ln_b, tmp_.d1,
                            head_.activated, head_.norm_mean, head_.norm_rstd,
                            P + layout_.transform_ln_g, M, H);
@@ -251,7 +303,9 @@ void Bert<T>::mlm_head_backward(double scale) {
   template void Bert<T>::span_head_forward(const T*, double*);              \
   template void Bert<T>::span_head_backward(double);                        \
   template void Bert<T>::mlm_head_forward(const Batch&, const T*, double*); \
-  template void Bert<T>::mlm_head_backward(double);
+  template void Bert<T>::mlm_head_backward(double);                         \
+  template void Bert<T>::decoder_forward(int);                              \
+  template void Bert<T>::decoder_backward(int);
 BERTRAIN_INSTANTIATE(float)
 BERTRAIN_INSTANTIATE(double)
 #undef BERTRAIN_INSTANTIATE

@@ -20,6 +20,8 @@ BatchTrial try_batch(const MemoryQuery& q, size_t limit, int steps) {
     model.set_gradient_checkpointing(q.checkpointing);
     model.set_attention_mode(q.attention);
     model.set_precision(q.precision);
+    const bool mlm = q.config.task == Task::MaskedLM;
+    if (mlm) model.set_mlm_probability(q.mlm_probability);
     AdamW<float> opt(model.layout(), {}, device);
     const size_t batch_bytes = estimate_memory(q).bytes[static_cast<size_t>(MemCategory::Data)];
     Buffer<std::byte> batches(batch_bytes, MemCategory::Data, "batches in flight", alloc);
@@ -29,9 +31,12 @@ BatchTrial try_batch(const MemoryQuery& q, size_t limit, int steps) {
                                           std::max(101, std::min(30000, q.config.vocab_size) - 1));
     std::uniform_int_distribution<int> label(0, q.config.num_labels() - 1);
     const size_t n = static_cast<size_t>(q.batch) * q.seq;
-    std::vector<int32_t> ids(n), types(n, 0), mask(n, 1), labels(q.batch);
+    std::vector<int32_t> ids(n), types(n, 0), mask(n, 1), labels(mlm ? n : q.batch, -100);
     for (int32_t& x : ids) x = id(rng);
-    for (int32_t& y : labels) y = label(rng);
+    if (mlm)  // as many positions labelled as the decoder is planned for: its largest batch
+      std::copy_n(ids.begin(), mlm_decoder_rows(q.batch, q.seq, q.mlm_probability), labels.begin());
+    else
+      for (int32_t& y : labels) y = label(rng);
     Batch b{ids.data(), types.data(), mask.data(), labels.data(), q.batch, q.seq};
     LrSchedule sched{ScheduleType::Constant, 1e-5, 0, 1};
     for (int s = 0; s < steps; ++s) train_step(model, opt, sched, {&b, 1}, 1.0, 1);

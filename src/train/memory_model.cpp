@@ -29,8 +29,9 @@ MemoryEstimate estimate_memory(const MemoryQuery& q) {
   }
   // The model plans for the largest batch it has seen (training and evaluation).
   const int B = std::max(q.batch, q.eval_batch);
-  ActivationPlan p = Bert<float>::plan(q.device, q.config, B, q.seq,
-                                       {q.checkpointing || !q.training, q.attention, q.precision});
+  ActivationPlan p = Bert<float>::plan(
+      q.device, q.config, B, q.seq,
+      {q.checkpointing || !q.training, q.attention, q.precision, q.mlm_probability});
   at(MemCategory::Activations) = p.activations;
   at(MemCategory::Temporaries) = p.temporaries;
   // Batches alive at once (an upper bound): the accumulation window, the prefetch window
@@ -95,6 +96,7 @@ MemoryQuery memory_query(const TrainingArguments& a, const BertConfig& config) {
   q.attention = parse_attention_mode(a.attention);
   q.precision = precision_of(a);
   q.zero_stage = a.zero_stage;
+  if (config.task == Task::MaskedLM) q.mlm_probability = a.mlm_probability;
   return q;
 }
 

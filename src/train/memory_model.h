@@ -25,6 +25,7 @@ struct MemoryQuery {
   bool training = true;  // false: forward only, no gradients or optimizer state
   int world_size = 1;    // ranks of a data-parallel job
   int zero_stage = 0;    // 1: the optimizer state sharded over them (rank 0's piece predicted)
+  double mlm_probability = 0;  // masked LM: the masking rate (MemoryOptions)
 };
 
 struct MemoryEstimate {

@@ -260,6 +260,7 @@ void build_model(Run& run) {
   run.model->set_attention_mode(parse_attention_mode(a.attention));
   run.model->set_precision(precision_of(a));
   run.model->set_label_smoothing(a.label_smoothing_factor);
+  if (run.config.task == Task::MaskedLM) run.model->set_mlm_probability(a.mlm_probability);
   if (a.fp16) run.scaler = GradScaler{.scale = a.fp16_init_scale};
   if (a.bf16)
     std::printf("bf16: encoder GEMMs on %s\n",
@@ -633,7 +634,9 @@ static TrainOutcome train(Run& run) {
   json metrics = json::object();
   for (const auto& [k, v] : summary) metrics[k] = v;
   Metrics final_metrics;
-  if (run.has_eval) {
+  // The final evaluation: by default, or when --do_eval asks for it among run_glue's stages.
+  const bool final_eval = run.has_eval && (!a.stages_given() || a.do_eval);
+  if (final_eval) {
     EvalResult final_eval = evaluate_model(*run.model, *run.eval_loader, run.comm);
     for (const auto& [name, value] : final_eval.metrics) metrics["eval_" + name] = value;
     final_metrics = final_eval.metrics;
@@ -688,7 +691,7 @@ static TrainOutcome train(Run& run) {
                   std::string(category_name(static_cast<MemCategory>(i))).c_str(),
                   format_bytes(at_peak[i]).c_str(), format_bytes(run.predicted.bytes[i]).c_str());
   std::printf("Data wait: %.3f s\n", run.train_loader->wait_seconds());
-  if (run.has_eval) {
+  if (final_eval) {
     std::printf("Eval");
     for (const auto& [name, value] : final_metrics) std::printf(" %s %.4f", name.c_str(), value);
     std::printf("  (eval_loss %.4f)\n", metrics["eval_loss"].get<double>());

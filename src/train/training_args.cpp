@@ -18,7 +18,11 @@ const ArgField kFields[] = {
   {"tokenizer", [](A& a) -> ArgRef { return &a.tokenizer; }, "vocab.txt, tokenizer.json or directory (default: the model's)", true},
   {"train_file", [](A& a) -> ArgRef { return &a.train_file; }, "Training data (CSV, TSV or JSON lines)"},
   {"eval_file", [](A& a) -> ArgRef { return &a.eval_file; }, "Evaluation data (run_glue: --validation_file)", true, "--validation_file"},
+  {"test_file", [](A& a) -> ArgRef { return &a.test_file; }, "Texts --do_predict labels (CSV, TSV or JSON lines; labels unused)"},
   {"output_dir", [](A& a) -> ArgRef { return &a.output_dir; }, "Where checkpoints, logs and the model go"},
+  {"do_train", [](A& a) -> ArgRef { return &a.do_train; }, "Train (run_glue; with none of the do_ flags: train, the default)"},
+  {"do_eval", [](A& a) -> ArgRef { return &a.do_eval; }, "Evaluate on --eval_file at the end (without --do_train: --model)"},
+  {"do_predict", [](A& a) -> ArgRef { return &a.do_predict; }, "Label --test_file into output_dir/predict_results.txt"},
   {"dummy", [](A& a) -> ArgRef { return &a.dummy; }, "Train on the lecture's random data instead of files"},
   {"dummy_size", [](A& a) -> ArgRef { return &a.dummy_size; }, "Dummy dataset size"},
   {"dummy_seq_len", [](A& a) -> ArgRef { return &a.dummy_seq_len; }, "Dummy sequence length"},
@@ -178,7 +182,10 @@ void TrainingArguments::validate() const {
   if (output_dir.empty()) fail("--output_dir is required");
   if (dummy && !train_file.empty())
     fail("--dummy and --train_file exclude each other: pick one data source");
-  if (!dummy && train_file.empty()) fail("--train_file is required (or --dummy for random data)");
+  if (trains() && !dummy && train_file.empty())
+    fail("--train_file is required (or --dummy for random data)");
+  if (stages_given() && !trains() && output_dir.empty())
+    fail("--output_dir is required: --do_eval and --do_predict write their results there");
   auto positive = [](const char* name, double v) {
     if (!(v > 0)) fail("--", name, " must be positive, got ", v);
   };
@@ -208,6 +215,9 @@ void TrainingArguments::validate() const {
   if (save_strategy == "steps" && save_steps <= 0)
     fail("--save_steps must be positive with --save_strategy steps");
   if (logging_steps <= 0) fail("--logging_steps must be positive");
+  if (do_eval && eval_file.empty()) fail("--do_eval needs --eval_file (or --validation_file)");
+  if (do_predict && test_file.empty()) fail("--do_predict needs --test_file");
+  if (!test_file.empty() && !do_predict) fail("--test_file is read only with --do_predict");
   const Task t = parse_task(task, "--task");
   if (t != Task::SequenceClassification && t != Task::MaskedLM)
     fail("--task ", task, ": train and pretrain run sequence_classification and mlm");

@@ -20,6 +20,14 @@ struct TrainingArguments {
   std::string model;      // HF model directory (config.json, model.safetensors, tokenizer)
   std::string tokenizer;  // vocab.txt / tokenizer.json / directory; default: the model's
   std::string train_file, eval_file, output_dir;
+  std::string test_file;  // --do_predict's texts (labels, if any, unused)
+  // run_glue's stages. None given: train, with its evaluations (the default). Any given: only
+  // those run: --do_train trains (evaluating by eval_strategy), --do_eval evaluates the
+  // trained model (without --do_train: --model) on --eval_file at the end, and --do_predict
+  // labels --test_file into output_dir/predict_results.txt.
+  bool do_train = false, do_eval = false, do_predict = false;
+  bool stages_given() const { return do_train || do_eval || do_predict; }
+  bool trains() const { return !stages_given() || do_train; }
   bool dummy = false;  // the lecture's random data instead of files
   int dummy_size = 512, dummy_seq_len = 512;
   ReaderOptions reader;
@@ -31,9 +39,9 @@ struct TrainingArguments {
   // run_mlm's data options.
   std::string task = "sequence_classification";
   double mlm_probability = 0.15;
-  bool line_by_line = false;  // else texts are concatenated and cut into max_seq_length blocks
+  bool line_by_line = false;     // else texts are concatenated and cut into max_seq_length blocks
   bool whole_word_mask = false;  // DataCollatorForWholeWordMask's choice of whole words
-  std::string cache_dir;      // default: default_cache_dir(); "none" disables
+  std::string cache_dir;         // default: default_cache_dir(); "none" disables
   int max_seq_length = 128;
   std::string padding = "max_length";  // max_length | longest
   bool group_by_length = false;
