@@ -29,73 +29,144 @@ BertTokenizer::BertTokenizer(Vocab vocab, TokenizerOptions options, const std::s
   if (vocab_.find(options_.mask) >= 0) specials_.push_back(options_.mask);
 }
 
-// Steps 3-6 of the README for one piece of text that holds no special token.
-void BertTokenizer::basic_tokenize(const std::u32string& text,
-                                   std::vector<std::u32string>& words) const {
+// Text being normalised: each character with the span of input characters it came from, as the
+// fast tokenizer's NormalizedString aligns them (the offsets are in characters of the input).
+struct AlignedText {
+  std::u32string chars;
+  std::vector<int32_t> begin, end;
+  void push(char32_t c, int32_t b, int32_t e) {
+    chars.push_back(c);
+    begin.push_back(b);
+    end.push_back(e);
+  }
+  void push_from(const AlignedText& from, size_t i, char32_t c) {
+    push(c, from.begin[i], from.end[i]);
+  }
+  size_t size() const { return chars.size(); }
+  void clear() {
+    chars.clear();
+    begin.clear();
+    end.clear();
+  }
+};
+
+namespace {
+
+using Aligned = AlignedText;
+
+// NFC of one word, aligned: a starter and the marks after it that compose into fewer characters
+// map to the span of them all. (With accent stripping the tokenizer needs no NFC: NFD of the NFC
+// is the NFD.)
+Aligned nfc_aligned(const Aligned& w) {
+  std::u32string whole = u::nfc(w.chars);
+  if (whole == w.chars) return w;
+  Aligned out;
+  for (size_t s = 0; s < w.size();) {
+    size_t e = s + 1;
+    while (e < w.size() && !u::is_starter(w.chars[e])) ++e;
+    std::u32string seg = u::nfc(w.chars.substr(s, e - s));
+    for (size_t k = 0; k < seg.size(); ++k)
+      if (seg.size() == e - s)
+        out.push_from(w, s + k, seg[k]);
+      else
+        out.push(seg[k], w.begin[s], w.end[e - 1]);
+    s = e;
+  }
+  if (out.chars != whole) {  // composition across starters (Hangul jamo): the word's span
+    out.clear();
+    for (char32_t c : whole) out.push(c, w.begin.front(), w.end.back());
+  }
+  return out;
+}
+
+}  // namespace
+
+// Steps 3-6 of the README for one piece of text that holds no special token: its words, each
+// character aligned to the input.
+void BertTokenizer::basic_tokenize(const AlignedText& text, std::vector<AlignedText>& words) const {
   // Clean: drop NUL, U+FFFD and control/format/unassigned chars; whitespace becomes ' '.
   // Then put spaces around CJK ideographs.
-  std::u32string cleaned;
-  cleaned.reserve(text.size());
-  for (char32_t c : text) {
+  Aligned cleaned;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char32_t c = text.chars[i];
     if (c == 0 || c == 0xFFFD) continue;
     if (u::is_bert_whitespace(c)) {
-      cleaned.push_back(U' ');
+      cleaned.push_from(text, i, U' ');
       continue;
     }
     if (u::is_control_category(c)) continue;
     if (options_.tokenize_chinese_chars && u::is_cjk(c)) {
-      cleaned.push_back(U' ');
-      cleaned.push_back(c);
-      cleaned.push_back(U' ');
+      cleaned.push_from(text, i, U' ');
+      cleaned.push_from(text, i, c);
+      cleaned.push_from(text, i, U' ');
     } else {
-      cleaned.push_back(c);
+      cleaned.push_from(text, i, c);
     }
   }
-  std::u32string normalized = u::nfc(cleaned);
   const bool strip = options_.strip_accents.value_or(options_.lowercase);
-  size_t i = 0, n = normalized.size();
-  std::u32string word, lowered;
+  size_t i = 0, n = cleaned.size();
+  Aligned word, next;
   while (i < n) {
-    while (i < n && u::is_python_whitespace(normalized[i])) ++i;
+    while (i < n && u::is_python_whitespace(cleaned.chars[i])) ++i;
     size_t start = i;
-    while (i < n && !u::is_python_whitespace(normalized[i])) ++i;
+    while (i < n && !u::is_python_whitespace(cleaned.chars[i])) ++i;
     if (start == i) break;
-    word.assign(normalized, start, i - start);
+    word.clear();
+    for (size_t k = start; k < i; ++k) word.push_from(cleaned, k, cleaned.chars[k]);
+    if (!strip) word = nfc_aligned(word);
     if (options_.lowercase) {
-      lowered.clear();
-      for (char32_t c : word) u::append_lower(lowered, c);
-      word.swap(lowered);
+      next.clear();
+      std::u32string lowered;
+      for (size_t k = 0; k < word.size(); ++k) {
+        lowered.clear();
+        u::append_lower(lowered, word.chars[k]);
+        for (char32_t c : lowered) next.push_from(word, k, c);
+      }
+      std::swap(word, next);
     }
     if (strip) {
-      std::u32string decomposed = u::nfd(word);
-      word.clear();
-      for (char32_t c : decomposed)
-        if (!u::is_nonspacing_mark(c)) word.push_back(c);
+      next.clear();
+      for (size_t k = 0; k < word.size(); ++k) {
+        const char32_t c = word.chars[k];
+        if (c < 0x80) {
+          next.push_from(word, k, c);
+          continue;
+        }
+        for (char32_t d : u::nfd(std::u32string(1, c)))
+          if (!u::is_nonspacing_mark(d)) next.push_from(word, k, d);
+      }
+      std::swap(word, next);
     }
     // Every punctuation character is a word of its own.
-    std::u32string current;
-    for (char32_t c : word) {
-      if (u::is_punctuation(c)) {
-        if (!current.empty()) words.push_back(std::move(current));
+    Aligned current;
+    for (size_t k = 0; k < word.size(); ++k) {
+      if (u::is_punctuation(word.chars[k])) {
+        if (current.size()) words.push_back(std::move(current));
         current.clear();
-        words.push_back(std::u32string(1, c));
+        Aligned p;
+        p.push_from(word, k, word.chars[k]);
+        words.push_back(std::move(p));
       } else {
-        current.push_back(c);
+        current.push_from(word, k, word.chars[k]);
       }
     }
-    if (!current.empty()) words.push_back(std::move(current));
+    if (current.size()) words.push_back(std::move(current));
   }
 }
 
-void BertTokenizer::wordpiece(const std::u32string& word, std::vector<std::string>& out) const {
+// WordPiece over one word: its pieces, offsets from the word's alignment, all with word id
+// `word_id`.
+void BertTokenizer::wordpiece(const AlignedText& word, int32_t word_id,
+                              std::vector<Piece>& out) const {
+  const int32_t word_begin = word.begin.front(), word_end = word.end.back();
   if (static_cast<int>(word.size()) > options_.max_input_chars_per_word) {
-    out.push_back(options_.unk);
+    out.push_back({options_.unk, word_begin, word_end, word_id});
     return;
   }
   // Byte offset of each character, so candidate pieces are substrings of one UTF-8 string.
   std::string utf8;
   std::vector<size_t> offset;
-  for (char32_t c : word) {
+  for (char32_t c : word.chars) {
     offset.push_back(utf8.size());
     u::append_utf8(utf8, c);
   }
@@ -116,30 +187,32 @@ void BertTokenizer::wordpiece(const std::u32string& word, std::vector<std::strin
     }
     if (found < 0) {  // no piece fits here: the whole word is unknown
       out.resize(first);
-      out.push_back(options_.unk);
+      out.push_back({options_.unk, word_begin, word_end, word_id});
       return;
     }
-    out.push_back(key);
+    out.push_back({key, word.begin[start], word.end[end - 1], word_id});
     start = end;
   }
 }
 
-std::vector<std::string> BertTokenizer::tokenize(const std::string& text) const {
+std::vector<Piece> BertTokenizer::pieces(const std::string& text, int32_t first_word) const {
   std::u32string chars = u::decode_utf8(text);
   // Step 1: lower-case character by character, leaving special-token strings alone.
   // Step 2: split around the special tokens (case-sensitive, after lower-casing the rest).
-  std::vector<std::string> out;
-  std::vector<std::u32string> words;
-  std::u32string piece;
+  std::vector<Piece> out;
+  std::vector<Aligned> words;
+  Aligned piece;
+  int32_t word_id = first_word;
   std::vector<std::u32string> specials32;
   for (const std::string& s : specials_) specials32.push_back(u::decode_utf8(s));
   auto flush = [&] {
-    if (piece.empty()) return;
+    if (!piece.size()) return;
     words.clear();
     basic_tokenize(piece, words);
-    for (const std::u32string& w : words) wordpiece(w, out);
+    for (const Aligned& w : words) wordpiece(w, word_id++, out);
     piece.clear();
   };
+  std::u32string lowered;
   size_t i = 0;
   while (i < chars.size()) {
     const std::u32string* special = nullptr;
@@ -148,19 +221,40 @@ std::vector<std::string> BertTokenizer::tokenize(const std::string& text) const 
         if (chars.compare(i, s.size(), s) == 0 && (!special || s.size() > special->size()))
           special = &s;
     }
+    const auto at = static_cast<int32_t>(i);
     if (special) {
       flush();
-      out.push_back(u::encode_utf8(*special));
+      out.push_back(
+          {u::encode_utf8(*special), at, at + static_cast<int32_t>(special->size()), word_id++});
       i += special->size();
     } else {
-      if (options_.lowercase)
-        u::append_lower(piece, chars[i]);
-      else
-        piece.push_back(chars[i]);
+      if (options_.lowercase) {
+        lowered.clear();
+        u::append_lower(lowered, chars[i]);
+        for (char32_t c : lowered) piece.push(c, at, at + 1);
+      } else {
+        piece.push(chars[i], at, at + 1);
+      }
       ++i;
     }
   }
   flush();
+  return out;
+}
+
+std::vector<Piece> BertTokenizer::word_pieces(const std::vector<std::string>& words) const {
+  std::vector<Piece> out;
+  for (size_t w = 0; w < words.size(); ++w) {
+    std::vector<Piece> p = pieces(words[w]);
+    for (Piece& x : p) x.word = static_cast<int32_t>(w);
+    out.insert(out.end(), p.begin(), p.end());
+  }
+  return out;
+}
+
+std::vector<std::string> BertTokenizer::tokenize(const std::string& text) const {
+  std::vector<std::string> out;
+  for (Piece& p : pieces(text)) out.push_back(std::move(p.token));
   return out;
 }
 
@@ -178,13 +272,19 @@ std::vector<int32_t> BertTokenizer::ids_of(const std::vector<std::string>& token
 
 Encoding BertTokenizer::encode(const std::string& text, const std::string* text_pair,
                                int max_length, bool truncation, Padding padding) const {
-  std::vector<std::string> a = tokenize(text), b;
-  if (text_pair) b = tokenize(*text_pair);
-  const size_t specials = text_pair ? 3 : 2;
+  std::vector<Piece> a = pieces(text), b;
+  if (text_pair) b = pieces(*text_pair);
+  return assemble(std::move(a), text_pair ? &b : nullptr, max_length, truncation, padding);
+}
+
+Encoding BertTokenizer::assemble(std::vector<Piece> a, const std::vector<Piece>* pair,
+                                 int max_length, bool truncation, Padding padding) const {
+  std::vector<Piece> b = pair ? *pair : std::vector<Piece>{};
+  const size_t specials = pair ? 3 : 2;
   if (truncation && max_length > 0 &&
       a.size() + b.size() + specials > static_cast<size_t>(max_length)) {
     size_t excess = a.size() + b.size() + specials - static_cast<size_t>(max_length);
-    if (!text_pair) {
+    if (!pair) {
       a.resize(a.size() > excess ? a.size() - excess : 0);
     } else {
       // longest_first: one token at a time from the longer sequence, from B on ties.
@@ -203,22 +303,62 @@ Encoding BertTokenizer::encode(const std::string& text, const std::string* text_
       b.resize(lb > cut_b ? lb - cut_b : 0);
     }
   }
+  const std::span<const Piece> second(b);
+  Encoding e = join(a, pair ? &second : nullptr);
+  if (padding == Padding::MaxLength && max_length > 0) pad_to(e, static_cast<size_t>(max_length));
+  return e;
+}
+
+// [CLS] a [SEP] (b [SEP]), as the fast tokenizer's TemplateProcessing joins them.
+Encoding BertTokenizer::join(std::span<const Piece> a, const std::span<const Piece>* b) const {
   Encoding e;
-  auto push = [&](const std::string& tok, int id, int type) {
+  auto push = [&](const std::string& tok, int id, int type, std::pair<int32_t, int32_t> offsets,
+                  int32_t word, int32_t sequence) {
     e.tokens.push_back(tok);
     e.input_ids.push_back(id);
     e.token_type_ids.push_back(type);
     e.attention_mask.push_back(1);
+    e.offsets.push_back(offsets);
+    e.word_ids.push_back(word);
+    e.sequence_ids.push_back(sequence);
   };
-  push(options_.cls, cls_id_, 0);
-  for (const std::string& t : a) push(t, id_of(t), 0);
-  push(options_.sep, sep_id_, 0);
-  if (text_pair) {
-    for (const std::string& t : b) push(t, id_of(t), 1);
-    push(options_.sep, sep_id_, 1);
+  auto push_text = [&](std::span<const Piece> text, int sequence) {
+    for (const Piece& p : text)
+      push(p.token, id_of(p.token), sequence, {p.begin, p.end}, p.word, sequence);
+  };
+  push(options_.cls, cls_id_, 0, {0, 0}, -1, -1);
+  push_text(a, 0);
+  push(options_.sep, sep_id_, 0, {0, 0}, -1, -1);
+  if (b) {
+    push_text(*b, 1);
+    push(options_.sep, sep_id_, 1, {0, 0}, -1, -1);
   }
-  if (padding == Padding::MaxLength && max_length > 0) pad_to(e, static_cast<size_t>(max_length));
   return e;
+}
+
+std::vector<Encoding> BertTokenizer::windows(const std::vector<Piece>& first,
+                                             const std::vector<Piece>* second, int max_length,
+                                             int stride, Padding padding) const {
+  const std::vector<Piece>& cut = second ? *second : first;
+  const int room = max_length - static_cast<int>(second ? first.size() + 3 : 2);
+  if (room <= 0)
+    fail("max_length ", max_length, " leaves no room for the ",
+         second ? "second sequence after the first (" : "sequence (",
+         second ? std::to_string(first.size()) + " tokens) and " : std::string(),
+         second ? "3" : "2", " special tokens");
+  if (stride < 0 || stride >= room)
+    fail("stride ", stride, " must be below the ", room,
+         " tokens a window holds (max_length less the other tokens)");
+  std::vector<Encoding> out;
+  const size_t n = cut.size(), step = static_cast<size_t>(room - stride);
+  for (size_t start = 0;; start += step) {
+    const size_t stop = std::min(n, start + static_cast<size_t>(room));
+    std::span<const Piece> window(cut.data() + start, stop - start);
+    out.push_back(second ? join(first, &window) : join(window, nullptr));
+    if (padding == Padding::MaxLength) pad_to(out.back(), static_cast<size_t>(max_length));
+    if (stop == n) break;
+  }
+  return out;
 }
 
 void BertTokenizer::pad_to(Encoding& e, size_t length) const {
@@ -227,6 +367,9 @@ void BertTokenizer::pad_to(Encoding& e, size_t length) const {
     e.input_ids.push_back(pad_id_);
     e.token_type_ids.push_back(0);
     e.attention_mask.push_back(0);
+    e.offsets.push_back({0, 0});
+    e.word_ids.push_back(-1);
+    e.sequence_ids.push_back(-1);
   }
 }
 

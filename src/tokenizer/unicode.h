@@ -27,6 +27,9 @@ bool is_python_whitespace(char32_t c);
 bool is_punctuation(char32_t c);
 // The CJK Unified Ideograph blocks BERT puts spaces around.
 bool is_cjk(char32_t c);
+// Canonical combining class 0: NFC composes nothing across the start of such a character
+// (but for Hangul jamo, which nfc() of the longer text handles).
+bool is_starter(char32_t c);
 // Category Mn (nonspacing mark): what strip_accents removes after NFD.
 bool is_nonspacing_mark(char32_t c);
 
