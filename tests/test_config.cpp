@@ -99,3 +99,21 @@ TEST(Config, AnOversizedFileIsRefusedBeforeItIsRead) {
   EXPECT_NE(m.find("vocabulary is 17 bytes, more than the 8"), std::string::npos) << m;
   std::filesystem::remove_all(dir);
 }
+
+// run_mlm's --config_overrides: known keys take typed values; anything else is named.
+TEST(Config, OverridesSetKnownKeysAndNameTheRest) {
+  const BertConfig c = preset_config("tiny");
+  const BertConfig o = override_config(
+      c, "hidden_dropout_prob=0,attention_probs_dropout_prob=0.05,num_hidden_layers=3");
+  EXPECT_EQ(o.hidden_dropout_prob, 0.0);
+  EXPECT_EQ(o.attention_probs_dropout_prob, 0.05);
+  EXPECT_EQ(o.num_hidden_layers, 3);
+  EXPECT_EQ(o.hidden_size, c.hidden_size);
+  auto error = [&](const std::string& s) { return test::error_of([&] { override_config(c, s); }); };
+  EXPECT_NE(error("hidden_dropout=0")
+                .find("--config_overrides: config.json has no key \"hidden_dropout\""),
+            std::string::npos);
+  EXPECT_NE(error("hidden_dropout_prob").find("\"hidden_dropout_prob\" is not key=value"),
+            std::string::npos);
+  EXPECT_NE(error("num_hidden_layers=two").find("--config_overrides"), std::string::npos);
+}

@@ -66,6 +66,7 @@ MemoryQuery resolve(MemoryOptions& o) {
   if (!a.memory_limit.empty()) parse_size(a.memory_limit);
   BertConfig config = load_config(
       o.config.empty() ? (std::filesystem::path(a.model) / "config.json").string() : o.config);
+  if (!a.config_overrides.empty()) config = override_config(config, a.config_overrides);
   config.task = parse_task(a.task, "--task");  // the head train (or pretrain) builds
   set_run_labels(a, config);
   if (a.num_labels > 0 && a.num_labels != config.num_labels())

@@ -140,6 +140,34 @@ void BertConfig::validate(const std::string& source) const {
   if (classifier_dropout >= 0) prob("classifier_dropout", classifier_dropout);
 }
 
+BertConfig override_config(const BertConfig& c, const std::string& overrides) {
+  const std::string source = "--config_overrides";
+  json j = json::parse(config_to_json(c));
+  size_t begin = 0;
+  while (begin <= overrides.size()) {
+    size_t end = overrides.find(',', begin);
+    if (end == std::string::npos) end = overrides.size();
+    const std::string item = overrides.substr(begin, end - begin);
+    const size_t eq = item.find('=');
+    if (eq == std::string::npos || eq == 0) fail(source, ": \"", item, "\" is not key=value");
+    const std::string key = item.substr(0, eq), value = item.substr(eq + 1);
+    if (!j.contains(key)) fail(source, ": config.json has no key \"", key, "\"");
+    char* rest = nullptr;
+    const double number = std::strtod(value.c_str(), &rest);
+    if (value == "true" || value == "false")
+      j[key] = value == "true";
+    else if (!value.empty() && *rest == '\0' && j[key].is_number_integer() &&
+             number == std::floor(number))
+      j[key] = static_cast<int64_t>(number);
+    else if (!value.empty() && *rest == '\0')
+      j[key] = number;
+    else
+      j[key] = value;
+    begin = end + 1;
+  }
+  return parse_config(j.dump(), source);
+}
+
 BertConfig parse_config(const std::string& text, const std::string& source) {
   json j;
   try {

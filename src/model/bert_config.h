@@ -61,6 +61,10 @@ struct BertConfig {
 BertConfig load_config(const std::string& path);
 BertConfig parse_config(const std::string& json_text, const std::string& source);
 std::string config_to_json(const BertConfig& c);
+// run_mlm's --config_overrides "key=value,key=value" (transformers' update_from_string): each
+// key must be one config.json has; true/false become booleans, numbers numbers, the rest
+// strings. The result is validated as a config.json is.
+BertConfig override_config(const BertConfig& c, const std::string& overrides);
 // HF's names for n classes without names: LABEL_0 .. LABEL_{n-1}; n outside 1..kMaxLabels is an
 // error naming `what` (a file's field, a flag), raised before any name is built.
 std::vector<std::string> default_labels(long n, const std::string& what);

@@ -503,6 +503,7 @@ TrainOutcome run_training(const TrainingArguments& a) {
 static TrainOutcome train(Run& run) {
   const TrainingArguments& a = run.args;
   run.config = load_config((fs::path(a.model) / "config.json").string());
+  if (!a.config_overrides.empty()) run.config = override_config(run.config, a.config_overrides);
   // The head --task asks for, whatever head the checkpoint has (run_glue's
   // AutoModelForSequenceClassification, run_mlm's AutoModelForMaskedLM): the encoder loads,
   // a missing head is new.

@@ -37,6 +37,7 @@ const ArgField kFields[] = {
   {"problem_type", [](A& a) -> ArgRef { return &a.problem_type; }, "single_label_classification | regression | multi_label_classification (default: config.json's, else from the labels)", true},
   {"label_separator", [](A& a) -> ArgRef { return &a.label_separator; }, "Multi-label: the separator of the names in a label column (JSON arrays need none)", true},
   {"task", [](A& a) -> ArgRef { return &a.task; }, "sequence_classification | mlm (masked-LM pretraining on text; `pretrain` sets it)"},
+  {"config_overrides", [](A& a) -> ArgRef { return &a.config_overrides; }, "Override config.json settings, e.g. hidden_dropout_prob=0,attention_probs_dropout_prob=0 (run_mlm)"},
   {"mlm_probability", [](A& a) -> ArgRef { return &a.mlm_probability; }, "mlm: share of tokens masked (80% [MASK], 10% random, 10% kept)"},
   {"line_by_line", [](A& a) -> ArgRef { return &a.line_by_line; }, "mlm: each line an example (else texts are concatenated and cut into max_seq_length blocks)"},
   {"whole_word_mask", [](A& a) -> ArgRef { return &a.whole_word_mask; }, "mlm: mask whole words (all their ## pieces together)"},

@@ -38,6 +38,7 @@ struct TrainingArguments {
   // The head trained: sequence_classification (train's default) or mlm (pretrain's), with
   // run_mlm's data options.
   std::string task = "sequence_classification";
+  std::string config_overrides;  // run_mlm's "key=value,..." over the model's config.json
   double mlm_probability = 0.15;
   bool line_by_line = false;     // else texts are concatenated and cut into max_seq_length blocks
   bool whole_word_mask = false;  // DataCollatorForWholeWordMask's choice of whole words
