@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "data/labels.h"
 #include "train/metrics.h"
+#include "train/seqeval.h"
 #include "train/task_labels.h"
 
 using namespace bertrain;
@@ -102,4 +103,45 @@ TEST(TaskLabels, ProblemTypeFromTheFlagTheConfigOrTheLabels) {
         << e.what();
   }
   EXPECT_THROW(resolve_problem_type("classification", c, {"a"}, "f", ""), Error);
+}
+
+// seqeval's entities and metrics on hand-made tags, the answers worked out here.
+TEST(Seqeval, EntitiesFollowSeqevalsChunkRules) {
+  using V = std::vector<std::string>;
+  auto ents = [](const V& tags) { return seqeval_entities(tags); };
+  EXPECT_EQ(ents({"B-PER", "I-PER", "O", "B-LOC"}),
+            (std::vector<Entity>{{"PER", 0, 1}, {"LOC", 3, 3}}));
+  // An I- after O starts an entity; one after another type starts a new one.
+  EXPECT_EQ(ents({"O", "I-PER", "I-PER", "O"}), (std::vector<Entity>{{"PER", 1, 2}}));
+  EXPECT_EQ(ents({"B-PER", "I-LOC"}), (std::vector<Entity>{{"PER", 0, 0}, {"LOC", 1, 1}}));
+  EXPECT_EQ(ents({"I-PER", "B-PER"}), (std::vector<Entity>{{"PER", 0, 0}, {"PER", 1, 1}}));
+  // IOBES: S is one token, E closes.
+  EXPECT_EQ(ents({"S-ORG", "B-PER", "E-PER", "I-PER"}),
+            (std::vector<Entity>{{"ORG", 0, 0}, {"PER", 1, 2}, {"PER", 3, 3}}));
+}
+
+TEST(Seqeval, MetricsCountExactEntitiesAndAllTokens) {
+  // Sentence 1: PER right, LOC predicted as ORG. Sentence 2: a B-PER that ends sentence 1 and
+  // an I-PER that starts sentence 2 are two entities, not one (sentences are kept apart).
+  const std::vector<std::vector<std::string>> truth = {{"B-PER", "I-PER", "O", "B-LOC"},
+                                                       {"I-PER", "O"}};
+  const std::vector<std::vector<std::string>> pred = {{"B-PER", "I-PER", "O", "B-ORG"},
+                                                      {"B-PER", "O"}};
+  const Metrics m = seqeval_metrics(truth, pred);
+  // true: PER(0-1), LOC(3), PER(5); predicted: PER(0-1), ORG(3), PER(5): 2 of 3 right.
+  EXPECT_DOUBLE_EQ(m.at("precision"), 2.0 / 3);
+  EXPECT_DOUBLE_EQ(m.at("recall"), 2.0 / 3);
+  EXPECT_DOUBLE_EQ(m.at("f1"), 2.0 / 3);
+  EXPECT_DOUBLE_EQ(m.at("accuracy"), 4.0 / 6);  // the LOC/ORG token and I-PER/B-PER differ
+  EXPECT_DOUBLE_EQ(m.at("PER_f1"), 1.0);
+  EXPECT_DOUBLE_EQ(m.at("PER_number"), 2.0);
+  EXPECT_DOUBLE_EQ(m.at("LOC_recall"), 0.0);
+  EXPECT_DOUBLE_EQ(m.at("LOC_number"), 1.0);
+  EXPECT_DOUBLE_EQ(m.at("ORG_precision"), 0.0);
+  EXPECT_DOUBLE_EQ(m.at("ORG_number"), 0.0);
+  // Nothing predicted: precision, recall and f1 are 0, not NaN.
+  const Metrics none = seqeval_metrics({{"B-PER"}}, {{"O"}});
+  EXPECT_EQ(none.at("precision"), 0.0);
+  EXPECT_EQ(none.at("f1"), 0.0);
+  EXPECT_THROW(seqeval_metrics({{"O"}}, {{"O", "O"}}), Error);
 }
