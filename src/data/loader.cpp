@@ -79,9 +79,10 @@ DataLoader::DataLoader(const TokenizedDataset& data, ExampleLabels labels, Loade
     : data_(data), labels_(std::move(labels)), o_(o) {
   if (o_.batch_size <= 0) fail("batch size must be positive, got ", o_.batch_size);
   const bool as_ids = labels_.width == 0;
-  if (as_ids ? labels_.class_ids.size() != data_.size()
-             : labels_.targets.size() != data_.size() * static_cast<size_t>(labels_.width))
-    fail("internal: one label per example expected");
+  if (!labels_.token_labels.empty() ? labels_.token_labels.size() != data_.total_tokens()
+      : as_ids                      ? labels_.class_ids.size() != data_.size()
+               : labels_.targets.size() != data_.size() * static_cast<size_t>(labels_.width))
+    fail("internal: one label per example (or per token) expected");
   if (o_.num_workers < 0) fail("--dataloader_num_workers must be >= 0");
 }
 
@@ -108,7 +109,8 @@ HostBatch DataLoader::make_batch(const std::vector<size_t>& order, size_t k) con
   b.S = o_.pad_to_max_length ? o_.max_length : std::max(longest, 1);
   const size_t cells = static_cast<size_t>(b.B) * b.S;
   const size_t W = static_cast<size_t>(labels_.width);
-  const size_t label_count = o_.mlm ? cells : static_cast<size_t>(b.B);
+  const bool per_token = !labels_.token_labels.empty();
+  const size_t label_count = o_.mlm || per_token ? cells : static_cast<size_t>(b.B);
   b.storage =
       Buffer<std::byte>((3 * cells + label_count + W * b.B) * 4, MemCategory::Data, "batch");
   int32_t* p = reinterpret_cast<int32_t*>(b.storage.data());
@@ -118,6 +120,7 @@ HostBatch DataLoader::make_batch(const std::vector<size_t>& order, size_t k) con
   b.labels = {p + 3 * cells, label_count};
   b.targets = {reinterpret_cast<float*>(p + 3 * cells + label_count), W * b.B};
   std::fill(b.ids.begin(), b.ids.end(), o_.pad_id);  // types and mask start at 0
+  if (per_token) std::fill(b.labels.begin(), b.labels.end(), -100);
   for (size_t r = 0; r < static_cast<size_t>(b.B); ++r) {
     size_t ex = order[begin + r];
     int len = data_.length(ex);
@@ -126,6 +129,9 @@ HostBatch DataLoader::make_batch(const std::vector<size_t>& order, size_t k) con
     std::fill_n(b.mask.begin() + r * b.S, len, 1);
     if (o_.mlm)
       o_.mlm->mask_row(b.ids.data() + r * b.S, b.labels.data() + r * b.S, len, b.S, ex, epoch_);
+    else if (per_token)
+      std::copy_n(labels_.token_labels.begin() + data_.offsets[ex], len,
+                  b.labels.begin() + r * b.S);
     else if (W == 0)
       b.labels[r] = labels_.class_ids[ex];
     else

@@ -42,11 +42,16 @@ struct LoaderOptions {
 
 // What the model is taught per example: class ids (-100: no label), or float targets
 // [examples, width] (regression: width 1; multi-label: multi-hot over width labels).
+// Or, for token classification, a class id per token (aligned with the dataset's ids).
 struct ExampleLabels {
   std::vector<int32_t> class_ids;
   std::vector<float> targets;
   int width = 0;  // 0: class ids
-  static ExampleLabels classes(std::vector<int32_t> ids) { return {std::move(ids), {}, 0}; }
+  std::vector<int32_t> token_labels;
+  static ExampleLabels classes(std::vector<int32_t> ids) { return {std::move(ids), {}, 0, {}}; }
+  static ExampleLabels per_token(std::vector<int32_t> labels) {
+    return {{}, {}, 0, std::move(labels)};
+  }
 };
 
 // One padded batch. Its arrays live in one counted allocation (category data); the spans

@@ -65,7 +65,8 @@ std::string fix_legacy_name(std::string name) {
 }  // namespace
 
 template <typename T>
-LoadReport load_weights(Bert<T>& model, const std::string& model_dir, bool allow_new_head) {
+LoadReport load_weights(Bert<T>& model, const std::string& model_dir, bool allow_new_head,
+                        bool ignore_mismatched_sizes) {
   CheckpointFiles files(model_dir);
   LoadReport report;
   report.source = files.description();
@@ -96,6 +97,13 @@ LoadReport load_weights(Bert<T>& model, const std::string& model_dir, bool allow
            prefixed ? "" : " (the checkpoint has no \"bert.\" prefix; looked for it without)");
     }
     const TensorFile& file = files.file_of(it->second);
+    if (ignore_mismatched_sizes && is_head(p.name) && file.stored_shape(it->second) != p.shape) {
+      report.mismatched.push_back(
+          p.name + ": found shape " + shape_str(file.stored_shape(it->second)) +
+          " in the checkpoint and " + shape_str(p.shape) + " in the model instantiated");
+      by_model_name.erase(it);
+      continue;
+    }
     write_from_host(model.device(), model.params() + p.offset, p.numel,
                     [&](T* host) { file.read_into(it->second, p.shape, host, dtype_of<T>()); });
     dtypes.insert(std::string(dtype_name(file.stored_dtype(it->second))));
@@ -133,6 +141,12 @@ std::string describe(const LoadReport& r) {
          r.source + " and are newly initialized: [" + join(r.newly_initialized, 8) +
          "]\nYou should probably TRAIN this model on a down-stream task to be able to use it "
          "for predictions and inference.\n";
+  if (!r.mismatched.empty()) {
+    s += "Some weights of " + r.architecture +
+         " were not initialized from the model checkpoint at " + r.source +
+         " and are newly initialized because the shapes did not match:\n";
+    for (const std::string& m : r.mismatched) s += "- " + m + "\n";
+  }
   return s;
 }
 
@@ -181,8 +195,8 @@ void init_weights(Bert<T>& model, uint64_t seed) {
   }
 }
 
-template LoadReport load_weights<float>(Bert<float>&, const std::string&, bool);
-template LoadReport load_weights<double>(Bert<double>&, const std::string&, bool);
+template LoadReport load_weights<float>(Bert<float>&, const std::string&, bool, bool);
+template LoadReport load_weights<double>(Bert<double>&, const std::string&, bool, bool);
 template void save_pretrained<float>(const Bert<float>&, const std::string&);
 template void save_pretrained<double>(const Bert<double>&, const std::string&);
 template void init_weights<float>(Bert<float>&, uint64_t);

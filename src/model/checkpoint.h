@@ -16,6 +16,9 @@ struct LoadReport {
   std::vector<std::string> renamed;            // "file name -> model name"
   std::vector<std::string> unused;             // tensors of other heads, ignored
   std::vector<std::string> newly_initialized;  // head tensors absent from the file
+  // Head tensors whose stored shape differs (another head, or another label count), newly
+  // initialized under ignore_mismatched_sizes: "name: found shape [..] ... and [..] ...".
+  std::vector<std::string> mismatched;
   std::string architecture = "BertForSequenceClassification";  // the model loaded into
 };
 
@@ -30,7 +33,10 @@ struct LoadReport {
 // is an error unless allow_new_head: then they keep their current values (the caller's
 // init_weights, as transformers "newly initializes" them) and are reported.
 template <typename T>
-LoadReport load_weights(Bert<T>& model, const std::string& model_dir, bool allow_new_head = false);
+// With ignore_mismatched_sizes (from_pretrained's flag) a head tensor stored with another shape
+// (another label count, another head) is newly initialized too instead of an error.
+LoadReport load_weights(Bert<T>& model, const std::string& model_dir, bool allow_new_head = false,
+                        bool ignore_mismatched_sizes = false);
 
 // transformers' warning block for a report, or "" when everything was a plain match.
 std::string describe(const LoadReport& report);

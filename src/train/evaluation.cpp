@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/timing.h"
+#include "train/seqeval.h"
 
 namespace bertrain {
 
@@ -79,8 +80,54 @@ static EvalResult evaluate_mlm(Bert<float>& model, DataLoader& loader, Comm* com
   return r;
 }
 
+// Token classification (run_ner's compute_metrics): the tags at the labelled positions of each
+// example, true and predicted (the argmax), scored by seqeval.
+static EvalResult evaluate_tokens(Bert<float>& model, DataLoader& loader, Comm* comm) {
+  const int L = model.config().num_labels();
+  const std::vector<std::string>& names = model.config().id2label;
+  EvalResult r;
+  SeqevalCounts counts;
+  auto t0 = std::chrono::steady_clock::now();
+  loader.start_epoch(0);
+  HostBatch b;
+  double loss_sum = 0;
+  std::vector<std::string> truth, predicted;
+  while (loader.next(b)) {
+    const double loss = model.forward(b.view(), /*training=*/false, 0);
+    const std::vector<float> out = model.host_outputs();  // [B x S, L]
+    for (int i = 0; i < b.B; ++i) {
+      truth.clear();
+      predicted.clear();
+      std::vector<int32_t>& ids = r.token_predictions.emplace_back();
+      for (int j = 0; j < b.S; ++j) {
+        const size_t pos = static_cast<size_t>(i) * b.S + j;
+        if (b.labels[pos] == -100) continue;
+        const float* row = out.data() + pos * L;
+        ids.push_back(static_cast<int32_t>(std::max_element(row, row + L) - row));
+        truth.push_back(names[b.labels[pos]]);
+        predicted.push_back(names[ids.back()]);
+      }
+      counts.add(truth, predicted);
+      r.count += static_cast<int64_t>(ids.size());
+    }
+    r.examples += b.B;
+    loss_sum += loss * b.B;  // HF Trainer: each batch's mean loss, weighted by its examples
+  }
+  std::vector<int64_t*> cells = counts.cells(names);
+  cells.push_back(&r.count);
+  cells.push_back(&r.examples);
+  sum_counts(comm, cells);
+  std::vector<double> loss_total = {loss_sum};
+  sum(comm, loss_total);
+  r.seconds = seconds_since(t0);
+  if (r.examples) r.loss = loss_total[0] / static_cast<double>(r.examples);
+  r.metrics = counts.metrics();
+  return r;
+}
+
 EvalResult evaluate_model(Bert<float>& model, DataLoader& loader, Comm* comm) {
   if (model.config().task == Task::MaskedLM) return evaluate_mlm(model, loader, comm);
+  if (model.config().task == Task::TokenClassification) return evaluate_tokens(model, loader, comm);
   const int L = model.config().num_labels();
   const ProblemType problem = model.problem();
   EvalResult r;

@@ -19,8 +19,13 @@ struct EvalResult {
   double seconds = 0;
   Metrics metrics;                              // by name, without "eval_"
   std::vector<std::vector<int64_t>> confusion;  // single-label: [true label][predicted label]
+  // Token classification: each example's predicted class ids at its labelled positions, in
+  // the loader's order (this rank's).
+  std::vector<std::vector<int32_t>> token_predictions;
 };
 
+// Token classification is scored as run_ner does: seqeval over each example's labelled
+// positions (train/seqeval.h), the loss averaged per example.
 // With a Comm of N ranks each rank evaluates its shard (the loader's) and the counts, sums and
 // (regression) the prediction-label pairs are gathered over the ranks: every rank gets the
 // whole set's result.

@@ -40,14 +40,16 @@ MemoryEstimate estimate_memory(const MemoryQuery& q) {
   // The batches live in host memory: they count only where the device's memory is the host's
   // (on a GPU they are uploaded into the model's own planned buffers).
   const size_t prefetch = static_cast<size_t>(q.workers) * q.prefetch_per_worker;
-  const bool mlm = q.config.task == Task::MaskedLM;  // a class id per position
-  const int width =                                  // float labels a row (regression, multi-label)
+  const bool mlm = q.config.task == Task::MaskedLM;
+  const bool per_position = mlm || q.config.task == Task::TokenClassification;
+  const int width =  // float labels a row (regression, multi-label)
       mlm || q.config.problem() == ProblemType::SingleLabel ? 0 : q.config.num_labels();
   if (q.device.host_visible()) {
     at(MemCategory::Data) =
-        (q.accumulation + prefetch + 1) * HostBatch::bytes(q.batch, q.seq, width, mlm);
+        (q.accumulation + prefetch + 1) * HostBatch::bytes(q.batch, q.seq, width, per_position);
     if (q.eval_batch)
-      at(MemCategory::Data) += (prefetch + 2) * HostBatch::bytes(q.eval_batch, q.seq, width, mlm);
+      at(MemCategory::Data) +=
+          (prefetch + 2) * HostBatch::bytes(q.eval_batch, q.seq, width, per_position);
   }
   for (size_t b : e.bytes) e.peak += b;
 

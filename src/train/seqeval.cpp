@@ -1,7 +1,5 @@
 #include "train/seqeval.h"
 
-#include <array>
-#include <map>
 #include <set>
 
 #include "core/error.h"
@@ -60,37 +58,36 @@ std::vector<Entity> seqeval_entities(const std::vector<std::string>& tags) {
   return out;
 }
 
-Metrics seqeval_metrics(const std::vector<std::vector<std::string>>& truth,
-                        const std::vector<std::vector<std::string>>& predicted) {
+void SeqevalCounts::add(const std::vector<std::string>& truth,
+                        const std::vector<std::string>& predicted) {
   if (truth.size() != predicted.size())
-    fail("seqeval: ", truth.size(), " true sentences but ", predicted.size(), " predicted");
-  // Sentences joined with an O between them, as seqeval flattens a list of lists.
-  std::vector<std::string> all_true, all_pred;
-  int64_t tokens = 0, correct_tokens = 0;
-  for (size_t s = 0; s < truth.size(); ++s) {
-    if (truth[s].size() != predicted[s].size())
-      fail("seqeval: sentence ", s, " has ", truth[s].size(), " true tags but ",
-           predicted[s].size(), " predicted");
-    for (size_t i = 0; i < truth[s].size(); ++i) {
-      correct_tokens += truth[s][i] == predicted[s][i];
-      ++tokens;
-    }
-    all_true.insert(all_true.end(), truth[s].begin(), truth[s].end());
-    all_pred.insert(all_pred.end(), predicted[s].begin(), predicted[s].end());
-    all_true.push_back("O");
-    all_pred.push_back("O");
-  }
-  const std::vector<Entity> t = seqeval_entities(all_true), p = seqeval_entities(all_pred);
+    fail("seqeval: a sentence has ", truth.size(), " true tags but ", predicted.size(),
+         " predicted");
+  for (size_t i = 0; i < truth.size(); ++i) correct_tokens += truth[i] == predicted[i];
+  tokens += static_cast<int64_t>(truth.size());
+  const std::vector<Entity> t = seqeval_entities(truth), p = seqeval_entities(predicted);
   const std::set<Entity> true_set(t.begin(), t.end()), pred_set(p.begin(), p.end());
-  std::map<std::string, std::array<int64_t, 3>> per_type;  // correct, predicted, true
   for (const Entity& e : pred_set) {
-    ++per_type[e.type][1];
-    per_type[e.type][0] += true_set.count(e);
+    ++types[e.type][1];
+    types[e.type][0] += true_set.count(e);
   }
-  for (const Entity& e : true_set) ++per_type[e.type][2];
+  for (const Entity& e : true_set) ++types[e.type][2];
+}
+
+std::vector<int64_t*> SeqevalCounts::cells(const std::vector<std::string>& tags) {
+  for (const std::string& tag : tags)
+    if (!tag.empty() && tag != "O") types[split_tag(tag).type];  // zero when unseen
+  std::vector<int64_t*> out = {&tokens, &correct_tokens};
+  for (auto& [type, c] : types)
+    for (int64_t& x : c) out.push_back(&x);
+  return out;
+}
+
+Metrics SeqevalCounts::metrics() const {
   Metrics m;
   int64_t correct = 0, n_pred = 0, n_true = 0;
-  for (const auto& [type, c] : per_type) {
+  for (const auto& [type, c] : types) {
+    if (c[1] == 0 && c[2] == 0) continue;  // a type of the label list never seen
     const double pr = ratio(c[0], c[1]), rc = ratio(c[0], c[2]);
     m[type + "_precision"] = pr;
     m[type + "_recall"] = rc;
@@ -105,6 +102,15 @@ Metrics seqeval_metrics(const std::vector<std::vector<std::string>>& truth,
   m["f1"] = f1(m["precision"], m["recall"]);
   m["accuracy"] = ratio(correct_tokens, tokens);
   return m;
+}
+
+Metrics seqeval_metrics(const std::vector<std::vector<std::string>>& truth,
+                        const std::vector<std::vector<std::string>>& predicted) {
+  if (truth.size() != predicted.size())
+    fail("seqeval: ", truth.size(), " true sentences but ", predicted.size(), " predicted");
+  SeqevalCounts counts;
+  for (size_t s = 0; s < truth.size(); ++s) counts.add(truth[s], predicted[s]);
+  return counts.metrics();
 }
 
 }  // namespace bertrain

@@ -3,7 +3,9 @@
 // (same type, same first and last token), micro-averaged over types.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -28,10 +30,24 @@ struct Entity {
 // (or after another type) starts an entity of its own, as conlleval reads it.
 std::vector<Entity> seqeval_entities(const std::vector<std::string>& tags);
 
-// The metrics of predicted against true tags, sentence by sentence (each pair of the same
-// length): precision, recall and f1 over all entities (0 where undefined), accuracy over all
-// tokens, and per type <type>_precision, <type>_recall, <type>_f1, <type>_number (true
-// entities of the type).
+// What seqeval's metrics are made of, added up sentence by sentence (and over data-parallel
+// ranks): per entity type the entities predicted exactly, predicted, and true; tokens, and
+// tokens tagged right.
+struct SeqevalCounts {
+  std::map<std::string, std::array<int64_t, 3>> types;  // correct, predicted, true
+  int64_t tokens = 0, correct_tokens = 0;
+  // One sentence's true and predicted tags (the same length).
+  void add(const std::vector<std::string>& truth, const std::vector<std::string>& predicted);
+  // Every count, the types of `tags` included (zero if unseen), in one fixed order: for a sum
+  // over ranks that saw different types.
+  std::vector<int64_t*> cells(const std::vector<std::string>& tags);
+  // precision, recall and f1 over all entities (0 where undefined), accuracy over all tokens,
+  // and per type <type>_precision, <type>_recall, <type>_f1, <type>_number (true entities).
+  Metrics metrics() const;
+};
+
+// The metrics of predicted against true tags, sentence by sentence (seqeval joins the
+// sentences with an O between them: no entity crosses from one into the next).
 Metrics seqeval_metrics(const std::vector<std::vector<std::string>>& truth,
                         const std::vector<std::vector<std::string>>& predicted);
 

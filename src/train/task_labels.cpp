@@ -55,13 +55,14 @@ ExampleLabels example_labels(ProblemType problem, const TokenizedDataset& d,
                              const std::vector<std::string>& names, const std::string& separator) {
   switch (problem) {
     case ProblemType::Regression:
-      return {{}, real_targets(d), 1};
+      return {{}, real_targets(d), 1, {}};
     case ProblemType::MultiLabel:
-      return {{}, multi_hot_targets(d, LabelMap(names), separator), static_cast<int>(names.size())};
+      return {
+          {}, multi_hot_targets(d, LabelMap(names), separator), static_cast<int>(names.size()), {}};
     case ProblemType::SingleLabel:
       break;
   }
-  return {d.class_ids(LabelMap(names)), {}, 0};
+  return ExampleLabels::classes(d.class_ids(LabelMap(names)));
 }
 
 }  // namespace bertrain

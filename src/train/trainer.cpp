@@ -17,6 +17,7 @@
 #include "core/timing.h"
 #include "data/cache.h"
 #include "data/loader.h"
+#include "data/tagged.h"
 #include "device/cuda_device.h"
 #include "dist/comm.h"
 #include "model/checkpoint.h"
@@ -54,6 +55,9 @@ struct Run {
   MlmMasking masking;                 // masked LM: what the loaders mask
   std::vector<uint8_t> continuation;  // --whole_word_mask: which ids continue a word
   TokenizedDataset train_data, eval_data;
+  // Token classification: labels per token, and the evaluation sentences with each token's word.
+  std::vector<int32_t> train_token_labels, eval_token_labels, eval_token_words;
+  std::vector<TaggedSentence> eval_sentences;
   bool has_eval = false;
   std::unique_ptr<Bert<float>> model;
   std::unique_ptr<AdamW<float>> optimizer;
@@ -115,6 +119,57 @@ void set_head_labels(Run& run) {
   run.config.problem_type = problem_type_name(run.problem);
 }
 
+// Token classification: eval_predictions.jsonl, a line per evaluation sentence with all its
+// words and the tag predicted at each word's first labelled piece; null for a word that has
+// none (cut off by max_seq_length, or no tokens at all), as run_ner's metrics leave it out.
+void write_token_predictions(const Run& run, const EvalResult& r) {
+  std::string out;
+  const TokenizedDataset& d = run.eval_data;
+  for (size_t i = 0; i < r.token_predictions.size() && i < d.size(); ++i) {
+    const TaggedSentence& s = run.eval_sentences[i];
+    json tags(s.words.size(), nullptr);
+    size_t k = 0;  // the next labelled position's prediction
+    for (int64_t pos = d.offsets[i]; pos < d.offsets[i + 1]; ++pos) {
+      if (run.eval_token_labels[pos] == -100) continue;
+      const int32_t w = run.eval_token_words[pos];
+      const int32_t predicted = r.token_predictions[i][k++];
+      if (tags[w].is_null()) tags[w] = run.labels[predicted];
+    }
+    out += json{{"tokens", s.words}, {"predicted_tags", tags}}.dump() + "\n";
+  }
+  write_text_file_atomic((fs::path(run.args.output_dir) / "eval_predictions.jsonl").string(), out);
+}
+
+// Token classification (run_ner): tagged sentences, the tag list (sorted, or --label_list),
+// each word's tags aligned to its pieces.
+void load_tagged_data(Run& run) {
+  const TrainingArguments& a = run.args;
+  std::vector<TaggedSentence> train = read_tagged(a.train_file);
+  if (train.empty()) fail(a.train_file, ": no tagged sentences");
+  run.labels = a.label_list.empty() ? tag_list(train) : parse_label_list(a.label_list);
+  if (run.labels.empty()) fail("--label_list names no labels");
+  run.problem = ProblemType::SingleLabel;
+  if (!a.problem_type.empty() && a.problem_type != "single_label_classification")
+    fail("--problem_type ", a.problem_type, ": token classification is single-label");
+  set_head_labels(run);
+  const LabelMap map(run.labels);
+  TaggedDataset t = tokenize_tagged(std::move(train), *run.tokenizer, run.max_seq_length, map,
+                                    a.label_all_tokens, a.train_file);
+  run.train_data = t.data;
+  run.train_token_labels = std::move(t.token_labels);
+  std::printf("train data: %s, %zu sentences, %zu tokens; %zu tags\n", a.train_file.c_str(),
+              run.train_data.size(), run.train_data.total_tokens(), run.labels.size());
+  if (a.eval_file.empty()) return;
+  TaggedDataset e = tokenize_tagged(read_tagged(a.eval_file), *run.tokenizer, run.max_seq_length,
+                                    map, a.label_all_tokens, a.eval_file);
+  if (e.data.size() == 0) fail(a.eval_file, ": no tagged sentences");
+  run.eval_data = e.data;
+  run.eval_token_labels = std::move(e.token_labels);
+  run.eval_token_words = std::move(e.token_words);
+  run.eval_sentences = std::move(e.sentences);
+  run.has_eval = true;
+}
+
 void load_data(Run& run) {
   const TrainingArguments& a = run.args;
   std::string tok_path = a.tokenizer.empty() ? a.model : a.tokenizer;
@@ -141,6 +196,7 @@ void load_data(Run& run) {
     fail(tok_path, ": the tokenizer has ", run.tokenizer->vocab().size(),
          " tokens but the model's vocab_size is ", run.config.vocab_size,
          " (a tokenizer from another model?)");
+  if (run.config.task == Task::TokenClassification) return load_tagged_data(run);
   std::string cache = resolve_cache_dir(a.cache_dir);
   // Masked LM without --line_by_line: whole texts, concatenated and cut into blocks.
   const bool mlm = run.config.task == Task::MaskedLM, blocks = mlm && !a.line_by_line;
@@ -269,7 +325,8 @@ void build_model(Run& run) {
                     : "fp32 GEMMs over bf16-rounded values (no bf16 matrix units found by oneDNN "
                       "on this CPU): memory is saved, time is not");
   init_weights(*run.model, a.seed);
-  const std::string loaded = describe(load_weights(*run.model, a.model, /*allow_new_head=*/true));
+  const std::string loaded = describe(
+      load_weights(*run.model, a.model, /*allow_new_head=*/true, a.ignore_mismatched_sizes));
   std::fputs(loaded.c_str(), stdout);
   std::optional<Shard> shard;  // ZeRO-1: this rank's piece of the optimizer state
   if (a.zero_stage == 1 && run.comm->size() > 1) {
@@ -300,6 +357,9 @@ void build_loaders(Run& run) {
   o.world = run.comm->size();
   if (run.config.task == Task::MaskedLM) o.mlm = &run.masking;
   auto labels = [&](const TokenizedDataset& d) {
+    if (run.config.task == Task::TokenClassification)
+      return ExampleLabels::per_token(&d == &run.train_data ? run.train_token_labels
+                                                            : run.eval_token_labels);
     if (run.config.task == Task::MaskedLM)  // the loader masks the tokens
       return ExampleLabels::classes(std::vector<int32_t>(d.size(), -100));
     return example_labels(run.problem, d, run.labels, a.label_separator);
@@ -641,6 +701,9 @@ static TrainOutcome train(Run& run) {
     EvalResult final_eval = evaluate_model(*run.model, *run.eval_loader, run.comm);
     for (const auto& [name, value] : final_eval.metrics) metrics["eval_" + name] = value;
     final_metrics = final_eval.metrics;
+    // Each rank holds its shard's predictions: one process writes them all.
+    if (run.config.task == Task::TokenClassification && run.comm->size() == 1)
+      write_token_predictions(run, final_eval);
     metrics["eval_loss"] = final_eval.loss;
     metrics["eval_samples"] = final_eval.examples;
   }

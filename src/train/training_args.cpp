@@ -36,7 +36,9 @@ const ArgField kFields[] = {
   {"num_labels", [](A& a) -> ArgRef { return &a.num_labels; }, "Expected number of classes (checked)"},
   {"problem_type", [](A& a) -> ArgRef { return &a.problem_type; }, "single_label_classification | regression | multi_label_classification (default: config.json's, else from the labels)", true},
   {"label_separator", [](A& a) -> ArgRef { return &a.label_separator; }, "Multi-label: the separator of the names in a label column (JSON arrays need none)", true},
-  {"task", [](A& a) -> ArgRef { return &a.task; }, "sequence_classification | mlm (masked-LM pretraining on text; `pretrain` sets it)"},
+  {"task", [](A& a) -> ArgRef { return &a.task; }, "sequence_classification | token_classification (run_ner: CoNLL or JSON lines of tokens and ner_tags) | mlm (masked-LM pretraining on text; `pretrain` sets it)"},
+  {"ignore_mismatched_sizes", [](A& a) -> ArgRef { return &a.ignore_mismatched_sizes; }, "A head stored with another shape (label count, head) is newly initialized instead of an error (from_pretrained)"},
+  {"label_all_tokens", [](A& a) -> ArgRef { return &a.label_all_tokens; }, "token_classification: label every piece of a word, not only the first (run_ner)"},
   {"config_overrides", [](A& a) -> ArgRef { return &a.config_overrides; }, "Override config.json settings, e.g. hidden_dropout_prob=0,attention_probs_dropout_prob=0 (run_mlm)"},
   {"mlm_probability", [](A& a) -> ArgRef { return &a.mlm_probability; }, "mlm: share of tokens masked (80% [MASK], 10% random, 10% kept)"},
   {"line_by_line", [](A& a) -> ArgRef { return &a.line_by_line; }, "mlm: each line an example (else texts are concatenated and cut into max_seq_length blocks)"},
@@ -220,8 +222,10 @@ void TrainingArguments::validate() const {
   if (do_predict && test_file.empty()) fail("--do_predict needs --test_file");
   if (!test_file.empty() && !do_predict) fail("--test_file is read only with --do_predict");
   const Task t = parse_task(task, "--task");
-  if (t != Task::SequenceClassification && t != Task::MaskedLM)
-    fail("--task ", task, ": train and pretrain run sequence_classification and mlm");
+  if (t == Task::QuestionAnswering)
+    fail("--task ", task,
+         ": train runs sequence_classification, token_classification and mlm (question "
+         "answering is not trainable yet)");
   if (!(mlm_probability > 0 && mlm_probability < 1))
     fail("--mlm_probability must be in (0, 1), got ", mlm_probability);
   if (!(label_smoothing_factor >= 0 && label_smoothing_factor < 1))

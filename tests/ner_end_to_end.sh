@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Token classification (run_ner) end to end on the shipped WNUT-17 files (issue 18): train the
+# shipped tiny model's encoder with a new 13-tag head, evaluate on dev, and check the outputs by
+# their names: eval_precision/recall/f1/accuracy, config.json's BertForTokenClassification and
+# tags, and eval_predictions.jsonl, from which seqeval's numbers are computed again here (an
+# independent Python reading of its rules) and compared with the run's. Prints PASS or FAIL.
+#   tests/ner_end_to_end.sh BERTRAIN WORK_DIR
+set -euo pipefail
+bertrain="$1" work="$2"
+root="$(cd "$(dirname "$0")/.." && pwd)"
+ner="$root/../shared/data/ner"
+rm -rf "$work" && mkdir -p "$work"
+"$bertrain" init --config "$root/models/bert-tiny-yelp/config.json" \
+  --vocab "$root/models/bert-tiny-yelp/vocab.txt" --out "$work/init" >/dev/null
+"$bertrain" train --model "$work/init" --task token_classification --ignore_mismatched_sizes \
+  --train_file "$ner/wnut17-train.conll" --eval_file "$ner/wnut17-dev.conll" \
+  --output_dir "$work/run" --max_steps 40 --per_device_train_batch_size 32 --learning_rate 2e-3 \
+  --max_seq_length 64 --padding longest --logging_steps 20 --save_strategy no --disable_tqdm \
+  --threads 2 >"$work/train.log"
+ok=PASS
+/usr/bin/python3 - "$work/run" "$ner/wnut17-dev.conll" <<'PY' || ok=FAIL
+import json, sys
+run, dev = sys.argv[1], sys.argv[2]
+r = json.load(open(f"{run}/all_results.json"))
+c = json.load(open(f"{run}/config.json"))
+tags = ["B-corporation", "B-creative-work", "B-group", "B-location", "B-person", "B-product",
+        "I-corporation", "I-creative-work", "I-group", "I-location", "I-person", "I-product", "O"]
+assert c["architectures"] == ["BertForTokenClassification"], c["architectures"]
+assert [c["id2label"][str(i)] for i in range(13)] == tags, c["id2label"]
+gold, words = [], []
+for line in open(dev, encoding="utf-8"):
+    f = line.split()
+    if f: words.append((f[0], f[-1])); continue
+    if words: gold.append(words); words = []
+if words: gold.append(words)
+pred = [json.loads(l) for l in open(f"{run}/eval_predictions.jsonl")]
+assert len(pred) == len(gold) == 1009, (len(pred), len(gold))
+truth, guess = [], []
+for p, g in zip(pred, gold):
+    assert p["tokens"] == [w for w, _ in g], (p, g)
+    kept = [(t, q) for (_, t), q in zip(g, p["predicted_tags"]) if q is not None]
+    assert {q for _, q in kept} <= set(tags)
+    truth.append([t for t, _ in kept]); guess.append([q for _, q in kept])
+def entities(seq):  # seqeval's default rules, read independently
+    out, prev, ptype, begin = set(), "O", "", 0
+    for i, t in enumerate(seq + ["O"]):
+        tag, typ = t[0], (t[1:].split("-", 1)[-1] or "_")
+        end = prev in "ES" or (prev in "BI" and tag in "BSO") or (prev not in "O." and ptype != typ)
+        start = tag in "BS" or (prev in "ESO" and tag in "EI") or (tag not in "O." and ptype != typ)
+        if end: out.add((ptype, begin, i - 1))
+        if start: begin = i
+        prev, ptype = tag, typ
+    return out
+correct = npred = ntrue = 0
+for t, g in zip(truth, guess):
+    te, ge = entities(t), entities(g)
+    correct += len(te & ge); npred += len(ge); ntrue += len(te)
+p = correct / npred if npred else 0.0
+rc = correct / ntrue if ntrue else 0.0
+f1 = 2 * p * rc / (p + rc) if p + rc else 0.0
+acc = sum(a == b for t, g in zip(truth, guess) for a, b in zip(t, g)) / sum(map(len, truth))
+want = {"eval_precision": p, "eval_recall": rc, "eval_f1": f1, "eval_accuracy": acc}
+print("ner:", {k: round(r[k], 4) for k in want}, "entities predicted", npred, "true", ntrue)
+for k, v in want.items():
+    assert abs(r[k] - v) < 1e-9, (k, r[k], v)
+assert r["eval_accuracy"] > 0.85, r["eval_accuracy"]  # the O tag alone gives 0.92
+PY
+echo "$ok"
