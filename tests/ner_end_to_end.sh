@@ -18,6 +18,16 @@ rm -rf "$work" && mkdir -p "$work"
   --max_seq_length 64 --padding longest --logging_steps 20 --save_strategy no --disable_tqdm \
   --threads 2 >"$work/train.log"
 ok=PASS
+# `memory` with the run's flags predicts the run's planned peak (its tags read as train reads them).
+"$bertrain" memory --model "$work/init" --task token_classification \
+  --train_file "$ner/wnut17-train.conll" --eval_file "$ner/wnut17-dev.conll" \
+  --per_device_train_batch_size 32 --max_seq_length 64 --json >"$work/memory.json"
+/usr/bin/python3 -c "
+import json
+m = json.load(open('$work/memory.json')); r = json.load(open('$work/run/all_results.json'))
+assert m['peak_bytes'] == r['predicted_peak_memory_bytes'], (m['peak_bytes'], r['predicted_peak_memory_bytes'])
+assert r['peak_memory_bytes'] <= r['predicted_peak_memory_bytes'], r
+" || ok=FAIL
 /usr/bin/python3 - "$work/run" "$ner/wnut17-dev.conll" <<'PY' || ok=FAIL
 import json, sys
 run, dev = sys.argv[1], sys.argv[2]

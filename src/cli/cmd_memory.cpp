@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/args.h"
+#include "data/tagged.h"
 #include "core/error.h"
 #include "core/parallel.h"
 #include "data/reader.h"
@@ -43,7 +44,11 @@ void add_query_options(CLI::App* cmd, MemoryOptions& o) {
 // when there is one, else --problem_type or the config's, and --label_list, --num_labels or
 // the config's names.
 void set_run_labels(const TrainingArguments& a, BertConfig& config) {
-  if (!a.dummy && !a.train_file.empty()) {
+  if (config.task == Task::TokenClassification && !a.train_file.empty() && a.label_list.empty()) {
+    config.id2label = tag_list(read_tagged(a.train_file));  // as train reads the tags
+    return;
+  }
+  if (!a.dummy && !a.train_file.empty() && config.task != Task::TokenClassification) {
     const std::vector<std::string> distinct =
         default_label_list(read_examples(a.train_file, a.reader).examples);
     const ProblemType p =
