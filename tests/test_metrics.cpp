@@ -9,6 +9,7 @@
 #include "data/labels.h"
 #include "train/metrics.h"
 #include "train/seqeval.h"
+#include "train/squad_metric.h"
 #include "train/task_labels.h"
 
 using namespace bertrain;
@@ -144,4 +145,25 @@ TEST(Seqeval, MetricsCountExactEntitiesAndAllTokens) {
   EXPECT_EQ(none.at("precision"), 0.0);
   EXPECT_EQ(none.at("f1"), 0.0);
   EXPECT_THROW(seqeval_metrics({{"O"}}, {{"O", "O"}}), Error);
+}
+
+// The official SQuAD v1.1 normalisation and scores, worked out by hand.
+TEST(SquadMetric, NormalisesAsTheOfficialScript) {
+  EXPECT_EQ(normalize_answer("The  Eiffel-Tower!"), "eiffeltower");  // article, punctuation
+  EXPECT_EQ(normalize_answer("an apple a day"), "apple day");
+  EXPECT_EQ(normalize_answer("Theatre and Anna"), "theatre and anna");  // not whole words
+  EXPECT_EQ(normalize_answer("\xc3\x85ngstr\xc3\xb6m's A"),
+            "\xc3\xa5ngstr\xc3\xb6ms");                  // Ångström's
+  EXPECT_EQ(normalize_answer("x\xe2\x80\x83y"), "x y");  // an em space splits as str.split()
+}
+
+TEST(SquadMetric, ExactMatchAndF1TakeTheBestGoldAnswer) {
+  EXPECT_EQ(squad_exact_match("the Broncos", "Broncos."), 1.0);
+  EXPECT_DOUBLE_EQ(squad_f1("the big red dog", "red dog"), 0.8);  // p 2/3, r 1
+  EXPECT_DOUBLE_EQ(squad_f1("dog dog", "dog"), 2.0 / 3);          // shared counts once
+  EXPECT_EQ(squad_f1("cat", "dog"), 0.0);
+  const SquadScore s = squad_score({"Denver Broncos", "Broncos"},
+                                   {{"Denver Broncos", "The Broncos"}, {"Denver Broncos"}});
+  EXPECT_DOUBLE_EQ(s.exact_match, 50.0);
+  EXPECT_DOUBLE_EQ(s.f1, 100.0 * (1.0 + 2.0 / 3) / 2);  // the second: p 1, r 1/2
 }

@@ -27,6 +27,10 @@ bool is_python_whitespace(char32_t c);
 bool is_punctuation(char32_t c);
 // The CJK Unified Ideograph blocks BERT puts spaces around.
 bool is_cjk(char32_t c);
+// Python's str.isalnum() (letters L* and numbers N*): what \w matches, with '_'.
+bool is_alnum(char32_t c);
+// Python's str.split() separators: ASCII whitespace, \x1c-\x1f, \x85, Zs, U+2028, U+2029.
+bool is_python_space(char32_t c);
 // Canonical combining class 0: NFC composes nothing across the start of such a character
 // (but for Hangul jamo, which nfc() of the longer text handles).
 bool is_starter(char32_t c);
