@@ -45,8 +45,9 @@ TEST(Squad, ReadsTheShippedPartAndJsonLines) {
       test::temp_dir("squad") + "/q.jsonl",
       "{\"id\": \"q1\", \"question\": \"Who?\", \"context\": \"Ann came.\", \"answers\": "
       "{\"text\": [\"Ann\"], \"answer_start\": [0]}}\n{\"question\": 3}\n");
-  EXPECT_NE(test::error_of([&] { read_squad(lines); }).find("q.jsonl:2: expected a string \"question\""),
-            std::string::npos);
+  EXPECT_NE(
+      test::error_of([&] { read_squad(lines); }).find("q.jsonl:2: expected a string \"question\""),
+      std::string::npos);
   EXPECT_EQ(read_squad(lines, 1).front().answers, std::vector<std::string>{"Ann"});
 }
 
@@ -98,6 +99,7 @@ TEST(Squad, BestAnswerReadsTheSpanBackFromTheContext) {
   EXPECT_EQ(best_answer(one[0], f, {0}, start, end, 20, 1).text, "Denver");
   // Nothing valid (every top start after every top end): run_qa's "empty".
   std::vector<std::vector<float>> late(1, std::vector<float>(n, 0.0f)), early = late;
-  for (int k = 0; k < n; ++k) late[0][k] = static_cast<float>(k), early[0][k] = -static_cast<float>(k);
+  for (int k = 0; k < n; ++k)
+    late[0][k] = static_cast<float>(k), early[0][k] = -static_cast<float>(k);
   EXPECT_EQ(best_answer(one[0], f, {0}, late, early, 2).text, "empty");
 }

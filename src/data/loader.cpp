@@ -79,10 +79,13 @@ DataLoader::DataLoader(const TokenizedDataset& data, ExampleLabels labels, Loade
     : data_(data), labels_(std::move(labels)), o_(o) {
   if (o_.batch_size <= 0) fail("batch size must be positive, got ", o_.batch_size);
   const bool as_ids = labels_.width == 0;
-  if (!labels_.token_labels.empty() ? labels_.token_labels.size() != data_.total_tokens()
-      : as_ids                      ? labels_.class_ids.size() != data_.size()
-               : labels_.targets.size() != data_.size() * static_cast<size_t>(labels_.width))
-    fail("internal: one label per example (or per token) expected");
+  const size_t n = data_.size();
+  const bool ok = !labels_.token_labels.empty()
+                      ? labels_.token_labels.size() == data_.total_tokens()
+                  : !labels_.spans.empty() ? labels_.spans.size() == 2 * n
+                  : as_ids                 ? labels_.class_ids.size() == n
+                                           : labels_.targets.size() == n * labels_.width;
+  if (!ok) fail("internal: one label per example (or per token, or two per answer span) expected");
   if (o_.num_workers < 0) fail("--dataloader_num_workers must be >= 0");
 }
 
@@ -109,8 +112,8 @@ HostBatch DataLoader::make_batch(const std::vector<size_t>& order, size_t k) con
   b.S = o_.pad_to_max_length ? o_.max_length : std::max(longest, 1);
   const size_t cells = static_cast<size_t>(b.B) * b.S;
   const size_t W = static_cast<size_t>(labels_.width);
-  const bool per_token = !labels_.token_labels.empty();
-  const size_t label_count = o_.mlm || per_token ? cells : static_cast<size_t>(b.B);
+  const bool per_token = !labels_.token_labels.empty(), spans = !labels_.spans.empty();
+  const size_t label_count = static_cast<size_t>(b.B) * (o_.mlm ? b.S : labels_.ids_per_row(b.S));
   b.storage =
       Buffer<std::byte>((3 * cells + label_count + W * b.B) * 4, MemCategory::Data, "batch");
   int32_t* p = reinterpret_cast<int32_t*>(b.storage.data());
@@ -132,6 +135,8 @@ HostBatch DataLoader::make_batch(const std::vector<size_t>& order, size_t k) con
     else if (per_token)
       std::copy_n(labels_.token_labels.begin() + data_.offsets[ex], len,
                   b.labels.begin() + r * b.S);
+    else if (spans)
+      std::copy_n(labels_.spans.begin() + 2 * ex, 2, b.labels.begin() + 2 * r);
     else if (W == 0)
       b.labels[r] = labels_.class_ids[ex];
     else

@@ -42,16 +42,23 @@ struct LoaderOptions {
 
 // What the model is taught per example: class ids (-100: no label), or float targets
 // [examples, width] (regression: width 1; multi-label: multi-hot over width labels).
-// Or, for token classification, a class id per token (aligned with the dataset's ids).
+// Or, for token classification, a class id per token (aligned with the dataset's ids); for
+// question answering, the answer's (start, end) token per example.
 struct ExampleLabels {
   std::vector<int32_t> class_ids;
   std::vector<float> targets;
   int width = 0;  // 0: class ids
   std::vector<int32_t> token_labels;
-  static ExampleLabels classes(std::vector<int32_t> ids) { return {std::move(ids), {}, 0, {}}; }
+  std::vector<int32_t> spans;
+  static ExampleLabels classes(std::vector<int32_t> ids) { return {std::move(ids), {}, 0, {}, {}}; }
   static ExampleLabels per_token(std::vector<int32_t> labels) {
-    return {{}, {}, 0, std::move(labels)};
+    return {{}, {}, 0, std::move(labels), {}};
   }
+  static ExampleLabels answer_spans(std::vector<int32_t> spans) {
+    return {{}, {}, 0, {}, std::move(spans)};
+  }
+  // Class ids a batch row carries: 1, 2 (a span), or S (one per position).
+  int ids_per_row(int S) const { return !token_labels.empty() ? S : !spans.empty() ? 2 : 1; }
 };
 
 // One padded batch. Its arrays live in one counted allocation (category data); the spans
@@ -71,10 +78,10 @@ struct HostBatch {
     }
     return b;
   }
-  // The storage of a B x S batch with `width` float labels a row (0: class ids), or with a
-  // class id per position (masked LM).
-  static size_t bytes(int B, int S, int width = 0, bool per_position = false) {
-    const size_t labels = per_position ? size_t(B) * S : size_t(B);
+  // The storage of a B x S batch with `width` float labels a row (0: class ids), and
+  // `ids_per_row` class ids a row (1; 2 for an answer span; S for one per position).
+  static size_t bytes(int B, int S, int width = 0, int ids_per_row = 1) {
+    const size_t labels = size_t(B) * ids_per_row;
     return Allocator::charged_size((3 * size_t(B) * S + labels + size_t(B) * width) * 4);
   }
 };

@@ -41,8 +41,9 @@ void read_answers(const json& a, QaExample& e, const std::string& where) {
              a["text"].size() == a["answer_start"].size()) {
     for (size_t i = 0; i < a["text"].size(); ++i) add(a["text"][i], a["answer_start"][i]);
   } else {
-    fail(where, ": \"answers\" must be a list of {text, answer_start} or {text: [...], "
-                "answer_start: [...]} of equal lengths");
+    fail(where,
+         ": \"answers\" must be a list of {text, answer_start} or {text: [...], "
+         "answer_start: [...]} of equal lengths");
   }
 }
 
@@ -88,7 +89,8 @@ std::vector<QaExample> read_squad(const std::string& path, int64_t max_examples)
   for (size_t a = 0; a < j["data"].size() && !full(); ++a) {
     const json& article = j["data"][a];
     const std::string at = path + ": data[" + std::to_string(a) + "]";
-    if (!article.is_object() || !article.contains("paragraphs") || !article["paragraphs"].is_array())
+    if (!article.is_object() || !article.contains("paragraphs") ||
+        !article["paragraphs"].is_array())
       fail(at, ": expected \"paragraphs\"");
     for (size_t p = 0; p < article["paragraphs"].size() && !full(); ++p) {
       const json& para = article["paragraphs"][p];
@@ -117,7 +119,8 @@ QaFeatures prepare_qa_features(const std::vector<QaExample>& examples, const Ber
   for (size_t i = 0; i < examples.size(); ++i) {
     const QaExample& ex = examples[i];
     const size_t lead = ex.question.find_first_not_of(" \t\n\r\f\v");
-    const std::vector<Piece> q = tok.pieces(lead == std::string::npos ? "" : ex.question.substr(lead));
+    const std::vector<Piece> q =
+        tok.pieces(lead == std::string::npos ? "" : ex.question.substr(lead));
     const std::vector<Piece> c = tok.pieces(ex.context);
     for (const Encoding& e : tok.windows(q, &c, max_length, doc_stride, Padding::None)) {
       const int n = static_cast<int>(e.input_ids.size());
@@ -188,9 +191,9 @@ QaAnswer best_answer(const QaExample& example, const QaFeatures& features,
       }
   }
   if (candidates.empty()) return {"empty", 0.0, 0, 0};  // run_qa's answer when none is valid
-  const Candidate& best = *std::max_element(
-      candidates.begin(), candidates.end(),
-      [](const Candidate& a, const Candidate& b) { return a.score < b.score; });
+  const Candidate& best =
+      *std::max_element(candidates.begin(), candidates.end(),
+                        [](const Candidate& a, const Candidate& b) { return a.score < b.score; });
   const std::u32string context = unicode::decode_utf8(example.context);
   const std::u32string span = context.substr(best.begin, best.end - best.begin);
   return {unicode::encode_utf8(span), best.score, best.begin, best.end};

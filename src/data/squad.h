@@ -14,7 +14,7 @@ namespace bertrain {
 
 struct QaExample {
   std::string id, question, context;
-  std::vector<std::string> answers;   // gold answer texts
+  std::vector<std::string> answers;    // gold answer texts
   std::vector<int32_t> answer_starts;  // their first character in the context (code points)
 };
 
@@ -30,11 +30,11 @@ std::vector<QaExample> read_squad(const std::string& path, int64_t max_examples 
 // answer's, or (0, 0), the [CLS], when the answer is not wholly inside the window: the rule and
 // its loops exactly as run_qa's prepare_train_features.
 struct QaFeatures {
-  TokenizedDataset data;                   // one row per window
-  std::vector<int32_t> spans;              // (start, end) per window (training labels)
-  std::vector<int32_t> example_of;         // the example each window came from
+  TokenizedDataset data;                             // one row per window
+  std::vector<int32_t> spans;                        // (start, end) per window (training labels)
+  std::vector<int32_t> example_of;                   // the example each window came from
   std::vector<std::pair<int32_t, int32_t>> offsets;  // per token, aligned with data.ids
-  std::vector<int8_t> is_context;          // per token: a context token (sequence id 1)
+  std::vector<int8_t> is_context;                    // per token: a context token (sequence id 1)
 };
 QaFeatures prepare_qa_features(const std::vector<QaExample>& examples, const BertTokenizer& tok,
                                int max_length, int doc_stride, const std::string& source);

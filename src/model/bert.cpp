@@ -333,6 +333,13 @@ std::vector<T> Bert<T>::host_outputs() const {
 }
 
 template <typename T>
+std::vector<T> Bert<T>::host_logits() const {
+  std::vector<T> host(static_cast<size_t>(logit_rows_) * logit_classes());
+  ops_->download(host.data(), logits(), host.size() * sizeof(T));
+  return host;
+}
+
+template <typename T>
 const T* Bert<T>::hidden_state(int k) const {
   if (mixed() && k != 0 && k != config_.num_hidden_layers)
     fail("hidden_state(", k, ") is not kept in fp32 under mixed precision");

@@ -174,6 +174,7 @@ class Bert {
     }
   }
   std::vector<T> host_outputs() const;  // outputs(), copied to host memory
+  std::vector<T> host_logits() const;   // logits(), copied to host memory
   ProblemType problem() const { return problem_; }
 
  private:

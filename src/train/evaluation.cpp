@@ -5,8 +5,10 @@
 #include <cmath>
 #include <vector>
 
+#include "core/error.h"
 #include "core/timing.h"
 #include "train/seqeval.h"
+#include "train/squad_metric.h"
 
 namespace bertrain {
 
@@ -125,8 +127,64 @@ static EvalResult evaluate_tokens(Bert<float>& model, DataLoader& loader, Comm* 
   return r;
 }
 
-EvalResult evaluate_model(Bert<float>& model, DataLoader& loader, Comm* comm) {
+static EvalResult evaluate_qa(Bert<float>& model, DataLoader& loader, Comm* comm,
+                              const QaReference* qa) {
+  if (!qa) fail("internal: question answering is evaluated against its examples");
+  if (comm && comm->size() > 1)
+    fail(
+        "question answering: evaluation over several ranks is not supported yet; evaluate "
+        "with one process");
+  const QaFeatures& f = *qa->features;
+  const size_t windows = f.data.size();
+  std::vector<std::vector<float>> starts(windows), ends(windows);
+  EvalResult r;
+  auto t0 = std::chrono::steady_clock::now();
+  loader.start_epoch(0);  // unshuffled: the windows in order
+  HostBatch b;
+  double loss_sum = 0;
+  size_t w = 0;
+  while (loader.next(b)) {
+    const double loss = model.forward(b.view(), /*training=*/false, 0);
+    const std::vector<float> logits = model.host_logits();  // [2, B, S]: starts, then ends
+    for (int i = 0; i < b.B; ++i, ++w) {
+      const size_t len = static_cast<size_t>(f.data.length(w));
+      const float* s = logits.data() + static_cast<size_t>(i) * b.S;
+      const float* e = logits.data() + static_cast<size_t>(b.B + i) * b.S;
+      starts[w].assign(s, s + len);
+      ends[w].assign(e, e + len);
+    }
+    loss_sum += loss * b.B;
+  }
+  if (w != windows) fail("internal: ", w, " windows evaluated of ", windows);
+  const std::vector<QaExample>& examples = *qa->examples;
+  std::vector<std::vector<size_t>> of_example(examples.size());
+  for (size_t k = 0; k < windows; ++k) of_example[f.example_of[k]].push_back(k);
+  std::vector<std::string> predicted;
+  std::vector<std::vector<std::string>> gold;
+  for (size_t x = 0; x < examples.size(); ++x) {
+    std::vector<std::vector<float>> s, e;
+    for (size_t k : of_example[x]) {
+      s.push_back(std::move(starts[k]));
+      e.push_back(std::move(ends[k]));
+    }
+    const QaAnswer a = best_answer(examples[x], f, of_example[x], s, e);
+    r.answers[examples[x].id] = a.text;
+    predicted.push_back(a.text);
+    gold.push_back(examples[x].answers);
+  }
+  const SquadScore score = squad_score(predicted, gold);
+  r.examples = static_cast<int64_t>(examples.size());
+  r.count = static_cast<int64_t>(windows);
+  r.loss = windows ? loss_sum / static_cast<double>(windows) : 0.0;
+  r.seconds = seconds_since(t0);
+  r.metrics = {{"exact_match", score.exact_match}, {"f1", score.f1}};
+  return r;
+}
+
+EvalResult evaluate_model(Bert<float>& model, DataLoader& loader, Comm* comm,
+                          const QaReference* qa) {
   if (model.config().task == Task::MaskedLM) return evaluate_mlm(model, loader, comm);
+  if (model.config().task == Task::QuestionAnswering) return evaluate_qa(model, loader, comm, qa);
   if (model.config().task == Task::TokenClassification) return evaluate_tokens(model, loader, comm);
   const int L = model.config().num_labels();
   const ProblemType problem = model.problem();

@@ -3,9 +3,12 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <string>
 #include <vector>
 
 #include "data/loader.h"
+#include "data/squad.h"
 #include "dist/comm.h"
 #include "model/bert.h"
 #include "train/metrics.h"
@@ -22,6 +25,14 @@ struct EvalResult {
   // Token classification: each example's predicted class ids at its labelled positions, in
   // the loader's order (this rank's).
   std::vector<std::vector<int32_t>> token_predictions;
+  // Question answering: each example's answer text by its id.
+  std::map<std::string, std::string> answers;
+};
+
+// Question answering is scored against the examples the loader's windows came from.
+struct QaReference {
+  const std::vector<QaExample>* examples;
+  const QaFeatures* features;
 };
 
 // Token classification is scored as run_ner does: seqeval over each example's labelled
@@ -29,6 +40,10 @@ struct EvalResult {
 // With a Comm of N ranks each rank evaluates its shard (the loader's) and the counts, sums and
 // (regression) the prediction-label pairs are gathered over the ranks: every rank gets the
 // whole set's result.
-EvalResult evaluate_model(Bert<float>& model, DataLoader& loader, Comm* comm = nullptr);
+// Question answering (run_qa): each example's best span over its windows
+// (postprocess_qa_predictions), exact_match and f1 in percent as the official SQuAD v1.1
+// script computes them; the loss is the mean over windows. One process only, for now.
+EvalResult evaluate_model(Bert<float>& model, DataLoader& loader, Comm* comm = nullptr,
+                          const QaReference* qa = nullptr);
 
 }  // namespace bertrain

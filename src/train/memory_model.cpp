@@ -41,15 +41,16 @@ MemoryEstimate estimate_memory(const MemoryQuery& q) {
   // (on a GPU they are uploaded into the model's own planned buffers).
   const size_t prefetch = static_cast<size_t>(q.workers) * q.prefetch_per_worker;
   const bool mlm = q.config.task == Task::MaskedLM;
-  const bool per_position = mlm || q.config.task == Task::TokenClassification;
+  const int ids = mlm || q.config.task == Task::TokenClassification ? q.seq
+                  : q.config.task == Task::QuestionAnswering        ? 2
+                                                                    : 1;  // class ids a row
   const int width =  // float labels a row (regression, multi-label)
       mlm || q.config.problem() == ProblemType::SingleLabel ? 0 : q.config.num_labels();
   if (q.device.host_visible()) {
     at(MemCategory::Data) =
-        (q.accumulation + prefetch + 1) * HostBatch::bytes(q.batch, q.seq, width, per_position);
+        (q.accumulation + prefetch + 1) * HostBatch::bytes(q.batch, q.seq, width, ids);
     if (q.eval_batch)
-      at(MemCategory::Data) +=
-          (prefetch + 2) * HostBatch::bytes(q.eval_batch, q.seq, width, per_position);
+      at(MemCategory::Data) += (prefetch + 2) * HostBatch::bytes(q.eval_batch, q.seq, width, ids);
   }
   for (size_t b : e.bytes) e.peak += b;
 

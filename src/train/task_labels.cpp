@@ -55,10 +55,10 @@ ExampleLabels example_labels(ProblemType problem, const TokenizedDataset& d,
                              const std::vector<std::string>& names, const std::string& separator) {
   switch (problem) {
     case ProblemType::Regression:
-      return {{}, real_targets(d), 1, {}};
+      return {{}, real_targets(d), 1, {}, {}};
     case ProblemType::MultiLabel:
       return {
-          {}, multi_hot_targets(d, LabelMap(names), separator), static_cast<int>(names.size()), {}};
+          {}, multi_hot_targets(d, LabelMap(names), separator), static_cast<int>(names.size()), {}, {}};
     case ProblemType::SingleLabel:
       break;
   }

@@ -17,6 +17,7 @@
 #include "core/timing.h"
 #include "data/cache.h"
 #include "data/loader.h"
+#include "data/squad.h"
 #include "data/tagged.h"
 #include "device/cuda_device.h"
 #include "dist/comm.h"
@@ -58,6 +59,10 @@ struct Run {
   // Token classification: labels per token, and the evaluation sentences with each token's word.
   std::vector<int32_t> train_token_labels, eval_token_labels, eval_token_words;
   std::vector<TaggedSentence> eval_sentences;
+  // Question answering: the windows of the training and evaluation examples.
+  QaFeatures train_qa, eval_qa;
+  std::vector<QaExample> eval_examples;
+  QaReference qa_reference() const { return {&eval_examples, &eval_qa}; }
   bool has_eval = false;
   std::unique_ptr<Bert<float>> model;
   std::unique_ptr<AdamW<float>> optimizer;
@@ -170,6 +175,29 @@ void load_tagged_data(Run& run) {
   run.has_eval = true;
 }
 
+// Question answering (run_qa): SQuAD examples cut into windows of max_seq_length with
+// --doc_stride, each labelled with its answer's tokens (or the [CLS]).
+void load_qa_data(Run& run) {
+  const TrainingArguments& a = run.args;
+  const std::vector<QaExample> train = read_squad(a.train_file, a.max_train_samples);
+  if (train.empty()) fail(a.train_file, ": no questions");
+  run.labels = default_labels(2, "question answering");  // BertForQuestionAnswering's 2 outputs
+  set_head_labels(run);
+  run.train_qa =
+      prepare_qa_features(train, *run.tokenizer, run.max_seq_length, a.doc_stride, a.train_file);
+  run.train_data = run.train_qa.data;
+  std::printf("train data: %s, %zu questions in %zu windows of at most %d tokens (stride %d)\n",
+              a.train_file.c_str(), train.size(), run.train_data.size(), run.max_seq_length,
+              a.doc_stride);
+  if (a.eval_file.empty()) return;
+  run.eval_examples = read_squad(a.eval_file, a.max_eval_samples);
+  if (run.eval_examples.empty()) fail(a.eval_file, ": no questions");
+  run.eval_qa = prepare_qa_features(run.eval_examples, *run.tokenizer, run.max_seq_length,
+                                    a.doc_stride, a.eval_file);
+  run.eval_data = run.eval_qa.data;
+  run.has_eval = true;
+}
+
 void load_data(Run& run) {
   const TrainingArguments& a = run.args;
   std::string tok_path = a.tokenizer.empty() ? a.model : a.tokenizer;
@@ -197,6 +225,7 @@ void load_data(Run& run) {
          " tokens but the model's vocab_size is ", run.config.vocab_size,
          " (a tokenizer from another model?)");
   if (run.config.task == Task::TokenClassification) return load_tagged_data(run);
+  if (run.config.task == Task::QuestionAnswering) return load_qa_data(run);
   std::string cache = resolve_cache_dir(a.cache_dir);
   // Masked LM without --line_by_line: whole texts, concatenated and cut into blocks.
   const bool mlm = run.config.task == Task::MaskedLM, blocks = mlm && !a.line_by_line;
@@ -360,6 +389,9 @@ void build_loaders(Run& run) {
     if (run.config.task == Task::TokenClassification)
       return ExampleLabels::per_token(&d == &run.train_data ? run.train_token_labels
                                                             : run.eval_token_labels);
+    if (run.config.task == Task::QuestionAnswering)
+      return ExampleLabels::answer_spans(&d == &run.train_data ? run.train_qa.spans
+                                                               : run.eval_qa.spans);
     if (run.config.task == Task::MaskedLM)  // the loader masks the tokens
       return ExampleLabels::classes(std::vector<int32_t>(d.size(), -100));
     return example_labels(run.problem, d, run.labels, a.label_separator);
@@ -443,7 +475,8 @@ void track_best(Run& run, const LogEntry& e, int64_t step) {
 }
 
 LogEntry evaluate_and_log(Run& run, double epoch) {
-  EvalResult r = evaluate_model(*run.model, *run.eval_loader, run.comm);
+  const QaReference qa = run.qa_reference();
+  EvalResult r = evaluate_model(*run.model, *run.eval_loader, run.comm, &qa);
   LogEntry e = {{"eval_loss", r.loss}};
   for (const auto& [name, value] : r.metrics) e.push_back({"eval_" + name, value});
   e.insert(e.end(),
@@ -698,12 +731,16 @@ static TrainOutcome train(Run& run) {
   // The final evaluation: by default, or when --do_eval asks for it among run_glue's stages.
   const bool final_eval = run.has_eval && (!a.stages_given() || a.do_eval);
   if (final_eval) {
-    EvalResult final_eval = evaluate_model(*run.model, *run.eval_loader, run.comm);
+    const QaReference qa = run.qa_reference();
+    EvalResult final_eval = evaluate_model(*run.model, *run.eval_loader, run.comm, &qa);
     for (const auto& [name, value] : final_eval.metrics) metrics["eval_" + name] = value;
     final_metrics = final_eval.metrics;
     // Each rank holds its shard's predictions: one process writes them all.
     if (run.config.task == Task::TokenClassification && run.comm->size() == 1)
       write_token_predictions(run, final_eval);
+    if (run.config.task == Task::QuestionAnswering && run.main_rank())  // run_qa's predictions.json
+      write_text_file_atomic((fs::path(a.output_dir) / "eval_predictions.json").string(),
+                             json(final_eval.answers).dump(2) + "\n");
     metrics["eval_loss"] = final_eval.loss;
     metrics["eval_samples"] = final_eval.examples;
   }

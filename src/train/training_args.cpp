@@ -36,8 +36,11 @@ const ArgField kFields[] = {
   {"num_labels", [](A& a) -> ArgRef { return &a.num_labels; }, "Expected number of classes (checked)"},
   {"problem_type", [](A& a) -> ArgRef { return &a.problem_type; }, "single_label_classification | regression | multi_label_classification (default: config.json's, else from the labels)", true},
   {"label_separator", [](A& a) -> ArgRef { return &a.label_separator; }, "Multi-label: the separator of the names in a label column (JSON arrays need none)", true},
-  {"task", [](A& a) -> ArgRef { return &a.task; }, "sequence_classification | token_classification (run_ner: CoNLL or JSON lines of tokens and ner_tags) | mlm (masked-LM pretraining on text; `pretrain` sets it)"},
+  {"task", [](A& a) -> ArgRef { return &a.task; }, "sequence_classification | token_classification (run_ner: CoNLL or JSON lines of tokens and ner_tags) | question_answering (run_qa: SQuAD JSON) | mlm (masked-LM pretraining on text; `pretrain` sets it)"},
   {"ignore_mismatched_sizes", [](A& a) -> ArgRef { return &a.ignore_mismatched_sizes; }, "A head stored with another shape (label count, head) is newly initialized instead of an error (from_pretrained)"},
+  {"doc_stride", [](A& a) -> ArgRef { return &a.doc_stride; }, "question_answering: tokens of context a window repeats from the one before (run_qa)"},
+  {"max_train_samples", [](A& a) -> ArgRef { return &a.max_train_samples; }, "question_answering: train on the first N examples (run_qa)"},
+  {"max_eval_samples", [](A& a) -> ArgRef { return &a.max_eval_samples; }, "question_answering: evaluate on the first N examples (run_qa)"},
   {"label_all_tokens", [](A& a) -> ArgRef { return &a.label_all_tokens; }, "token_classification: label every piece of a word, not only the first (run_ner)"},
   {"config_overrides", [](A& a) -> ArgRef { return &a.config_overrides; }, "Override config.json settings, e.g. hidden_dropout_prob=0,attention_probs_dropout_prob=0 (run_mlm)"},
   {"mlm_probability", [](A& a) -> ArgRef { return &a.mlm_probability; }, "mlm: share of tokens masked (80% [MASK], 10% random, 10% kept)"},
@@ -221,11 +224,7 @@ void TrainingArguments::validate() const {
   if (do_eval && eval_file.empty()) fail("--do_eval needs --eval_file (or --validation_file)");
   if (do_predict && test_file.empty()) fail("--do_predict needs --test_file");
   if (!test_file.empty() && !do_predict) fail("--test_file is read only with --do_predict");
-  const Task t = parse_task(task, "--task");
-  if (t == Task::QuestionAnswering)
-    fail("--task ", task,
-         ": train runs sequence_classification, token_classification and mlm (question "
-         "answering is not trainable yet)");
+  parse_task(task, "--task");
   if (!(mlm_probability > 0 && mlm_probability < 1))
     fail("--mlm_probability must be in (0, 1), got ", mlm_probability);
   if (!(label_smoothing_factor >= 0 && label_smoothing_factor < 1))

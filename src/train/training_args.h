@@ -40,11 +40,16 @@ struct TrainingArguments {
   std::string task = "sequence_classification";
   std::string config_overrides;  // run_mlm's "key=value,..." over the model's config.json
   double mlm_probability = 0.15;
-  bool line_by_line = false;     // else texts are concatenated and cut into max_seq_length blocks
+  bool line_by_line = false;  // else texts are concatenated and cut into max_seq_length blocks
   bool whole_word_mask = false;
   bool label_all_tokens = false;  // token classification: every piece of a word labelled
-  bool ignore_mismatched_sizes = false;  // a head stored with another shape: new, not an error  // DataCollatorForWholeWordMask's choice of whole words
-  std::string cache_dir;         // default: default_cache_dir(); "none" disables
+  bool ignore_mismatched_sizes = false;
+  int doc_stride = 128;  // question answering: tokens a window repeats from the one before
+  int64_t max_train_samples = -1,
+          max_eval_samples =
+              -1;  // run_qa's: the first N examples  // a head stored with another shape: new, not
+                   // an error  // DataCollatorForWholeWordMask's choice of whole words
+  std::string cache_dir;  // default: default_cache_dir(); "none" disables
   int max_seq_length = 128;
   std::string padding = "max_length";  // max_length | longest
   bool group_by_length = false;

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Extractive QA (run_qa) end to end on the shipped SQuAD part (issue 18): train on questions of
+# its first 20 articles, evaluate on its last 4, and check the outputs by their names:
+# eval_exact_match and eval_f1 recomputed here from eval_predictions.json with the official
+# SQuAD v1.1 definitions (an independent Python reading), every answer a span of its context,
+# config.json's BertForQuestionAnswering. Prints PASS or FAIL.
+#   tests/qa_end_to_end.sh BERTRAIN WORK_DIR
+set -euo pipefail
+bertrain="$1" work="$2"
+root="$(cd "$(dirname "$0")/.." && pwd)"
+squad="$root/../shared/data/squad/dev-v1.1-part1.json"
+rm -rf "$work" && mkdir -p "$work"
+/usr/bin/python3 - "$squad" "$work" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+json.dump({"version": "1.1", "data": d["data"][:20]}, open(f"{sys.argv[2]}/train.json", "w"))
+json.dump({"version": "1.1", "data": d["data"][20:]}, open(f"{sys.argv[2]}/eval.json", "w"))
+PY
+"$bertrain" init --config "$root/models/bert-tiny-yelp/config.json" \
+  --vocab "$root/models/bert-tiny-yelp/vocab.txt" --out "$work/init" >/dev/null
+"$bertrain" train --model "$work/init" --task question_answering --ignore_mismatched_sizes \
+  --train_file "$work/train.json" --eval_file "$work/eval.json" --max_train_samples 600 \
+  --max_eval_samples 200 --output_dir "$work/run" --num_train_epochs 1 \
+  --per_device_train_batch_size 32 --learning_rate 1e-3 --max_seq_length 192 --doc_stride 64 \
+  --padding longest --logging_steps 10 --save_strategy no --disable_tqdm --threads 2 \
+  >"$work/train.log"
+ok=PASS
+/usr/bin/python3 - "$work" <<'PY' || ok=FAIL
+import collections, json, re, string, sys
+work = sys.argv[1]
+r = json.load(open(f"{work}/run/all_results.json"))
+c = json.load(open(f"{work}/run/config.json"))
+assert c["architectures"] == ["BertForQuestionAnswering"], c["architectures"]
+pred = json.load(open(f"{work}/run/eval_predictions.json"))
+gold, contexts = {}, {}
+for a in json.load(open(f"{work}/eval.json"))["data"]:
+    for p in a["paragraphs"]:
+        for q in p["qas"]:
+            if len(gold) < 200:
+                gold[q["id"]] = [x["text"] for x in q["answers"]]; contexts[q["id"]] = p["context"]
+assert set(pred) == set(gold), (len(pred), len(gold))
+def normalize(s):
+    s = "".join(ch for ch in s.lower() if ch not in set(string.punctuation))
+    return " ".join(re.sub(r"\b(a|an|the)\b", " ", s).split())
+def f1(p, g):
+    p, g = normalize(p).split(), normalize(g).split()
+    same = sum((collections.Counter(p) & collections.Counter(g)).values())
+    if same == 0: return 0.0
+    pr, rc = same / len(p), same / len(g)
+    return 2 * pr * rc / (pr + rc)
+em = 100.0 * sum(max(normalize(pred[i]) == normalize(g) for g in gs) for i, gs in gold.items()) / len(gold)
+f = 100.0 * sum(max(f1(pred[i], g) for g in gs) for i, gs in gold.items()) / len(gold)
+print("qa:", {"eval_exact_match": round(r["eval_exact_match"], 4), "eval_f1": round(r["eval_f1"], 4)})
+assert abs(r["eval_exact_match"] - em) < 1e-9 and abs(r["eval_f1"] - f) < 1e-9, (r, em, f)
+assert all(t == "empty" or t in contexts[i] for i, t in pred.items())
+assert r["eval_f1"] > 0, r  # some overlap after one epoch
+PY
+echo "$ok"
