@@ -75,4 +75,16 @@ for k, v in want.items():
     assert abs(r[k] - v) < 1e-9, (k, r[k], v)
 assert r["eval_accuracy"] > 0.85, r["eval_accuracy"]  # the O tag alone gives 0.92
 PY
+# predict: raw text or words in; each word's tag, and the entities with character spans.
+printf '%s\n' 'Watching Rick and Morty in New York' '{"tokens": ["Emma", "visited", "Zürichsee"]}' |
+  "$bertrain" predict --model "$work/run" >"$work/predict.jsonl" || ok=FAIL
+/usr/bin/python3 - "$work/predict.jsonl" <<'PY' || ok=FAIL
+import json, sys
+p = [json.loads(l) for l in open(sys.argv[1])]
+assert [x["words"] for x in p] == [["Watching", "Rick", "and", "Morty", "in", "New", "York"],
+                                   ["Emma", "visited", "Zürichsee"]], p
+for x in p:
+    assert set(x) == {"entities", "words", "tags", "scores"} and len(x["tags"]) == len(x["words"])
+    assert all(0 < s <= 1 for s in x["scores"])
+PY
 echo "$ok"

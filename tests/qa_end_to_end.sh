@@ -55,4 +55,14 @@ assert abs(r["eval_exact_match"] - em) < 1e-9 and abs(r["eval_f1"] - f) < 1e-9, 
 assert all(t == "empty" or t in contexts[i] for i, t in pred.items())
 assert r["eval_f1"] > 0, r  # some overlap after one epoch
 PY
+# predict: a question and a context in; the answer, its character span and its score.
+printf '%s\n' '{"question": "Who won?", "context": "Super Bowl 50 was won by the Dénver Broncos."}' |
+  "$bertrain" predict --model "$work/run" >"$work/predict.jsonl" || ok=FAIL
+/usr/bin/python3 - "$work/predict.jsonl" <<'PY' || ok=FAIL
+import json, sys
+p = json.loads(open(sys.argv[1]).read())
+context = "Super Bowl 50 was won by the Dénver Broncos."
+assert set(p) == {"answer", "start", "end", "score"}, p
+assert p["answer"] == "empty" or context[p["start"]:p["end"]] == p["answer"], p
+PY
 echo "$ok"

@@ -6,6 +6,7 @@
 #include "data/loader.h"
 #include "data/tagged.h"
 #include "test_util.h"
+#include "train/inference.h"
 
 using namespace bertrain;
 
@@ -86,4 +87,28 @@ TEST(Tagged, TagsAlignToTheFirstPieceOfEachWord) {
               tokenize_tagged({odd}, uncased(), 0, map, false, "f.conll");
             }).find("f.conll"),
             std::string::npos);
+}
+
+// predict's entities: seqeval's grouping of the word tags, each entity's characters from its
+// first word's start to its last word's end, its score the mean of its words' probabilities.
+TEST(Tagged, PredictGroupsWordTagsIntoEntitiesWithCharacterSpans) {
+  const std::string text = "Émile met Rick Sanchez in New York";
+  // words: Émile met Rick Sanchez in New York
+  const std::vector<std::pair<int32_t, int32_t>> spans = {{0, 5},   {6, 9},   {10, 14}, {15, 22},
+                                                          {23, 25}, {26, 29}, {30, 34}};
+  const std::vector<std::string> tags = {"B-person", "O",          "B-person",  "I-person",
+                                         "O",        "I-location", "I-location"};
+  const std::vector<float> scores = {0.9f, 0.99f, 0.8f, 0.6f, 0.99f, 0.5f, 0.7f};
+  const std::vector<TaggedEntity> e = group_entities(text, spans, tags, scores);
+  ASSERT_EQ(e.size(), 3u);
+  EXPECT_EQ(e[0].text, "Émile");
+  EXPECT_EQ(e[0].start, 0);
+  EXPECT_EQ(e[0].end, 5);  // characters, not bytes
+  EXPECT_EQ(e[1].type, "person");
+  EXPECT_EQ(e[1].text, "Rick Sanchez");
+  EXPECT_NEAR(e[1].score, 0.7, 1e-6);
+  EXPECT_EQ(e[2].type, "location");  // an I- after O starts an entity
+  EXPECT_EQ(e[2].text, "New York");
+  EXPECT_EQ(e[2].start, 26);
+  EXPECT_NEAR(e[2].score, 0.6, 1e-6);
 }

@@ -23,7 +23,7 @@ using nlohmann::json;
 
 struct PredictOptions {
   std::string model, input, tokenizer;
-  int batch_size = 32, max_length = 512, threads = 0;
+  int batch_size = 32, max_length = 512, threads = 0, doc_stride = 128;
   std::string device = "cpu";
   bool bf16 = false;
 };
@@ -71,9 +71,101 @@ json prediction_json(ProblemType problem, const std::vector<std::string>& names,
   return {{"label", names[p.label_id]}, {"label_id", p.label_id}, {"probabilities", p.outputs}};
 }
 
+json parse_json_line(const std::string& line, const std::string& source, size_t line_no) {
+  try {
+    return json::parse(line);
+  } catch (const json::exception& e) {
+    fail(source, ":", line_no, ": not valid JSON (", e.what(), ")");
+  }
+}
+
+// Token classification: a line of text, or JSON {"text"} or {"tokens": [words]}; out, the
+// entities with their character spans and scores, and every word's tag.
+TagInput parse_tag_input(const std::string& line, const std::string& source, size_t line_no) {
+  if (line.empty() || line[0] != '{') return {line, {}};
+  const json j = parse_json_line(line, source, line_no);
+  if (j.contains("tokens") && j["tokens"].is_array()) {
+    TagInput in;
+    for (const json& w : j["tokens"]) {
+      if (!w.is_string()) fail(source, ":", line_no, ": \"tokens\" must hold strings");
+      in.words.push_back(w.get<std::string>());
+    }
+    return in;
+  }
+  if (!j.contains("text") || !j["text"].is_string())
+    fail(source, ":", line_no, ": JSON input needs a string \"text\" or a list \"tokens\"");
+  return {j["text"].get<std::string>(), {}};
+}
+
+json tag_json(const TagPrediction& p) {
+  json entities = json::array();
+  for (const TaggedEntity& e : p.entities)
+    entities.push_back({{"entity_group", e.type},
+                        {"score", e.score},
+                        {"word", e.text},
+                        {"start", e.start},
+                        {"end", e.end}});
+  return {{"entities", entities}, {"words", p.words}, {"tags", p.tags}, {"scores", p.scores}};
+}
+
+QaExample parse_question(const std::string& line, const std::string& source, size_t line_no) {
+  const json j = parse_json_line(line, source, line_no);
+  for (const char* key : {"question", "context"})
+    if (!j.is_object() || !j.contains(key) || !j[key].is_string())
+      fail(source, ":", line_no, ": question answering takes {\"question\", \"context\"}");
+  QaExample e;
+  e.question = j["question"].get<std::string>();
+  e.context = j["context"].get<std::string>();
+  return e;
+}
+
+void run_predict_tokens(const PredictOptions& o, Bert<float>& model, const BertTokenizer& tok,
+                        int max_len) {
+  InputLines input(o.input);
+  std::vector<TagInput> pending;
+  auto flush = [&] {
+    std::string out;
+    for (const TagPrediction& p : predict_tags(model, tok, pending, max_len))
+      out += tag_json(p).dump() + "\n";
+    std::cout << out << std::flush;
+    pending.clear();
+  };
+  for (std::string line; input.next(line);) {
+    pending.push_back(parse_tag_input(line, input.source(), input.line_number()));
+    if (static_cast<int>(pending.size()) == o.batch_size) flush();
+  }
+  flush();
+}
+
+void run_predict_answers(const PredictOptions& o, Bert<float>& model, const BertTokenizer& tok,
+                         int max_len) {
+  InputLines input(o.input);
+  for (std::string line; input.next(line);) {
+    const QaExample e = parse_question(line, input.source(), input.line_number());
+    const QaAnswer a = predict_answer(model, tok, e, max_len, o.doc_stride);
+    std::cout << json{{"answer", a.text},
+                      {"start", a.start_char},
+                      {"end", a.end_char},
+                      {"score", a.score}}
+                     .dump()
+              << "\n"
+              << std::flush;
+  }
+}
+
 void run_predict(const PredictOptions& o) {
   set_num_threads(o.threads);
-  BertConfig config = load_classification_config(o.model);
+  BertConfig config = load_config((std::filesystem::path(o.model) / "config.json").string());
+  if (config.task == Task::TokenClassification || config.task == Task::QuestionAnswering) {
+    Bert<float> model(config, device_named(o.device), /*with_grads=*/false);
+    load_weights(model, o.model);
+    if (o.bf16) model.set_precision(Precision::BF16);
+    BertTokenizer tok = load_tokenizer(o.tokenizer.empty() ? o.model : o.tokenizer);
+    const int max_len = std::min(o.max_length, config.max_position_embeddings);
+    if (config.task == Task::TokenClassification) return run_predict_tokens(o, model, tok, max_len);
+    return run_predict_answers(o, model, tok, max_len);
+  }
+  config = load_classification_config(o.model);
   Bert<float> model(config, device_named(o.device), /*with_grads=*/false);
   load_weights(model, o.model);
   if (o.bf16) model.set_precision(Precision::BF16);
@@ -147,7 +239,9 @@ std::string predict_file(const TrainingArguments& a, const std::string& model_di
 void add_predict_command(CLI::App& app) {
   auto o = std::make_shared<PredictOptions>();
   CLI::App* cmd = app.add_subcommand(
-      "predict", "Classify texts: a line each (or JSON lines) in, JSON lines out");
+      "predict",
+      "Classify texts, tag their entities, or answer questions (by the model's head): a line "
+      "each (or JSON lines) in, JSON lines out");
   cmd->add_option("--model", o->model, "Fine-tuned model directory")->required();
   cmd->add_option("--input", o->input, "Input file (default: stdin)");
   cmd->add_option(flag("tokenizer"), o->tokenizer, "Tokenizer (default: the model's)");
@@ -157,6 +251,9 @@ void add_predict_command(CLI::App& app) {
   cmd->add_option(flag("max_seq_length"), o->max_length, "Truncate inputs to this many tokens")
       ->capture_default_str();
   cmd->add_option("--threads", o->threads, "Compute threads (0: OpenMP default)");
+  cmd->add_option(flag("doc_stride"), o->doc_stride,
+                  "Question answering: tokens a context window repeats from the one before")
+      ->capture_default_str();
   cmd->add_option("--device", o->device, "cpu | cuda | auto (a GPU if one is visible)");
   cmd->add_flag("--bf16{true}", o->bf16,
                 "bf16 weights and activations (bf16 GEMMs on AMX/AVX512-BF16)");
