@@ -11,12 +11,6 @@ using namespace bertrain;
 
 namespace {
 
-const BertTokenizer& uncased() {
-  static BertTokenizer t =
-      load_tokenizer(test::shared_dir() + "/data/tokenizer/bert-base-uncased-vocab.txt");
-  return t;
-}
-
 const std::vector<QaExample>& first_questions() {
   static std::vector<QaExample> e =
       read_squad(test::shared_dir() + "/data/squad/dev-v1.1-part1.json", 30);
@@ -56,7 +50,8 @@ TEST(Squad, ReadsTheShippedPartAndJsonLines) {
 // contains the answer and starts and ends inside its first and last token); elsewhere (0, 0).
 TEST(Squad, WindowsLabelTheAnswerTokensOrTheCls) {
   for (auto [len, stride] : {std::pair{384, 128}, std::pair{64, 16}}) {
-    const QaFeatures f = prepare_qa_features(first_questions(), uncased(), len, stride, "dev");
+    const QaFeatures f =
+        prepare_qa_features(first_questions(), test::uncased_tokenizer(), len, stride, "dev");
     ASSERT_EQ(f.spans.size(), 2 * f.data.size());
     size_t inside = 0, outside = 0;
     for (size_t w = 0; w < f.data.size(); ++w) {
@@ -83,7 +78,7 @@ TEST(Squad, WindowsLabelTheAnswerTokensOrTheCls) {
 // the context (the question's tokens) is never taken, and a too long span is not either.
 TEST(Squad, BestAnswerReadsTheSpanBackFromTheContext) {
   const std::vector<QaExample> one = {first_questions()[0]};
-  const QaFeatures f = prepare_qa_features(one, uncased(), 384, 128, "dev");
+  const QaFeatures f = prepare_qa_features(one, test::uncased_tokenizer(), 384, 128, "dev");
   ASSERT_EQ(f.data.size(), 1u);
   const int n = f.data.length(0), s = f.spans[0], e = f.spans[1];
   std::vector<std::vector<float>> start(1, std::vector<float>(n, 0.0f)), end = start;

@@ -10,16 +10,6 @@
 
 using namespace bertrain;
 
-namespace {
-
-const BertTokenizer& uncased() {
-  static BertTokenizer t =
-      load_tokenizer(test::shared_dir() + "/data/tokenizer/bert-base-uncased-vocab.txt");
-  return t;
-}
-
-}  // namespace
-
 // WNUT's train file ends sentences with TAB-only lines; -DOCSTART- is skipped; CRLF is fine.
 TEST(Tagged, ConllSentencesEndAtWhitespaceOnlyLines) {
   const std::string path = test::write_text(
@@ -62,15 +52,15 @@ TEST(Tagged, TagsAlignToTheFirstPieceOfEachWord) {
   const LabelMap map(tags);
   TaggedSentence s{
       {"Emma", "Thompson", "visited", "Zürichsee"}, {"B-person", "I-person", "O", "B-location"}, 1};
-  const TaggedDataset first = tokenize_tagged({s}, uncased(), 0, map, false, "x");
+  const TaggedDataset first = tokenize_tagged({s}, test::uncased_tokenizer(), 0, map, false, "x");
   ASSERT_EQ(first.data.length(0), 7);
-  EXPECT_EQ(uncased().vocab().token(first.data.ids_of(0)[5]), "##see");
+  EXPECT_EQ(test::uncased_tokenizer().vocab().token(first.data.ids_of(0)[5]), "##see");
   EXPECT_EQ(first.token_labels, (std::vector<int32_t>{-100, 1, 3, 4, 0, -100, -100}));
   EXPECT_EQ(first.token_words, (std::vector<int32_t>{-1, 0, 1, 2, 3, 3, -1}));
-  const TaggedDataset all = tokenize_tagged({s}, uncased(), 0, map, true, "x");
+  const TaggedDataset all = tokenize_tagged({s}, test::uncased_tokenizer(), 0, map, true, "x");
   EXPECT_EQ(all.token_labels, (std::vector<int32_t>{-100, 1, 3, 4, 0, 2, -100}));
   // Truncated to 4 tokens: [CLS] emma thompson [SEP]; the loader puts the labels per position.
-  const TaggedDataset cut = tokenize_tagged({s}, uncased(), 4, map, false, "x");
+  const TaggedDataset cut = tokenize_tagged({s}, test::uncased_tokenizer(), 4, map, false, "x");
   EXPECT_EQ(cut.token_labels, (std::vector<int32_t>{-100, 1, 3, -100}));
   LoaderOptions o;
   o.batch_size = 2;
@@ -84,7 +74,7 @@ TEST(Tagged, TagsAlignToTheFirstPieceOfEachWord) {
   // A tag outside the list names the file.
   TaggedSentence odd{{"x"}, {"B-thing"}, 7};
   EXPECT_NE(test::error_of([&] {
-              tokenize_tagged({odd}, uncased(), 0, map, false, "f.conll");
+              tokenize_tagged({odd}, test::uncased_tokenizer(), 0, map, false, "f.conll");
             }).find("f.conll"),
             std::string::npos);
 }

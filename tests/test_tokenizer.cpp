@@ -16,12 +16,6 @@ using nlohmann::json;
 
 namespace {
 
-const BertTokenizer& uncased() {
-  static BertTokenizer t =
-      load_tokenizer(test::shared_dir() + "/data/tokenizer/bert-base-uncased-vocab.txt");
-  return t;
-}
-
 // The rows of a JSON lines file, which must hold exactly `expected` of them (a fixture that
 // lost lines would otherwise pass with fewer cases).
 std::vector<json> read_jsonl(const std::string& path, size_t expected) {
@@ -43,9 +37,9 @@ std::vector<T> vec(const json& j) {
 TEST(Tokenizer, MatchesHuggingFaceOnSingleTexts) {
   for (const json& c : read_jsonl(test::fixture("tokenizer/cases.jsonl"), 346)) {
     std::string text = c["text"];
-    EXPECT_EQ(uncased().tokenize(text), vec<std::string>(c["tokens"]))
+    EXPECT_EQ(test::uncased_tokenizer().tokenize(text), vec<std::string>(c["tokens"]))
         << c["category"] << ": " << text;
-    Encoding e = uncased().encode(text, nullptr, 0, false, Padding::None);
+    Encoding e = test::uncased_tokenizer().encode(text, nullptr, 0, false, Padding::None);
     EXPECT_EQ(e.input_ids, vec<int32_t>(c["ids"])) << text;
   }
 }
@@ -53,7 +47,7 @@ TEST(Tokenizer, MatchesHuggingFaceOnSingleTexts) {
 TEST(Tokenizer, MatchesHuggingFaceOnPairs) {
   for (const json& c : read_jsonl(test::fixture("tokenizer/pairs.jsonl"), 25)) {
     std::string a = c["text"], b = c["text_pair"];
-    Encoding e = uncased().encode(a, &b, 0, false, Padding::None);
+    Encoding e = test::uncased_tokenizer().encode(a, &b, 0, false, Padding::None);
     EXPECT_EQ(e.input_ids, vec<int32_t>(c["input_ids"])) << a << " | " << b;
     EXPECT_EQ(e.token_type_ids, vec<int32_t>(c["token_type_ids"])) << a << " | " << b;
     EXPECT_EQ(e.attention_mask, vec<int32_t>(c["attention_mask"]));
@@ -64,8 +58,8 @@ TEST(Tokenizer, MatchesHuggingFaceTruncationAndPadding) {
   for (const json& c : read_jsonl(test::fixture("tokenizer/truncation.jsonl"), 18)) {
     std::string a = c["text"];
     std::string b = c["text_pair"].is_null() ? "" : c["text_pair"].get<std::string>();
-    Encoding e = uncased().encode(a, c["text_pair"].is_null() ? nullptr : &b, c["max_length"], true,
-                                  Padding::MaxLength);
+    Encoding e = test::uncased_tokenizer().encode(a, c["text_pair"].is_null() ? nullptr : &b,
+                                                  c["max_length"], true, Padding::MaxLength);
     EXPECT_EQ(e.input_ids, vec<int32_t>(c["input_ids"])) << a << " | " << b;
     EXPECT_EQ(e.token_type_ids, vec<int32_t>(c["token_type_ids"])) << a << " | " << b;
     EXPECT_EQ(e.attention_mask, vec<int32_t>(c["attention_mask"])) << a << " | " << b;
@@ -80,9 +74,9 @@ TEST(Tokenizer, MatchesTheSquadQuestions) {
   ASSERT_EQ(tokens.size(), ids.size());
   size_t mismatches = 0;
   for (size_t i = 0; i < tokens.size(); ++i) {
-    std::vector<std::string> got = uncased().tokenize(tokens[i]["original"]);
+    std::vector<std::string> got = test::uncased_tokenizer().tokenize(tokens[i]["original"]);
     if (got != vec<std::string>(tokens[i]["wordpiece"]) ||
-        uncased().ids_of(got) != vec<int32_t>(ids[i])) {
+        test::uncased_tokenizer().ids_of(got) != vec<int32_t>(ids[i])) {
       if (++mismatches < 5) ADD_FAILURE() << tokens[i]["original"];
     }
   }
@@ -180,11 +174,13 @@ TEST(Tokenizer, HubTokenizerFilesAreRead) {
 
 TEST(Tokenizer, InvalidUtf8AndLongWords) {
   // Invalid bytes become U+FFFD and are dropped, joining their neighbours.
-  EXPECT_EQ(uncased().tokenize("ab\xff\xfe"
-                               "cd ok"),
-            uncased().tokenize("abcd ok"));
-  EXPECT_EQ(uncased().tokenize(std::string(101, 'a')), std::vector<std::string>{"[UNK]"});
-  EXPECT_EQ(uncased().tokenize("\xe2\x82"), std::vector<std::string>{});  // truncated sequence
+  EXPECT_EQ(test::uncased_tokenizer().tokenize("ab\xff\xfe"
+                                               "cd ok"),
+            test::uncased_tokenizer().tokenize("abcd ok"));
+  EXPECT_EQ(test::uncased_tokenizer().tokenize(std::string(101, 'a')),
+            std::vector<std::string>{"[UNK]"});
+  EXPECT_EQ(test::uncased_tokenizer().tokenize("\xe2\x82"),
+            std::vector<std::string>{});  // truncated sequence
 }
 
 TEST(Tokenizer, BadVocabulariesAreNamed) {
@@ -220,7 +216,7 @@ TEST(Tokenizer, BadVocabulariesAreNamed) {
 
 // One case per rule of the fixture README, written here (expected values follow the rules).
 TEST(Tokenizer, EachUnicodeRule) {
-  auto t = [](const std::string& s) { return uncased().tokenize(s); };
+  auto t = [](const std::string& s) { return test::uncased_tokenizer().tokenize(s); };
   using V = std::vector<std::string>;
   // 1. Pre-lowercasing one character at a time: capital sigma is always σ; İ -> i + U+0307,
   //    and the combining dot is then stripped as an accent.
@@ -262,14 +258,14 @@ TEST(Tokenizer, EachUnicodeRule) {
 TEST(Tokenizer, PairTruncationRemovesFromTheLongerSequenceFirst) {
   std::string a = "one two three four five six", b = "alpha beta";
   // 6 + 2 tokens + 3 specials = 11; max_length 8 removes 3, all from A (A stays longer).
-  Encoding e = uncased().encode(a, &b, 8, true, Padding::None);
+  Encoding e = test::uncased_tokenizer().encode(a, &b, 8, true, Padding::None);
   EXPECT_EQ(e.tokens, (std::vector<std::string>{"[CLS]", "one", "two", "three", "[SEP]", "alpha",
                                                 "beta", "[SEP]"}));
   // max_length 6 removes 5: 4 from A to even them, then one from B on the tie.
-  e = uncased().encode(a, &b, 6, true, Padding::MaxLength);
+  e = test::uncased_tokenizer().encode(a, &b, 6, true, Padding::MaxLength);
   EXPECT_EQ(e.tokens, (std::vector<std::string>{"[CLS]", "one", "two", "[SEP]", "alpha", "[SEP]"}));
   EXPECT_EQ(e.token_type_ids, (std::vector<int32_t>{0, 0, 0, 0, 1, 1}));
-  e = uncased().encode("hi", nullptr, 6, true, Padding::MaxLength);
+  e = test::uncased_tokenizer().encode("hi", nullptr, 6, true, Padding::MaxLength);
   EXPECT_EQ(e.attention_mask, (std::vector<int32_t>{1, 1, 1, 0, 0, 0}));
   EXPECT_EQ(e.input_ids[5], 0);
 }

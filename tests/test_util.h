@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "tokenizer/bert_tokenizer.h"
 
 namespace bertrain::test {
 
@@ -84,6 +85,13 @@ inline void expect_gradient(const std::function<double()>& f, double* x, const d
     double numeric = (fp - fm) / (2 * h);
     ASSERT_NEAR(grad[i], numeric, tol * (1.0 + std::abs(numeric))) << what << "[" << i << "]";
   }
+}
+
+// bert-base-uncased's tokenizer from its vocab.txt (../shared/data/tokenizer), loaded once.
+inline const BertTokenizer& uncased_tokenizer() {
+  static const BertTokenizer t =
+      load_tokenizer(shared_dir() + "/data/tokenizer/bert-base-uncased-vocab.txt");
+  return t;
 }
 
 }  // namespace bertrain::test

@@ -4,10 +4,10 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <numeric>
-#include <sstream>
 
 #include "core/error.h"
 #include "core/file_io.h"
+#include "data/json_lines.h"
 #include "tokenizer/unicode.h"
 
 namespace bertrain {
@@ -55,27 +55,18 @@ std::vector<QaExample> read_squad(const std::string& path, int64_t max_examples)
   auto full = [&] { return max_examples >= 0 && static_cast<int64_t>(out.size()) >= max_examples; };
   const bool lines = std::filesystem::path(path).extension() == ".jsonl";
   if (lines) {
-    std::istringstream in(text);
-    size_t line_no = 0;
-    for (std::string line; !full() && std::getline(in, line);) {
-      ++line_no;
-      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-      const std::string where = path + ":" + std::to_string(line_no);
-      json j;
-      try {
-        j = json::parse(line);
-      } catch (const json::exception& e) {
-        fail(where, ": not valid JSON (", e.what(), ")");
-      }
+    for_each_json_line(path, text, [&](const json& j, const std::string& where, size_t line) {
+      if (full()) return false;
       if (!j.is_object()) fail(where, ": expected an object");
       QaExample e;
       e.id = j.contains("id") && j["id"].is_string() ? j["id"].get<std::string>()
-                                                     : std::to_string(line_no);
+                                                     : std::to_string(line);
       e.question = text_field(j, "question", where);
       e.context = text_field(j, "context", where);
       if (j.contains("answers")) read_answers(j["answers"], e, where);
       out.push_back(std::move(e));
-    }
+      return !full();
+    });
     return out;
   }
   json j;

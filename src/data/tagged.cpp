@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/file_io.h"
+#include "data/json_lines.h"
 
 namespace bertrain {
 
@@ -57,23 +58,12 @@ std::vector<TaggedSentence> read_conll(const std::string& path, const std::strin
 std::vector<TaggedSentence> read_json_lines(const std::string& path, const std::string& text) {
   using nlohmann::json;
   std::vector<TaggedSentence> out;
-  std::istringstream in(text);
-  size_t line_no = 0;
-  for (std::string line; std::getline(in, line);) {
-    ++line_no;
-    if (blank(line)) continue;
-    const std::string where = path + ":" + std::to_string(line_no);
-    json j;
-    try {
-      j = json::parse(line);
-    } catch (const json::exception& e) {
-      fail(where, ": not valid JSON (", e.what(), ")");
-    }
+  for_each_json_line(path, text, [&](const json& j, const std::string& where, size_t line) {
     if (!j.is_object() || !j.contains("tokens") || !j.contains("ner_tags") ||
         !j["tokens"].is_array() || !j["ner_tags"].is_array())
       fail(where, ": expected {\"tokens\": [...], \"ner_tags\": [...]}");
     TaggedSentence s;
-    s.line = line_no;
+    s.line = line;
     for (const json& w : j["tokens"]) {
       if (!w.is_string()) fail(where, ": a token is not a string");
       s.words.push_back(w.get<std::string>());
@@ -89,7 +79,8 @@ std::vector<TaggedSentence> read_json_lines(const std::string& path, const std::
     if (s.words.size() != s.tags.size())
       fail(where, ": ", s.words.size(), " tokens but ", s.tags.size(), " tags");
     if (!s.words.empty()) out.push_back(std::move(s));
-  }
+    return true;
+  });
   return out;
 }
 
