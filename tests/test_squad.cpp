@@ -74,6 +74,20 @@ TEST(Squad, WindowsLabelTheAnswerTokensOrTheCls) {
   }
 }
 
+// A window too short for the question (or a stride as long as the window) is named.
+TEST(Squad, AWindowWithoutRoomNamesTheQuestion) {
+  const std::vector<QaExample> one = {first_questions()[0]};
+  const std::string e = test::error_of(
+      [&] { prepare_qa_features(one, test::uncased_tokenizer(), 12, 2, "dev.json"); });
+  EXPECT_NE(e.find("dev.json: question 56be4db0acb8001400a502ec: max_length 12 leaves no room"),
+            std::string::npos)
+      << e;
+  EXPECT_NE(test::error_of([&] {
+              prepare_qa_features(one, test::uncased_tokenizer(), 64, 60, "dev.json");
+            }).find("stride 60 must be below"),
+            std::string::npos);
+}
+
 // Logits that point at the answer's tokens in one window give its text; the best pair outside
 // the context (the question's tokens) is never taken, and a too long span is not either.
 TEST(Squad, BestAnswerReadsTheSpanBackFromTheContext) {

@@ -113,7 +113,13 @@ QaFeatures prepare_qa_features(const std::vector<QaExample>& examples, const Ber
     const std::vector<Piece> q =
         tok.pieces(lead == std::string::npos ? "" : ex.question.substr(lead));
     const std::vector<Piece> c = tok.pieces(ex.context);
-    for (const Encoding& e : tok.windows(q, &c, max_length, doc_stride, Padding::None)) {
+    std::vector<Encoding> windows;
+    try {
+      windows = tok.windows(q, &c, max_length, doc_stride, Padding::None);
+    } catch (const Error& err) {
+      fail(source, ": question ", ex.id, ": ", err.what());
+    }
+    for (const Encoding& e : windows) {
       const int n = static_cast<int>(e.input_ids.size());
       for (int k = 0; k < n; ++k) {
         storage->ids.push_back(e.input_ids[k]);
