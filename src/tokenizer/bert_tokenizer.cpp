@@ -81,9 +81,10 @@ Aligned nfc_aligned(const Aligned& w) {
 
 }  // namespace
 
-// Steps 3-6 of the README for one piece of text that holds no special token: its words, each
-// character aligned to the input.
-void BertTokenizer::basic_tokenize(const AlignedText& text, std::vector<AlignedText>& words) const {
+// Steps 3-6 of the README for one piece of text that holds no special token: its words, as
+// ranges of `out` (the normalised characters, each aligned to the input).
+void BertTokenizer::basic_tokenize(const AlignedText& text, AlignedText& out,
+                                   std::vector<std::pair<size_t, size_t>>& words) const {
   // Clean: drop NUL, U+FFFD and control/format/unassigned chars; whitespace becomes ' '.
   // Then put spaces around CJK ideographs.
   Aligned cleaned;
@@ -106,6 +107,7 @@ void BertTokenizer::basic_tokenize(const AlignedText& text, std::vector<AlignedT
   const bool strip = options_.strip_accents.value_or(options_.lowercase);
   size_t i = 0, n = cleaned.size();
   Aligned word, next;
+  std::u32string expanded;
   while (i < n) {
     while (i < n && u::is_python_whitespace(cleaned.chars[i])) ++i;
     size_t start = i;
@@ -114,66 +116,58 @@ void BertTokenizer::basic_tokenize(const AlignedText& text, std::vector<AlignedT
     word.clear();
     for (size_t k = start; k < i; ++k) word.push_from(cleaned, k, cleaned.chars[k]);
     if (!strip) word = nfc_aligned(word);
-    if (options_.lowercase) {
-      next.clear();
-      std::u32string lowered;
-      for (size_t k = 0; k < word.size(); ++k) {
-        lowered.clear();
-        u::append_lower(lowered, word.chars[k]);
-        for (char32_t c : lowered) next.push_from(word, k, c);
-      }
-      std::swap(word, next);
-    }
-    if (strip) {
+    if (options_.lowercase || strip) {  // lower-case, then NFD without nonspacing marks
       next.clear();
       for (size_t k = 0; k < word.size(); ++k) {
         const char32_t c = word.chars[k];
         if (c < 0x80) {
-          next.push_from(word, k, c);
+          next.push_from(word, k, options_.lowercase && c >= 'A' && c <= 'Z' ? c + 32 : c);
           continue;
         }
-        for (char32_t d : u::nfd(std::u32string(1, c)))
-          if (!u::is_nonspacing_mark(d)) next.push_from(word, k, d);
+        expanded.clear();
+        if (options_.lowercase)
+          u::append_lower(expanded, c);
+        else
+          expanded.push_back(c);
+        if (strip) expanded = u::nfd(expanded);
+        for (char32_t d : expanded)
+          if (!strip || !u::is_nonspacing_mark(d)) next.push_from(word, k, d);
       }
       std::swap(word, next);
     }
     // Every punctuation character is a word of its own.
-    Aligned current;
+    size_t current = out.size();
     for (size_t k = 0; k < word.size(); ++k) {
-      if (u::is_punctuation(word.chars[k])) {
-        if (current.size()) words.push_back(std::move(current));
-        current.clear();
-        Aligned p;
-        p.push_from(word, k, word.chars[k]);
-        words.push_back(std::move(p));
-      } else {
-        current.push_from(word, k, word.chars[k]);
-      }
+      const bool punct = u::is_punctuation(word.chars[k]);
+      if (punct && out.size() > current) words.push_back({current, out.size()});
+      out.push_from(word, k, word.chars[k]);
+      if (punct) words.push_back({out.size() - 1, out.size()});
+      if (punct) current = out.size();
     }
-    if (current.size()) words.push_back(std::move(current));
+    if (out.size() > current) words.push_back({current, out.size()});
   }
 }
 
-// WordPiece over one word: its pieces, offsets from the word's alignment, all with word id
-// `word_id`.
-void BertTokenizer::wordpiece(const AlignedText& word, int32_t word_id,
+// WordPiece over one word, characters [b, e) of `text`: its pieces, offsets from the
+// alignment, all with word id `word_id`.
+void BertTokenizer::wordpiece(const AlignedText& text, size_t b, size_t e, int32_t word_id,
                               std::vector<Piece>& out) const {
-  const int32_t word_begin = word.begin.front(), word_end = word.end.back();
-  if (static_cast<int>(word.size()) > options_.max_input_chars_per_word) {
+  const int32_t word_begin = text.begin[b], word_end = text.end[e - 1];
+  if (static_cast<int>(e - b) > options_.max_input_chars_per_word) {
     out.push_back({options_.unk, word_begin, word_end, word_id});
     return;
   }
   // Byte offset of each character, so candidate pieces are substrings of one UTF-8 string.
   std::string utf8;
   std::vector<size_t> offset;
-  for (char32_t c : word.chars) {
+  for (size_t k = b; k < e; ++k) {
     offset.push_back(utf8.size());
-    u::append_utf8(utf8, c);
+    u::append_utf8(utf8, text.chars[k]);
   }
   offset.push_back(utf8.size());
   const size_t first = out.size();
   std::string key;
-  size_t start = 0, n = word.size();
+  size_t start = 0, n = e - b;
   while (start < n) {
     size_t end = n;
     int found = -1;
@@ -190,7 +184,7 @@ void BertTokenizer::wordpiece(const AlignedText& word, int32_t word_id,
       out.push_back({options_.unk, word_begin, word_end, word_id});
       return;
     }
-    out.push_back({key, word.begin[start], word.end[end - 1], word_id});
+    out.push_back({key, text.begin[b + start], text.end[b + end - 1], word_id});
     start = end;
   }
 }
@@ -200,16 +194,17 @@ std::vector<Piece> BertTokenizer::pieces(const std::string& text, int32_t first_
   // Step 1: lower-case character by character, leaving special-token strings alone.
   // Step 2: split around the special tokens (case-sensitive, after lower-casing the rest).
   std::vector<Piece> out;
-  std::vector<Aligned> words;
-  Aligned piece;
+  std::vector<std::pair<size_t, size_t>> words;
+  Aligned piece, normalized;
   int32_t word_id = first_word;
   std::vector<std::u32string> specials32;
   for (const std::string& s : specials_) specials32.push_back(u::decode_utf8(s));
   auto flush = [&] {
     if (!piece.size()) return;
     words.clear();
-    basic_tokenize(piece, words);
-    for (const Aligned& w : words) wordpiece(w, word_id++, out);
+    normalized.clear();
+    basic_tokenize(piece, normalized, words);
+    for (const auto& [b, e] : words) wordpiece(normalized, b, e, word_id++, out);
     piece.clear();
   };
   std::u32string lowered;
@@ -228,7 +223,10 @@ std::vector<Piece> BertTokenizer::pieces(const std::string& text, int32_t first_
           {u::encode_utf8(*special), at, at + static_cast<int32_t>(special->size()), word_id++});
       i += special->size();
     } else {
-      if (options_.lowercase) {
+      if (options_.lowercase && chars[i] < 0x80) {
+        const char32_t c = chars[i];
+        piece.push(c >= 'A' && c <= 'Z' ? c + 32 : c, at, at + 1);
+      } else if (options_.lowercase) {
         lowered.clear();
         u::append_lower(lowered, chars[i]);
         for (char32_t c : lowered) piece.push(c, at, at + 1);

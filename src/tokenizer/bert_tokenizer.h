@@ -87,8 +87,10 @@ class BertTokenizer {
   int sep_id() const { return sep_id_; }
 
  private:
-  void basic_tokenize(const AlignedText& text, std::vector<AlignedText>& words) const;
-  void wordpiece(const AlignedText& word, int32_t word_id, std::vector<Piece>& out) const;
+  void basic_tokenize(const AlignedText& text, AlignedText& out,
+                      std::vector<std::pair<size_t, size_t>>& words) const;
+  void wordpiece(const AlignedText& text, size_t b, size_t e, int32_t word_id,
+                 std::vector<Piece>& out) const;
   Encoding join(std::span<const Piece> a, const std::span<const Piece>* b) const;
 
   Vocab vocab_;
