@@ -52,6 +52,12 @@ assert json.load(open('$work/eval/all_results.json')) == e
 assert not os.path.exists('$work/eval/trainer_state.json') and not os.path.exists('$work/eval/model.safetensors')
 " || ok=FAIL
 
+# --do_predict alone labels with --model, into an output directory it creates: the same
+# predictions as the trained run's own.
+"$bertrain" train --model "$work/all" --output_dir "$work/predict_only/new" --do_predict \
+  --test_file "$work/test.csv" --max_seq_length 64 >"$work/predict_only.log"
+cmp "$work/predict_only/new/predict_results.txt" "$work/all/predict_results.txt" || ok=FAIL
+
 # --do_predict needs --test_file, and --test_file needs --do_predict: named, exit code 1.
 for args in "--do_predict" "--do_train --test_file $work/test.csv"; do
   set +e

@@ -74,6 +74,18 @@ TEST(Squad, WindowsLabelTheAnswerTokensOrTheCls) {
   }
 }
 
+// A context with no tokens (empty, or only what the tokenizer drops) has windows without
+// context tokens: labelled at the [CLS], answered "empty".
+TEST(Squad, AnEmptyContextIsLabelledAtTheClsAndAnsweredEmpty) {
+  const QaExample ex{"e1", "Who?", " \u200b ", {"x"}, {0}};
+  const QaFeatures f = prepare_qa_features({ex}, test::uncased_tokenizer(), 32, 8, "q.json");
+  ASSERT_EQ(f.data.size(), 1u);
+  EXPECT_EQ(f.spans, (std::vector<int32_t>{0, 0}));
+  const int n = f.data.length(0);
+  const std::vector<std::vector<float>> logits(1, std::vector<float>(n, 1.0f));
+  EXPECT_EQ(best_answer(ex, f, {0}, logits, logits).text, "empty");
+}
+
 // A window too short for the question (or a stride as long as the window) is named.
 TEST(Squad, AWindowWithoutRoomNamesTheQuestion) {
   const std::vector<QaExample> one = {first_questions()[0]};

@@ -229,6 +229,7 @@ std::string predict_file(const TrainingArguments& a, const std::string& model_di
       out += std::to_string(begin + k) + "\t" +
              prediction_text(model.problem(), config.id2label, preds[k]) + "\n";
   }
+  std::filesystem::create_directories(a.output_dir);
   const std::string path = (std::filesystem::path(a.output_dir) / "predict_results.txt").string();
   write_text_file_atomic(path, out);
   std::printf("***** Predict results *****\n%zu predictions of %s written to %s\n", examples.size(),

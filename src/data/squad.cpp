@@ -139,9 +139,9 @@ QaFeatures prepare_qa_features(const std::vector<QaExample>& examples, const Ber
         const int32_t end_char =
             start_char + static_cast<int32_t>(unicode::decode_utf8(ex.answers[0]).size());
         int s = 0, t = n - 1;
-        while (e.sequence_ids[s] != 1) ++s;
-        while (e.sequence_ids[t] != 1) --t;
-        if (e.offsets[s].first <= start_char && e.offsets[t].second >= end_char) {
+        while (s < n && e.sequence_ids[s] != 1) ++s;
+        while (t >= 0 && e.sequence_ids[t] != 1) --t;
+        if (s <= t && e.offsets[s].first <= start_char && e.offsets[t].second >= end_char) {
           while (s < n && e.offsets[s].first <= start_char) ++s;
           start = s - 1;
           while (e.offsets[t].second >= end_char) --t;
