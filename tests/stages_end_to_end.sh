@@ -67,4 +67,12 @@ for args in "--do_predict" "--do_train --test_file $work/test.csv"; do
   set -e
   [ "$rc" -eq 1 ] && grep -q "test_file" <<<"$msg" || { echo "not refused ($rc): $args: $msg"; ok=FAIL; }
 done
+# Predicting after training needs the trained model saved: refused, not run on --model.
+set +e
+msg=$("$bertrain" train --model "$work/init" --output_dir "$work/nosave" "${flags[@]}" --do_train \
+  --do_predict --test_file "$work/test.csv" --save_final_model=false 2>&1)
+rc=$?
+set -e
+[ "$rc" -eq 1 ] && grep -q "save_final_model false does not save" <<<"$msg" ||
+  { echo "not refused ($rc): $msg"; ok=FAIL; }
 echo "$ok"

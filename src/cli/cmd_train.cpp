@@ -56,7 +56,7 @@ int run_stages(const TrainingArguments& a) {
   if (a.do_predict) {
     if (a.task != "sequence_classification")
       fail("--do_predict labels texts with a sequence-classification model, not --task ", a.task);
-    predict_file(a, a.do_train && a.save_final_model ? a.output_dir : a.model);
+    predict_file(a, a.do_train ? a.output_dir : a.model);
   }
   return 0;
 }

@@ -729,8 +729,8 @@ static TrainOutcome train(Run& run) {
   for (const auto& [k, v] : summary) metrics[k] = v;
   Metrics final_metrics;
   // The final evaluation: by default, or when --do_eval asks for it among run_glue's stages.
-  const bool final_eval = run.has_eval && (!a.stages_given() || a.do_eval);
-  if (final_eval) {
+  const bool evaluate_at_end = run.has_eval && (!a.stages_given() || a.do_eval);
+  if (evaluate_at_end) {
     const QaReference qa = run.qa_reference();
     EvalResult final_eval = evaluate_model(*run.model, *run.eval_loader, run.comm, &qa);
     for (const auto& [name, value] : final_eval.metrics) metrics["eval_" + name] = value;
@@ -792,7 +792,7 @@ static TrainOutcome train(Run& run) {
                   std::string(category_name(static_cast<MemCategory>(i))).c_str(),
                   format_bytes(at_peak[i]).c_str(), format_bytes(run.predicted.bytes[i]).c_str());
   std::printf("Data wait: %.3f s\n", run.train_loader->wait_seconds());
-  if (final_eval) {
+  if (evaluate_at_end) {
     std::printf("Eval");
     for (const auto& [name, value] : final_metrics) std::printf(" %s %.4f", name.c_str(), value);
     std::printf("  (eval_loss %.4f)\n", metrics["eval_loss"].get<double>());

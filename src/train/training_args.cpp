@@ -224,6 +224,10 @@ void TrainingArguments::validate() const {
   if (do_eval && eval_file.empty()) fail("--do_eval needs --eval_file (or --validation_file)");
   if (do_predict && test_file.empty()) fail("--do_predict needs --test_file");
   if (!test_file.empty() && !do_predict) fail("--test_file is read only with --do_predict");
+  if (do_predict && do_train && !save_final_model)
+    fail(
+        "--do_predict after --do_train labels with the trained model, which "
+        "--save_final_model false does not save");
   parse_task(task, "--task");
   if (!(mlm_probability > 0 && mlm_probability < 1))
     fail("--mlm_probability must be in (0, 1), got ", mlm_probability);
