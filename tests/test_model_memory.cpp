@@ -76,3 +76,33 @@ TEST(ModelMemory, MaskedLmDecoderIsPlannedForTheMaskedPositions) {
     EXPECT_EQ(t.measured_peak_bytes, t.predicted_bytes);
   }
 }
+
+// A trial step of every head and problem type (the labels each reads: per position, an answer
+// span, float targets) counts exactly the predicted peak, in fp32 and in bf16 with
+// checkpointing, as find-batch-size and --auto_find_batch_size rely on.
+TEST(ModelMemory, EveryHeadsTrialStepCountsItsPrediction) {
+  struct Head {
+    Task task;
+    ProblemType problem;
+    int labels;
+  };
+  for (const Head& h : {Head{Task::SequenceClassification, ProblemType::SingleLabel, 3},
+                        Head{Task::SequenceClassification, ProblemType::Regression, 1},
+                        Head{Task::SequenceClassification, ProblemType::MultiLabel, 4},
+                        Head{Task::TokenClassification, ProblemType::SingleLabel, 13},
+                        Head{Task::QuestionAnswering, ProblemType::SingleLabel, 2}})
+    for (bool mixed : {false, true}) {
+      MemoryQuery q;
+      q.config = preset_config("tiny");
+      q.config.task = h.task;
+      q.config.id2label = default_labels(h.labels, "test");
+      q.config.problem_type = problem_type_name(h.problem);
+      q.batch = 4;
+      q.seq = 32;
+      q.precision = mixed ? Precision::BF16 : Precision::FP32;
+      q.checkpointing = mixed;
+      BatchTrial t = try_batch(q, 0, 1);
+      ASSERT_TRUE(t.fits) << task_name(h.task) << ": " << t.error;
+      EXPECT_EQ(t.measured_peak_bytes, t.predicted_bytes) << task_name(h.task);
+    }
+}

@@ -29,15 +29,30 @@ BatchTrial try_batch(const MemoryQuery& q, size_t limit, int steps) {
     std::mt19937 rng(1);
     std::uniform_int_distribution<int> id(100,
                                           std::max(101, std::min(30000, q.config.vocab_size) - 1));
-    std::uniform_int_distribution<int> label(0, q.config.num_labels() - 1);
+    std::uniform_int_distribution<int> label(0, q.config.num_labels() - 1), position(0, q.seq - 1);
     const size_t n = static_cast<size_t>(q.batch) * q.seq;
-    std::vector<int32_t> ids(n), types(n, 0), mask(n, 1), labels(mlm ? n : q.batch, -100);
+    // The labels each head reads: a class per position (masked LM, token classification), an
+    // answer span per row (question answering), a class or float targets per row.
+    const Task task = q.config.task;
+    const size_t label_count = mlm || task == Task::TokenClassification ? n
+                               : task == Task::QuestionAnswering        ? 2 * size_t(q.batch)
+                                                                        : size_t(q.batch);
+    std::vector<int32_t> ids(n), types(n, 0), mask(n, 1), labels(label_count, -100);
     for (int32_t& x : ids) x = id(rng);
     if (mlm)  // as many positions labelled as the decoder is planned for: its largest batch
       std::copy_n(ids.begin(), mlm_decoder_rows(q.batch, q.seq, q.mlm_probability), labels.begin());
+    else if (task == Task::QuestionAnswering)
+      for (int32_t& y : labels) y = position(rng);
     else
       for (int32_t& y : labels) y = label(rng);
     Batch b{ids.data(), types.data(), mask.data(), labels.data(), q.batch, q.seq};
+    std::vector<float> targets;  // regression and multi-label take float targets per row
+    if (task == Task::SequenceClassification && q.config.problem() != ProblemType::SingleLabel) {
+      for (int32_t y : labels) targets.push_back(static_cast<float>(y % 2));
+      targets.resize(static_cast<size_t>(q.batch) * q.config.num_labels(), 0.0f);
+      b.labels = nullptr;
+      b.targets = targets.data();
+    }
     LrSchedule sched{ScheduleType::Constant, 1e-5, 0, 1};
     for (int s = 0; s < steps; ++s) train_step(model, opt, sched, {&b, 1}, 1.0, 1);
     t.fits = true;
