@@ -218,6 +218,19 @@ const char* task_name(Task t) {
   return names_of(t).name;
 }
 
+int class_ids_per_row(Task t, int S) {
+  switch (t) {
+    case Task::MaskedLM:
+    case Task::TokenClassification:
+      return S;
+    case Task::QuestionAnswering:
+      return 2;
+    case Task::SequenceClassification:
+      break;
+  }
+  return 1;
+}
+
 Task parse_task(const std::string& name, const std::string& what) {
   for (const TaskNames& n : kTasks)
     if (name == n.name) return n.task;

@@ -12,6 +12,9 @@ namespace bertrain {
 enum class Task { SequenceClassification, MaskedLM, TokenClassification, QuestionAnswering };
 const char* task_architecture(Task t);  // "BertForSequenceClassification", ...
 const char* task_name(Task t);          // --task: sequence_classification, mlm, ...
+// The class ids a batch row carries for the head (core/batch.h's labels): one per position
+// (masked LM, token classification), an answer's start and end (question answering), or one.
+int class_ids_per_row(Task t, int S);
 Task parse_task(const std::string& name, const std::string& what);
 
 // What the sequence-classification head predicts (HF's config.problem_type): one class (softmax

@@ -34,9 +34,7 @@ BatchTrial try_batch(const MemoryQuery& q, size_t limit, int steps) {
     // The labels each head reads: a class per position (masked LM, token classification), an
     // answer span per row (question answering), a class or float targets per row.
     const Task task = q.config.task;
-    const size_t label_count = mlm || task == Task::TokenClassification ? n
-                               : task == Task::QuestionAnswering        ? 2 * size_t(q.batch)
-                                                                        : size_t(q.batch);
+    const size_t label_count = size_t(q.batch) * class_ids_per_row(task, q.seq);
     std::vector<int32_t> ids(n), types(n, 0), mask(n, 1), labels(label_count, -100);
     for (int32_t& x : ids) x = id(rng);
     if (mlm)  // as many positions labelled as the decoder is planned for: its largest batch

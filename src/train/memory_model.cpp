@@ -41,9 +41,7 @@ MemoryEstimate estimate_memory(const MemoryQuery& q) {
   // (on a GPU they are uploaded into the model's own planned buffers).
   const size_t prefetch = static_cast<size_t>(q.workers) * q.prefetch_per_worker;
   const bool mlm = q.config.task == Task::MaskedLM;
-  const int ids = mlm || q.config.task == Task::TokenClassification ? q.seq
-                  : q.config.task == Task::QuestionAnswering        ? 2
-                                                                    : 1;  // class ids a row
+  const int ids = class_ids_per_row(q.config.task, q.seq);
   const int width =  // float labels a row (regression, multi-label)
       mlm || q.config.problem() == ProblemType::SingleLabel ? 0 : q.config.num_labels();
   if (q.device.host_visible()) {
