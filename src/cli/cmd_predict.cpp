@@ -119,72 +119,64 @@ QaExample parse_question(const std::string& line, const std::string& source, siz
   return e;
 }
 
-void run_predict_tokens(const PredictOptions& o, Bert<float>& model, const BertTokenizer& tok,
-                        int max_len) {
+// Reads the input's lines into batches of `batch`, parse(line, source, line number) each, and
+// prints what emit(batch) returns for each batch.
+template <typename Input, typename Parse, typename Emit>
+void in_batches(const PredictOptions& o, int batch, Parse parse, Emit emit) {
   InputLines input(o.input);
-  std::vector<TagInput> pending;
+  std::vector<Input> pending;
   auto flush = [&] {
-    std::string out;
-    for (const TagPrediction& p : predict_tags(model, tok, pending, max_len))
-      out += tag_json(p).dump() + "\n";
-    std::cout << out << std::flush;
+    std::cout << emit(pending) << std::flush;
     pending.clear();
   };
   for (std::string line; input.next(line);) {
-    pending.push_back(parse_tag_input(line, input.source(), input.line_number()));
-    if (static_cast<int>(pending.size()) == o.batch_size) flush();
+    pending.push_back(parse(line, input.source(), input.line_number()));
+    if (static_cast<int>(pending.size()) == batch) flush();
   }
   flush();
-}
-
-void run_predict_answers(const PredictOptions& o, Bert<float>& model, const BertTokenizer& tok,
-                         int max_len) {
-  InputLines input(o.input);
-  for (std::string line; input.next(line);) {
-    const QaExample e = parse_question(line, input.source(), input.line_number());
-    const QaAnswer a = predict_answer(model, tok, e, max_len, o.doc_stride);
-    std::cout << json{{"answer", a.text},
-                      {"start", a.start_char},
-                      {"end", a.end_char},
-                      {"score", a.score}}
-                     .dump()
-              << "\n"
-              << std::flush;
-  }
 }
 
 void run_predict(const PredictOptions& o) {
   set_num_threads(o.threads);
   BertConfig config = load_config((std::filesystem::path(o.model) / "config.json").string());
-  if (config.task == Task::TokenClassification || config.task == Task::QuestionAnswering) {
-    Bert<float> model(config, device_named(o.device), /*with_grads=*/false);
-    load_weights(model, o.model);
-    if (o.bf16) model.set_precision(Precision::BF16);
-    BertTokenizer tok = load_tokenizer(o.tokenizer.empty() ? o.model : o.tokenizer);
-    const int max_len = std::min(o.max_length, config.max_position_embeddings);
-    if (config.task == Task::TokenClassification) return run_predict_tokens(o, model, tok, max_len);
-    return run_predict_answers(o, model, tok, max_len);
-  }
-  config = load_classification_config(o.model);
+  if (config.task == Task::MaskedLM) load_classification_config(o.model);  // names the head
   Bert<float> model(config, device_named(o.device), /*with_grads=*/false);
   load_weights(model, o.model);
   if (o.bf16) model.set_precision(Precision::BF16);
   BertTokenizer tok = load_tokenizer(o.tokenizer.empty() ? o.model : o.tokenizer);
   const int max_len = std::min(o.max_length, config.max_position_embeddings);
-  InputLines input(o.input);
-  std::vector<TextInput> pending;
-  auto flush = [&] {
-    std::string out;
-    for (const Prediction& p : predict_texts(model, tok, pending, max_len))
-      out += prediction_json(model.problem(), config.id2label, p).dump() + "\n";
-    std::cout << out << std::flush;
-    pending.clear();
-  };
-  for (std::string line; input.next(line);) {
-    pending.push_back(parse_input(line, input.source(), input.line_number()));
-    if (static_cast<int>(pending.size()) == o.batch_size) flush();
+  switch (config.task) {
+    case Task::TokenClassification:
+      return in_batches<TagInput>(
+          o, o.batch_size, parse_tag_input, [&](const std::vector<TagInput>& batch) {
+            std::string out;
+            for (const TagPrediction& p : predict_tags(model, tok, batch, max_len))
+              out += tag_json(p).dump() + "\n";
+            return out;
+          });
+    case Task::QuestionAnswering:  // one question (all its windows) at a time
+      return in_batches<QaExample>(o, 1, parse_question, [&](const std::vector<QaExample>& batch) {
+        std::string out;
+        for (const QaExample& e : batch) {
+          const QaAnswer a = predict_answer(model, tok, e, max_len, o.doc_stride);
+          out += json{{"answer", a.text},
+                      {"start", a.start_char},
+                      {"end", a.end_char},
+                      {"score", a.score}}
+                     .dump() +
+                 "\n";
+        }
+        return out;
+      });
+    default:
+      return in_batches<TextInput>(
+          o, o.batch_size, parse_input, [&](const std::vector<TextInput>& batch) {
+            std::string out;
+            for (const Prediction& p : predict_texts(model, tok, batch, max_len))
+              out += prediction_json(model.problem(), config.id2label, p).dump() + "\n";
+            return out;
+          });
   }
-  flush();
 }
 
 // predict_results.txt's prediction column, by the problem type.
