@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/dtype.h"
+#include "core/parallel.h"
 #include "kernels/cpu/activations.h"
 #include "kernels/cpu/dropout.h"
 #include "kernels/cpu/gemm.h"
@@ -140,19 +141,23 @@ TEST(GemmBf16, LinearLayersMatchTheFp32Kernels) {
   }
 }
 
-// GELU backward from the bf16 copy of its input: the fp32 kernel's result, and that result
-// rounded to bf16, in one pass.
-TEST(Bf16Kernels, GeluBackwardReadsBf16AndWritesBothPrecisions) {
-  const int64_t n = 1000;
+// GELU backward from the bf16 copy of its input: the fp32 kernel's result rounded to bf16, and
+// its column sums added onto the bias gradient, in one pass. 150 rows: two full row blocks and
+// a partial one; 70 columns: a full column block and a partial one.
+TEST(Bf16Kernels, GeluBackwardWritesBf16AndAddsTheBiasGradient) {
+  const int N = 150, C = 70;
+  const int64_t n = int64_t{N} * C;
   Bf16Values x(n, 6), dy(n, 7);
-  std::vector<float> want(n), got(dy.f);
+  std::vector<float> want(n), partials(cpu::column_sums_scratch_floats(N, C));
   std::vector<uint16_t> got16(n);
   cpu::gelu_backward<float>(want.data(), x.f.data(), dy.f.data(), n);
-  cpu::gelu_backward_bf16(got.data(), got16.data(), x.h.data(), got.data(), n);  // in place
-  for (int64_t i = 0; i < n; ++i) {
-    ASSERT_EQ(got[i], want[i]) << i;
-    ASSERT_EQ(got16[i], float_to_bf16(want[i])) << i;
-  }
+  std::vector<double> want_bias(C, 0.25);
+  for (int64_t i = 0; i < n; ++i) want_bias[i % C] += want[i];
+  std::vector<float> got_bias(C, 0.25f);
+  cpu::gelu_backward_bf16(got16.data(), got_bias.data(), x.h.data(), dy.f.data(), N, C,
+                          partials.data());
+  for (int64_t i = 0; i < n; ++i) ASSERT_EQ(got16[i], float_to_bf16(want[i])) << i;
+  for (int c = 0; c < C; ++c) EXPECT_NEAR(got_bias[c], want_bias[c], 1e-5) << c;
 }
 
 TEST(Bf16Kernels, LayerNormBackwardReadsItsInputFromBf16) {
@@ -220,16 +225,35 @@ TEST(Bf16Kernels, FusedGeluForwardEqualsTheUnfusedSequence) {
 // The bf16 output gradient and its bias gradient in one pass: the rounding of every element,
 // and the fp32 column sums added onto what the bias gradient held.
 TEST(Bf16Kernels, PackWithColumnSumsEqualsRoundingAndSummingApart) {
-  const int N = 37, C = 150;  // C not a multiple of the column block
+  const int N = 137, C = 150;  // neither a multiple of the row block or the column block
   std::vector<double> xd = test::random_vector(size_t(N) * C, 17);
   std::vector<float> x(xd.begin(), xd.end());
-  std::vector<float> want(C, 0.5f), got(C, 0.5f);
+  std::vector<double> want(C, 0.5);
+  std::vector<float> got(C, 0.5f), partials(cpu::column_sums_scratch_floats(N, C));
   for (int r = 0; r < N; ++r)
     for (int c = 0; c < C; ++c) want[c] += x[size_t(r) * C + c];
   std::vector<uint16_t> x16(x.size());
-  cpu::pack_bf16_column_sums(x16.data(), got.data(), x.data(), N, C);
+  cpu::pack_bf16_column_sums(x16.data(), got.data(), x.data(), N, C, partials.data());
   for (size_t i = 0; i < x.size(); ++i) ASSERT_EQ(x16[i], float_to_bf16(x[i])) << i;
-  expect_close(want, got, 1e-6);
+  for (int c = 0; c < C; ++c) EXPECT_NEAR(got[c], want[c], 1e-5) << c;
+}
+
+// The sums are added in fixed blocks of rows, so the thread count does not change a bit.
+TEST(Bf16Kernels, ColumnSumsDoNotDependOnTheThreadCount) {
+  const int N = 1000, C = 200;
+  std::vector<double> xd = test::random_vector(size_t(N) * C, 18);
+  std::vector<float> x(xd.begin(), xd.end()), partials(cpu::column_sums_scratch_floats(N, C));
+  std::vector<uint16_t> x16(x.size());
+  const int threads = num_threads();
+  std::vector<std::vector<float>> sums;
+  for (int t : {1, 2, 3}) {
+    set_num_threads(t);
+    sums.emplace_back(C, 0.0f);
+    cpu::pack_bf16_column_sums(x16.data(), sums.back().data(), x.data(), N, C, partials.data());
+  }
+  set_num_threads(threads);
+  EXPECT_EQ(sums[0], sums[1]);
+  EXPECT_EQ(sums[0], sums[2]);
 }
 
 // A GEMM given the scratch its shape needs runs on it; one given none (a shape its caller did

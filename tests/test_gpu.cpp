@@ -447,8 +447,9 @@ TEST(GpuBf16, DenseLayersMatchTheCpuBf16Kernels) {
   auto sums = random_floats(out_f, seed + 7);
   DevBuf<uint16_t> gpacked(packed.size());
   DevBuf<float> gsums(sums);
-  C16().pack_column_sums(packed.data(), sums.data(), dout.data(), N, out_f);
-  G16().pack_column_sums(gpacked.p(), gsums.p(), gdout.p(), N, out_f);
+  std::vector<float> partials(C16().column_sums_scratch_floats(N, out_f));
+  C16().pack_column_sums(packed.data(), sums.data(), dout.data(), N, out_f, partials.data());
+  G16().pack_column_sums(gpacked.p(), gsums.p(), gdout.p(), N, out_f, nullptr);
   EXPECT_EQ(gpacked.host(), packed);
   expect_rel(sums, gsums.host(), 1e-6, "column sums");
 }
@@ -490,10 +491,14 @@ TEST(GpuBf16, LayerNormAndGeluMatchTheCpuBf16Kernels) {
   DevBuf<uint16_t> gy16(n), gdx16(n);
   G16().gelu_forward(gy16.p(), gd.p(), n);
   expect_bf16_close(y16, gy16.host(), 1, "gelu bf16");
-  C16().gelu_backward(dx.data(), dx16.data(), dense16.data(), dout.data(), n);
-  G16().gelu_backward(gdx.p(), gdx16.p(), gd.p(), gdout.p(), n);
-  expect_rel(dx, gdx.host(), 1e-6, "gelu bf16 backward");
+  std::vector<float> partials(C16().column_sums_scratch_floats(N, Cn));
+  auto dbias = random_floats(Cn, seed + 7);
+  DevBuf<float> gdbias(dbias);
+  C16().gelu_backward(dx16.data(), dbias.data(), dense16.data(), dout.data(), N, Cn,
+                      partials.data());
+  G16().gelu_backward(gdx16.p(), gdbias.p(), gd.p(), gdout.p(), N, Cn, nullptr);
   expect_bf16_close(dx16, gdx16.host(), kRoundingFlip, "gelu bf16 backward dx16");
+  expect_rel(dbias, gdbias.host(), 1e-5, "gelu bf16 backward bias gradient");
 }
 
 TEST(GpuBf16, AttentionMatchesTheCpuBf16Kernels) {

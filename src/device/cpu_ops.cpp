@@ -78,6 +78,7 @@ const Bf16Ops& cpu_bf16_ops() {
       .linear_forward16 = cpu::linear_forward_bf16,
       .linear_backward = cpu::linear_backward_bf16,
       .pack_column_sums = cpu::pack_bf16_column_sums,
+      .column_sums_scratch_floats = cpu::column_sums_scratch_floats,
       .linear_scratch_bytes = cpu::linear_bf16_scratch_bytes,
       .gelu_forward = cpu::gelu_forward_bf16,
       .gelu_backward = cpu::gelu_backward_bf16,

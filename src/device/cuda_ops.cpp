@@ -86,6 +86,7 @@ const Bf16Ops& cuda_bf16_ops() {
       .linear_forward16 = cuda::linear_forward16_bf16,
       .linear_backward = cuda::linear_backward_bf16,
       .pack_column_sums = cuda::pack_bf16_column_sums,
+      .column_sums_scratch_floats = cuda::column_sums_scratch_floats,
       .linear_scratch_bytes = cuda::linear_bf16_scratch_bytes,
       .gelu_forward = cuda::gelu_forward_bf16,
       .gelu_backward = cuda::gelu_backward_bf16,

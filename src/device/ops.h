@@ -107,12 +107,14 @@ struct Bf16Ops {
   void (*linear_backward)(float* din, float* dW, float* db, const float* dout,
                           const uint16_t* dout16, const uint16_t* in16, const uint16_t* W16, int N,
                           int in_f, int out_f, bool accumulate_din, GemmScratch scratch);
-  void (*pack_column_sums)(uint16_t* x16, float* sums, const float* x, int N, int C);
+  void (*pack_column_sums)(uint16_t* x16, float* sums, const float* x, int N, int C,
+                           float* partials);
+  size_t (*column_sums_scratch_floats)(int N, int C);
   size_t (*linear_scratch_bytes)(int N, int in_f, int out_f);
   // activations.h
   void (*gelu_forward)(uint16_t* out16, const uint16_t* x16, int64_t n);
-  void (*gelu_backward)(float* dx, uint16_t* dx16, const uint16_t* x16, const float* dout,
-                        int64_t n);
+  void (*gelu_backward)(uint16_t* dx16, float* dbias, const uint16_t* x16, const float* dout, int N,
+                        int C, float* partials);
   // attention_bf16.h
   void (*qkv_to_heads)(uint16_t* qkv16, const uint16_t* rows16, int B, int S, int nh, int D);
   size_t (*attention_scratch_bytes)(int S, int nh, int D);

@@ -211,6 +211,7 @@ void Bert<T>::carve(const Device& device, const BertConfig& c, int B, int S,
   tmp.in16 = tmp.out16 = tmp.dout16 = nullptr;
   tmp.gemm_scratch = nullptr;
   tmp.gemm_scratch_bytes = 0;
+  tmp.col_partials = nullptr;
   if (bf16_gemms) {
     tmp.in16 = temps.take<uint16_t>(N * std::max(H, I));
     tmp.out16 = temps.take<uint16_t>(N * 3 * H);
@@ -225,6 +226,12 @@ void Bert<T>::carve(const Device& device, const BertConfig& c, int B, int S,
                    bf16->linear_scratch_bytes(mlm_decoder_rows(B, S, options.mlm_probability), h,
                                               c.vocab_size));
     tmp.gemm_scratch = temps.take<std::byte>(tmp.gemm_scratch_bytes);
+    size_t partials = bf16->column_sums_scratch_floats(n, std::max(i, 3 * h));
+    if (c.task == Task::MaskedLM)  // the decoder bias
+      partials = std::max(partials, bf16->column_sums_scratch_floats(
+                                        mlm_decoder_rows(B, S, options.mlm_probability),
+                                        static_cast<int>(c.vocab_size)));
+    tmp.col_partials = temps.take<float>(partials);
   }
   if (options.precision != Precision::FP32) {
     const size_t per_layer = 4 * H * H + 2 * H * I + 9 * H + I;  // qkv_w .. ln2_b
@@ -728,7 +735,7 @@ void Bert<T>::layer_backward(int l, const T* x) {
   const T* d_out = through_dropout(tmp_.d1, 3 + 3 * l);
   dense_backward(tmp_.big, o.out_w, o.out_b, d_out, a[saved::g], stored16(l, saved::g), w(o.out_w),
                  I, H, false);
-  const uint16_t* dgelu16 = gelu_backward(l, tmp_.big, a[saved::f]);
+  const uint16_t* dgelu16 = gelu_backward(l, tmp_.big, a[saved::f], o.inter_b);
   dense_backward(tmp_.d1, o.inter_w, o.inter_b, tmp_.big, a[saved::h1], stored16(l, saved::h1),
                  w(o.inter_w), H, I, true, dgelu16);
   layernorm_backward(l, tmp_.g, o.ln1_g, o.ln1_b, tmp_.d1, saved::sum1, saved::mean1, saved::rstd1,
@@ -759,18 +766,20 @@ void Bert<T>::layernorm_backward(int l, T* dx, size_t g_off, size_t b_off, const
   ops_->layernorm_backward(dx, G + g_off, G + b_off, dout, a[sum], a[mean], a[rstd], gamma, N, H);
 }
 
-// GELU backward in place on tmp_.big; under bf16 GEMMs it reads the saved bf16 input and
-// also writes the result in bf16 for the next GEMMs (returned; null otherwise).
+// GELU backward in place on tmp_.big. Under bf16 GEMMs it reads the saved bf16 input, writes
+// the result in bf16 only, for the next GEMMs (returned; null otherwise), and adds it into the
+// intermediate bias gradient (at b_off) in the same pass.
 template <typename T>
-const uint16_t* Bert<T>::gelu_backward(int l, T* d, const T* f) {
-  const int64_t n = static_cast<int64_t>(B_) * S_ * config_.intermediate_size;
+const uint16_t* Bert<T>::gelu_backward(int l, T* d, const T* f, size_t b_off) {
+  const int N = B_ * S_, I = config_.intermediate_size;
   if constexpr (std::is_same_v<T, float>) {
     if (gemm16_) {
-      bf16_->gelu_backward(d, tmp_.dout16, stored16(l, saved::f), d, n);
+      bf16_->gelu_backward(tmp_.dout16, grads_.data() + b_off, stored16(l, saved::f), d, N, I,
+                           tmp_.col_partials);
       return tmp_.dout16;
     }
   }
-  ops_->gelu_backward(d, f, d, n);
+  ops_->gelu_backward(d, f, d, static_cast<int64_t>(N) * I);
   return nullptr;
 }
 
@@ -825,7 +834,8 @@ void Bert<T>::residual_dense(const T* in, size_t w_off, const T* W, const T* b, 
 }
 
 // As torch autocast does, the bf16 GEMMs take the output gradient rounded to bf16; the bias
-// gradient sums it unrounded.
+// gradient sums it unrounded. Under bf16 GEMMs a `dout16` given comes from the kernel that wrote
+// it with the bias gradient already summed (GELU backward); else both happen here in one pass.
 template <typename T>
 void Bert<T>::dense_backward(T* din, size_t w_off, size_t b_off, const T* dout, const T* in,
                              const uint16_t* in16, const T* W, int in_f, int out_f,
@@ -834,13 +844,11 @@ void Bert<T>::dense_backward(T* din, size_t w_off, size_t b_off, const T* dout, 
   T* G = grads_.data();
   if constexpr (std::is_same_v<T, float>) {
     if (gemm16_) {
-      float* db = G + b_off;
-      if (!dout16) {  // round the output gradient for the GEMMs and sum it for the bias at once
-        bf16_->pack_column_sums(tmp_.dout16, db, dout, N, out_f);
+      if (!dout16) {
+        bf16_->pack_column_sums(tmp_.dout16, G + b_off, dout, N, out_f, tmp_.col_partials);
         dout16 = tmp_.dout16;
-        db = nullptr;
       }
-      bf16_->linear_backward(din, G + w_off, db, dout, dout16,
+      bf16_->linear_backward(din, G + w_off, nullptr, dout, dout16,
                              input_bf16(in, in16, static_cast<int64_t>(N) * in_f),
                              params16_.data() + w_off, N, in_f, out_f, accumulate_din,
                              GemmScratch{tmp_.gemm_scratch, tmp_.gemm_scratch_bytes});

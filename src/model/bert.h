@@ -213,6 +213,8 @@ class Bert {
     // oneDNN's scratch for the dense layers' bf16 GEMMs (gemm_bf16.h).
     std::byte* gemm_scratch;
     size_t gemm_scratch_bytes;
+    // The bf16 passes' per-row-block bias-gradient sums (kernels/cpu/column_sums.h).
+    float* col_partials;
   };
   // Carves activation and temporary buffers for B x S; sizing only when the carvers have no base.
   static void carve(const Device& device, const BertConfig& c, int B, int S,
@@ -275,7 +277,7 @@ class Bert {
                       const uint16_t* dout16 = nullptr);
   void layernorm_backward(int l, T* dx, size_t g_off, size_t b_off, const T* dout, saved::Id sum,
                           saved::Id mean, saved::Id rstd, const T* gamma);
-  const uint16_t* gelu_backward(int l, T* d, const T* f);
+  const uint16_t* gelu_backward(int l, T* d, const T* f, size_t b_off);
   // Dropout site `site` of this step at probability p, over the batch's global samples.
   Dropout dropout(int site, double p) const;
   int classifier_site() const { return 1 + 3 * config_.num_hidden_layers; }

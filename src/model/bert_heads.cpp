@@ -261,7 +261,8 @@ void Bert<T>::decoder_backward(int M) {
   T* G = grads();
   if constexpr (std::is_same_v<T, float>) {
     if (gemm16_) {
-      bf16_->pack_column_sums(head_.logits16, G + layout_.decoder_b, tmp_.dlogits, M, V);
+      bf16_->pack_column_sums(head_.logits16, G + layout_.decoder_b, tmp_.dlogits, M, V,
+                              tmp_.col_partials);
       ops_->to_half(tmp_.in16, head_.normed, static_cast<int64_t>(M) * H, HalfFormat::BF16);
       bf16_->linear_backward(tmp_.d1, G + layout_.word_emb, nullptr, tmp_.dlogits, head_.logits16,
                              tmp_.in16, params16_.data() + layout_.word_emb, M, H, V, false,

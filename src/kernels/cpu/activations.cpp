@@ -4,6 +4,7 @@
 
 #include "core/dtype.h"
 #include "core/parallel.h"
+#include "kernels/cpu/column_sums.h"
 #include "kernels/cpu/vec_math.h"
 
 namespace bertrain::cpu {
@@ -41,14 +42,18 @@ void gelu_backward(T* dx, const T* x, const T* dout, int64_t n) {
   });
 }
 
-void gelu_backward_bf16(float* dx, uint16_t* dx16, const uint16_t* x16, const float* dout,
-                        int64_t n) {
-  parallel_range(n, [&](int64_t begin, int64_t end) {
+void gelu_backward_bf16(uint16_t* dx16, float* dbias, const uint16_t* x16, const float* dout, int N,
+                        int C, float* partials) {
+  fused_column_sums(dbias, N, C, partials, [&](int r, float* acc) {
+    const int64_t at = static_cast<int64_t>(r) * C;
+    const uint16_t* x = x16 + at;
+    const float* dy = dout + at;
+    uint16_t* dx = dx16 + at;
 #pragma omp simd
-    for (int64_t i = begin; i < end; ++i) {
-      const float d = dout[i] * gelu_grad(bf16_to_float(x16[i]));
-      dx[i] = d;
-      dx16[i] = float_to_bf16(d);
+    for (int c = 0; c < C; ++c) {
+      const float d = dy[c] * gelu_grad(bf16_to_float(x[c]));
+      dx[c] = float_to_bf16(d);
+      acc[c] += d;
     }
   });
 }

@@ -18,7 +18,8 @@ namespace bertrain::cpu {
 namespace {
 
 // The shapes of one batch row's batched GEMMs, as (trans_a, trans_b, M, N, K, bf16 output):
-// Q K^T (written in bf16); P V and dS K; P'^T dC and dS^T Q; dC V^T.
+// Q K^T (written in bf16); P V and dS K; P'^T dC and dS^T Q; dC V^T (written in bf16, as
+// autocast's matmul backward returns it).
 struct HeadGemm {
   bool ta, tb;
   int M, N, K;
@@ -28,16 +29,16 @@ std::array<HeadGemm, 4> head_gemms(int S, int D) {
   return {{{false, true, S, S, D, true},
            {false, false, S, D, S, false},
            {true, false, S, D, S, false},
-           {false, true, S, S, D, false}}};
+           {false, true, S, S, D, true}}};
 }
 
 // One batch row's scratch, carved from the caller's block (or, without one, only sized): the
-// scores in bf16 (forward) or their gradient in fp32 (backward) in one block, the dropped
+// scores (forward) or the probabilities' gradient (backward) in bf16 in one block, the dropped
 // probabilities (or the score gradient) in bf16, the per-head context (or dQ | dK | dV) in fp32,
 // the context gradient in bf16, and the GEMMs' own scratch.
 struct Scratch {
   uint16_t* scores16;
-  float* dp;
+  uint16_t* dp16;
   uint16_t* p16;
   float* heads;
   uint16_t* dctx16;
@@ -51,8 +52,8 @@ struct Scratch {
       gemm_bytes = std::max(
           gemm_bytes, gemm_bf16_batched_scratch_bytes(nh, g.ta, g.tb, g.M, g.N, g.K, g.out16));
     Carver c(base);
-    dp = c.take<float>(SS);
-    scores16 = reinterpret_cast<uint16_t*>(dp);  // forward's use of the same block
+    dp16 = c.take<uint16_t>(SS);
+    scores16 = dp16;  // forward's use of the same block
     p16 = c.take<uint16_t>(SS);
     heads = c.take<float>(3 * SD);
     dctx16 = c.take<uint16_t>(SD);
@@ -125,33 +126,33 @@ void to_heads(uint16_t* heads, const Row* rows, int ld, int S, int nh, int D) {
       static_cast<int64_t>(nh) * D);
 }
 
-// ds = p * (dp - sum(dp * p)) / sqrt(D) over one row, p and ds in bf16.
-inline void softmax_backward_row_bf16(uint16_t* ds, const float* dp, const uint16_t* p, int S,
+// ds = p * (dp - sum(dp * p)) / sqrt(D) over one row, all in bf16.
+inline void softmax_backward_row_bf16(uint16_t* ds, const uint16_t* dp, const uint16_t* p, int S,
                                       float inv_sqrt_d) {
   float dot = 0;
 #pragma omp simd reduction(+ : dot)
-  for (int j = 0; j < S; ++j) dot += dp[j] * bf16_to_float(p[j]);
+  for (int j = 0; j < S; ++j) dot += bf16_to_float(dp[j]) * bf16_to_float(p[j]);
 #pragma omp simd
   for (int j = 0; j < S; ++j)
-    ds[j] = float_to_bf16(bf16_to_float(p[j]) * (dp[j] - dot) * inv_sqrt_d);
+    ds[j] = float_to_bf16(bf16_to_float(p[j]) * (bf16_to_float(dp[j]) - dot) * inv_sqrt_d);
 }
 
 // The same through dropout, over the row's dropped probabilities, which it overwrites (each
 // element read before it is written): dp is the gradient of the dropped probabilities, so
 // d(p) = kept ? dp * scale : 0.
-inline void softmax_backward_dropped_row_bf16(uint16_t* dropped_then_ds, const float* dp,
+inline void softmax_backward_dropped_row_bf16(uint16_t* dropped_then_ds, const uint16_t* dp,
                                               const uint16_t* p, int S, float keep_scale,
                                               float inv_sqrt_d) {
   uint16_t* ds = dropped_then_ds;
   float dot = 0;
 #pragma omp simd reduction(+ : dot)
   for (int j = 0; j < S; ++j) {
-    const float g = ds[j] != 0 ? dp[j] * keep_scale : 0.0f;
+    const float g = ds[j] != 0 ? bf16_to_float(dp[j]) * keep_scale : 0.0f;
     dot += g * bf16_to_float(p[j]);
   }
 #pragma omp simd
   for (int j = 0; j < S; ++j) {
-    const float g = ds[j] != 0 ? dp[j] * keep_scale : 0.0f;
+    const float g = ds[j] != 0 ? bf16_to_float(dp[j]) * keep_scale : 0.0f;
     ds[j] = float_to_bf16(bf16_to_float(p[j]) * (g - dot) * inv_sqrt_d);
   }
 }
@@ -238,7 +239,7 @@ void attention_backward_bf16(float* dqkv, const float* dctx, const uint16_t* qkv
           2 * S);
     // dV = P'^T dctx ; dP' = dctx V^T
     gemm_bf16_batched(nh, true, false, S, D, S, drop.p > 0 ? w.p16 : p16, w.dctx16, dv, w.gemm);
-    gemm_bf16_batched(nh, false, true, S, S, D, w.dctx16, v, w.dp, w.gemm);
+    gemm_bf16_batched(nh, false, true, S, S, D, w.dctx16, v, w.dp16, w.gemm);
     // dS = softmax backward of dP (through dropout) / sqrt(D), in bf16 for the GEMMs, written
     // over the dropped probabilities (each element read before it is written). The dropout
     // mask is read off those instead of drawn again: P' = 0 exactly where an element was
@@ -247,7 +248,7 @@ void attention_backward_bf16(float* dqkv, const float* dctx, const uint16_t* qkv
     parallel_for(
         static_cast<int64_t>(nh) * S,
         [&](int64_t r) {
-          const float* dp = w.dp + r * S;
+          const uint16_t* dp = w.dp16 + r * S;
           const uint16_t* p = p16 + r * S;
           uint16_t* ds = w.p16 + r * S;
           if (drop.p > 0)

@@ -4,6 +4,7 @@
 
 #include "core/dtype.h"
 #include "core/parallel.h"
+#include "kernels/cpu/column_sums.h"
 #include "kernels/cpu/gemm.h"
 
 namespace bertrain::cpu {
@@ -109,11 +110,20 @@ void linear_backward_bf16(float* din, float* dW, float* db, const float* dout,
   if (db) column_sums_add(db, dout, N, out_f);
 }
 
-void pack_bf16_column_sums(uint16_t* x16, float* sums, const float* x, int N, int C) {
-  column_sums_add(sums, x, N, C, [&](int r, int c) {
-    const int64_t i = static_cast<int64_t>(r) * C + c;
-    x16[i] = float_to_bf16(x[i]);
+void pack_bf16_column_sums(uint16_t* x16, float* sums, const float* x, int N, int C,
+                           float* partials) {
+  fused_column_sums(sums, N, C, partials, [&](int r, float* acc) {
+    const int64_t at = static_cast<int64_t>(r) * C;
+#pragma omp simd
+    for (int c = 0; c < C; ++c) {
+      x16[at + c] = float_to_bf16(x[at + c]);
+      acc[c] += x[at + c];
+    }
   });
+}
+
+size_t column_sums_scratch_floats(int N, int C) {
+  return column_sum_partials(N, C);
 }
 
 size_t linear_bf16_scratch_bytes(int N, int in_f, int out_f) {

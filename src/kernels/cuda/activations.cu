@@ -1,5 +1,6 @@
 #include "kernels/cuda/activations.h"
 #include "kernels/cuda/bf16.cuh"
+#include "kernels/cuda/column_sums.cuh"
 #include "kernels/cuda/runtime.h"
 
 namespace bertrain::cuda {
@@ -34,13 +35,21 @@ __global__ void gelu_forward_bf16_kernel(uint16_t* out16, const uint16_t* x16, i
   if (i < n) out16[i] = float_to_bf16(gelu(bf16_to_float(x16[i])));
 }
 
-__global__ void gelu_backward_bf16_kernel(float* dx, uint16_t* dx16, const uint16_t* x16,
-                                          const float* dout, int64_t n) {
-  const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
-  if (i >= n) return;
-  const float d = dout[i] * gelu_grad(bf16_to_float(x16[i]));
-  dx[i] = d;
-  dx16[i] = float_to_bf16(d);
+// One thread per column and row lane, as column_sums.cuh: dx16 = dout * GELU'(x16) rounded,
+// and dbias += the column sums of the unrounded products.
+__global__ void gelu_backward_bf16_kernel(uint16_t* dx16, float* dbias, const uint16_t* x16,
+                                          const float* dout, int N, int C) {
+  const int c = blockIdx.x * kColumns + threadIdx.x;
+  float sum[1] = {0};
+  if (c < C)
+    for (int r = threadIdx.y; r < N; r += kColumnLanes) {
+      const int64_t i = static_cast<int64_t>(r) * C + c;
+      const float d = dout[i] * gelu_grad(bf16_to_float(x16[i]));
+      dx16[i] = float_to_bf16(d);
+      sum[0] += d;
+    }
+  reduce_column_lanes(sum);
+  if (threadIdx.y == 0 && c < C) dbias[c] += sum[0];
 }
 
 __global__ void tanh_forward_kernel(float* out, const float* x, int64_t n) {
@@ -73,11 +82,11 @@ void gelu_forward_bf16(uint16_t* out16, const uint16_t* x16, int64_t n) {
   check_launch("gelu_forward_bf16");
 }
 
-void gelu_backward_bf16(float* dx, uint16_t* dx16, const uint16_t* x16, const float* dout,
-                        int64_t n) {
-  if (n == 0) return;
-  gelu_backward_bf16_kernel<<<blocks_for(n, kThreads), kThreads, 0, stream()>>>(dx, dx16, x16, dout,
-                                                                                n);
+void gelu_backward_bf16(uint16_t* dx16, float* dbias, const uint16_t* x16, const float* dout, int N,
+                        int C, float*) {
+  if (N == 0 || C == 0) return;
+  gelu_backward_bf16_kernel<<<column_sums_grid(C), column_sums_block(), 0, stream()>>>(
+      dx16, dbias, x16, dout, N, C);
   check_launch("gelu_backward_bf16");
 }
 

@@ -19,7 +19,8 @@ constexpr int kThreads = 256;
 
 // The attention of up to chunk_rows() batch rows runs as one set of launches: the GEMMs batched
 // over (row, head), whose strides are uniform in the head-major layouts. Its scratch, in
-// 256-byte aligned pieces: the probability gradient (fp32), the dropped probabilities or the
+// 256-byte aligned pieces: the probability gradient (bf16, as autocast's matmul backward gives
+// it), the dropped probabilities or the
 // score gradient (bf16), the context or its gradient head-major (bf16), and dQ | dK | dV
 // head-major (fp32), which one pass scatters into the rows of dqkv.
 constexpr size_t kChunkBudget = size_t{32} << 20;  // bytes of scratch that bound a chunk
@@ -30,7 +31,7 @@ size_t round256(size_t b) {
 }
 
 struct Scratch {
-  float* dp;
+  uint16_t* dp16;
   uint16_t* p16;
   uint16_t* heads16;
   float* dqkv_heads;
@@ -39,13 +40,13 @@ struct Scratch {
   Scratch(std::byte* base, int S, int nh, int D) {
     const size_t SS = static_cast<size_t>(nh) * S * S, SD = static_cast<size_t>(nh) * S * D;
     const size_t per_row =
-        SS * (sizeof(float) + sizeof(uint16_t)) + SD * (sizeof(uint16_t) + 3 * sizeof(float));
+        SS * (2 * sizeof(uint16_t)) + SD * (sizeof(uint16_t) + 3 * sizeof(float));
     rows = static_cast<int>(
         std::clamp<size_t>(kChunkBudget / std::max<size_t>(per_row, 1), 1, kMaxChunkRows));
-    const size_t a = round256(rows * SS * sizeof(float)),
+    const size_t a = round256(rows * SS * sizeof(uint16_t)),
                  b = round256(rows * SS * sizeof(uint16_t)),
                  c = round256(rows * SD * sizeof(uint16_t));
-    dp = reinterpret_cast<float*>(base);
+    dp16 = reinterpret_cast<uint16_t*>(base);
     p16 = reinterpret_cast<uint16_t*>(base + a);
     heads16 = reinterpret_cast<uint16_t*>(base + a + b);
     dqkv_heads = reinterpret_cast<float*>(base + a + b + c);
@@ -125,16 +126,17 @@ __global__ void dropped_kernel(uint16_t* out, const uint16_t* p16, int S, int64_
 // ds = bf16(p * (g - sum(g * p)) / sqrt(D)) per row, with g = dp, or through dropout g = kept ?
 // dp * scale : 0, the mask read off the dropped probabilities that ds overwrites (zero exactly
 // where an element was dropped or p = 0, where g does not matter).
-__global__ void softmax_backward_bf16_kernel(uint16_t* ds, const float* dp, const uint16_t* p16,
-                                             int64_t rows, int S, bool dropped, float keep_scale,
-                                             float inv_sqrt_d) {
+__global__ void softmax_backward_bf16_kernel(uint16_t* ds, const uint16_t* dp16,
+                                             const uint16_t* p16, int64_t rows, int S, bool dropped,
+                                             float keep_scale, float inv_sqrt_d) {
   const int64_t r = blockIdx.x * static_cast<int64_t>(kRowsPerBlock) + threadIdx.y;
   if (r >= rows) return;
   const int lane = threadIdx.x;
   const int64_t off = r * S;
   auto g = [&](int j) {
-    if (!dropped) return dp[off + j];
-    return ds[off + j] != 0 ? dp[off + j] * keep_scale : 0.0f;
+    const float dp = bf16_to_float(dp16[off + j]);
+    if (!dropped) return dp;
+    return ds[off + j] != 0 ? dp * keep_scale : 0.0f;
   };
   float dot = 0;
   for (int j = lane; j < S; j += kWarp) dot += g(j) * bf16_to_float(p16[off + j]);
@@ -245,10 +247,10 @@ void attention_backward_bf16(float* dqkv, const float* dctx, const uint16_t* qkv
     // dV = P'^T dctx ; dP' = dctx V^T
     gemm_bf16(true, false, S, D, S, 1.0f, pv, S, w.heads16, D, 0.0f, dv, D, false,
               {heads, SS, SD, SD});
-    gemm_bf16(false, true, S, S, D, 1.0f, w.heads16, D, v, D, 0.0f, w.dp, S, false,
+    gemm_bf16(false, true, S, S, D, 1.0f, w.heads16, D, v, D, 0.0f, w.dp16, S, true,
               {heads, SD, SD, SS});
     softmax_backward_bf16_kernel<<<row_grid(static_cast<int64_t>(heads) * S), warps, 0, stream()>>>(
-        w.p16, w.dp, p16, static_cast<int64_t>(heads) * S, S, drop.p > 0, keep_scale, inv_sqrt_d);
+        w.p16, w.dp16, p16, static_cast<int64_t>(heads) * S, S, drop.p > 0, keep_scale, inv_sqrt_d);
     check_launch("attention softmax backward (bf16)");
     // dQ = dS K ; dK = dS^T Q
     gemm_bf16(false, false, S, D, S, 1.0f, w.p16, S, k, D, 0.0f, dq, D, false, {heads, SS, SD, SD});

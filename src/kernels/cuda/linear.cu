@@ -92,11 +92,15 @@ void linear_backward_bf16(float* din, float* dW, float* db, const float* dout,
   if (db) column_sums_add(db, dout, N, out_f);
 }
 
-void pack_bf16_column_sums(uint16_t* x16, float* sums, const float* x, int N, int C) {
+void pack_bf16_column_sums(uint16_t* x16, float* sums, const float* x, int N, int C, float*) {
   if (C == 0) return;
   pack_column_sums_kernel<<<column_sums_grid(C), column_sums_block(), 0, stream()>>>(x16, sums, x,
                                                                                      N, C);
   check_launch("pack_bf16_column_sums");
+}
+
+size_t column_sums_scratch_floats(int, int) {
+  return 0;
 }
 
 size_t linear_bf16_scratch_bytes(int N, int, int out_f) {

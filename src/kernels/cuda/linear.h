@@ -28,7 +28,10 @@ void linear_backward_bf16(float* din, float* dW, float* db, const float* dout,
                           const uint16_t* dout16, const uint16_t* in16, const uint16_t* W16, int N,
                           int in_f, int out_f, bool accumulate_din, GemmScratch scratch);
 // x16 = bf16(x) and sums += column sums of x, in one pass.
-void pack_bf16_column_sums(uint16_t* x16, float* sums, const float* x, int N, int C);
+void pack_bf16_column_sums(uint16_t* x16, float* sums, const float* x, int N, int C,
+                           float* partials);
+// The CPU twin's scratch for its fused column sums; one launch sums here, without one.
+size_t column_sums_scratch_floats(int N, int C);
 // The fp32 output of linear_forward16_bf16 before rounding (cuBLASLt keeps its own workspace).
 size_t linear_bf16_scratch_bytes(int N, int in_f, int out_f);
 
