@@ -13,6 +13,8 @@
 #include "core/file_io.h"
 #include "report/svg_plot.h"
 #include "sweep/grid.h"
+#include "sweep/report.h"
+#include "sweep/sweep.h"
 #include "test_util.h"
 
 using namespace bertrain;
@@ -138,6 +140,111 @@ TEST(SvgPlot, HasAxesUnitsLegendAndPointsInside) {
   EXPECT_EQ(f.legend, (std::vector<std::string>{"Checkpointing no", "Checkpointing yes"}));
   EXPECT_EQ(f.polylines, 2);
   EXPECT_EQ(f.circles_outside, 0);
+}
+
+// A point of each task, as its run directory leaves it (all_results.json, and the log history
+// of two epochs in trainer_state.json), collected and reported: the eval columns follow the
+// metrics the task reports, per epoch in Markdown and final in CSV, one plot per metric.
+static json task_point(const std::string& dir, const std::string& bs, const json& epoch1,
+                       const json& epoch2) {
+  fs::create_directories(dir + "/run");
+  json results = {{"train_runtime", 1.5},
+                  {"train_samples_per_second", 10.0},
+                  {"train_loss", 0.5},
+                  {"peak_memory_bytes", 2e6},
+                  {"per_device_train_batch_size", std::stoi(bs)}};
+  results.update(epoch2);
+  test::write_text(dir + "/run/all_results.json", results.dump());
+  json e1 = epoch1, e2 = epoch2;
+  e1["epoch"] = 1.0;
+  e2["epoch"] = 2.0;
+  json history = {{{"loss", 0.7}, {"epoch", 0.5}}, e1, e2};
+  test::write_text(dir + "/run/trainer_state.json", json{{"log_history", history}}.dump());
+  GridPoint point{{{"per_device_train_batch_size", bs}}, "bs" + bs};
+  return collect_point(point, dir + "/run", 0, 2.0, 1 << 20);
+}
+
+static json task_results(const std::string& dir, const json& epoch1, const json& epoch2) {
+  json points = {task_point(dir + "/a", "4", epoch1, epoch2),
+                 task_point(dir + "/b", "8", epoch1, epoch2)};
+  return {{"grid", {{{"key", "per_device_train_batch_size"}, {"values", {"4", "8"}}}}},
+          {"points", points}};
+}
+
+TEST(SweepReport, EvalColumnsFollowTheTasksMetrics) {
+  const std::string dir = test::temp_dir("sweep_metrics");
+  struct Case {
+    const char* task;
+    json epoch1, epoch2;
+    std::vector<std::string> columns;  // the eval columns, in order
+    std::string cell;                  // the first eval cell of the Markdown row
+    std::vector<std::string> plots;
+  };
+  const std::vector<Case> cases = {
+      {"single_label",
+       {{"eval_loss", 1.2}, {"eval_accuracy", 0.5}, {"eval_f1_micro", 0.5}, {"eval_f1_macro", 0.3}},
+       {{"eval_loss", 1.1},
+        {"eval_accuracy", 0.55},
+        {"eval_f1_micro", 0.55},
+        {"eval_f1_macro", 0.4}},
+       {"Eval Accuracy"},
+       "0.5000 / 0.5500",
+       {"accuracy.svg"}},
+      {"ner",
+       {{"eval_precision", 0.2}, {"eval_recall", 0.1}, {"eval_f1", 0.125}, {"eval_accuracy", 0.9}},
+       {{"eval_precision", 0.3}, {"eval_recall", 0.2}, {"eval_f1", 0.25}, {"eval_accuracy", 0.92}},
+       {"Eval Accuracy", "Eval F1"},
+       "0.9000 / 0.9200",
+       {"accuracy.svg", "f1.svg"}},
+      {"qa",
+       {{"eval_exact_match", 1.15}, {"eval_f1", 8.28}},
+       {{"eval_exact_match", 0.64}, {"eval_f1", 6.05}},
+       {"Eval EM", "Eval F1"},
+       "1.1500 / 0.6400",
+       {"exact_match.svg", "f1.svg"}},
+      {"multi_label",
+       {{"eval_f1_micro", 0.1}, {"eval_f1_macro", 0.05}, {"eval_subset_accuracy", 0.3}},
+       {{"eval_f1_micro", 0.2}, {"eval_f1_macro", 0.1}, {"eval_subset_accuracy", 0.4}},
+       {"Eval F1 (micro)", "Eval Subset Accuracy"},
+       "0.1000 / 0.2000",
+       {"f1_micro.svg", "subset_accuracy.svg"}},
+      {"regression",
+       {{"eval_mse", 0.9}, {"eval_pearson", 0.7}, {"eval_spearmanr", 0.6}},
+       {{"eval_mse", 0.7}, {"eval_pearson", 0.81}, {"eval_spearmanr", 0.7}},
+       {"Eval Pearson", "Eval MSE"},
+       "0.7000 / 0.8100",
+       {"pearson.svg", "mse.svg"}},
+      {"mlm",
+       {{"eval_loss", 6.3}, {"eval_accuracy", 0.09}, {"eval_perplexity", 545.0}},
+       {{"eval_loss", 5.9}, {"eval_accuracy", 0.12}, {"eval_perplexity", 365.0}},
+       {"Eval Accuracy", "Eval Perplexity"},
+       "0.0900 / 0.1200",
+       {"accuracy.svg", "perplexity.svg"}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.task);
+    const std::string out = dir + "/" + c.task;
+    json results = task_results(out, c.epoch1, c.epoch2);
+    ResultsTable md = results_table(results, false), csv = results_table(results, true);
+    const size_t first = 7;  // the knob, then six columns before the metrics
+    ASSERT_EQ(md.header.size(), first + c.columns.size());
+    ASSERT_EQ(csv.header.size(), first + c.columns.size() + 1);  // + Status
+    for (size_t i = 0; i < c.columns.size(); ++i) {
+      EXPECT_EQ(md.header[first + i], c.columns[i] + " (per epoch)");
+      EXPECT_EQ(csv.header[first + i], c.columns[i]);
+    }
+    EXPECT_EQ(md.rows[0][first], c.cell);
+    const std::string final_value = c.cell.substr(c.cell.rfind(' ') + 1);
+    EXPECT_EQ(csv.rows[0][first], final_value);
+    EXPECT_NE(point_summary(results["points"][0]).find(final_value), std::string::npos);
+    write_reports(results, out);
+    for (const std::string& plot : c.plots) {
+      ASSERT_TRUE(fs::exists(out + "/" + plot)) << plot;
+      SvgFacts f = read_svg(read_text_file(out + "/" + plot));
+      EXPECT_EQ(f.legend.size(), 2u) << plot;
+      EXPECT_EQ(f.circles_outside, 0) << plot;
+    }
+  }
 }
 
 // The whole command on the tiny model: a 2 x 2 grid where batch 512 cannot fit the limit.

@@ -45,10 +45,23 @@ std::vector<std::string> grid_keys(const json& results) {
   return keys;
 }
 
-bool has_eval(const json& results) {
-  for (const json& p : results.value("points", json::array()))
-    if (p.contains("eval_accuracy")) return true;
-  return false;
+// The metric columns some point reports, in kMetricColumns' order.
+std::vector<MetricColumn> reported_metrics(const json& results) {
+  std::vector<MetricColumn> out;
+  for (const MetricColumn& m : kMetricColumns)
+    for (const json& p : results.value("points", json::array()))
+      if (p.contains(m.key)) {
+        out.push_back(m);
+        break;
+      }
+  return out;
+}
+
+// "eval_exact_match" -> "exact_match" (file names) or "exact match" (text).
+std::string metric_name(const MetricColumn& m, char space) {
+  std::string name = std::string(m.key).substr(5);
+  std::replace(name.begin(), name.end(), '_', space);
+  return name;
 }
 
 std::string limit_text(const json& results) {
@@ -114,22 +127,22 @@ LinePlot knob_plot(const json& results, const std::string& x_key, const char* me
   return plot;
 }
 
-// Final eval accuracy against the effective batch size (batch x accumulation).
-LinePlot accuracy_plot(const json& results) {
+// A final eval metric against the effective batch size (batch x accumulation).
+LinePlot metric_plot(const json& results, const MetricColumn& m) {
   const std::vector<std::string> keys = grid_keys(results);
   std::vector<int> sizes;
   for (const json& p : results["points"])
-    if (p.contains("eval_accuracy")) sizes.push_back(p.value("effective_batch_size", 0));
+    if (p.contains(m.key)) sizes.push_back(p.value("effective_batch_size", 0));
   std::sort(sizes.begin(), sizes.end());
   sizes.erase(std::unique(sizes.begin(), sizes.end()), sizes.end());
   LinePlot plot;
-  plot.title = "Eval accuracy vs effective batch size";
+  plot.title = m.title + std::string(" vs effective batch size");
   plot.x_label = "Effective batch size (batch x gradient accumulation, samples)";
-  plot.y_label = "Eval accuracy (%)";
+  plot.y_label = m.title + std::string(m.fraction ? " (%)" : "");
   for (int s : sizes) plot.x_categories.push_back(std::to_string(s));
   std::map<std::string, size_t> index;
   for (const json& p : results["points"]) {
-    if (!p.contains("eval_accuracy")) continue;
+    if (!p.contains(m.key)) continue;
     std::string label =
         series_label(p, keys, {"per_device_train_batch_size", "gradient_accumulation_steps"});
     if (keys.size() <= 2 && std::count(keys.begin(), keys.end(), "per_device_train_batch_size"))
@@ -140,7 +153,7 @@ LinePlot accuracy_plot(const json& results) {
     }
     size_t i = std::lower_bound(sizes.begin(), sizes.end(), p.value("effective_batch_size", 0)) -
                sizes.begin();
-    plot.series[index[label]].y[i] = 100 * p["eval_accuracy"].get<double>();
+    plot.series[index[label]].y[i] = (m.fraction ? 100 : 1) * p[m.key].get<double>();
   }
   return plot;
 }
@@ -199,19 +212,25 @@ std::string point_summary(const json& p) {
                   " samples/s, peak " + fixed(number(p, "peak_memory_bytes").value_or(0) / kMB, 0) +
                   " MB (predicted " +
                   fixed(number(p, "predicted_peak_memory_bytes").value_or(0) / kMB, 0) + " MB)";
-  if (auto acc = number(p, "eval_accuracy")) s += ", accuracy " + fixed(*acc, 4);
+  for (const MetricColumn& m : kMetricColumns)
+    if (auto v = number(p, m.key)) s += ", " + metric_name(m, ' ') + " " + fixed(*v, 4);
   return s;
+}
+
+bool reports(const json& record, const MetricColumn& m) {
+  return record.contains(m.key) && (!m.only_with || record.contains(m.only_with));
 }
 
 ResultsTable results_table(const json& results, bool for_csv) {
   ResultsTable t;
   const std::vector<std::string> keys = grid_keys(results);
-  const bool eval = has_eval(results);
+  const std::vector<MetricColumn> metrics = reported_metrics(results);
   for (const std::string& k : keys) t.header.push_back(knob_title(k));
   for (const char* h : {"Time (s)", "Samples/s", "Memory Occupied (MB)", "Utilization (%)",
                         "Predicted Memory (MB)", "Train Loss"})
     t.header.push_back(h);
-  if (eval) t.header.push_back(for_csv ? "Eval Accuracy" : "Eval Accuracy (per epoch)");
+  for (const MetricColumn& m : metrics)
+    t.header.push_back(m.title + std::string(for_csv ? "" : " (per epoch)"));
   if (for_csv) t.header.push_back("Status");
   // Whole MB, unless some point is so small that a decimal tells points apart.
   double smallest = 1e300;
@@ -235,20 +254,21 @@ ResultsTable results_table(const json& results, bool for_csv) {
     row.push_back(!ok ? blank : used ? fixed(100 * *used, 1) : std::string(for_csv ? "" : "-"));
     row.push_back(cell("predicted_peak_memory_bytes", 1 / kMB, mb_digits));
     row.push_back(ok ? cell("train_loss", 1, 4) : blank);
-    if (eval) {
-      std::string acc;
+    for (const MetricColumn& m : metrics) {
+      std::string v;
       if (for_csv) {
-        acc = ok ? cell("eval_accuracy", 1, 4) : "";
+        v = ok ? cell(m.key, 1, 4) : "";
       } else if (ok) {
-        for (const json& e : p.value("eval_accuracy_per_epoch", json::array())) {
-          if (!acc.empty()) acc += " / ";
-          acc += fixed(e["accuracy"].get<double>(), 4);
+        for (const json& e : p.value("eval_per_epoch", json::array())) {
+          if (!e.contains(m.key)) continue;
+          if (!v.empty()) v += " / ";
+          v += fixed(e[m.key].get<double>(), 4);
         }
-        if (acc.empty()) acc = cell("eval_accuracy", 1, 4);
+        if (v.empty()) v = cell(m.key, 1, 4);
       } else {
-        acc = blank;
+        v = blank;
       }
-      row.push_back(acc);
+      row.push_back(v);
     }
     if (for_csv) row.push_back(p.value("status", ""));
     t.rows.push_back(row);
@@ -291,7 +311,8 @@ std::vector<std::string> write_reports(const json& results, const std::string& o
   if (size_t limit = results.value("memory_limit_bytes", size_t{0}))
     mem.reference = PlotMarkerLine{limit / kMB, "memory limit " + fixed(limit / kMB, 0) + " MB"};
   write("peak_memory.svg", render_svg(mem));
-  if (has_eval(results)) write("accuracy.svg", render_svg(accuracy_plot(results)));
+  for (const MetricColumn& m : reported_metrics(results))
+    write(metric_name(m, '_') + ".svg", render_svg(metric_plot(results, m)));
   return written;
 }
 

@@ -127,20 +127,24 @@ json collect_point(const GridPoint& point, const std::string& run_dir, int exit_
   p["status"] = "ok";
   for (const char* key :
        {"train_runtime", "train_samples_per_second", "train_loss", "peak_memory_bytes",
-        "predicted_peak_memory_bytes", "eval_accuracy", "per_device_train_batch_size",
-        "gradient_accumulation_steps", "precision", "train_samples"})
+        "predicted_peak_memory_bytes", "per_device_train_batch_size", "gradient_accumulation_steps",
+        "precision", "train_samples"})
     if (results.contains(key)) p[key] = results[key];
+  for (const MetricColumn& m : kMetricColumns)
+    if (reports(results, m)) p[m.key] = results[m.key];
   p["effective_batch_size"] = results.value("per_device_train_batch_size", 0) *
                               results.value("gradient_accumulation_steps", 1);
-  // Accuracy after each epoch, from the run's log history.
+  // The metrics after each epoch, from the run's log history.
   json state = read_json_if_present(dir / "trainer_state.json");
   json per_epoch = json::array();
   if (state.is_object())
-    for (const json& entry : state.value("log_history", json::array()))
-      if (entry.contains("eval_accuracy"))
-        per_epoch.push_back(
-            {{"epoch", entry.value("epoch", 0.0)}, {"accuracy", entry["eval_accuracy"]}});
-  p["eval_accuracy_per_epoch"] = per_epoch;
+    for (const json& entry : state.value("log_history", json::array())) {
+      json e = {{"epoch", entry.value("epoch", 0.0)}};
+      for (const MetricColumn& m : kMetricColumns)
+        if (reports(entry, m)) e[m.key] = entry[m.key];
+      if (e.size() > 1) per_epoch.push_back(e);
+    }
+  p["eval_per_epoch"] = per_epoch;
   return p;
 }
 
