@@ -87,4 +87,18 @@ for x in p:
     assert set(x) == {"entities", "words", "tags", "scores"} and len(x["tags"]) == len(x["words"])
     assert all(0 < s <= 1 for s in x["scores"])
 PY
+# `evaluate` on the saved model with the run's data flags: the run's final numbers and
+# predictions file again (the same model, windows and batches).
+"$bertrain" evaluate --model "$work/run" --eval_file "$ner/wnut17-dev.conll" --max_seq_length 64 \
+  --padding longest --threads 2 --output_dir "$work/ev" --json >"$work/evaluate.json" || ok=FAIL
+/usr/bin/python3 - "$work" <<'PY' || ok=FAIL
+import json, sys
+work = sys.argv[1]
+e = json.load(open(f"{work}/evaluate.json")); r = json.load(open(f"{work}/run/all_results.json"))
+keys = [k for k in r if k.startswith("eval_") and k not in ("eval_samples", "eval_runtime")]
+assert len(keys) >= 3, keys
+for k in keys:
+    assert abs(e[k] - r[k]) < 1e-9, (k, e[k], r[k])
+assert open(f"{work}/ev/eval_predictions.jsonl").read() == open(f"{work}/run/eval_predictions.jsonl").read()
+PY
 echo "$ok"

@@ -1,8 +1,10 @@
-// bertrain evaluate: accuracy, loss and the confusion matrix of a fine-tuned model on a file;
-// also train's --do_eval stage.
+// bertrain evaluate: the metrics and loss of a fine-tuned model on a file (and the confusion
+// matrix of a single-label one, the predictions of a token-classification or QA one); also
+// train's --do_eval stage.
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "cli/args.h"
@@ -12,26 +14,88 @@
 #include "data/cache.h"
 #include "device/cuda_device.h"
 #include "model/checkpoint.h"
+#include "train/eval_set.h"
 #include "train/evaluation.h"
 #include "train/task_labels.h"
 
 namespace bertrain::cli {
 
+namespace {
+
+// The model of a.model, read for evaluation in the run's precision.
+std::unique_ptr<Bert<float>> load_eval_model(const TrainingArguments& a, const BertConfig& config) {
+  auto model = std::make_unique<Bert<float>>(config, device_named(a.device), /*with_grads=*/false);
+  load_weights(*model, a.model);
+  model->set_precision(precision_of(a));
+  return model;
+}
+
+LoaderOptions eval_loader_options(const TrainingArguments& a, const BertTokenizer& tok,
+                                  int max_length) {
+  LoaderOptions lo;
+  lo.batch_size = a.per_device_eval_batch_size;
+  lo.shuffle = false;
+  lo.pad_to_max_length = pads_to_max_length(a.padding);
+  lo.max_length = max_length;
+  lo.pad_id = tok.pad_id();
+  return lo;
+}
+
+nlohmann::json result_json(const EvalResult& r, const Bert<float>& model,
+                           const std::vector<std::string>& labels) {
+  nlohmann::json j = {{"eval_loss", r.loss},
+                      {"eval_samples", r.examples},
+                      {"eval_runtime", r.seconds},
+                      {"labels", labels},
+                      {"precision", precision_name(model.memory_options().precision)},
+                      {"gemm_kernel", model.gemm_kernel()}};
+  for (const auto& [name, value] : r.metrics) j["eval_" + name] = value;
+  return j;
+}
+
+// Token classification and QA: the file read as run_ner / run_qa read it (the model's tags),
+// scored as training's evaluation scores it; the predictions go to --output_dir when given.
+nlohmann::json evaluate_task_file(const TrainingArguments& a, const BertConfig& config,
+                                  const BertTokenizer& tok, int max_length) {
+  auto model = load_eval_model(a, config);
+  EvalSetOptions o;
+  o.max_length = max_length;
+  o.tags = config.id2label;
+  o.label_all_tokens = a.label_all_tokens;
+  o.doc_stride = a.doc_stride;
+  o.max_samples = a.max_eval_samples;
+  const TaskEvalSet set = load_eval_set(config.task, a.eval_file, tok, o);
+  DataLoader loader(set.data(), set.labels(), eval_loader_options(a, tok, max_length));
+  const QaReference qa = set.qa_reference();
+  const EvalResult r = evaluate_model(*model, loader, nullptr, &qa);
+  nlohmann::json j = result_json(r, *model, config.id2label);
+  j["task"] = task_name(config.task);
+  if (!a.output_dir.empty()) {
+    std::filesystem::create_directories(a.output_dir);
+    j["predictions_file"] = write_eval_predictions(set, config.id2label, r, a.output_dir);
+  }
+  return j;
+}
+
+}  // namespace
+
 nlohmann::json evaluate_file(const TrainingArguments& a) {
   if (a.model.empty()) fail("evaluate: --model is required (a fine-tuned model directory)");
   if (a.eval_file.empty()) fail("evaluate: --eval_file is required");
-  const bool pad_to_max = pads_to_max_length(a.padding);
+  pads_to_max_length(a.padding);  // a bad --padding fails before anything loads
   set_num_threads(a.threads);
-  BertConfig config = load_classification_config(a.model);
-  if (!a.problem_type.empty())
-    config.problem_type = problem_type_name(parse_problem_type(a.problem_type, "--problem_type"));
-  Bert<float> model(config, device_named(a.device), /*with_grads=*/false);
-  load_weights(model, a.model);
-  model.set_precision(precision_of(a));
+  BertConfig config = load_config((std::filesystem::path(a.model) / "config.json").string());
+  const bool per_token = config.task == Task::TokenClassification,
+             qa = config.task == Task::QuestionAnswering;
+  if (!per_token && !qa) config = load_classification_config(a.model);  // names another head
   BertTokenizer tok = load_tokenizer(a.tokenizer.empty() ? a.model : a.tokenizer);
   std::string note;
   const int max_length = fit_max_length(tok, a.max_seq_length, &note);
   if (!note.empty()) std::fprintf(stderr, "%s\n", note.c_str());
+  if (per_token || qa) return evaluate_task_file(a, config, tok, max_length);
+  if (!a.problem_type.empty())
+    config.problem_type = problem_type_name(parse_problem_type(a.problem_type, "--problem_type"));
+  auto model = load_eval_model(a, config);
   std::string cache = resolve_cache_dir(a.cache_dir);
   TokenizedDataset data = load_dataset(a.eval_file, a.reader, tok, max_length, cache);
   if (data.size() == 0) fail(a.eval_file, ": the dataset has no rows");
@@ -40,22 +104,11 @@ nlohmann::json evaluate_file(const TrainingArguments& a) {
       a.label_list.empty() ? config.id2label : parse_label_list(a.label_list);
   if (static_cast<int>(names.size()) != config.num_labels())
     fail("--label_list names ", names.size(), " labels; the model has ", config.num_labels());
-  LoaderOptions lo;
-  lo.batch_size = a.per_device_eval_batch_size;
-  lo.shuffle = false;
-  lo.pad_to_max_length = pad_to_max;
-  lo.max_length = max_length;
-  lo.pad_id = tok.pad_id();
-  DataLoader loader(data, example_labels(model.problem(), data, names, a.label_separator), lo);
-  EvalResult r = evaluate_model(model, loader);
-  nlohmann::json j = {{"eval_loss", r.loss},
-                      {"eval_samples", r.examples},
-                      {"eval_runtime", r.seconds},
-                      {"problem_type", problem_type_name(model.problem())},
-                      {"labels", names},
-                      {"precision", precision_name(model.memory_options().precision)},
-                      {"gemm_kernel", model.gemm_kernel()}};
-  for (const auto& [name, value] : r.metrics) j["eval_" + name] = value;
+  DataLoader loader(data, example_labels(model->problem(), data, names, a.label_separator),
+                    eval_loader_options(a, tok, max_length));
+  EvalResult r = evaluate_model(*model, loader);
+  nlohmann::json j = result_json(r, *model, names);
+  j["problem_type"] = problem_type_name(model->problem());
   if (!r.confusion.empty()) j["confusion_matrix"] = r.confusion;
   return j;
 }
@@ -101,7 +154,7 @@ void run_evaluate(const EvaluateOptions& o) {
 void add_evaluate_command(CLI::App& app) {
   auto o = std::make_shared<EvaluateOptions>();
   CLI::App* cmd =
-      app.add_subcommand("evaluate", "Accuracy, loss and confusion matrix on a labelled file");
+      app.add_subcommand("evaluate", "Metrics and loss on a labelled file (confusion matrix; NER/QA predictions with --output_dir)");
   add_training_args(cmd, o->a, /*evaluate_only=*/true);
   cmd->add_flag("--json", o->json, "Print one JSON object");
   cmd->callback([o] { run_evaluate(*o); });

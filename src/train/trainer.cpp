@@ -23,6 +23,7 @@
 #include "dist/comm.h"
 #include "model/checkpoint.h"
 #include "train/checkpoints.h"
+#include "train/eval_set.h"
 #include "train/evaluation.h"
 #include "train/log_format.h"
 #include "train/memory_model.h"
@@ -57,12 +58,10 @@ struct Run {
   std::vector<uint8_t> continuation;  // --whole_word_mask: which ids continue a word
   TokenizedDataset train_data, eval_data;
   // Token classification: labels per token, and the evaluation sentences with each token's word.
-  std::vector<int32_t> train_token_labels, eval_token_labels, eval_token_words;
-  std::vector<TaggedSentence> eval_sentences;
+  std::vector<int32_t> train_token_labels;
   // Question answering: the windows of the training and evaluation examples.
-  QaFeatures train_qa, eval_qa;
-  std::vector<QaExample> eval_examples;
-  QaReference qa_reference() const { return {&eval_examples, &eval_qa}; }
+  QaFeatures train_qa;
+  TaskEvalSet eval_set;  // token classification and QA: what evaluation scores against
   bool has_eval = false;
   std::unique_ptr<Bert<float>> model;
   std::unique_ptr<AdamW<float>> optimizer;
@@ -124,25 +123,19 @@ void set_head_labels(Run& run) {
   run.config.problem_type = problem_type_name(run.problem);
 }
 
-// Token classification: eval_predictions.jsonl, a line per evaluation sentence with all its
-// words and the tag predicted at each word's first labelled piece; null for a word that has
-// none (cut off by max_seq_length, or no tokens at all), as run_ner's metrics leave it out.
-void write_token_predictions(const Run& run, const EvalResult& r) {
-  std::string out;
-  const TokenizedDataset& d = run.eval_data;
-  for (size_t i = 0; i < r.token_predictions.size() && i < d.size(); ++i) {
-    const TaggedSentence& s = run.eval_sentences[i];
-    json tags(s.words.size(), nullptr);
-    size_t k = 0;  // the next labelled position's prediction
-    for (int64_t pos = d.offsets[i]; pos < d.offsets[i + 1]; ++pos) {
-      if (run.eval_token_labels[pos] == -100) continue;
-      const int32_t w = run.eval_token_words[pos];
-      const int32_t predicted = r.token_predictions[i][k++];
-      if (tags[w].is_null()) tags[w] = run.labels[predicted];
-    }
-    out += json{{"tokens", s.words}, {"predicted_tags", tags}}.dump() + "\n";
-  }
-  write_text_file_atomic((fs::path(run.args.output_dir) / "eval_predictions.jsonl").string(), out);
+// Token classification and QA: the evaluation file read as run_ner / run_qa read it.
+void load_task_eval_set(Run& run) {
+  const TrainingArguments& a = run.args;
+  if (a.eval_file.empty()) return;
+  EvalSetOptions o;
+  o.max_length = run.max_seq_length;
+  o.tags = run.labels;
+  o.label_all_tokens = a.label_all_tokens;
+  o.doc_stride = a.doc_stride;
+  o.max_samples = a.max_eval_samples;
+  run.eval_set = load_eval_set(run.config.task, a.eval_file, *run.tokenizer, o);
+  run.eval_data = run.eval_set.data();
+  run.has_eval = true;
 }
 
 // Token classification (run_ner): tagged sentences, the tag list (sorted, or --label_list),
@@ -164,15 +157,7 @@ void load_tagged_data(Run& run) {
   run.train_token_labels = std::move(t.token_labels);
   std::printf("train data: %s, %zu sentences, %zu tokens; %zu tags\n", a.train_file.c_str(),
               run.train_data.size(), run.train_data.total_tokens(), run.labels.size());
-  if (a.eval_file.empty()) return;
-  TaggedDataset e = tokenize_tagged(read_tagged(a.eval_file), *run.tokenizer, run.max_seq_length,
-                                    map, a.label_all_tokens, a.eval_file);
-  if (e.data.size() == 0) fail(a.eval_file, ": no tagged sentences");
-  run.eval_data = e.data;
-  run.eval_token_labels = std::move(e.token_labels);
-  run.eval_token_words = std::move(e.token_words);
-  run.eval_sentences = std::move(e.sentences);
-  run.has_eval = true;
+  load_task_eval_set(run);
 }
 
 // Question answering (run_qa): SQuAD examples cut into windows of max_seq_length with
@@ -189,13 +174,7 @@ void load_qa_data(Run& run) {
   std::printf("train data: %s, %zu questions in %zu windows of at most %d tokens (stride %d)\n",
               a.train_file.c_str(), train.size(), run.train_data.size(), run.max_seq_length,
               a.doc_stride);
-  if (a.eval_file.empty()) return;
-  run.eval_examples = read_squad(a.eval_file, a.max_eval_samples);
-  if (run.eval_examples.empty()) fail(a.eval_file, ": no questions");
-  run.eval_qa = prepare_qa_features(run.eval_examples, *run.tokenizer, run.max_seq_length,
-                                    a.doc_stride, a.eval_file);
-  run.eval_data = run.eval_qa.data;
-  run.has_eval = true;
+  load_task_eval_set(run);
 }
 
 void load_data(Run& run) {
@@ -387,11 +366,11 @@ void build_loaders(Run& run) {
   if (run.config.task == Task::MaskedLM) o.mlm = &run.masking;
   auto labels = [&](const TokenizedDataset& d) {
     if (run.config.task == Task::TokenClassification)
-      return ExampleLabels::per_token(&d == &run.train_data ? run.train_token_labels
-                                                            : run.eval_token_labels);
+      return &d == &run.train_data ? ExampleLabels::per_token(run.train_token_labels)
+                                   : run.eval_set.labels();
     if (run.config.task == Task::QuestionAnswering)
-      return ExampleLabels::answer_spans(&d == &run.train_data ? run.train_qa.spans
-                                                               : run.eval_qa.spans);
+      return &d == &run.train_data ? ExampleLabels::answer_spans(run.train_qa.spans)
+                                   : run.eval_set.labels();
     if (run.config.task == Task::MaskedLM)  // the loader masks the tokens
       return ExampleLabels::classes(std::vector<int32_t>(d.size(), -100));
     return example_labels(run.problem, d, run.labels, a.label_separator);
@@ -475,7 +454,7 @@ void track_best(Run& run, const LogEntry& e, int64_t step) {
 }
 
 LogEntry evaluate_and_log(Run& run, double epoch) {
-  const QaReference qa = run.qa_reference();
+  const QaReference qa = run.eval_set.qa_reference();
   EvalResult r = evaluate_model(*run.model, *run.eval_loader, run.comm, &qa);
   LogEntry e = {{"eval_loss", r.loss}};
   for (const auto& [name, value] : r.metrics) e.push_back({"eval_" + name, value});
@@ -731,16 +710,13 @@ static TrainOutcome train(Run& run) {
   // The final evaluation: by default, or when --do_eval asks for it among run_glue's stages.
   const bool evaluate_at_end = run.has_eval && (!a.stages_given() || a.do_eval);
   if (evaluate_at_end) {
-    const QaReference qa = run.qa_reference();
+    const QaReference qa = run.eval_set.qa_reference();
     EvalResult final_eval = evaluate_model(*run.model, *run.eval_loader, run.comm, &qa);
     for (const auto& [name, value] : final_eval.metrics) metrics["eval_" + name] = value;
     final_metrics = final_eval.metrics;
-    // Each rank holds its shard's predictions: one process writes them all.
-    if (run.config.task == Task::TokenClassification && run.comm->size() == 1)
-      write_token_predictions(run, final_eval);
-    if (run.config.task == Task::QuestionAnswering && run.main_rank())  // run_qa's predictions.json
-      write_text_file_atomic((fs::path(a.output_dir) / "eval_predictions.json").string(),
-                             json(final_eval.answers).dump(2) + "\n");
+    // Each rank holds its shard's token predictions: one process writes them all.
+    if (run.config.task == Task::QuestionAnswering ? run.main_rank() : run.comm->size() == 1)
+      write_eval_predictions(run.eval_set, run.labels, final_eval, a.output_dir);
     metrics["eval_loss"] = final_eval.loss;
     metrics["eval_samples"] = final_eval.examples;
   }
