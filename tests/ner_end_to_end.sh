@@ -101,4 +101,20 @@ for k in keys:
     assert abs(e[k] - r[k]) < 1e-9, (k, e[k], r[k])
 assert open(f"{work}/ev/eval_predictions.jsonl").read() == open(f"{work}/run/eval_predictions.jsonl").read()
 PY
+# run_ner's --do_eval alone: the same numbers into eval_results.json, with the predictions; a
+# --task that is not the model's head is refused, naming it.
+"$bertrain" train --do_eval --task token_classification --model "$work/run" \
+  --eval_file "$ner/wnut17-dev.conll" --max_seq_length 64 --padding longest --threads 2 \
+  --output_dir "$work/do_eval" >/dev/null || ok=FAIL
+/usr/bin/python3 -c "
+import json
+e = json.load(open('$work/do_eval/eval_results.json')); r = json.load(open('$work/run/all_results.json'))
+assert abs(e['eval_f1'] - r['eval_f1']) < 1e-9 and abs(e['eval_loss'] - r['eval_loss']) < 1e-9, (e, r)
+assert open('$work/do_eval/eval_predictions.jsonl').read() == open('$work/run/eval_predictions.jsonl').read()
+" || ok=FAIL
+if "$bertrain" train --do_eval --task question_answering --model "$work/run" \
+  --eval_file "$ner/wnut17-dev.conll" --output_dir "$work/wrong" 2>"$work/wrong.err" >/dev/null; then
+  ok=FAIL
+fi
+grep -q "a BertForTokenClassification, not a model for --task question_answering" "$work/wrong.err" || ok=FAIL
 echo "$ok"

@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/file_io.h"
 #include "dist/comm.h"
+#include "model/bert_config.h"
 #include "train/trainer.h"
 
 namespace bertrain::cli {
@@ -18,9 +19,16 @@ namespace {
 // --do_eval without --do_train: the evaluation of --model, saved as Trainer.save_metrics("eval")
 // saves it (eval_results.json, merged into all_results.json).
 void eval_stage(const TrainingArguments& a) {
-  if (a.task != "sequence_classification")
-    fail("--do_eval without --do_train evaluates sequence-classification models; for --task ",
-         a.task, " add --do_train");
+  if (a.task == "mlm")
+    fail(
+        "--do_eval without --do_train evaluates fine-tuned models; pretraining evaluates with "
+        "--do_train");
+  // The model's head decides what is evaluated; a --task given must name it.
+  if (a.task != "sequence_classification" && !a.model.empty()) {
+    const BertConfig c = load_config((std::filesystem::path(a.model) / "config.json").string());
+    if (a.task != task_name(c.task))
+      fail(a.model, ": a ", task_architecture(c.task), ", not a model for --task ", a.task);
+  }
   nlohmann::json j = evaluate_file(a);
   nlohmann::json metrics = nlohmann::json::object();
   for (const auto& [key, value] : j.items())
