@@ -1,10 +1,9 @@
-#include <cublasLt.h>
-
 #include <map>
 #include <mutex>
 #include <tuple>
 
 #include "core/error.h"
+#include "kernels/cuda/cublaslt.h"
 #include "kernels/cuda/gemm.h"
 #include "kernels/cuda/runtime.h"
 
@@ -14,7 +13,7 @@ namespace {
 
 void check_lt(cublasStatus_t status, const char* what) {
   if (status != CUBLAS_STATUS_SUCCESS)
-    fail("cuBLASLt error in ", what, ": ", cublasLtGetStatusString(status));
+    fail("cuBLASLt error in ", what, ": ", cublaslt().cublasLtGetStatusString(status));
 }
 
 // cuBLASLt's workspace: one per process, allocated at the first GEMM. (It is outside the
@@ -25,7 +24,7 @@ struct Context {
   cublasLtHandle_t handle = nullptr;
   void* workspace = nullptr;
   Context() {
-    check_lt(cublasLtCreate(&handle), "cublasLtCreate");
+    check_lt(cublaslt().cublasLtCreate(&handle), "cublasLtCreate");
     check(cudaMalloc(&workspace, kWorkspaceBytes), "cudaMalloc (cuBLASLt workspace)");
   }
 };
@@ -60,13 +59,13 @@ struct Plan {
 cublasLtMatrixLayout_t layout(cudaDataType_t type, int rows, int cols, int64_t ld, int count,
                               int64_t stride) {
   cublasLtMatrixLayout_t l;
-  check_lt(cublasLtMatrixLayoutCreate(&l, type, rows, cols, ld), "MatrixLayoutCreate");
+  check_lt(cublaslt().cublasLtMatrixLayoutCreate(&l, type, rows, cols, ld), "MatrixLayoutCreate");
   if (count > 1) {
-    check_lt(cublasLtMatrixLayoutSetAttribute(l, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &count,
-                                              sizeof count),
+    check_lt(cublaslt().cublasLtMatrixLayoutSetAttribute(l, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT,
+                                                         &count, sizeof count),
              "layout batch count");
-    check_lt(cublasLtMatrixLayoutSetAttribute(l, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET,
-                                              &stride, sizeof stride),
+    check_lt(cublaslt().cublasLtMatrixLayoutSetAttribute(
+                 l, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &stride, sizeof stride),
              "layout batch stride");
   }
   return l;
@@ -81,49 +80,52 @@ const Plan& plan_for(const Key& key) {
   const auto [ta, tb, m, n, k, lda, ldb, ldc, count, sa, sb, sc, with_bias, in, out, align_a,
               align_b, align_c] = key;
   Plan p;
-  check_lt(cublasLtMatmulDescCreate(&p.desc, CUBLAS_COMPUTE_32F, CUDA_R_32F), "MatmulDescCreate");
+  check_lt(cublaslt().cublasLtMatmulDescCreate(&p.desc, CUBLAS_COMPUTE_32F, CUDA_R_32F),
+           "MatmulDescCreate");
   const cublasOperation_t opa = ta ? CUBLAS_OP_T : CUBLAS_OP_N,
                           opb = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
-  check_lt(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_TRANSA, &opa, sizeof opa),
+  check_lt(cublaslt().cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_TRANSA, &opa,
+                                                     sizeof opa),
            "transa");
-  check_lt(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_TRANSB, &opb, sizeof opb),
+  check_lt(cublaslt().cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_TRANSB, &opb,
+                                                     sizeof opb),
            "transb");
   if (with_bias) {
     const cublasLtEpilogue_t epilogue = CUBLASLT_EPILOGUE_BIAS;
-    check_lt(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue,
-                                            sizeof epilogue),
+    check_lt(cublaslt().cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_EPILOGUE,
+                                                       &epilogue, sizeof epilogue),
              "epilogue");
     const cudaDataType_t bias_type = CUDA_R_32F;  // fp32 biases, whatever the output
-    check_lt(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bias_type,
-                                            sizeof bias_type),
+    check_lt(cublaslt().cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE,
+                                                       &bias_type, sizeof bias_type),
              "bias type");
   }
   p.a = ta ? layout(in, k, m, lda, count, sa) : layout(in, m, k, lda, count, sa);
   p.b = tb ? layout(in, n, k, ldb, count, sb) : layout(in, k, n, ldb, count, sb);
   p.c = layout(out, m, n, ldc, count, sc);
   cublasLtMatmulPreference_t pref;
-  check_lt(cublasLtMatmulPreferenceCreate(&pref), "PreferenceCreate");
+  check_lt(cublaslt().cublasLtMatmulPreferenceCreate(&pref), "PreferenceCreate");
   const size_t ws = kWorkspaceBytes;
-  check_lt(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws,
-                                                sizeof ws),
+  check_lt(cublaslt().cublasLtMatmulPreferenceSetAttribute(
+               pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws),
            "preference workspace");
   for (auto [attribute, align] : {std::pair{CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, align_a},
                                   {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, align_b},
                                   {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, align_c},
                                   {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, align_c}})
-    check_lt(cublasLtMatmulPreferenceSetAttribute(pref, attribute, &align, sizeof align),
+    check_lt(cublaslt().cublasLtMatmulPreferenceSetAttribute(pref, attribute, &align, sizeof align),
              "preference alignment");
   cublasLtMatmulHeuristicResult_t result{};
   int found = 0;
-  const cublasStatus_t status = cublasLtMatmulAlgoGetHeuristic(context().handle, p.desc, p.a, p.b,
-                                                               p.c, p.c, pref, 1, &result, &found);
-  cublasLtMatmulPreferenceDestroy(pref);
+  const cublasStatus_t status = cublaslt().cublasLtMatmulAlgoGetHeuristic(
+      context().handle, p.desc, p.a, p.b, p.c, p.c, pref, 1, &result, &found);
+  cublaslt().cublasLtMatmulPreferenceDestroy(pref);
   if (status != CUBLAS_STATUS_SUCCESS || found == 0)
     fail("cuBLASLt has no GEMM for column-major m=", m, " n=", n, " k=", k, " op ", ta ? "T" : "N",
          tb ? "T" : "N", ", inputs ", in == CUDA_R_32F ? "fp32" : "bf16", ", output ",
          out == CUDA_R_32F ? "fp32" : "bf16", with_bias ? ", fp32 bias" : "", ", batch ", count,
          ", alignments ", align_a, "/", align_b, "/", align_c, " (",
-         cublasLtGetStatusString(status), ")");
+         cublaslt().cublasLtGetStatusString(status), ")");
   p.algo = result.algo;
   return plans.emplace(key, p).first->second;
 }
@@ -159,12 +161,12 @@ void run(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const voi
                 alignment(C, batch.stride_c * out_size)};
   const Plan& p = plan_for(key);
   if (bias)
-    check_lt(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias,
-                                            sizeof bias),
+    check_lt(cublaslt().cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER,
+                                                       &bias, sizeof bias),
              "bias pointer");
   Context& ctx = context();
-  check_lt(cublasLtMatmul(ctx.handle, p.desc, &alpha, B, p.a, A, p.b, &beta, C, p.c, C, p.c,
-                          &p.algo, ctx.workspace, kWorkspaceBytes, stream()),
+  check_lt(cublaslt().cublasLtMatmul(ctx.handle, p.desc, &alpha, B, p.a, A, p.b, &beta, C, p.c, C,
+                                     p.c, &p.algo, ctx.workspace, kWorkspaceBytes, stream()),
            "cublasLtMatmul");
 }
 
