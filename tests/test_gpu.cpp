@@ -449,7 +449,8 @@ TEST(GpuBf16, DenseLayersMatchTheCpuBf16Kernels) {
   DevBuf<float> gsums(sums);
   std::vector<float> partials(C16().column_sums_scratch_floats(N, out_f));
   C16().pack_column_sums(packed.data(), sums.data(), dout.data(), N, out_f, partials.data());
-  G16().pack_column_sums(gpacked.p(), gsums.p(), gdout.p(), N, out_f, nullptr);
+  DevBuf<float> gpartials(std::max<size_t>(1, G16().column_sums_scratch_floats(N, out_f)));
+  G16().pack_column_sums(gpacked.p(), gsums.p(), gdout.p(), N, out_f, gpartials.p());
   EXPECT_EQ(gpacked.host(), packed);
   expect_rel(sums, gsums.host(), 1e-6, "column sums");
 }
@@ -496,7 +497,8 @@ TEST(GpuBf16, LayerNormAndGeluMatchTheCpuBf16Kernels) {
   DevBuf<float> gdbias(dbias);
   C16().gelu_backward(dx16.data(), dbias.data(), dense16.data(), dout.data(), N, Cn,
                       partials.data());
-  G16().gelu_backward(gdx16.p(), gdbias.p(), gd.p(), gdout.p(), N, Cn, nullptr);
+  DevBuf<float> gpartials(std::max<size_t>(1, G16().column_sums_scratch_floats(N, Cn)));
+  G16().gelu_backward(gdx16.p(), gdbias.p(), gd.p(), gdout.p(), N, Cn, gpartials.p());
   expect_bf16_close(dx16, gdx16.host(), kRoundingFlip, "gelu bf16 backward dx16");
   expect_rel(dbias, gdbias.host(), 1e-5, "gelu bf16 backward bias gradient");
 }
