@@ -117,4 +117,15 @@ if "$bertrain" train --do_eval --task question_answering --model "$work/run" \
   ok=FAIL
 fi
 grep -q "a BertForTokenClassification, not a model for --task question_answering" "$work/wrong.err" || ok=FAIL
+# --do_predict on a labelled test file (here dev again): run_ner's predict_ metrics and the
+# predictions, the same as the evaluation's.
+"$bertrain" train --do_predict --model "$work/run" --test_file "$ner/wnut17-dev.conll" \
+  --max_seq_length 64 --padding longest --threads 2 --output_dir "$work/do_predict" >/dev/null || ok=FAIL
+/usr/bin/python3 -c "
+import json
+p = json.load(open('$work/do_predict/predict_results.json')); r = json.load(open('$work/run/all_results.json'))
+for k in ('f1', 'precision', 'recall', 'accuracy', 'loss'):
+    assert abs(p['predict_' + k] - r['eval_' + k]) < 1e-9, (k, p, r)
+assert open('$work/do_predict/predict_predictions.jsonl').read() == open('$work/run/eval_predictions.jsonl').read()
+" || ok=FAIL
 echo "$ok"

@@ -80,4 +80,16 @@ for k in keys:
     assert abs(e[k] - r[k]) < 1e-9, (k, e[k], r[k])
 assert open(f"{work}/ev/eval_predictions.json").read() == open(f"{work}/run/eval_predictions.json").read()
 PY
+# --do_predict on a labelled test file (the evaluation questions): run_qa's predict_ metrics
+# and predictions, the same as the evaluation's.
+"$bertrain" train --do_predict --model "$work/run" --test_file "$work/eval.json" \
+  --max_eval_samples 200 --max_seq_length 192 --doc_stride 64 --padding longest --threads 2 \
+  --output_dir "$work/do_predict" >/dev/null || ok=FAIL
+/usr/bin/python3 -c "
+import json
+p = json.load(open('$work/do_predict/predict_results.json')); r = json.load(open('$work/run/all_results.json'))
+for k in ('exact_match', 'f1', 'loss'):
+    assert abs(p['predict_' + k] - r['eval_' + k]) < 1e-9, (k, p, r)
+assert json.load(open('$work/do_predict/predict_predictions.json')) == json.load(open('$work/run/eval_predictions.json'))
+" || ok=FAIL
 echo "$ok"

@@ -10,6 +10,7 @@
 #include "cli/args.h"
 #include "cli/stages.h"
 #include "core/error.h"
+#include "core/file_io.h"
 #include "core/parallel.h"
 #include "data/cache.h"
 #include "device/cuda_device.h"
@@ -53,10 +54,12 @@ nlohmann::json result_json(const EvalResult& r, const Bert<float>& model,
   return j;
 }
 
-// Token classification and QA: the file read as run_ner / run_qa read it (the model's tags),
-// scored as training's evaluation scores it; the predictions go to --output_dir when given.
+// Token classification and QA: `path` read as run_ner / run_qa read it (the model's tags),
+// scored as training's evaluation scores it; the predictions go to --output_dir when given,
+// named by the stage (eval_ or predict_).
 nlohmann::json evaluate_task_file(const TrainingArguments& a, const BertConfig& config,
-                                  const BertTokenizer& tok, int max_length) {
+                                  const BertTokenizer& tok, int max_length, const std::string& path,
+                                  const std::string& stage) {
   auto model = load_eval_model(a, config);
   EvalSetOptions o;
   o.max_length = max_length;
@@ -64,7 +67,7 @@ nlohmann::json evaluate_task_file(const TrainingArguments& a, const BertConfig& 
   o.label_all_tokens = a.label_all_tokens;
   o.doc_stride = a.doc_stride;
   o.max_samples = a.max_eval_samples;
-  const TaskEvalSet set = load_eval_set(config.task, a.eval_file, tok, o);
+  const TaskEvalSet set = load_eval_set(config.task, path, tok, o);
   DataLoader loader(set.data(), set.labels(), eval_loader_options(a, tok, max_length));
   const QaReference qa = set.qa_reference();
   const EvalResult r = evaluate_model(*model, loader, nullptr, &qa);
@@ -72,7 +75,7 @@ nlohmann::json evaluate_task_file(const TrainingArguments& a, const BertConfig& 
   j["task"] = task_name(config.task);
   if (!a.output_dir.empty()) {
     std::filesystem::create_directories(a.output_dir);
-    j["predictions_file"] = write_eval_predictions(set, config.id2label, r, a.output_dir);
+    j["predictions_file"] = write_eval_predictions(set, config.id2label, r, a.output_dir, stage);
   }
   return j;
 }
@@ -92,7 +95,7 @@ nlohmann::json evaluate_file(const TrainingArguments& a) {
   std::string note;
   const int max_length = fit_max_length(tok, a.max_seq_length, &note);
   if (!note.empty()) std::fprintf(stderr, "%s\n", note.c_str());
-  if (per_token || qa) return evaluate_task_file(a, config, tok, max_length);
+  if (per_token || qa) return evaluate_task_file(a, config, tok, max_length, a.eval_file, "eval");
   if (!a.problem_type.empty())
     config.problem_type = problem_type_name(parse_problem_type(a.problem_type, "--problem_type"));
   auto model = load_eval_model(a, config);
@@ -111,6 +114,27 @@ nlohmann::json evaluate_file(const TrainingArguments& a) {
   j["problem_type"] = problem_type_name(model->problem());
   if (!r.confusion.empty()) j["confusion_matrix"] = r.confusion;
   return j;
+}
+
+std::string predict_task_file(const TrainingArguments& args, const std::string& model_dir) {
+  TrainingArguments a = args;
+  a.model = model_dir;
+  const BertConfig config =
+      load_config((std::filesystem::path(model_dir) / "config.json").string());
+  BertTokenizer tok = load_tokenizer(a.tokenizer.empty() ? model_dir : a.tokenizer);
+  std::string note;
+  const int max_length = fit_max_length(tok, a.max_seq_length, &note);
+  if (!note.empty()) std::fprintf(stderr, "%s\n", note.c_str());
+  std::filesystem::create_directories(a.output_dir);
+  const nlohmann::json j = evaluate_task_file(a, config, tok, max_length, a.test_file, "predict");
+  nlohmann::json metrics = nlohmann::json::object();
+  for (const auto& [key, value] : j.items())  // run_ner/run_qa's predict_ metrics
+    if (key.rfind("eval_", 0) == 0) metrics["predict_" + key.substr(5)] = value;
+  const std::string path = (std::filesystem::path(a.output_dir) / "predict_results.json").string();
+  write_text_file_atomic(path, metrics.dump(2) + "\n");
+  std::printf("***** Predict results *****\n%s and %s written\n", path.c_str(),
+              j["predictions_file"].get<std::string>().c_str());
+  return j["predictions_file"];
 }
 
 namespace {
@@ -153,8 +177,9 @@ void run_evaluate(const EvaluateOptions& o) {
 
 void add_evaluate_command(CLI::App& app) {
   auto o = std::make_shared<EvaluateOptions>();
-  CLI::App* cmd =
-      app.add_subcommand("evaluate", "Metrics and loss on a labelled file (confusion matrix; NER/QA predictions with --output_dir)");
+  CLI::App* cmd = app.add_subcommand("evaluate",
+                                     "Metrics and loss on a labelled file (confusion matrix; "
+                                     "NER/QA predictions with --output_dir)");
   add_training_args(cmd, o->a, /*evaluate_only=*/true);
   cmd->add_flag("--json", o->json, "Print one JSON object");
   cmd->callback([o] { run_evaluate(*o); });

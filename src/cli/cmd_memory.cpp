@@ -9,10 +9,10 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/args.h"
-#include "data/tagged.h"
 #include "core/error.h"
 #include "core/parallel.h"
 #include "data/reader.h"
+#include "data/tagged.h"
 #include "train/batch_finder.h"
 #include "train/task_labels.h"
 

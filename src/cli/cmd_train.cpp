@@ -61,10 +61,15 @@ int run_stages(const TrainingArguments& a) {
     a.validate();
     if (a.do_eval) eval_stage(a);
   }
-  if (a.do_predict) {
-    if (a.task != "sequence_classification")
-      fail("--do_predict labels texts with a sequence-classification model, not --task ", a.task);
-    predict_file(a, a.do_train ? a.output_dir : a.model);
+  if (a.do_predict) {  // with the model's head
+    const std::string dir = a.do_train ? a.output_dir : a.model;
+    const Task task = load_config((std::filesystem::path(dir) / "config.json").string()).task;
+    if (task == Task::TokenClassification || task == Task::QuestionAnswering)
+      predict_task_file(a, dir);
+    else if (task == Task::SequenceClassification)
+      predict_file(a, dir);
+    else
+      fail("--do_predict runs fine-tuned models; ", dir, " holds a ", task_architecture(task));
   }
   return 0;
 }

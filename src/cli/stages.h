@@ -18,4 +18,10 @@ nlohmann::json evaluate_file(const TrainingArguments& a);
 // decimals, or a multi-label's labels as a JSON array) to a.output_dir; returns its path.
 std::string predict_file(const TrainingArguments& a, const std::string& model_dir);
 
+// --do_predict with a token-classification or QA model in model_dir: a.test_file (labelled, as
+// run_ner's and run_qa's test sets are) read and scored as evaluation does, the predictions in
+// a.output_dir/predict_predictions.jsonl (tags) or .json (answers) and the metrics, named
+// predict_*, in predict_results.json; returns the predictions file.
+std::string predict_task_file(const TrainingArguments& a, const std::string& model_dir);
+
 }  // namespace bertrain::cli

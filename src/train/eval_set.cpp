@@ -62,14 +62,15 @@ std::string token_predictions(const TaggedDataset& t, const std::vector<std::str
 }  // namespace
 
 std::string write_eval_predictions(const TaskEvalSet& set, const std::vector<std::string>& tags,
-                                   const EvalResult& result, const std::string& out_dir) {
+                                   const EvalResult& result, const std::string& out_dir,
+                                   const std::string& stage) {
   fs::path file;
   std::string text;
   if (set.task == Task::TokenClassification) {
-    file = fs::path(out_dir) / "eval_predictions.jsonl";
+    file = fs::path(out_dir) / (stage + "_predictions.jsonl");
     text = token_predictions(set.tagged, tags, result);
   } else if (set.task == Task::QuestionAnswering) {
-    file = fs::path(out_dir) / "eval_predictions.json";
+    file = fs::path(out_dir) / (stage + "_predictions.json");
     text = json(result.answers).dump(2) + "\n";
   } else {
     return "";

@@ -39,12 +39,15 @@ struct EvalSetOptions {
 TaskEvalSet load_eval_set(Task task, const std::string& path, const BertTokenizer& tok,
                           const EvalSetOptions& options);
 
-// Writes the predictions of an evaluation of `set` (this process's whole set) into out_dir:
-// token classification's eval_predictions.jsonl (a line per sentence, {"tokens", "predicted_tags"}:
+// Writes the predictions of an evaluation of `set` (this process's whole set) into out_dir,
+// named by the stage (`stage` "eval", or "predict" for --do_predict's test file): token
+// classification's <stage>_predictions.jsonl (a line per sentence, {"tokens", "predicted_tags"}:
 // the tag predicted at each word's first labelled piece, null for a word without one, as
-// run_ner's metrics leave it out), or question answering's eval_predictions.json (each question
-// id's answer, run_qa's predictions.json). Returns the file written ("" for other tasks).
+// run_ner's metrics leave it out), or question answering's <stage>_predictions.json (each
+// question id's answer, run_qa's predictions.json). Returns the file written ("" for other
+// tasks).
 std::string write_eval_predictions(const TaskEvalSet& set, const std::vector<std::string>& tags,
-                                   const EvalResult& result, const std::string& out_dir);
+                                   const EvalResult& result, const std::string& out_dir,
+                                   const std::string& stage = "eval");
 
 }  // namespace bertrain
