@@ -8,7 +8,9 @@
 #include "dist/comm.h"
 #include "dist/shard.h"
 #include "golden_bert_tiny_checks.h"
+#include "data/squad.h"
 #include "model/checkpoint.h"
+#include "test_util.h"
 #include "train/evaluation.h"
 
 using namespace bertrain;
@@ -123,4 +125,37 @@ TEST(DataParallel, ShardedEvaluationEqualsTheWholeSet) {
     EXPECT_EQ(got.confusion, want.confusion) << what;
     EXPECT_NEAR(got.loss, want.loss, 1e-6 * want.loss) << what;
   }
+}
+
+// Question answering: each rank evaluates its shard of the windows (an uneven split), and with
+// every window's logits gathered on every rank the answers, EM/F1 and the loss are one
+// process's. A window at a time, so that each window's logits are computed alike in both.
+TEST(DataParallel, ShardedQuestionAnsweringEqualsTheWholeSet) {
+  Comm& w = world();
+  ASSERT_EQ(w.size(), 2) << "run under mpirun -np 2";
+  BertConfig c = preset_config("tiny");
+  c.task = Task::QuestionAnswering;
+  c.vocab_size = 30522;  // bert-base-uncased's ids
+  c.id2label = {"LABEL_0", "LABEL_1"};
+  Bert<float> m(c, cpu_device(), /*with_grads=*/false);
+  init_weights(m, 13);
+  const std::vector<QaExample> examples =
+      read_squad(test::shared_dir() + "/data/squad/dev-v1.1-part1.json", 25);
+  const QaFeatures f = prepare_qa_features(examples, test::uncased_tokenizer(), 64, 16, "dev");
+  ASSERT_GT(f.data.size(), examples.size());  // several windows per question
+  const QaReference qa{&examples, &f};
+  LoaderOptions o;
+  o.batch_size = 1;
+  o.shuffle = false;
+  DataLoader whole(f.data, ExampleLabels::answer_spans(f.spans), o);
+  const EvalResult want = evaluate_model(m, whole, nullptr, &qa);
+  o.rank = w.rank();
+  o.world = w.size();
+  o.pad_shards = false;
+  DataLoader mine(f.data, ExampleLabels::answer_spans(f.spans), o);
+  const EvalResult got = evaluate_model(m, mine, &w, &qa);
+  EXPECT_EQ(got.answers, want.answers);
+  EXPECT_EQ(got.metrics, want.metrics);
+  EXPECT_EQ(got.count, want.count);
+  EXPECT_NEAR(got.loss, want.loss, 1e-12 * want.loss);
 }

@@ -102,6 +102,8 @@ class DataLoader {
   // The next batch of the epoch, or false at its end. Time spent waiting is measured.
   bool next(HostBatch& out);
   double wait_seconds() const { return wait_seconds_; }
+  // The examples of the epoch started last, this rank's, in the order its batches hold them.
+  const std::vector<size_t>& epoch_examples() const { return order_; }
 
   HostBatch make_batch(const std::vector<size_t>& order, size_t batch_index) const;
 

@@ -47,6 +47,29 @@ void gather_pairs(Comm* comm, std::vector<double>& predictions, std::vector<doub
   labels.assign(all.begin() + total, all.end());
 }
 
+// Question answering over several ranks: each rank holds the start and end logits of its
+// windows; every rank gets every window's (each writes its own at the window's offset in a
+// zeroed buffer of all of them, and the buffers are summed: exact, one value per slot).
+void gather_window_logits(Comm* comm, const TokenizedDataset& windows,
+                          std::vector<std::vector<float>>& starts,
+                          std::vector<std::vector<float>>& ends) {
+  if (!comm || comm->size() <= 1) return;
+  std::vector<size_t> offset(windows.size() + 1, 0);
+  for (size_t k = 0; k < windows.size(); ++k)
+    offset[k + 1] = offset[k] + static_cast<size_t>(windows.length(k));
+  const size_t total = offset.back();
+  std::vector<float> all(2 * total, 0.0f);
+  for (size_t k = 0; k < windows.size(); ++k) {
+    std::copy(starts[k].begin(), starts[k].end(), all.begin() + offset[k]);
+    std::copy(ends[k].begin(), ends[k].end(), all.begin() + total + offset[k]);
+  }
+  comm->allreduce_sum(all.data(), all.size());
+  for (size_t k = 0; k < windows.size(); ++k) {
+    starts[k].assign(all.begin() + offset[k], all.begin() + offset[k + 1]);
+    ends[k].assign(all.begin() + total + offset[k], all.begin() + total + offset[k + 1]);
+  }
+}
+
 }  // namespace
 
 // Masked LM (run_mlm's evaluation): the loss over the masked positions, their accuracy, and
@@ -130,32 +153,35 @@ static EvalResult evaluate_tokens(Bert<float>& model, DataLoader& loader, Comm* 
 static EvalResult evaluate_qa(Bert<float>& model, DataLoader& loader, Comm* comm,
                               const QaReference* qa) {
   if (!qa) fail("internal: question answering is evaluated against its examples");
-  if (comm && comm->size() > 1)
-    fail(
-        "question answering: evaluation over several ranks is not supported yet; evaluate "
-        "with one process");
   const QaFeatures& f = *qa->features;
   const size_t windows = f.data.size();
   std::vector<std::vector<float>> starts(windows), ends(windows);
   EvalResult r;
   auto t0 = std::chrono::steady_clock::now();
-  loader.start_epoch(0);  // unshuffled: the windows in order
+  loader.start_epoch(0);  // unshuffled: this rank's windows in order
+  const std::vector<size_t> mine = loader.epoch_examples();
   HostBatch b;
-  double loss_sum = 0;
+  std::vector<double> loss_and_count = {0, 0};
   size_t w = 0;
   while (loader.next(b)) {
     const double loss = model.forward(b.view(), /*training=*/false, 0);
     const std::vector<float> logits = model.host_logits();  // [2, B, S]: starts, then ends
     for (int i = 0; i < b.B; ++i, ++w) {
-      const size_t len = static_cast<size_t>(f.data.length(w));
+      const size_t k = mine.at(w), len = static_cast<size_t>(f.data.length(k));
       const float* s = logits.data() + static_cast<size_t>(i) * b.S;
       const float* e = logits.data() + static_cast<size_t>(b.B + i) * b.S;
-      starts[w].assign(s, s + len);
-      ends[w].assign(e, e + len);
+      starts[k].assign(s, s + len);
+      ends[k].assign(e, e + len);
     }
-    loss_sum += loss * b.B;
+    loss_and_count[0] += loss * b.B;
+    loss_and_count[1] += b.B;
   }
-  if (w != windows) fail("internal: ", w, " windows evaluated of ", windows);
+  if (w != mine.size()) fail("internal: ", w, " windows evaluated of ", mine.size());
+  gather_window_logits(comm, f.data, starts, ends);
+  sum(comm, loss_and_count);
+  if (static_cast<size_t>(loss_and_count[1]) != windows)
+    fail("internal: ", loss_and_count[1], " windows evaluated of ", windows);
+  const double loss_sum = loss_and_count[0];
   const std::vector<QaExample>& examples = *qa->examples;
   std::vector<std::vector<size_t>> of_example(examples.size());
   for (size_t k = 0; k < windows; ++k) of_example[f.example_of[k]].push_back(k);

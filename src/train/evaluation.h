@@ -42,7 +42,8 @@ struct QaReference {
 // whole set's result.
 // Question answering (run_qa): each example's best span over its windows
 // (postprocess_qa_predictions), exact_match and f1 in percent as the official SQuAD v1.1
-// script computes them; the loss is the mean over windows. One process only, for now.
+// script computes them; the loss is the mean over windows. Over N ranks each evaluates its
+// shard of the windows and every rank gets every window's logits before the answers are chosen.
 EvalResult evaluate_model(Bert<float>& model, DataLoader& loader, Comm* comm = nullptr,
                           const QaReference* qa = nullptr);
 
