@@ -159,3 +159,34 @@ TEST(DataParallel, ShardedQuestionAnsweringEqualsTheWholeSet) {
   EXPECT_EQ(got.count, want.count);
   EXPECT_NEAR(got.loss, want.loss, 1e-12 * want.loss);
 }
+
+// Token classification: each rank evaluates its shard of the sentences; the seqeval counts are
+// summed and every example's predicted tags gathered on every rank, in example order: one
+// process's metrics and predictions. A sentence at a time, so that each is computed alike.
+TEST(DataParallel, ShardedTokenClassificationEqualsTheWholeSet) {
+  Comm& w = world();
+  ASSERT_EQ(w.size(), 2) << "run under mpirun -np 2";
+  BertConfig c = preset_config("tiny");
+  c.task = Task::TokenClassification;
+  c.id2label = {"B-x", "I-x", "O"};
+  Bert<float> m(c, cpu_device(), /*with_grads=*/false);
+  init_weights(m, 17);
+  TokenizedDataset d = dummy_dataset(37, 16, c.vocab_size, 3, 5);  // odd: unequal shards
+  std::vector<int32_t> tags(d.ids.size());
+  for (size_t i = 0; i < tags.size(); ++i) tags[i] = i % 5 == 0 ? -100 : d.ids[i] % 3;
+  LoaderOptions o;
+  o.batch_size = 1;
+  o.shuffle = false;
+  DataLoader whole(d, ExampleLabels::per_token(tags), o);
+  const EvalResult want = evaluate_model(m, whole);
+  o.rank = w.rank();
+  o.world = w.size();
+  o.pad_shards = false;
+  DataLoader mine(d, ExampleLabels::per_token(tags), o);
+  const EvalResult got = evaluate_model(m, mine, &w);
+  ASSERT_EQ(want.token_predictions.size(), 37u);
+  EXPECT_EQ(got.token_predictions, want.token_predictions);
+  EXPECT_EQ(got.metrics, want.metrics);
+  EXPECT_EQ(got.count, want.count);
+  EXPECT_NEAR(got.loss, want.loss, 1e-12 * want.loss);
+}

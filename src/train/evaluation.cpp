@@ -70,6 +70,28 @@ void gather_window_logits(Comm* comm, const TokenizedDataset& windows,
   }
 }
 
+// Token classification over several ranks: each rank holds the predictions of its examples
+// (`mine`, in its loader's order); every rank gets every example's, in example order. First
+// each example's count of labelled positions, then the class ids at their offsets, both by the
+// zeroed-buffer sum (exact: one value per slot).
+void gather_token_predictions(Comm* comm, const std::vector<size_t>& mine, size_t examples,
+                              std::vector<std::vector<int32_t>>& predictions) {
+  if (!comm || comm->size() <= 1) return;
+  std::vector<double> count(examples, 0.0);
+  for (size_t i = 0; i < mine.size(); ++i)
+    count[mine[i]] = static_cast<double>(predictions[i].size());
+  sum(comm, count);
+  std::vector<size_t> offset(examples + 1, 0);
+  for (size_t x = 0; x < examples; ++x) offset[x + 1] = offset[x] + static_cast<size_t>(count[x]);
+  std::vector<double> ids(offset.back(), 0.0);
+  for (size_t i = 0; i < mine.size(); ++i)
+    std::copy(predictions[i].begin(), predictions[i].end(), ids.begin() + offset[mine[i]]);
+  sum(comm, ids);
+  predictions.assign(examples, {});
+  for (size_t x = 0; x < examples; ++x)
+    predictions[x].assign(ids.begin() + offset[x], ids.begin() + offset[x + 1]);
+}
+
 }  // namespace
 
 // Masked LM (run_mlm's evaluation): the loss over the masked positions, their accuracy, and
@@ -142,6 +164,8 @@ static EvalResult evaluate_tokens(Bert<float>& model, DataLoader& loader, Comm* 
   cells.push_back(&r.count);
   cells.push_back(&r.examples);
   sum_counts(comm, cells);
+  gather_token_predictions(comm, loader.epoch_examples(), static_cast<size_t>(r.examples),
+                           r.token_predictions);
   std::vector<double> loss_total = {loss_sum};
   sum(comm, loss_total);
   r.seconds = seconds_since(t0);

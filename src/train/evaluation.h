@@ -23,7 +23,7 @@ struct EvalResult {
   Metrics metrics;                              // by name, without "eval_"
   std::vector<std::vector<int64_t>> confusion;  // single-label: [true label][predicted label]
   // Token classification: each example's predicted class ids at its labelled positions, in
-  // the loader's order (this rank's).
+  // example order (an unshuffled loader's; over several ranks, gathered from all of them).
   std::vector<std::vector<int32_t>> token_predictions;
   // Question answering: each example's answer text by its id.
   std::map<std::string, std::string> answers;

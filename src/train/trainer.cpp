@@ -714,8 +714,7 @@ static TrainOutcome train(Run& run) {
     EvalResult final_eval = evaluate_model(*run.model, *run.eval_loader, run.comm, &qa);
     for (const auto& [name, value] : final_eval.metrics) metrics["eval_" + name] = value;
     final_metrics = final_eval.metrics;
-    // Each rank holds its shard's token predictions: one process writes them all.
-    if (run.config.task == Task::QuestionAnswering ? run.main_rank() : run.comm->size() == 1)
+    if (run.main_rank())  // every rank holds every example's predictions
       write_eval_predictions(run.eval_set, run.labels, final_eval, a.output_dir);
     metrics["eval_loss"] = final_eval.loss;
     metrics["eval_samples"] = final_eval.examples;
