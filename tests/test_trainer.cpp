@@ -491,3 +491,57 @@ TEST(Trainer, PretrainLearnsResumesAndSavesAMaskedLm) {
   TrainingArguments part = resume_copy(a, 6, "pt_resumed");
   EXPECT_EQ(weights_of(part.output_dir), weights_of(a.output_dir));
 }
+
+// The token-classification and QA heads carry the whole trainer: bf16 GEMMs, gradient
+// checkpointing and a --memory_limit the run fits, then a resume from a mid-run checkpoint
+// that ends bit-identical to the uninterrupted run (weights and every logged loss).
+TEST(Trainer, TokenClassificationAndQaResumeUnderBf16CheckpointingAndALimit) {
+  const std::string data = test::temp_dir("heads_resume_data");
+  {  // the first 60 WNUT sentences (QA reads the shipped SQuAD part's first 40 questions)
+    std::ifstream in(test::shared_dir() + "/data/ner/wnut17-train.conll");
+    std::ofstream out(data + "/ner.conll");
+    int sentences = 0;
+    for (std::string line; sentences < 60 && std::getline(in, line);) {
+      out << line << "\n";
+      if (line.find_first_not_of(" \t\r") == std::string::npos) ++sentences;
+    }
+  }
+  for (const char* task : {"token_classification", "question_answering"}) {
+    SCOPED_TRACE(task);
+    const bool qa = std::string(task) == "question_answering";
+    std::string model = tiny_model(std::string("heads_resume_model_") + task, 0.1);
+    TrainingArguments full = tiny_args(
+        model, qa ? test::shared_dir() + "/data/squad/dev-v1.1-part1.json" : data + "/ner.conll",
+        test::temp_dir(std::string("heads_resume_full_") + task));
+    full.task = task;
+    full.ignore_mismatched_sizes = true;  // the tiny model's 5-class sequence head
+    full.max_train_samples = 40;
+    full.max_seq_length = 64;
+    full.doc_stride = 16;
+    full.bf16 = true;
+    full.gradient_checkpointing = true;
+    full.memory_limit = "256MB";
+    full.per_device_train_batch_size = 8;
+    full.max_steps = 6;
+    full.save_steps = 3;
+    full.logging_steps = 1;
+    const TrainOutcome out = run_training(full);
+    EXPECT_EQ(out.metrics["precision"], "bf16");
+    EXPECT_LE(out.metrics["peak_memory_bytes"].get<double>(), 256e6);
+    EXPECT_EQ(out.metrics["peak_memory_bytes"], out.metrics["predicted_peak_memory_bytes"]);
+    TrainingArguments part = resume_copy(full, 3, std::string("heads_resume_part_") + task);
+    EXPECT_EQ(weights_of(part.output_dir), weights_of(full.output_dir));
+    auto losses = [](const std::string& dir) {
+      nlohmann::json s = nlohmann::json::parse(std::ifstream(dir + "/trainer_state.json"));
+      std::vector<double> l;
+      for (const auto& e : s["log_history"])
+        if (e.contains("loss")) l.push_back(e["loss"].get<double>());
+      return l;
+    };
+    EXPECT_EQ(losses(part.output_dir), losses(full.output_dir));
+    EXPECT_EQ(losses(full.output_dir).size(), 6u);
+    nlohmann::json config = nlohmann::json::parse(std::ifstream(full.output_dir + "/config.json"));
+    EXPECT_EQ(config["architectures"][0],
+              qa ? "BertForQuestionAnswering" : "BertForTokenClassification");
+  }
+}
