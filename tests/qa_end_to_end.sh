@@ -92,4 +92,60 @@ for k in ('exact_match', 'f1', 'loss'):
     assert abs(p['predict_' + k] - r['eval_' + k]) < 1e-9, (k, p, r)
 assert json.load(open('$work/do_predict/predict_predictions.json')) == json.load(open('$work/run/eval_predictions.json'))
 " || ok=FAIL
+# SQuAD v2 (--version_2_with_negative): the evaluation questions with every third one made
+# unanswerable; the v2.0 script's metrics recomputed here from the predictions.
+/usr/bin/python3 - "$work" <<'PY'
+import json, sys
+d = json.load(open(f"{sys.argv[1]}/eval.json"))
+k = 0
+for a in d["data"]:
+    for p in a["paragraphs"]:
+        for q in p["qas"]:
+            if k % 3 == 0: q["answers"] = []; q["is_impossible"] = True
+            k += 1
+json.dump(d, open(f"{sys.argv[1]}/eval_v2.json", "w"))
+PY
+"$bertrain" evaluate --model "$work/run" --eval_file "$work/eval_v2.json" --max_eval_samples 200 \
+  --max_seq_length 192 --doc_stride 64 --padding longest --threads 2 --version_2_with_negative \
+  --output_dir "$work/v2" --json >"$work/v2.json" || ok=FAIL
+# With a threshold no null score reaches, every answer is v1's (the same windows and spans).
+"$bertrain" evaluate --model "$work/run" --eval_file "$work/eval_v2.json" --max_eval_samples 200 \
+  --max_seq_length 192 --doc_stride 64 --padding longest --threads 2 --version_2_with_negative \
+  --null_score_diff_threshold 1e9 --output_dir "$work/v2_never_null" --json >/dev/null || ok=FAIL
+/usr/bin/python3 - "$work" <<'PY' || ok=FAIL
+import collections, json, re, string, sys
+work = sys.argv[1]
+r = json.load(open(f"{work}/v2.json")); pred = json.load(open(f"{work}/v2/eval_predictions.json"))
+gold = {}
+for a in json.load(open(f"{work}/eval_v2.json"))["data"]:
+    for p in a["paragraphs"]:
+        for q in p["qas"]:
+            if len(gold) < 200: gold[q["id"]] = [x["text"] for x in q["answers"]]
+def normalize(s):
+    s = "".join(ch for ch in s.lower() if ch not in set(string.punctuation))
+    return " ".join(re.sub(r"\b(a|an|the)\b", " ", s).split())
+def f1(g, p):
+    g, p = normalize(g).split(), normalize(p).split()
+    if not g or not p: return float(g == p)
+    same = sum((collections.Counter(g) & collections.Counter(p)).values())
+    if same == 0: return 0.0
+    return 2 * same / len(p) * same / len(g) / (same / len(p) + same / len(g))
+em, f, has = {}, {}, {}
+for i, gs in gold.items():
+    gs = [a for a in gs if normalize(a)] or [""]
+    has[i] = gs != [""]
+    em[i] = max(float(normalize(a) == normalize(pred[i])) for a in gs)
+    f[i] = max(f1(a, pred[i]) for a in gs)
+want = {"eval_exact": 100 * sum(em.values()) / len(em), "eval_f1": 100 * sum(f.values()) / len(f),
+        "eval_total": len(em)}
+for name, ids in (("HasAns", [i for i in has if has[i]]), ("NoAns", [i for i in has if not has[i]])):
+    want[f"eval_{name}_exact"] = 100 * sum(em[i] for i in ids) / len(ids)
+    want[f"eval_{name}_f1"] = 100 * sum(f[i] for i in ids) / len(ids)
+    want[f"eval_{name}_total"] = len(ids)
+print("qa v2:", {k: round(r[k], 4) for k in want}, "null answers", sum(v == "" for v in pred.values()))
+for k, v in want.items():
+    assert abs(r[k] - v) < 1e-9, (k, r[k], v)
+never = json.load(open(f"{work}/v2_never_null/eval_predictions.json"))
+assert never == json.load(open(f"{work}/run/eval_predictions.json"))
+PY
 echo "$ok"

@@ -167,3 +167,26 @@ TEST(SquadMetric, ExactMatchAndF1TakeTheBestGoldAnswer) {
   EXPECT_DOUBLE_EQ(s.exact_match, 50.0);
   EXPECT_DOUBLE_EQ(s.f1, 100.0 * (1.0 + 2.0 / 3) / 2);  // the second: p 1, r 1/2
 }
+
+// evaluate-v2.0.py on worked cases: an unanswerable question's gold is "" (no answers, or all
+// normalising to ""); an empty side scores F1 1 only against another empty one.
+TEST(SquadMetric, Version2ScoresNullAnswersAndSplitsHasAnsNoAns) {
+  const std::vector<std::string> predictions = {"cat", "red", "", "green"};
+  const std::vector<std::vector<std::string>> answers = {
+      {"the cat", "a dog"},  // exact after normalising: EM 1, F1 1
+      {"red apple"},         // "red": EM 0, F1 2 * (1 * 1/2) / (1 + 1/2) = 2/3
+      {},                    // unanswerable, answered "": EM 1, F1 1
+      {"a"}};                // normalises to "": unanswerable, answered: 0, 0
+  const SquadV2Score s = squad_v2_score(predictions, answers);
+  EXPECT_EQ(s.total, 4);
+  EXPECT_DOUBLE_EQ(s.exact, 50.0);
+  EXPECT_NEAR(s.f1, 100.0 * (1 + 2.0 / 3 + 1 + 0) / 4, 1e-12);
+  EXPECT_EQ(s.has_ans_total, 2);
+  EXPECT_DOUBLE_EQ(s.has_ans_exact, 50.0);
+  EXPECT_NEAR(s.has_ans_f1, 100.0 * (1 + 2.0 / 3) / 2, 1e-12);
+  EXPECT_EQ(s.no_ans_total, 2);
+  EXPECT_DOUBLE_EQ(s.no_ans_exact, 50.0);
+  EXPECT_DOUBLE_EQ(s.no_ans_f1, 50.0);
+  // v1.1 scores the same predictions without the null rule: "" against {} has no gold at all.
+  EXPECT_NE(squad_score(predictions, answers).f1, s.f1);
+}

@@ -124,3 +124,33 @@ TEST(Squad, BestAnswerReadsTheSpanBackFromTheContext) {
     late[0][k] = static_cast<float>(k), early[0][k] = -static_cast<float>(k);
   EXPECT_EQ(best_answer(one[0], f, {0}, late, early, 2).text, "empty");
 }
+
+// SQuAD v2 (--version_2_with_negative): the null answer's score is the lowest [CLS] start + end
+// over the windows, and it wins ("") when it beats the best span by more than the threshold.
+TEST(Squad, Version2AnswersNullWhenTheClsBeatsTheBestSpanByTheThreshold) {
+  const std::vector<QaExample> one = {first_questions()[0]};
+  const QaFeatures f = prepare_qa_features(one, test::uncased_tokenizer(), 384, 128, "dev");
+  ASSERT_EQ(f.data.size(), 1u);
+  const int n = f.data.length(0), s = f.spans[0], e = f.spans[1];
+  std::vector<std::vector<float>> start(1, std::vector<float>(n, 0.0f)), end = start;
+  start[0][s] = end[0][e] = 5;  // "Denver Broncos": 10
+  start[0][0] = end[0][0] = 6;  // the null answer: 12
+  QaAnswer null = best_answer(one[0], f, {0}, start, end, 20, 30, true, 0.0);
+  EXPECT_EQ(null.text, "");
+  EXPECT_DOUBLE_EQ(null.score, 12.0);
+  // 12 - 10 = 2 is not more than a threshold of 2: the span stands; v1 ignores the null.
+  EXPECT_EQ(best_answer(one[0], f, {0}, start, end, 20, 30, true, 2.0).text, "Denver Broncos");
+  EXPECT_EQ(best_answer(one[0], f, {0}, start, end).text, "Denver Broncos");
+  // Over two windows the lowest [CLS] score is the null's: min(12, 8) = 8 < 10, the span wins.
+  std::vector<std::vector<float>> start2 = {start[0], std::vector<float>(n, 0.0f)}, end2 = start2;
+  end2[0] = end[0];
+  start2[1][0] = end2[1][0] = 4;
+  EXPECT_EQ(best_answer(one[0], f, {0, 0}, start2, end2, 20, 30, true, 0.0).text, "Denver Broncos");
+  // No valid span: run_qa's "empty" scores 0, and a null above 0 takes it.
+  std::vector<std::vector<float>> late(1, std::vector<float>(n, 0.0f)), early = late;
+  for (int k = 0; k < n; ++k)
+    late[0][k] = static_cast<float>(k), early[0][k] = -static_cast<float>(k);
+  late[0][0] = 1, early[0][0] = 2;  // null: 3
+  EXPECT_EQ(best_answer(one[0], f, {0}, late, early, 2, 30, true, 0.0).text, "");
+  EXPECT_EQ(best_answer(one[0], f, {0}, late, early, 2, 30, true, 5.0).text, "empty");
+}

@@ -67,6 +67,8 @@ nlohmann::json evaluate_task_file(const TrainingArguments& a, const BertConfig& 
   o.label_all_tokens = a.label_all_tokens;
   o.doc_stride = a.doc_stride;
   o.max_samples = a.max_eval_samples;
+  o.version_2 = a.version_2_with_negative;
+  o.null_threshold = a.null_score_diff_threshold;
   const TaskEvalSet set = load_eval_set(config.task, path, tok, o);
   DataLoader loader(set.data(), set.labels(), eval_loader_options(a, tok, max_length));
   const QaReference qa = set.qa_reference();

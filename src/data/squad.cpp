@@ -162,7 +162,7 @@ QaAnswer best_answer(const QaExample& example, const QaFeatures& features,
                      const std::vector<size_t>& windows,
                      const std::vector<std::vector<float>>& start_logits,
                      const std::vector<std::vector<float>>& end_logits, int n_best_size,
-                     int max_answer_length) {
+                     int max_answer_length, bool version_2, double null_threshold) {
   struct Candidate {
     double score;
     int32_t begin, end;
@@ -187,10 +187,23 @@ QaAnswer best_answer(const QaExample& example, const QaFeatures& features,
                               features.offsets[base + s].first, features.offsets[base + e].second});
       }
   }
-  if (candidates.empty()) return {"empty", 0.0, 0, 0};  // run_qa's answer when none is valid
-  const Candidate& best =
-      *std::max_element(candidates.begin(), candidates.end(),
-                        [](const Candidate& a, const Candidate& b) { return a.score < b.score; });
+  // run_qa's answer when no pair is valid: "empty", scored 0.
+  const Candidate none{0.0, -1, -1};
+  const Candidate& best = candidates.empty()
+                              ? none
+                              : *std::max_element(candidates.begin(), candidates.end(),
+                                                  [](const Candidate& a, const Candidate& b) {
+                                                    return a.score < b.score;
+                                                  });
+  if (version_2) {  // the null answer beats the best other by more than the threshold: ""
+    double null_score = 0;
+    for (size_t w = 0; w < windows.size(); ++w) {
+      const double cls = static_cast<double>(start_logits[w][0]) + end_logits[w][0];
+      if (w == 0 || cls < null_score) null_score = cls;
+    }
+    if (null_score - best.score > null_threshold) return {"", null_score, 0, 0};
+  }
+  if (candidates.empty()) return {"empty", 0.0, 0, 0};
   const std::u32string context = unicode::decode_utf8(example.context);
   const std::u32string span = context.substr(best.begin, best.end - best.begin);
   return {unicode::encode_utf8(span), best.score, best.begin, best.end};

@@ -41,8 +41,11 @@ QaFeatures prepare_qa_features(const std::vector<QaExample>& examples, const Ber
 
 // postprocess_qa_predictions for one example: over its windows' start and end logits, the
 // n_best_size highest starts and ends each, pairs inside the context with end >= start and at
-// most max_answer_length tokens, scored start + end logit; the best one's context text (empty
-// when no pair is valid) and score.
+// most max_answer_length tokens, scored start + end logit; the best one's context text ("empty"
+// when no pair is valid, run_qa's placeholder) and score. With version_2 (SQuAD v2's
+// unanswerable questions), the null answer's score is the lowest [CLS] start + end over the
+// windows, and the answer is "" when that score exceeds the best non-null one's by more than
+// null_threshold (run_qa's --null_score_diff_threshold).
 struct QaAnswer {
   std::string text;
   double score = 0;
@@ -52,6 +55,7 @@ QaAnswer best_answer(const QaExample& example, const QaFeatures& features,
                      const std::vector<size_t>& windows,
                      const std::vector<std::vector<float>>& start_logits,
                      const std::vector<std::vector<float>>& end_logits, int n_best_size = 20,
-                     int max_answer_length = 30);
+                     int max_answer_length = 30, bool version_2 = false,
+                     double null_threshold = 0.0);
 
 }  // namespace bertrain

@@ -23,6 +23,7 @@ struct MetricColumn {
 inline constexpr MetricColumn kMetricColumns[] = {
     {"eval_accuracy", "Eval Accuracy", nullptr, true},  // tokens for NER, masked tokens for MLM
     {"eval_exact_match", "Eval EM", nullptr, false},    // QA, in percent already
+    {"eval_exact", "Eval Exact", nullptr, false},       // QA with SQuAD v2's null answers
     {"eval_f1", "Eval F1", nullptr, false},             // NER entities (fraction), QA (percent)
     {"eval_f1_micro", "Eval F1 (micro)", "eval_subset_accuracy", true},
     {"eval_subset_accuracy", "Eval Subset Accuracy", nullptr, true},

@@ -28,6 +28,8 @@ TaskEvalSet load_eval_set(Task task, const std::string& path, const BertTokenize
     set.examples = read_squad(path, o.max_samples);
     if (set.examples.empty()) fail(path, ": no questions");
     set.features = prepare_qa_features(set.examples, tok, o.max_length, o.doc_stride, path);
+    set.version_2 = o.version_2;
+    set.null_threshold = o.null_threshold;
     return set;
   }
   if (task != Task::TokenClassification)

@@ -22,7 +22,9 @@ struct TaskEvalSet {
   QaFeatures features;                   // and their windows
   const TokenizedDataset& data() const;  // the examples the loader batches
   ExampleLabels labels() const;          // per token, or answer spans
-  QaReference qa_reference() const { return {&examples, &features}; }
+  bool version_2 = false;                // question answering: SQuAD v2's null answers
+  double null_threshold = 0.0;
+  QaReference qa_reference() const { return {&examples, &features, version_2, null_threshold}; }
 };
 
 // What a set is read with: the model's tags (token classification), the windows (QA).
@@ -31,7 +33,9 @@ struct EvalSetOptions {
   std::vector<std::string> tags;  // token classification: the model's tags in class order
   bool label_all_tokens = false;
   int doc_stride = 128;
-  int64_t max_samples = -1;  // question answering: the first N questions (-1: all)
+  int64_t max_samples = -1;     // question answering: the first N questions (-1: all)
+  bool version_2 = false;       // question answering: --version_2_with_negative
+  double null_threshold = 0.0;  // --null_score_diff_threshold
 };
 
 // Reads `path` for a token-classification or question-answering model; an empty set is an

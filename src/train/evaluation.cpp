@@ -217,17 +217,33 @@ static EvalResult evaluate_qa(Bert<float>& model, DataLoader& loader, Comm* comm
       s.push_back(std::move(starts[k]));
       e.push_back(std::move(ends[k]));
     }
-    const QaAnswer a = best_answer(examples[x], f, of_example[x], s, e);
+    const QaAnswer a =
+        best_answer(examples[x], f, of_example[x], s, e, 20, 30, qa->version_2, qa->null_threshold);
     r.answers[examples[x].id] = a.text;
     predicted.push_back(a.text);
     gold.push_back(examples[x].answers);
   }
-  const SquadScore score = squad_score(predicted, gold);
   r.examples = static_cast<int64_t>(examples.size());
   r.count = static_cast<int64_t>(windows);
   r.loss = windows ? loss_sum / static_cast<double>(windows) : 0.0;
   r.seconds = seconds_since(t0);
-  r.metrics = {{"exact_match", score.exact_match}, {"f1", score.f1}};
+  if (!qa->version_2) {
+    const SquadScore score = squad_score(predicted, gold);
+    r.metrics = {{"exact_match", score.exact_match}, {"f1", score.f1}};
+    return r;
+  }
+  const SquadV2Score v2 = squad_v2_score(predicted, gold);  // the squad_v2 metric's names
+  r.metrics = {{"exact", v2.exact}, {"f1", v2.f1}, {"total", static_cast<double>(v2.total)}};
+  if (v2.has_ans_total) {
+    r.metrics["HasAns_exact"] = v2.has_ans_exact;
+    r.metrics["HasAns_f1"] = v2.has_ans_f1;
+    r.metrics["HasAns_total"] = static_cast<double>(v2.has_ans_total);
+  }
+  if (v2.no_ans_total) {
+    r.metrics["NoAns_exact"] = v2.no_ans_exact;
+    r.metrics["NoAns_f1"] = v2.no_ans_f1;
+    r.metrics["NoAns_total"] = static_cast<double>(v2.no_ans_total);
+  }
   return r;
 }
 

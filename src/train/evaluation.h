@@ -33,6 +33,8 @@ struct EvalResult {
 struct QaReference {
   const std::vector<QaExample>* examples;
   const QaFeatures* features;
+  bool version_2 = false;       // SQuAD v2: null answers, scored by the v2.0 script
+  double null_threshold = 0.0;  // --null_score_diff_threshold
 };
 
 // Token classification is scored as run_ner does: seqeval over each example's labelled
@@ -42,7 +44,8 @@ struct QaReference {
 // whole set's result.
 // Question answering (run_qa): each example's best span over its windows
 // (postprocess_qa_predictions), exact_match and f1 in percent as the official SQuAD v1.1
-// script computes them; the loss is the mean over windows. Over N ranks each evaluates its
+// script computes them (with version_2, the v2.0 script's exact, f1, total and their HasAns_ /
+// NoAns_ splits); the loss is the mean over windows. Over N ranks each evaluates its
 // shard of the windows and every rank gets every window's logits before the answers are chosen.
 EvalResult evaluate_model(Bert<float>& model, DataLoader& loader, Comm* comm = nullptr,
                           const QaReference* qa = nullptr);

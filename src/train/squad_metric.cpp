@@ -109,4 +109,43 @@ SquadScore squad_score(const std::vector<std::string>& predictions,
   return s;
 }
 
+SquadV2Score squad_v2_score(const std::vector<std::string>& predictions,
+                            const std::vector<std::vector<std::string>>& answers) {
+  if (predictions.size() != answers.size())
+    fail("squad_v2: ", predictions.size(), " predictions for ", answers.size(), " questions");
+  // evaluate-v2.0's compute_f1: an empty side scores 1 only against another empty one.
+  auto f1_v2 = [](const std::string& prediction, const std::string& truth) {
+    const std::vector<std::string> p = tokens(prediction), t = tokens(truth);
+    if (p.empty() || t.empty()) return p == t ? 1.0 : 0.0;
+    return squad_f1(prediction, truth);
+  };
+  SquadV2Score s;
+  for (size_t i = 0; i < predictions.size(); ++i) {
+    std::vector<std::string> gold;
+    for (const std::string& a : answers[i])
+      if (!normalize_answer(a).empty()) gold.push_back(a);
+    const bool has_answer = !gold.empty();
+    if (!has_answer) gold = {""};
+    double em = 0, f1 = 0;
+    for (const std::string& a : gold) {
+      em = std::max(em, squad_exact_match(predictions[i], a));
+      f1 = std::max(f1, f1_v2(predictions[i], a));
+    }
+    s.exact += em;
+    s.f1 += f1;
+    (has_answer ? s.has_ans_exact : s.no_ans_exact) += em;
+    (has_answer ? s.has_ans_f1 : s.no_ans_f1) += f1;
+    ++(has_answer ? s.has_ans_total : s.no_ans_total);
+  }
+  s.total = static_cast<int64_t>(predictions.size());
+  auto percent = [](double& v, int64_t n) { v = n ? 100.0 * v / static_cast<double>(n) : 0.0; };
+  percent(s.exact, s.total);
+  percent(s.f1, s.total);
+  percent(s.has_ans_exact, s.has_ans_total);
+  percent(s.has_ans_f1, s.has_ans_total);
+  percent(s.no_ans_exact, s.no_ans_total);
+  percent(s.no_ans_f1, s.no_ans_total);
+  return s;
+}
+
 }  // namespace bertrain

@@ -24,4 +24,19 @@ struct SquadScore {
 SquadScore squad_score(const std::vector<std::string>& predictions,
                        const std::vector<std::vector<std::string>>& answers);
 
+// The official SQuAD v2.0 evaluation (evaluate-v2.0.py, run_qa's "squad_v2" metric, with
+// every no-answer probability 0): a question whose gold answers all normalise to "" (or has
+// none) is unanswerable, its gold answer ""; F1 against an empty answer on either side is 1 when
+// both are empty, else 0. In percent: exact and f1 over all questions (`total`), and the same
+// over the answerable (HasAns_*) and the unanswerable (NoAns_*) ones, each group reported when
+// it has questions.
+struct SquadV2Score {
+  double exact = 0, f1 = 0;
+  int64_t total = 0;
+  double has_ans_exact = 0, has_ans_f1 = 0, no_ans_exact = 0, no_ans_f1 = 0;
+  int64_t has_ans_total = 0, no_ans_total = 0;
+};
+SquadV2Score squad_v2_score(const std::vector<std::string>& predictions,
+                            const std::vector<std::vector<std::string>>& answers);
+
 }  // namespace bertrain

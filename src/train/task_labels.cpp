@@ -57,8 +57,11 @@ ExampleLabels example_labels(ProblemType problem, const TokenizedDataset& d,
     case ProblemType::Regression:
       return {{}, real_targets(d), 1, {}, {}};
     case ProblemType::MultiLabel:
-      return {
-          {}, multi_hot_targets(d, LabelMap(names), separator), static_cast<int>(names.size()), {}, {}};
+      return {{},
+              multi_hot_targets(d, LabelMap(names), separator),
+              static_cast<int>(names.size()),
+              {},
+              {}};
     case ProblemType::SingleLabel:
       break;
   }

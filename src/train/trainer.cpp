@@ -133,6 +133,8 @@ void load_task_eval_set(Run& run) {
   o.label_all_tokens = a.label_all_tokens;
   o.doc_stride = a.doc_stride;
   o.max_samples = a.max_eval_samples;
+  o.version_2 = a.version_2_with_negative;
+  o.null_threshold = a.null_score_diff_threshold;
   run.eval_set = load_eval_set(run.config.task, a.eval_file, *run.tokenizer, o);
   run.eval_data = run.eval_set.data();
   run.has_eval = true;

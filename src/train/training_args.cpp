@@ -41,6 +41,8 @@ const ArgField kFields[] = {
   {"doc_stride", [](A& a) -> ArgRef { return &a.doc_stride; }, "question_answering: tokens of context a window repeats from the one before (run_qa)", true},
   {"max_train_samples", [](A& a) -> ArgRef { return &a.max_train_samples; }, "question_answering: train on the first N examples (run_qa)"},
   {"max_eval_samples", [](A& a) -> ArgRef { return &a.max_eval_samples; }, "question_answering: evaluate on the first N examples (run_qa)", true},
+  {"version_2_with_negative", [](A& a) -> ArgRef { return &a.version_2_with_negative; }, "question_answering: some questions have no answer (SQuAD v2: null answers, the v2.0 metrics)", true},
+  {"null_score_diff_threshold", [](A& a) -> ArgRef { return &a.null_score_diff_threshold; }, "question_answering with --version_2_with_negative: answer null when its score beats the best span's by more than this", true},
   {"label_all_tokens", [](A& a) -> ArgRef { return &a.label_all_tokens; }, "token_classification: label every piece of a word, not only the first (run_ner)", true},
   {"config_overrides", [](A& a) -> ArgRef { return &a.config_overrides; }, "Override config.json settings, e.g. hidden_dropout_prob=0,attention_probs_dropout_prob=0 (run_mlm)"},
   {"mlm_probability", [](A& a) -> ArgRef { return &a.mlm_probability; }, "mlm: share of tokens masked (80% [MASK], 10% random, 10% kept)"},

@@ -42,7 +42,9 @@ struct TrainingArguments {
   double mlm_probability = 0.15;
   bool line_by_line = false;  // else texts are concatenated and cut into max_seq_length blocks
   bool whole_word_mask = false;
-  bool label_all_tokens = false;  // token classification: every piece of a word labelled
+  bool label_all_tokens = false;         // token classification: every piece of a word labelled
+  bool version_2_with_negative = false;  // question answering: SQuAD v2 (null answers)
+  double null_score_diff_threshold = 0.0;
   bool ignore_mismatched_sizes = false;
   int doc_stride = 128;  // question answering: tokens a window repeats from the one before
   int64_t max_train_samples = -1,
