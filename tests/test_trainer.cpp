@@ -91,6 +91,15 @@ std::vector<float> weights_of(const std::string& dir) {
   return all;
 }
 
+// The training losses a run logged (trainer_state.json's log history).
+std::vector<double> logged_losses(const std::string& dir) {
+  nlohmann::json s = nlohmann::json::parse(std::ifstream(dir + "/trainer_state.json"));
+  std::vector<double> l;
+  for (const auto& e : s["log_history"])
+    if (e.contains("loss")) l.push_back(e["loss"].get<double>());
+  return l;
+}
+
 using test::error_of;
 
 }  // namespace
@@ -202,15 +211,8 @@ TEST(Trainer, ResumeMatchesTheUninterruptedRun) {
   // Continue from checkpoint-3 in a fresh directory.
   TrainingArguments part = resume_copy(full, 3, "resume_part");
   EXPECT_EQ(weights_of(part.output_dir), weights_of(full.output_dir));
-  auto losses = [](const std::string& dir) {
-    nlohmann::json s = nlohmann::json::parse(std::ifstream(dir + "/trainer_state.json"));
-    std::vector<double> l;
-    for (const auto& e : s["log_history"])
-      if (e.contains("loss")) l.push_back(e["loss"].get<double>());
-    return l;
-  };
-  EXPECT_EQ(losses(part.output_dir), losses(full.output_dir));
-  EXPECT_EQ(losses(full.output_dir).size(), 8u);
+  EXPECT_EQ(logged_losses(part.output_dir), logged_losses(full.output_dir));
+  EXPECT_EQ(logged_losses(full.output_dir).size(), 8u);
 }
 
 // fp16 with a first loss scale of 2^130: the first step's gradients overflow float and it is
@@ -531,15 +533,8 @@ TEST(Trainer, TokenClassificationAndQaResumeUnderBf16CheckpointingAndALimit) {
     EXPECT_EQ(out.metrics["peak_memory_bytes"], out.metrics["predicted_peak_memory_bytes"]);
     TrainingArguments part = resume_copy(full, 3, std::string("heads_resume_part_") + task);
     EXPECT_EQ(weights_of(part.output_dir), weights_of(full.output_dir));
-    auto losses = [](const std::string& dir) {
-      nlohmann::json s = nlohmann::json::parse(std::ifstream(dir + "/trainer_state.json"));
-      std::vector<double> l;
-      for (const auto& e : s["log_history"])
-        if (e.contains("loss")) l.push_back(e["loss"].get<double>());
-      return l;
-    };
-    EXPECT_EQ(losses(part.output_dir), losses(full.output_dir));
-    EXPECT_EQ(losses(full.output_dir).size(), 6u);
+    EXPECT_EQ(logged_losses(part.output_dir), logged_losses(full.output_dir));
+    EXPECT_EQ(logged_losses(full.output_dir).size(), 6u);
     nlohmann::json config = nlohmann::json::parse(std::ifstream(full.output_dir + "/config.json"));
     EXPECT_EQ(config["architectures"][0],
               qa ? "BertForQuestionAnswering" : "BertForTokenClassification");

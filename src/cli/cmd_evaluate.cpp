@@ -61,15 +61,8 @@ nlohmann::json evaluate_task_file(const TrainingArguments& a, const BertConfig& 
                                   const BertTokenizer& tok, int max_length, const std::string& path,
                                   const std::string& stage) {
   auto model = load_eval_model(a, config);
-  EvalSetOptions o;
-  o.max_length = max_length;
-  o.tags = config.id2label;
-  o.label_all_tokens = a.label_all_tokens;
-  o.doc_stride = a.doc_stride;
-  o.max_samples = a.max_eval_samples;
-  o.version_2 = a.version_2_with_negative;
-  o.null_threshold = a.null_score_diff_threshold;
-  const TaskEvalSet set = load_eval_set(config.task, path, tok, o);
+  const TaskEvalSet set =
+      load_eval_set(config.task, path, tok, eval_set_options(a, max_length, config.id2label));
   DataLoader loader(set.data(), set.labels(), eval_loader_options(a, tok, max_length));
   const QaReference qa = set.qa_reference();
   const EvalResult r = evaluate_model(*model, loader, nullptr, &qa);

@@ -20,6 +20,19 @@ ExampleLabels TaskEvalSet::labels() const {
   return ExampleLabels::per_token(tagged.token_labels);
 }
 
+EvalSetOptions eval_set_options(const TrainingArguments& a, int max_length,
+                                std::vector<std::string> tags) {
+  EvalSetOptions o;
+  o.max_length = max_length;
+  o.tags = std::move(tags);
+  o.label_all_tokens = a.label_all_tokens;
+  o.doc_stride = a.doc_stride;
+  o.max_samples = a.max_eval_samples;
+  o.version_2 = a.version_2_with_negative;
+  o.null_threshold = a.null_score_diff_threshold;
+  return o;
+}
+
 TaskEvalSet load_eval_set(Task task, const std::string& path, const BertTokenizer& tok,
                           const EvalSetOptions& o) {
   TaskEvalSet set;

@@ -12,6 +12,7 @@
 #include "model/bert_config.h"
 #include "tokenizer/bert_tokenizer.h"
 #include "train/evaluation.h"
+#include "train/training_args.h"
 
 namespace bertrain {
 
@@ -37,6 +38,10 @@ struct EvalSetOptions {
   bool version_2 = false;       // question answering: --version_2_with_negative
   double null_threshold = 0.0;  // --null_score_diff_threshold
 };
+
+// The options a run's arguments give (the data flags of train and evaluate alike).
+EvalSetOptions eval_set_options(const TrainingArguments& a, int max_length,
+                                std::vector<std::string> tags);
 
 // Reads `path` for a token-classification or question-answering model; an empty set is an
 // error naming the file.

@@ -127,15 +127,8 @@ void set_head_labels(Run& run) {
 void load_task_eval_set(Run& run) {
   const TrainingArguments& a = run.args;
   if (a.eval_file.empty()) return;
-  EvalSetOptions o;
-  o.max_length = run.max_seq_length;
-  o.tags = run.labels;
-  o.label_all_tokens = a.label_all_tokens;
-  o.doc_stride = a.doc_stride;
-  o.max_samples = a.max_eval_samples;
-  o.version_2 = a.version_2_with_negative;
-  o.null_threshold = a.null_score_diff_threshold;
-  run.eval_set = load_eval_set(run.config.task, a.eval_file, *run.tokenizer, o);
+  run.eval_set = load_eval_set(run.config.task, a.eval_file, *run.tokenizer,
+                               eval_set_options(a, run.max_seq_length, run.labels));
   run.eval_data = run.eval_set.data();
   run.has_eval = true;
 }
