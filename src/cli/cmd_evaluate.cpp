@@ -31,6 +31,14 @@ std::unique_ptr<Bert<float>> load_eval_model(const TrainingArguments& a, const B
   return model;
 }
 
+// run_glue's max_seq_length for the model's tokenizer, with its warning when cut.
+int eval_max_length(const TrainingArguments& a, const BertTokenizer& tok) {
+  std::string note;
+  const int max_length = fit_max_length(tok, a.max_seq_length, &note);
+  if (!note.empty()) std::fprintf(stderr, "%s\n", note.c_str());
+  return max_length;
+}
+
 LoaderOptions eval_loader_options(const TrainingArguments& a, const BertTokenizer& tok,
                                   int max_length) {
   LoaderOptions lo;
@@ -87,9 +95,7 @@ nlohmann::json evaluate_file(const TrainingArguments& a) {
              qa = config.task == Task::QuestionAnswering;
   if (!per_token && !qa) config = load_classification_config(a.model);  // names another head
   BertTokenizer tok = load_tokenizer(a.tokenizer.empty() ? a.model : a.tokenizer);
-  std::string note;
-  const int max_length = fit_max_length(tok, a.max_seq_length, &note);
-  if (!note.empty()) std::fprintf(stderr, "%s\n", note.c_str());
+  const int max_length = eval_max_length(a, tok);
   if (per_token || qa) return evaluate_task_file(a, config, tok, max_length, a.eval_file, "eval");
   if (!a.problem_type.empty())
     config.problem_type = problem_type_name(parse_problem_type(a.problem_type, "--problem_type"));
@@ -117,10 +123,7 @@ std::string predict_task_file(const TrainingArguments& args, const std::string& 
   const BertConfig config =
       load_config((std::filesystem::path(model_dir) / "config.json").string());
   BertTokenizer tok = load_tokenizer(a.tokenizer.empty() ? model_dir : a.tokenizer);
-  std::string note;
-  const int max_length = fit_max_length(tok, a.max_seq_length, &note);
-  if (!note.empty()) std::fprintf(stderr, "%s\n", note.c_str());
-  std::filesystem::create_directories(a.output_dir);
+  const int max_length = eval_max_length(a, tok);
   const nlohmann::json j = evaluate_task_file(a, config, tok, max_length, a.test_file, "predict");
   nlohmann::json metrics = nlohmann::json::object();
   for (const auto& [key, value] : j.items())  // run_ner/run_qa's predict_ metrics

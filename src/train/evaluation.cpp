@@ -47,49 +47,25 @@ void gather_pairs(Comm* comm, std::vector<double>& predictions, std::vector<doub
   labels.assign(all.begin() + total, all.end());
 }
 
-// Question answering over several ranks: each rank holds the start and end logits of its
-// windows; every rank gets every window's (each writes its own at the window's offset in a
-// zeroed buffer of all of them, and the buffers are summed: exact, one value per slot).
-void gather_window_logits(Comm* comm, const TokenizedDataset& windows,
-                          std::vector<std::vector<float>>& starts,
-                          std::vector<std::vector<float>>& ends) {
+// Items of varying length (a window's logits, a sentence's predicted class ids) that each rank
+// holds some of, the rest empty, onto every rank: first every item's length, then the values at
+// their offsets in a zeroed buffer of all of them, both summed over the ranks (exact: one value
+// per slot; double carries float and int32 values unchanged).
+template <typename T>
+void share_items(Comm* comm, std::vector<std::vector<T>>& items) {
   if (!comm || comm->size() <= 1) return;
-  std::vector<size_t> offset(windows.size() + 1, 0);
-  for (size_t k = 0; k < windows.size(); ++k)
-    offset[k + 1] = offset[k] + static_cast<size_t>(windows.length(k));
-  const size_t total = offset.back();
-  std::vector<float> all(2 * total, 0.0f);
-  for (size_t k = 0; k < windows.size(); ++k) {
-    std::copy(starts[k].begin(), starts[k].end(), all.begin() + offset[k]);
-    std::copy(ends[k].begin(), ends[k].end(), all.begin() + total + offset[k]);
-  }
-  comm->allreduce_sum(all.data(), all.size());
-  for (size_t k = 0; k < windows.size(); ++k) {
-    starts[k].assign(all.begin() + offset[k], all.begin() + offset[k + 1]);
-    ends[k].assign(all.begin() + total + offset[k], all.begin() + total + offset[k + 1]);
-  }
-}
-
-// Token classification over several ranks: each rank holds the predictions of its examples
-// (`mine`, in its loader's order); every rank gets every example's, in example order. First
-// each example's count of labelled positions, then the class ids at their offsets, both by the
-// zeroed-buffer sum (exact: one value per slot).
-void gather_token_predictions(Comm* comm, const std::vector<size_t>& mine, size_t examples,
-                              std::vector<std::vector<int32_t>>& predictions) {
-  if (!comm || comm->size() <= 1) return;
-  std::vector<double> count(examples, 0.0);
-  for (size_t i = 0; i < mine.size(); ++i)
-    count[mine[i]] = static_cast<double>(predictions[i].size());
-  sum(comm, count);
-  std::vector<size_t> offset(examples + 1, 0);
-  for (size_t x = 0; x < examples; ++x) offset[x + 1] = offset[x] + static_cast<size_t>(count[x]);
-  std::vector<double> ids(offset.back(), 0.0);
-  for (size_t i = 0; i < mine.size(); ++i)
-    std::copy(predictions[i].begin(), predictions[i].end(), ids.begin() + offset[mine[i]]);
-  sum(comm, ids);
-  predictions.assign(examples, {});
-  for (size_t x = 0; x < examples; ++x)
-    predictions[x].assign(ids.begin() + offset[x], ids.begin() + offset[x + 1]);
+  std::vector<double> length(items.size());
+  for (size_t k = 0; k < items.size(); ++k) length[k] = static_cast<double>(items[k].size());
+  sum(comm, length);
+  std::vector<size_t> offset(items.size() + 1, 0);
+  for (size_t k = 0; k < items.size(); ++k)
+    offset[k + 1] = offset[k] + static_cast<size_t>(length[k]);
+  std::vector<double> all(offset.back(), 0.0);
+  for (size_t k = 0; k < items.size(); ++k)
+    std::copy(items[k].begin(), items[k].end(), all.begin() + offset[k]);
+  sum(comm, all);
+  for (size_t k = 0; k < items.size(); ++k)
+    items[k].assign(all.begin() + offset[k], all.begin() + offset[k + 1]);
 }
 
 }  // namespace
@@ -164,8 +140,12 @@ static EvalResult evaluate_tokens(Bert<float>& model, DataLoader& loader, Comm* 
   cells.push_back(&r.count);
   cells.push_back(&r.examples);
   sum_counts(comm, cells);
-  gather_token_predictions(comm, loader.epoch_examples(), static_cast<size_t>(r.examples),
-                           r.token_predictions);
+  // In example order, every rank's (each holds its loader's examples).
+  std::vector<std::vector<int32_t>> by_example(static_cast<size_t>(r.examples));
+  const std::vector<size_t>& mine = loader.epoch_examples();
+  for (size_t i = 0; i < mine.size(); ++i) by_example[mine[i]] = std::move(r.token_predictions[i]);
+  share_items(comm, by_example);
+  r.token_predictions = std::move(by_example);
   std::vector<double> loss_total = {loss_sum};
   sum(comm, loss_total);
   r.seconds = seconds_since(t0);
@@ -201,7 +181,8 @@ static EvalResult evaluate_qa(Bert<float>& model, DataLoader& loader, Comm* comm
     loss_and_count[1] += b.B;
   }
   if (w != mine.size()) fail("internal: ", w, " windows evaluated of ", mine.size());
-  gather_window_logits(comm, f.data, starts, ends);
+  share_items(comm, starts);  // every window's logits on every rank
+  share_items(comm, ends);
   sum(comm, loss_and_count);
   if (static_cast<size_t>(loss_and_count[1]) != windows)
     fail("internal: ", loss_and_count[1], " windows evaluated of ", windows);

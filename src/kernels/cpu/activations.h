@@ -18,7 +18,7 @@ void gelu_backward(T* dx, const T* x, const T* dout, int64_t n);
 // Under bf16 GEMMs, for the intermediate layer's output [N, C]: the same reading x from its bf16
 // copy, writing dx rounded to bf16 (for the bf16 GEMMs) and adding dx's fp32 column sums into
 // dbias (the intermediate bias gradient), in one pass over the rows (column_sums.h; `partials`
-// holds column_sum_partials(N, C) floats).
+// holds column_sums_scratch_floats(N, C) floats).
 void gelu_backward_bf16(uint16_t* dx16, float* dbias, const uint16_t* x16, const float* dout, int N,
                         int C, float* partials);
 

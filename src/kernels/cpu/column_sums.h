@@ -16,8 +16,9 @@ namespace bertrain::cpu {
 
 constexpr int kSumRows = 64;
 
-// Floats of scratch that fused_column_sums takes for [N, C].
-inline size_t column_sum_partials(int N, int C) {
+// Floats of scratch that fused_column_sums takes for [N, C] (the bf16 op table's
+// column_sums_scratch_floats).
+inline size_t column_sums_scratch_floats(int N, int C) {
   return static_cast<size_t>((N + kSumRows - 1) / kSumRows) * static_cast<size_t>(C);
 }
 

@@ -12,27 +12,19 @@ namespace bertrain::cpu {
 namespace {
 
 // acc[c] += sum over rows of x[r, c]; parallel over blocks of columns so no two threads
-// write the same accumulator. each(r, c) runs on every element as it is read (the pass that
-// also rounds x to bf16 uses it).
-template <typename T, typename Each>
-void column_sums_add(T* acc, const T* x, int N, int C, Each each) {
+// write the same accumulator (the fp32 and double paths, which plan no partial sums; the bf16
+// passes sum by blocks of rows, column_sums.h).
+template <typename T>
+void column_sums_add(T* acc, const T* x, int N, int C) {
   parallel_column_blocks(C, N, [&](int c0, int c1) {
     T local[kColumnBlock] = {};
     for (int r = 0; r < N; ++r) {
       const T* row = x + static_cast<int64_t>(r) * C;
 #pragma omp simd
-      for (int c = c0; c < c1; ++c) {
-        local[c - c0] += row[c];
-        each(r, c);
-      }
+      for (int c = c0; c < c1; ++c) local[c - c0] += row[c];
     }
     for (int c = c0; c < c1; ++c) acc[c] += local[c - c0];
   });
-}
-
-template <typename T>
-void column_sums_add(T* acc, const T* x, int N, int C) {
-  column_sums_add(acc, x, N, C, [](int, int) {});
 }
 
 }  // namespace
@@ -120,10 +112,6 @@ void pack_bf16_column_sums(uint16_t* x16, float* sums, const float* x, int N, in
       acc[c] += x[at + c];
     }
   });
-}
-
-size_t column_sums_scratch_floats(int N, int C) {
-  return column_sum_partials(N, C);
 }
 
 size_t linear_bf16_scratch_bytes(int N, int in_f, int out_f) {

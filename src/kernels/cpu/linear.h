@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/cpu/column_sums.h"
 #include "kernels/cpu/gemm_bf16.h"
 
 namespace bertrain::cpu {
@@ -36,12 +37,10 @@ void linear_backward_bf16(float* din, float* dW, float* db, const float* dout,
                           GemmScratch scratch = {});
 // x16 = x rounded to bf16 and sums += x's column sums, in one pass over x [N, C]: a bf16
 // linear layer's output gradient for its GEMMs and its bias gradient (linear_backward_bf16
-// then takes db = null). `partials` holds column_sums_scratch_floats(N, C) floats.
+// then takes db = null). `partials` holds column_sums_scratch_floats(N, C) floats
+// (column_sums.h).
 void pack_bf16_column_sums(uint16_t* x16, float* sums, const float* x, int N, int C,
                            float* partials);
-// The scratch (floats) that the fused column sums of a bf16 pass over [N, C] take
-// (pack_bf16_column_sums, gelu_backward_bf16; column_sums.h).
-size_t column_sums_scratch_floats(int N, int C);
 // The scratch bytes those two take at most for a shape (gemm_bf16.h).
 size_t linear_bf16_scratch_bytes(int N, int in_f, int out_f);
 
